@@ -1,0 +1,56 @@
+"""The Tencent response envelope, and pydantic errors turned into Tencent codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import JSONResponse
+
+from vodflow.errors import VodError
+
+_VALUE_ERRORS = {
+    "literal_error",
+    "enum",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "string_too_long",
+    "string_too_short",
+    "too_long",
+    "too_short",
+    "string_pattern_mismatch",
+    "value_error",
+    "multiple_of",
+    "finite_number",
+}
+
+
+def ok(payload: dict[str, Any], request_id: str) -> JSONResponse:
+    return JSONResponse({"Response": {**payload, "RequestId": request_id}})
+
+
+def error(code: str, message: str, request_id: str) -> JSONResponse:
+    body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
+    return JSONResponse(body)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(body)"
+
+
+def from_validation(exc: ValidationError) -> VodError:
+    """The first problem decides the code, as Tencent reports one error at a time."""
+    first = exc.errors(include_url=False)[0]
+    where = _where(first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        return VodError(
+            "MissingParameter", f"The request is missing a required parameter `{where}`."
+        )
+    if kind in _VALUE_ERRORS:
+        return VodError(
+            "InvalidParameterValue", f"The value of parameter `{where}` is invalid: {first['msg']}."
+        )
+    return VodError("InvalidParameter", f"The parameter `{where}` is invalid: {first['msg']}.")

@@ -1,0 +1,67 @@
+"""Read an API request's parameters from a JSON body or a GET query string.
+
+The SDK flattens GET parameters (`FileIds.0=a`, `Filters.0.Name=x`); they are
+rebuilt here into the same nested shape a JSON body has.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from vodflow.errors import VodError
+
+MAX_INDEX = 1000
+MAX_DEPTH = 8
+
+
+def _bad(message: str) -> VodError:
+    return VodError("InvalidParameter", message)
+
+
+def from_json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise _bad("The request body must be a JSON object of parameters.")
+    return data
+
+
+def from_query(query: str) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, max_num_fields=2000):
+        parts = key.split(".")
+        if len(parts) > MAX_DEPTH or not all(parts):
+            raise _bad(f"The parameter name `{key[:100]}` is malformed.")
+        _put(root, parts, value, key)
+    return _lists(root)
+
+
+def _put(node: dict[str, Any], parts: list[str], value: str, key: str) -> None:
+    for part in parts[:-1]:
+        if part.isdigit() and int(part) > MAX_INDEX:
+            raise _bad(f"The index in `{key[:100]}` is too large.")
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise _bad(f"The parameter `{key[:100]}` conflicts with another one.")
+        node = child
+    if parts[-1].isdigit() and int(parts[-1]) > MAX_INDEX:
+        raise _bad(f"The index in `{key[:100]}` is too large.")
+    if isinstance(node.get(parts[-1]), dict):
+        raise _bad(f"The parameter `{key[:100]}` conflicts with another one.")
+    node[parts[-1]] = value
+
+
+def _lists(node: Any) -> Any:
+    """Turn dicts whose keys are all indexes into lists, in index order."""
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _lists(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted

@@ -1,0 +1,127 @@
+"""The API route: `POST /` (JSON) and `GET /?...` (form), Tencent Cloud API 3.0.
+
+One request: read the bounded body, verify the TC3 signature, find the action,
+apply the rate limit, validate parameters into the action's model, resolve the
+application, call the handler, wrap the answer in the envelope. Every failure is
+an HTTP 200 envelope with a Tencent error code; nothing leaks a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from vodflow import ids
+from vodflow.api import auth, envelope, params
+from vodflow.api.registry import ACTIONS, Context
+from vodflow.errors import VodError
+from vodflow.wire.common import WireModel
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.api")
+
+API_VERSION = "2018-07-17"
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing more than `limit` bytes without buffering the excess."""
+    too_big = VodError(
+        "RequestSizeLimitExceeded",
+        f"The request body is larger than the {limit} bytes vodflow accepts.",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def api_endpoint(request: Request) -> Response:
+    services: Services = request.app.state.services
+    request_id = ids.request_id()
+    action_name = request.headers.get("x-tc-action", "")
+    try:
+        return envelope.ok(await _handle(request, services, request_id), request_id)
+    except VodError as exc:
+        return envelope.error(exc.code, exc.message, request_id)
+    except ClientDisconnect:
+        return Response(status_code=499)
+    except Exception:
+        log.exception("InternalError in %s (RequestId %s)", action_name[:64], request_id)
+        return envelope.error(
+            "InternalError",
+            f"An internal error occurred; quote RequestId {request_id} when reporting it.",
+            request_id,
+        )
+
+
+async def _handle(request: Request, services: Services, request_id: str) -> dict[str, Any]:
+    body = await read_body(request, services.settings.max_body_bytes)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    signed = auth.SignedRequest(
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers=headers,
+        body=body,
+    )
+    credential = await auth.verify(signed, services.credentials.lookup, time.time())
+
+    action_name = headers.get("x-tc-action", "")
+    if not action_name:
+        raise VodError("MissingParameter", "The request is missing the X-TC-Action header.")
+    version = headers.get("x-tc-version", "")
+    if not version:
+        raise VodError("MissingParameter", "The request is missing the X-TC-Version header.")
+    if version != API_VERSION:
+        raise VodError(
+            "InvalidParameterValue",
+            f"X-TC-Version `{version[:32]}` is not supported; use {API_VERSION}.",
+        )
+    act = ACTIONS.get(action_name)
+    if act is None:
+        raise VodError("InvalidAction", f"The action `{action_name[:64]}` does not exist.")
+    if not services.limiter.allow(credential.secret_id, action_name):
+        raise VodError(
+            "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
+        )
+
+    raw = (
+        params.from_query(request.url.query) if request.method == "GET" else params.from_json(body)
+    )
+    try:
+        req = act.model.model_validate(raw)
+    except ValidationError as exc:
+        raise envelope.from_validation(exc) from None
+
+    app_id = await services.apps.resolve(
+        getattr(req, "SubAppId", None), allow_disabled=act.allow_disabled_app
+    )
+    if credential.app_id is not None and credential.app_id != app_id:
+        raise VodError(
+            "UnauthorizedOperation",
+            f"This temporary credential is limited to application {credential.app_id}.",
+        )
+    ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
+    result = await act.handler(ctx, req)
+    return result.dump() if isinstance(result, WireModel) else result
+
+
+async def healthz(request: Request) -> Response:
+    ready = getattr(request.app.state, "ready", False)
+    return JSONResponse(
+        {"status": "ok" if ready else "starting"}, status_code=200 if ready else 503
+    )

@@ -1,0 +1,25 @@
+"""The `vodflow` command: serve, and client commands that use the public API."""
+
+from __future__ import annotations
+
+import typer
+
+from vodflow.commands.serve import serve
+
+app = typer.Typer(
+    name="vodflow",
+    help="Self-hosted Tencent Cloud VOD task flows.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Self-hosted Tencent Cloud VOD task flows."""
+
+
+app.command()(serve)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""CLI commands, one module per group; `vodflow.cli` assembles them."""

@@ -1,0 +1,54 @@
+"""`vodflow serve`: the whole embedded service in one process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from vodflow.app import create_app
+from vodflow.config import Settings
+from vodflow.credentials_file import load_root_credential
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
+    port: int = typer.Option(None, help="Port to listen on [default: 8080]."),
+    data_dir: Path = typer.Option(None, help="Database, blobs, credentials [./vodflow-data]."),
+    tls_cert: Path = typer.Option(None, help="PEM certificate: serve HTTPS."),
+    tls_key: Path = typer.Option(None, help="PEM private key of --tls-cert."),
+) -> None:
+    """Start vodflow: API, uploads, media serving, workers and event delivery."""
+    settings = Settings.from_env().with_overrides(
+        host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key
+    )
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise typer.BadParameter("--tls-cert and --tls-key go together.")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    root = load_root_credential(settings)
+    scheme = "https" if settings.tls_cert else "http"
+    console = Console(stderr=True)
+    console.print(f"[bold]vodflow[/] serving on {scheme}://{settings.host}:{settings.port}")
+    console.print(f"  endpoint      {settings.host}:{settings.port}  (protocol {scheme})")
+    console.print(f"  SecretId      {root.secret_id}")
+    console.print(f"  SecretKey     {root.secret_key}")
+    console.print(f"  SubAppId      {settings.app_id}  (default application)")
+    console.print(f"  public URL    {settings.resolved_public_url}")
+    console.print(f"  data dir      {settings.data_dir.resolve()}")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        proxy_headers=False,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,121 @@
+"""One Settings object, read from the environment (VODFLOW_*) and CLI flags.
+
+Nothing else in vodflow reads environment variables: every other module is handed
+the values it needs, which keeps tests free to build any configuration in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"VODFLOW_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    return default if value is None else value.strip().lower() in TRUE_WORDS
+
+
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    return default if value is None else float(value)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return default if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("vodflow-data")
+    # Base of every URL vodflow hands out; derived from host:port when unset.
+    public_url: str | None = None
+    database_url: str | None = None
+    blob_dir: Path | None = None
+    secret_id: str | None = None
+    secret_key: str | None = None
+    # The account AppId: the default application's SubAppId and the TaskId prefix.
+    app_id: int = 1250000000
+    allow_private_urls: bool = False
+    # Requests per second per SecretId and action; 0 switches the limiter off.
+    rate_limit: float = 100.0
+    max_body_bytes: int = 1024 * 1024
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    executor: str = "local"
+    broker_url: str | None = None
+    workers: int = 0
+    # Event windows: tests shorten them; the defaults are Tencent's.
+    pull_visibility_s: float = 30.0
+    pull_wait_s: float = 5.0
+    event_retention_s: float = 4 * 24 * 3600.0
+    push_timeout_s: float = 10.0
+    push_schedule_s: tuple[float, ...] = field(default=(5, 30, 120, 600, 1800, 3600) + (3600,) * 18)
+    lease_s: float = 60.0
+    max_upload_bytes: int = 50 * 1024**3
+    log_level: str = "info"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vodflow.db').resolve()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Apply CLI flags that were given (None means 'not given')."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        base = cls()
+        schedule = _env("PUSH_SCHEDULE")
+        return cls(
+            host=_env("HOST", base.host) or base.host,
+            port=_env_int("PORT", base.port),
+            data_dir=Path(_env("DATA_DIR", str(base.data_dir)) or base.data_dir),
+            public_url=_env("PUBLIC_URL"),
+            database_url=_env("DATABASE_URL"),
+            blob_dir=Path(p) if (p := _env("BLOB_DIR")) else None,
+            secret_id=_env("SECRET_ID"),
+            secret_key=_env("SECRET_KEY"),
+            app_id=_env_int("APP_ID", base.app_id),
+            allow_private_urls=_env_bool("ALLOW_PRIVATE_URLS", False),
+            rate_limit=_env_float("RATE_LIMIT", base.rate_limit),
+            max_body_bytes=_env_int("MAX_BODY_BYTES", base.max_body_bytes),
+            tls_cert=Path(p) if (p := _env("TLS_CERT")) else None,
+            tls_key=Path(p) if (p := _env("TLS_KEY")) else None,
+            executor=_env("EXECUTOR", base.executor) or base.executor,
+            broker_url=_env("BROKER_URL"),
+            workers=_env_int("WORKERS", base.workers),
+            pull_visibility_s=_env_float("PULL_VISIBILITY_S", base.pull_visibility_s),
+            pull_wait_s=_env_float("PULL_WAIT_S", base.pull_wait_s),
+            event_retention_s=_env_float("EVENT_RETENTION_S", base.event_retention_s),
+            push_timeout_s=_env_float("PUSH_TIMEOUT_S", base.push_timeout_s),
+            push_schedule_s=(
+                tuple(float(x) for x in schedule.split(",")) if schedule else base.push_schedule_s
+            ),
+            lease_s=_env_float("LEASE_S", base.lease_s),
+            max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
+            log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
+        )

@@ -1,0 +1,96 @@
+"""Applications (SubAppId): every resource belongs to exactly one.
+
+The default application has the account AppId as its SubAppId and always exists;
+applications created later are numbered from 1500000001 like Tencent's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vodflow.errors import VodError
+from vodflow.store import apps as q
+from vodflow.store.db import Database
+from vodflow.timeutil import now
+
+FIRST_SUB_APP_ID = 1500000000
+
+
+class AppService:
+    def __init__(self, db: Database, default_app_id: int) -> None:
+        self.db = db
+        self.default_app_id = default_app_id
+
+    async def ensure_default(self) -> None:
+        async with self.db.tx() as conn:
+            if await q.get(conn, self.default_app_id) is None:
+                await q.create(conn, **_new_app(self.default_app_id, "default", "", "fileid"))
+
+    async def resolve(self, sub_app_id: int | None, *, allow_disabled: bool = False) -> int:
+        """The application a request acts on; refuses unknown or disabled ones."""
+        app_id = self.default_app_id if sub_app_id is None else sub_app_id
+        async with self.db.read() as conn:
+            app = await q.get(conn, app_id)
+        if app is None or app["status"] == "Destroyed":
+            raise VodError(
+                "InvalidParameterValue.SubAppId", f"The application `{app_id}` does not exist."
+            )
+        if app["status"] == "Off" and not allow_disabled:
+            raise VodError(
+                "UnauthorizedOperation",
+                f"The application `{app_id}` is disabled; enable it with ModifySubAppIdStatus.",
+            )
+        return app_id
+
+    async def get(self, app_id: int) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            app = await q.get(conn, app_id)
+        if app is None:
+            raise VodError("InvalidParameterValue.SubAppId", f"Unknown application `{app_id}`.")
+        return app
+
+    async def create(self, name: str, description: str, mode: str) -> int:
+        async with self.db.tx() as conn:
+            app_id = await q.next_id(conn, FIRST_SUB_APP_ID)
+            await q.create(conn, **_new_app(app_id, name, description, mode))
+        return app_id
+
+    async def listing(
+        self, name: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        async with self.db.read() as conn:
+            return await q.listing(conn, name=name, offset=offset, limit=limit)
+
+    async def modify(self, app_id: int, **values: Any) -> None:
+        changes = {k: v for k, v in values.items() if v is not None}
+        if not changes:
+            return
+        async with self.db.tx() as conn:
+            await q.modify(conn, app_id, update_time=now(), **changes)
+
+    async def set_status(self, app_id: int, status: str) -> None:
+        if app_id == self.default_app_id and status != "On":
+            raise VodError(
+                "UnsupportedOperation", "The default application cannot be disabled or destroyed."
+            )
+        async with self.db.tx() as conn:
+            await q.modify(conn, app_id, status=status, update_time=now())
+
+
+def _new_app(app_id: int, name: str, description: str, mode: str) -> dict[str, Any]:
+    """A new application: enabled, events pulled (reliable callback), switches off."""
+    t = now()
+    return {
+        "id": app_id,
+        "name": name,
+        "description": description,
+        "status": "On",
+        "mode": mode,
+        "create_time": t,
+        "update_time": t,
+        "event_mode": "PULL",
+        "notification_url": "",
+        "upload_event_switch": "OFF",
+        "delete_event_switch": "OFF",
+        "sign_key": "",
+    }

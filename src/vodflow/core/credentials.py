@@ -1,0 +1,87 @@
+"""Who may sign requests: the root credential and temporary ones vodflow issues.
+
+The root credential comes from settings (or is generated once into the data dir by
+the composition root). Temporary credentials carry a token, an expiry and a scope:
+'api' ones sign VOD API calls; 'cos' ones, handed out by ApplyUpload, are good only
+for writing the object paths of one upload session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vodflow import ids
+from vodflow.store import credentials as q
+from vodflow.store.db import Database
+from vodflow.timeutil import now
+
+
+@dataclass(frozen=True)
+class Credential:
+    secret_id: str
+    secret_key: str
+    token: str | None = None
+    scope: str = "api"
+    app_id: int | None = None
+    session_key: str | None = None
+    expires_at: float | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at < now()
+
+
+class CredentialService:
+    def __init__(self, db: Database, root: Credential) -> None:
+        self.db = db
+        self.root = root
+
+    async def lookup(self, secret_id: str) -> Credential | None:
+        if secret_id == self.root.secret_id:
+            return self.root
+        if len(secret_id) > 64:
+            return None
+        async with self.db.read() as conn:
+            row = await q.get(conn, secret_id)
+        if row is None:
+            return None
+        return Credential(
+            secret_id=row["secret_id"],
+            secret_key=row["secret_key"],
+            token=row["token"],
+            scope=row["scope"],
+            app_id=row["app_id"],
+            session_key=row["session_key"],
+            expires_at=row["expires_at"],
+        )
+
+    async def issue(
+        self,
+        *,
+        scope: str,
+        duration_s: float,
+        app_id: int | None = None,
+        session_key: str | None = None,
+    ) -> Credential:
+        cred = Credential(
+            secret_id=ids.secret_id("AKIDtmp"),
+            secret_key=ids.secret_key(),
+            token=ids.token(32),
+            scope=scope,
+            app_id=app_id,
+            session_key=session_key,
+            expires_at=now() + duration_s,
+        )
+        async with self.db.tx() as conn:
+            await q.add(
+                conn,
+                secret_id=cred.secret_id,
+                secret_key=cred.secret_key,
+                token=cred.token,
+                scope=cred.scope,
+                app_id=cred.app_id,
+                session_key=cred.session_key,
+                expires_at=cred.expires_at,
+                create_time=now(),
+            )
+        return cred

@@ -1,0 +1,36 @@
+"""Identifiers in the shapes Tencent uses, from a cryptographic source."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def file_id() -> str:
+    """A decimal FileId like Tencent's (19 digits, never starting with 0)."""
+    return str(secrets.randbelow(9 * 10**18) + 10**18)
+
+
+def task_id(app_id: int, kind: str = "Procedure") -> str:
+    """`<appid>-<kind>-<hex>t<n>`, e.g. 1256768367-Procedure-475b72f0cb177t1."""
+    return f"{app_id}-{kind}-{secrets.token_hex(16)}t{secrets.randbelow(9) + 1}"
+
+
+def token(nbytes: int = 16) -> str:
+    """An unguessable URL-safe component."""
+    return secrets.token_hex(nbytes)
+
+
+def secret_id(prefix: str = "AKID") -> str:
+    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(32))
+
+
+def secret_key() -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(32))

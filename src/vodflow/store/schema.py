@@ -1,0 +1,267 @@
+"""The whole schema, in SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Times are stored as float unix seconds (UTC): they compare and index the same way
+on both databases and need no timezone handling. Structured Tencent payloads that
+are only ever read back whole (metadata, task inputs, results, event bodies) are
+JSON text; anything queried or filtered on has its own column.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Applications (SubAppId) and their event configuration.
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),
+    Column("description", String(400), nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="On"),
+    Column("mode", String(16), nullable=False, default="fileid"),
+    Column("create_time", Float, nullable=False),
+    Column("update_time", Float, nullable=False),
+    Column("event_mode", String(8), nullable=False, default="PULL"),
+    Column("notification_url", String(2048), nullable=False, default=""),
+    Column("upload_event_switch", String(4), nullable=False, default="OFF"),
+    Column("delete_event_switch", String(4), nullable=False, default="OFF"),
+    Column("sign_key", String(64), nullable=False, default=""),
+)
+
+# Credentials vodflow issued itself (temporary ones, with a token). The root
+# credential comes from the settings and is never stored here.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("secret_id", String(64), primary_key=True),
+    Column("secret_key", String(128), nullable=False),
+    Column("token", String(256), nullable=False),
+    # 'api': good for signed API calls; 'cos': good only for one upload session.
+    Column("scope", String(8), nullable=False),
+    Column("app_id", BigInteger, nullable=True),
+    Column("session_key", String(128), nullable=True),
+    Column("expires_at", Float, nullable=False),
+    Column("create_time", Float, nullable=False),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("file_id", String(32), primary_key=True),
+    Column("app_id", BigInteger, ForeignKey("apps.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", String(512), nullable=False, default=""),
+    Column("type", String(16), nullable=False),
+    Column("class_id", Integer, nullable=False, default=0),
+    Column("blob_key", String(512), nullable=False),
+    # Unguessable component of every URL served for this media.
+    Column("url_token", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("meta", JSON, nullable=True),
+    Column("cover_key", String(512), nullable=True),
+    Column("source_info", JSON, nullable=True),
+    Column("storage_region", String(32), nullable=False, default="ap-local"),
+    Column("create_time", Float, nullable=False),
+    Column("update_time", Float, nullable=False),
+    Column("expire_time", Float, nullable=True),
+    Index("ix_media_app_create", "app_id", "create_time"),
+    Index("ix_media_expire", "expire_time"),
+)
+
+# Outputs of processing registered on a media: transcodes, snapshots, sprites...
+# (kind, definition) is unique per media so a re-run replaces, never duplicates.
+media_outputs = Table(
+    "media_outputs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", String(32), ForeignKey("media.file_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("definition", BigInteger, nullable=False),
+    Column("info", JSON, nullable=False),
+    Column("blob_keys", JSON, nullable=False),
+    Column("create_time", Float, nullable=False),
+    UniqueConstraint("file_id", "kind", "definition", name="uq_media_output"),
+)
+
+upload_sessions = Table(
+    "upload_sessions",
+    metadata,
+    Column("session_key", String(128), primary_key=True),
+    Column("app_id", BigInteger, ForeignKey("apps.id"), nullable=False),
+    Column("media_type", String(16), nullable=False),
+    Column("media_name", String(256), nullable=False, default=""),
+    Column("cover_type", String(16), nullable=True),
+    Column("procedure", String(64), nullable=True),
+    Column("session_context", String(1000), nullable=True),
+    Column("source_context", String(250), nullable=True),
+    Column("class_id", Integer, nullable=False, default=0),
+    Column("media_expire_time", Float, nullable=True),
+    Column("media_key", String(512), nullable=False),
+    Column("cover_key", String(512), nullable=True),
+    Column("state", String(16), nullable=False, default="PENDING"),
+    Column("file_id", String(32), nullable=True),
+    Column("create_time", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    Column("upload_id", String(64), primary_key=True),
+    Column("session_key", String(128), nullable=False),
+    Column("object_key", String(512), nullable=False),
+    Column("create_time", Float, nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(96), primary_key=True),
+    Column("app_id", BigInteger, ForeignKey("apps.id"), nullable=False),
+    # 'Procedure' or 'PullUpload'.
+    Column("type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("file_id", String(32), nullable=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("notify_mode", String(16), nullable=False, default="Finish"),
+    Column("session_context", Text, nullable=True),
+    Column("session_id", String(64), nullable=True),
+    Column("ext_info", Text, nullable=True),
+    Column("err_code", Integer, nullable=False, default=0),
+    Column("err_code_ext", String(64), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    # The request as given (MediaProcessTask, PullUpload parameters...).
+    Column("input", JSON, nullable=True),
+    # Type-specific outcome (e.g. PullUpload's FileId/MediaBasicInfo).
+    Column("output", JSON, nullable=True),
+    Column("create_time", Float, nullable=False),
+    Column("begin_time", Float, nullable=True),
+    Column("finish_time", Float, nullable=True),
+    Index("ix_tasks_app_create", "app_id", "create_time"),
+    Index("ix_tasks_app_status", "app_id", "status"),
+    Index("ix_tasks_file", "file_id"),
+)
+
+subtasks = Table(
+    "subtasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(96), ForeignKey("tasks.task_id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    # Tencent's MediaProcessTaskResult.Type, e.g. 'Transcode', 'CoverBySnapshot'.
+    Column("type", String(32), nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="WAITING"),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("err_code", Integer, nullable=False, default=0),
+    Column("err_code_ext", String(64), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("output", JSON, nullable=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    # Lease: who runs it and until when. An expired lease is re-run by the sweeper.
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("create_time", Float, nullable=False),
+    Column("begin_time", Float, nullable=True),
+    Column("finish_time", Float, nullable=True),
+    Index("ix_subtasks_task", "task_id", "seq"),
+    Index("ix_subtasks_claim", "status", "priority", "id"),
+)
+
+# SessionId de-duplication window (3 days) per application.
+task_sessions = Table(
+    "task_sessions",
+    metadata,
+    Column("app_id", BigInteger, primary_key=True),
+    Column("session_id", String(64), primary_key=True),
+    Column("task_id", String(96), nullable=False),
+    Column("create_time", Float, nullable=False),
+)
+
+# The transactional outbox: one row per event, written in the transaction of the
+# change that causes it. 'mode' is fixed when the event is written (PUSH/PULL).
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", BigInteger, nullable=False),
+    Column("event_type", String(48), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("create_time", Float, nullable=False),
+    # PULL: when the event may next be pulled, the handle of its current lease,
+    # and when it was confirmed.
+    Column("visible_at", Float, nullable=True),
+    Column("handle", String(64), nullable=True),
+    Column("confirmed_at", Float, nullable=True),
+    # PUSH: delivery state.
+    Column("delivery_status", String(16), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("delivered_at", Float, nullable=True),
+    Index("ix_events_pull", "app_id", "confirmed_at", "visible_at", "id"),
+    Index("ix_events_push", "delivery_status", "next_attempt_at"),
+    Index("ix_events_handle", "handle"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt_time", Float, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("response_head", Text, nullable=True),
+    Index("ix_attempts_event", "event_id"),
+)
+
+# Templates created by users (presets live in code, not here).
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", BigInteger, nullable=False),
+    # 'Transcode', 'SnapshotByTimeOffset', 'SampleSnapshot', 'ImageSprite',
+    # 'AnimatedGraphics', 'AdaptiveDynamicStreaming'.
+    Column("kind", String(32), nullable=False),
+    Column("definition", BigInteger, nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    Column("comment", String(512), nullable=False, default=""),
+    Column("params", JSON, nullable=False),
+    Column("create_time", Float, nullable=False),
+    Column("update_time", Float, nullable=False),
+    UniqueConstraint("kind", "definition", name="uq_template_definition"),
+)
+
+procedure_templates = Table(
+    "procedure_templates",
+    metadata,
+    Column("app_id", BigInteger, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("comment", String(512), nullable=False, default=""),
+    Column("media_process_task", JSON, nullable=True),
+    Column("create_time", Float, nullable=False),
+    Column("update_time", Float, nullable=False),
+)

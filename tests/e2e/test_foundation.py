@@ -1,0 +1,238 @@
+"""The API front, driven by the official SDK against a real vodflow process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import httpx
+import pytest
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.vod.v20180717 import models, vod_client
+
+from tests.servers import APP_ID, SECRET_ID, SECRET_KEY, ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def sdk_error(fn, *args) -> TencentCloudSDKException:  # type: ignore[no-untyped-def]
+    with pytest.raises(TencentCloudSDKException) as info:
+        fn(*args)
+    return info.value
+
+
+def test_application_lifecycle(server: ServerProcess) -> None:
+    vod = server.vod()
+    req = models.CreateSubAppIdRequest()
+    req.Name = "media-team"
+    req.Description = "team app"
+    app_id = vod.CreateSubAppId(req).SubAppId
+    assert app_id > 1500000000
+
+    req = models.DescribeSubAppIdsRequest()
+    listed = vod.DescribeSubAppIds(req)
+    ids = {info.SubAppId: info for info in listed.SubAppIdInfoSet}
+    assert APP_ID in ids and app_id in ids
+    assert listed.TotalCount == len(ids)
+    assert ids[app_id].Name == "media-team"
+    assert ids[app_id].Status == "On"
+    assert ids[app_id].CreateTime.endswith("Z")
+
+    req = models.ModifySubAppIdInfoRequest()
+    req.SubAppId = app_id
+    req.Name = "renamed"
+    vod.ModifySubAppIdInfo(req)
+
+    req = models.ModifySubAppIdStatusRequest()
+    req.SubAppId = app_id
+    req.Status = "Off"
+    vod.ModifySubAppIdStatus(req)
+
+    # A disabled application refuses access to its resources...
+    info = models.ModifySubAppIdInfoRequest()
+    info.SubAppId = app_id
+    info.Name = "still-renamable"
+    vod.ModifySubAppIdInfo(info)
+    probe = server.common()
+    err = sdk_error(probe.call_json, "CreateTempCredential", {"SubAppId": app_id})
+    assert err.get_code() == "UnauthorizedOperation"
+    # ...until it is enabled again.
+    req.Status = "On"
+    vod.ModifySubAppIdStatus(req)
+    server.call("CreateTempCredential", {"SubAppId": app_id})
+
+    by_name = models.DescribeSubAppIdsRequest()
+    by_name.Name = "still-renamable"
+    assert [i.SubAppId for i in vod.DescribeSubAppIds(by_name).SubAppIdInfoSet] == [app_id]
+
+
+def test_unknown_sub_app_id(server: ServerProcess) -> None:
+    req = models.ModifySubAppIdInfoRequest()
+    req.SubAppId = 1599999999
+    req.Name = "x"
+    err = sdk_error(server.vod().ModifySubAppIdInfo, req)
+    assert err.get_code() == "InvalidParameterValue.SubAppId"
+
+
+def test_default_application_cannot_be_disabled(server: ServerProcess) -> None:
+    req = models.ModifySubAppIdStatusRequest()
+    req.SubAppId = APP_ID
+    req.Status = "Off"
+    assert sdk_error(server.vod().ModifySubAppIdStatus, req).get_code() == "UnsupportedOperation"
+
+
+@pytest.mark.parametrize(
+    ("secret_id", "secret_key", "code"),
+    [
+        (SECRET_ID, "wrong-key", "AuthFailure.SignatureFailure"),
+        ("AKIDnobodyHasThisSecretId000000000", SECRET_KEY, "AuthFailure.SecretIdNotFound"),
+    ],
+)
+def test_bad_credentials(server: ServerProcess, secret_id: str, secret_key: str, code: str) -> None:
+    vod = server.vod(secret_id, secret_key)
+    err = sdk_error(vod.DescribeSubAppIds, models.DescribeSubAppIdsRequest())
+    assert err.get_code() == code
+    assert err.get_request_id()
+
+
+def test_timestamp_an_hour_old(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tencentcloud.common.abstract_client as ac
+
+    real = time.time
+    monkeypatch.setattr(ac.time, "time", lambda: real() - 3600)
+    err = sdk_error(server.vod().DescribeSubAppIds, models.DescribeSubAppIdsRequest())
+    assert err.get_code() == "AuthFailure.SignatureExpire"
+
+
+def test_unknown_action(server: ServerProcess) -> None:
+    err = sdk_error(server.common().call_json, "MakeCoffee", {})
+    assert err.get_code() == "InvalidAction"
+
+
+def test_wrong_types_and_values(server: ServerProcess) -> None:
+    common = server.common()
+    err = sdk_error(common.call_json, "DescribeSubAppIds", {"Limit": "many"})
+    assert err.get_code() == "InvalidParameter"
+    assert "Limit" in err.get_message()
+    err = sdk_error(common.call_json, "DescribeSubAppIds", {"Limit": 500})
+    assert err.get_code() == "InvalidParameterValue"
+    err = sdk_error(common.call_json, "DescribeSubAppIds", {"Limit": True})
+    assert err.get_code() == "InvalidParameter"
+    err = sdk_error(common.call_json, "CreateSubAppId", {})
+    assert err.get_code() == "MissingParameter"
+    err = sdk_error(common.call_json, "CreateSubAppId", {"Name": "x" * 41})
+    assert err.get_code() == "InvalidParameterValue"
+    err = sdk_error(
+        common.call_json, "ModifySubAppIdStatus", {"SubAppId": APP_ID, "Status": "Maybe"}
+    )
+    assert err.get_code() == "InvalidParameterValue"
+    # Unknown fields are ignored, as Tencent does.
+    assert "SubAppIdInfoSet" in server.call("DescribeSubAppIds", {"NoSuchField": 1})
+
+
+def test_get_signed_request(server: ServerProcess) -> None:
+    vod = server.vod(reqMethod="GET")
+    req = models.DescribeSubAppIdsRequest()
+    req.Limit = 5
+    req.Offset = 0
+    resp = vod.DescribeSubAppIds(req)
+    assert any(i.SubAppId == APP_ID for i in resp.SubAppIdInfoSet)
+    err = sdk_error(server.common(reqMethod="GET").call_json, "DescribeSubAppIds", {"Limit": "x"})
+    assert err.get_code() == "InvalidParameter"
+
+
+def test_oversize_body_refused(server: ServerProcess) -> None:
+    err = sdk_error(
+        server.common().call_json, "CreateSubAppId", {"Name": "a", "Pad": "x" * (1 << 20)}
+    )
+    assert err.get_code() == "RequestSizeLimitExceeded"
+
+
+def test_unsigned_and_garbled_requests(server: ServerProcess) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope", "X-TC-Timestamp": str(int(time.time()))},
+        {"Authorization": "TC3-HMAC-SHA256 Credential=a/b/c", "X-TC-Timestamp": "x"},
+    ):
+        r = httpx.post(
+            server.url + "/", content=b"{}", headers={"X-TC-Action": "DescribeSubAppIds", **headers}
+        )
+        assert r.status_code == 200
+        body = r.json()["Response"]
+        assert body["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
+        assert body["RequestId"]
+
+
+def test_temporary_credentials(server: ServerProcess) -> None:
+    creds = server.call("CreateTempCredential", {"DurationSeconds": 600})["Credentials"]
+    cred = credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
+    vod = vod_client.VodClient(cred, "", server.profile())
+    assert vod.DescribeSubAppIds(models.DescribeSubAppIdsRequest()).TotalCount >= 1
+    # The same key without its token is refused; temp keys cannot mint more.
+    no_token = vod_client.VodClient(
+        credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"]), "", server.profile()
+    )
+    err = sdk_error(no_token.DescribeSubAppIds, models.DescribeSubAppIdsRequest())
+    assert err.get_code() == "AuthFailure.TokenFailure"
+    err = sdk_error(vod.call_json, "CreateTempCredential", {})
+    assert err.get_code() == "UnauthorizedOperation"
+    err = sdk_error(server.common().call_json, "CreateTempCredential", {"DurationSeconds": 5})
+    assert err.get_code() == "InvalidParameterValue"
+
+
+def test_temporary_credential_limited_to_its_application(server: ServerProcess) -> None:
+    other = server.call("CreateSubAppId", {"Name": "isolated"})["SubAppId"]
+    creds = server.call("CreateTempCredential", {"SubAppId": other})["Credentials"]
+    cred = credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
+    vod = vod_client.VodClient(cred, "", server.profile())
+    req = models.ModifySubAppIdInfoRequest()
+    req.SubAppId = other
+    req.Description = "mine"
+    vod.ModifySubAppIdInfo(req)
+    req.SubAppId = APP_ID
+    assert sdk_error(vod.ModifySubAppIdInfo, req).get_code() == "UnauthorizedOperation"
+
+
+def test_rate_limit(fresh_server: ServerProcess) -> None:
+    fresh_server.env["VODFLOW_RATE_LIMIT"] = "5"
+    fresh_server.start()
+    common = fresh_server.common()
+    codes = []
+    for _ in range(15):
+        try:
+            common.call_json("DescribeSubAppIds", {})
+            codes.append("ok")
+        except TencentCloudSDKException as exc:
+            codes.append(exc.get_code())
+    assert "ok" in codes
+    assert "RequestLimitExceeded" in codes
+    # Another action has its own bucket.
+    assert "SubAppIdInfoSet" not in common.call_json("CreateTempCredential", {})["Response"]
+
+
+def test_credentials_generated_once_and_printed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    srv = ServerProcess(tmp_path / "d", env={"VODFLOW_SECRET_ID": "", "VODFLOW_SECRET_KEY": ""})
+    srv.start()
+    try:
+        saved = json.loads((tmp_path / "d" / "credentials.json").read_text())
+        assert saved["SecretId"] in srv.log() and saved["SecretKey"] in srv.log()
+        assert "1250000000" in srv.log()
+        vod = srv.vod(saved["SecretId"], saved["SecretKey"])
+        assert vod.DescribeSubAppIds(models.DescribeSubAppIdsRequest()).TotalCount == 1
+    finally:
+        srv.stop()
+    srv.start()
+    try:
+        again = json.loads((tmp_path / "d" / "credentials.json").read_text())
+        assert again == saved
+        assert (
+            srv.vod(saved["SecretId"], saved["SecretKey"])
+            .DescribeSubAppIds(models.DescribeSubAppIdsRequest())
+            .TotalCount
+            == 1
+        )
+    finally:
+        # SIGTERM: graceful (uvicorn re-raises the signal once drained, hence -15).
+        assert srv.stop(timeout=15) in (0, -signal.SIGTERM)
