@@ -23,6 +23,7 @@ from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
 from vodflow.credentials_file import load_root_credential
+from vodflow.runtime.executor import Executor, LocalExecutor
 from vodflow.store.db import Database
 from vodflow.store.migrate import upgrade_async
 
@@ -46,6 +47,7 @@ class Services:
     apps: AppService
     credentials: CredentialService
     limiter: RateLimiter
+    executor: Executor | None = None
     background: list[Background] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +68,9 @@ async def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
     )
     await services.apps.ensure_default()
+    executor = LocalExecutor(services, settings.workers or None)
+    services.executor = executor
+    services.background.append(executor)
     return services
 
 

@@ -1,0 +1,445 @@
+"""Measuring media files with PyAV: what a file is, before and after processing.
+
+:func:`probe` is the gate every upload passes, so it treats the file as
+hostile: it refuses demuxers that open other files (HLS, concat, DASH,
+image2...), opens with ``protocol_whitelist=file``, caps the picture size a
+decoder may allocate, and reads image headers itself before FFmpeg sees
+them. The same function measures every output the ops produce, which is
+why results never report what a spec *asked* for, only what was written.
+
+``probe`` is synchronous (PyAV releases the GIL in FFmpeg calls); async
+callers wrap it in ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Final
+
+import av
+import av.error
+
+from vodflow.media.errors import (
+    CONTENT_MALFORMED,
+    CONTENT_UNSUPPORTED,
+    SOURCE_FILE_ERROR,
+    ProbeError,
+)
+from vodflow.media.ffmpeg import PLAYLIST_DEMUXERS, PROTOCOL_WHITELIST, SAFE_DEMUXERS
+
+MAX_DIMENSION: Final = 8192
+"""Largest width or height accepted (8K is 7680x4320). Bigger is refused, not tried."""
+
+IMAGE_DEMUXERS: Final = frozenset(
+    {"png_pipe", "jpeg_pipe", "jpegls_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe"}
+)
+
+_SNIFF_BYTES: Final = 128 * 1024  # JPEG SOF can sit behind a 64 KiB EXIF segment
+_HASH_CHUNK: Final = 1024 * 1024
+_PLAYLIST_MARKERS: Final = (b"#EXTM3U", b"#EXTINF", b"ffconcat", b"<MPD", b"[playlist]", b"<smil")
+_STREAM_OPTIONS: Final = [{"max_pixels": str(MAX_DIMENSION * MAX_DIMENSION)}] * 64
+
+
+@dataclass(frozen=True, slots=True)
+class VideoStreamInfo:
+    """One video stream. ``fps`` is truncated like Tencent reports it (23.976 -> 23)."""
+
+    bitrate: int
+    width: int
+    height: int
+    codec: str
+    fps: int
+    codec_tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStreamInfo:
+    bitrate: int
+    sample_rate: int
+    codec: str
+    channels: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaProbe:
+    """What a media file measurably is.
+
+    ``rotate`` is the clockwise angle (0/90/180/270) a player turns the
+    stored picture, i.e. the legacy ``rotate`` tag; ``width``/``height`` are
+    the stored (coded) size, as Tencent reports them.
+    """
+
+    size: int
+    container: str
+    bitrate: int
+    width: int
+    height: int
+    duration: float
+    rotate: int
+    video_streams: tuple[VideoStreamInfo, ...]
+    audio_streams: tuple[AudioStreamInfo, ...]
+    video_duration: float
+    audio_duration: float
+    md5: str
+    is_image: bool = False
+
+    @property
+    def has_video(self) -> bool:
+        return bool(self.video_streams)
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_streams)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as shown to a viewer, i.e. after applying ``rotate``."""
+        if self.rotate in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+
+def file_md5(path: str | os.PathLike[str]) -> str:
+    """Hex MD5 of a whole file, read in chunks so size does not matter."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def probe(path: str | os.PathLike[str], *, md5: bool = True) -> MediaProbe:
+    """Measure ``path``; raise :class:`ProbeError` if it is not acceptable media.
+
+    Codes: ``SourceFileError.ContentMalformed`` for empty, truncated, text or
+    unrecognised files; ``SourceFileError.ContentUnsupported`` for playlists,
+    refused demuxers and absurd picture sizes. Audio-only media is valid.
+    ``md5=False`` skips hashing when only the structure matters.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except FileNotFoundError:
+        raise ProbeError(SOURCE_FILE_ERROR, "source file does not exist") from None
+    except OSError as exc:
+        raise ProbeError(
+            SOURCE_FILE_ERROR, f"source file is not readable: {exc.strerror}"
+        ) from None
+    _screen(head)
+
+    try:
+        container = av.open(
+            str(path),
+            options=_open_options(SAFE_DEMUXERS),
+            stream_options=_STREAM_OPTIONS,
+        )
+    except av.error.FFmpegError as exc:
+        raise ProbeError(CONTENT_MALFORMED, _open_failure(exc)) from None
+    try:
+        with container:
+            return _measure(container, path, size, md5=md5)
+    except av.error.FFmpegError as exc:
+        raise ProbeError(CONTENT_MALFORMED, f"media could not be read: {exc.strerror}") from None
+
+
+def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
+    """Measure an HLS media playlist *this service wrote* (never an upload).
+
+    ``size`` is the playlist plus every segment it lists; ``md5`` is the
+    playlist's. The hls demuxer is allowed here only because the playlist
+    and its segments are our own output; the protocol whitelist stays
+    ``file`` all the same.
+    """
+    path = Path(path)
+    segments = [path.parent / uri for uri in playlist_uris(path)]
+    size = path.stat().st_size + sum(seg.stat().st_size for seg in segments)
+    try:
+        container = av.open(
+            str(path),
+            format="hls",
+            options=_open_options(SAFE_DEMUXERS + PLAYLIST_DEMUXERS),
+        )
+        with container:
+            return _measure(container, path, size, md5=True, container_name="hls")
+    except av.error.FFmpegError as exc:
+        raise ProbeError(CONTENT_MALFORMED, f"playlist could not be read: {exc.strerror}") from None
+
+
+def playlist_uris(path: str | os.PathLike[str]) -> list[str]:
+    """The URIs a playlist lists (segments or variant playlists), in order."""
+    with open(path, encoding="utf-8") as fh:
+        lines = [line.strip() for line in fh]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _open_options(formats: Iterable[str]) -> dict[str, str]:
+    return {"protocol_whitelist": PROTOCOL_WHITELIST, "format_whitelist": ",".join(formats)}
+
+
+def _screen(head: bytes) -> None:
+    """Refuse, from the first bytes alone, what must never reach a demuxer."""
+    if not head:
+        raise ProbeError(CONTENT_MALFORMED, "file is empty")
+    if _looks_like_text(head):
+        if any(marker in head[:4096] for marker in _PLAYLIST_MARKERS):
+            raise ProbeError(CONTENT_UNSUPPORTED, "playlists and file lists are not accepted")
+        raise ProbeError(CONTENT_MALFORMED, "file is text, not media")
+    declared = declared_image_size(head)
+    if declared and max(declared) > MAX_DIMENSION:
+        width, height = declared
+        raise ProbeError(
+            CONTENT_UNSUPPORTED, f"picture size {width}x{height} exceeds {MAX_DIMENSION}"
+        )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:4096]
+    if b"\0" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the sample boundary is still text.
+        if exc.start < len(sample) - 4:
+            return False
+    return True
+
+
+def declared_image_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) an image header claims, for PNG, GIF, JPEG and WebP.
+
+    Read before decoding so a tiny file claiming 20000x20000 is refused
+    without FFmpeg allocating a frame for it.
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        width, height = struct.unpack(">II", head[16:24])
+        return width, height
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        width, height = struct.unpack("<HH", head[6:10])
+        return width, height
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_size(head)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and len(head) >= 30:
+        chunk = head[12:16]
+        if chunk == b"VP8X":
+            width = 1 + int.from_bytes(head[24:27], "little")
+            height = 1 + int.from_bytes(head[27:30], "little")
+            return width, height
+        if chunk == b"VP8L":
+            bits = int.from_bytes(head[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if chunk == b"VP8 ":
+            width, height = struct.unpack("<HH", head[26:30])
+            return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 <= len(head):
+        if head[pos] != 0xFF:
+            return None
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
+            pos += 2
+            continue
+        length = struct.unpack(">H", head[pos + 2 : pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", head[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _open_failure(exc: av.error.FFmpegError) -> str:
+    if isinstance(exc, av.error.ArgumentError):
+        # EINVAL from avformat_open_input: the detected demuxer is not on the
+        # whitelist. Playlists were screened out above, so what remains is a
+        # format we do not know as media (random bytes often probe as "lrc").
+        return "unrecognised or refused container format"
+    return f"not a readable media file: {exc.strerror}"
+
+
+def _measure(
+    container: Any, path: Path, size: int, *, md5: bool, container_name: str | None = None
+) -> MediaProbe:
+    fmt_name: str = container.format.name
+    if container_name is None and not _allowed(fmt_name):
+        raise ProbeError(CONTENT_UNSUPPORTED, f"container {fmt_name} is not accepted")
+    is_image = fmt_name in IMAGE_DEMUXERS
+    video = [s for s in container.streams.video if not _is_attached_picture(s)]
+    audio = list(container.streams.audio)
+    if not video and not audio:
+        raise ProbeError(CONTENT_MALFORMED, "no audio or video stream found")
+    for stream in video:
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:
+            raise ProbeError(CONTENT_MALFORMED, "video stream has no decodable picture size")
+        if max(width, height) > MAX_DIMENSION:
+            raise ProbeError(
+                CONTENT_UNSUPPORTED, f"picture size {width}x{height} exceeds {MAX_DIMENSION}"
+            )
+
+    duration = container.duration / 1_000_000 if container.duration else 0.0
+    video_duration = max((_stream_duration(s) for s in video), default=0.0) or (
+        duration if video and not is_image else 0.0
+    )
+    audio_duration = max((_stream_duration(s) for s in audio), default=0.0) or (
+        duration if audio else 0.0
+    )
+    duration = duration or max(video_duration, audio_duration)
+
+    needs_scan = [s for s in video + audio if not s.bit_rate and not is_image]
+    scanned = _scan_packet_rates(container, needs_scan, duration) if needs_scan else {}
+
+    def rate(stream: Any) -> int:
+        if is_image:
+            return 0
+        return int(stream.bit_rate or scanned.get(stream.index, 0))
+
+    video_infos = tuple(
+        VideoStreamInfo(
+            bitrate=rate(s),
+            width=s.codec_context.width,
+            height=s.codec_context.height,
+            codec=s.codec_context.name,
+            fps=_fps(s),
+            codec_tag=_codec_tag(s),
+        )
+        for s in video
+    )
+    audio_infos = tuple(
+        AudioStreamInfo(
+            bitrate=rate(s),
+            sample_rate=s.codec_context.sample_rate or 0,
+            codec=s.codec_context.name,
+            channels=s.codec_context.channels,
+        )
+        for s in audio
+    )
+    if is_image:
+        bitrate = 0
+    elif container.bit_rate:
+        bitrate = int(container.bit_rate)
+    elif duration > 0:
+        bitrate = int(size * 8 / duration)
+    else:
+        bitrate = 0
+    rotate = _rotation(path, container, video[0]) if video and container_name is None else 0
+    return MediaProbe(
+        size=size,
+        container=container_name or fmt_name,
+        bitrate=bitrate,
+        width=max((v.width for v in video_infos), default=0),
+        height=max((v.height for v in video_infos), default=0),
+        duration=round(duration, 6),
+        rotate=rotate,
+        video_streams=video_infos,
+        audio_streams=audio_infos,
+        video_duration=round(video_duration, 6),
+        audio_duration=round(audio_duration, 6),
+        md5=file_md5(path) if md5 else "",
+        is_image=is_image,
+    )
+
+
+def _allowed(fmt_name: str) -> bool:
+    allowed = set(SAFE_DEMUXERS)
+    return any(name in allowed for name in fmt_name.split(","))
+
+
+def _is_attached_picture(stream: Any) -> bool:
+    """Cover art in an m4a/mp3 is a video stream in FFmpeg, not video media."""
+    try:
+        return bool(stream.disposition & av.stream.Disposition.attached_pic)
+    except (AttributeError, TypeError):
+        return False
+
+
+def _stream_duration(stream: Any) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return 0.0
+
+
+def _fps(stream: Any) -> int:
+    rate: Fraction | None = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate:
+        return 0
+    return int(float(rate) + 1e-6)
+
+
+def _codec_tag(stream: Any) -> str:
+    tag = stream.codec_context.codec_tag or ""
+    return tag if tag.isprintable() and tag.strip("\0 ") else ""
+
+
+def _scan_packet_rates(container: Any, streams: list[Any], duration: float) -> dict[int, int]:
+    """Estimate bits per second of streams whose container stores no bit rate.
+
+    Sums packet sizes over the whole file (demux only, no decoding) and
+    divides by the stream's time span.
+    """
+    wanted = {s.index: s for s in streams}
+    total: dict[int, int] = dict.fromkeys(wanted, 0)
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    container.seek(0)
+    for packet in container.demux(*streams):
+        if packet.size == 0 or packet.stream.index not in wanted:
+            continue
+        index = packet.stream.index
+        total[index] += packet.size
+        if packet.pts is not None and packet.time_base:
+            start = float(packet.pts * packet.time_base)
+            end = start + float((packet.duration or 0) * packet.time_base)
+            first[index] = min(first.get(index, start), start)
+            last[index] = max(last.get(index, end), end)
+    rates: dict[int, int] = {}
+    for index in wanted:
+        span = last.get(index, 0.0) - first.get(index, 0.0)
+        span = span if span > 0 else duration
+        rates[index] = int(total[index] * 8 / span) if span > 0 else 0
+    return rates
+
+
+def _rotation(path: Path, container: Any, stream: Any) -> int:
+    """Clockwise rotation from the display matrix, found on the first decoded frame.
+
+    PyAV exposes stream side data only through frames; FFmpeg attaches the
+    stream's display matrix to every decoded frame. A file whose first frame
+    cannot be decoded is reported unrotated.
+    """
+    try:
+        container.seek(0)
+        for frame in container.decode(stream):
+            counter_clockwise = float(frame.rotation or 0)
+            return int(round(-counter_clockwise / 90.0)) % 4 * 90
+    except (av.error.FFmpegError, ValueError):
+        return 0
+    return 0
+
+
+__all__ = [
+    "IMAGE_DEMUXERS",
+    "MAX_DIMENSION",
+    "AudioStreamInfo",
+    "MediaProbe",
+    "VideoStreamInfo",
+    "declared_image_size",
+    "file_md5",
+    "playlist_uris",
+    "probe",
+    "probe_playlist",
+]

@@ -1,0 +1,1 @@
+"""Where work runs: the executor interface and its backends, and the sweeper."""

@@ -1,0 +1,101 @@
+"""The executor: one narrow interface, several backends chosen by configuration.
+
+Executors are told "run job (kind, id)"; they hold no state that matters. The
+database is the truth (leases on subtask rows), the queue is a hint: a job that is
+lost is found again by the sweeper, and a job delivered twice is refused by its
+lease. Job handlers are registered by kind, so the same handler runs under the
+in-process pool and under Celery workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.executor")
+
+JobHandler = Callable[["Services", str], Awaitable[None]]
+JOB_HANDLERS: dict[str, JobHandler] = {}
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    def register(fn: JobHandler) -> JobHandler:
+        JOB_HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+async def run_job(services: Services, kind: str, job_id: str) -> None:
+    """What every backend calls: find the handler for `kind` and run it."""
+    await JOB_HANDLERS[kind](services, job_id)
+
+
+class Executor(Protocol):
+    async def submit(self, kind: str, job_id: str, priority: int = 0) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def default_concurrency() -> int:
+    return max(1, (os.cpu_count() or 1))
+
+
+@dataclass(order=True)
+class _Item:
+    rank: tuple[int, int]
+    kind: str = field(compare=False)
+    job_id: str = field(compare=False)
+
+
+class LocalExecutor:
+    """An in-process pool of asyncio workers over a priority queue.
+
+    Media work is FFmpeg subprocesses and probes in threads, so asyncio workers
+    suffice; `concurrency` bounds how many run at once (higher priority first).
+    """
+
+    def __init__(self, services: Services, concurrency: int | None = None) -> None:
+        self.services = services
+        self.concurrency = concurrency or default_concurrency()
+        self._queue: asyncio.PriorityQueue[_Item] = asyncio.PriorityQueue()
+        self._counter = itertools.count()
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def submit(self, kind: str, job_id: str, priority: int = 0) -> None:
+        await self._queue.put(_Item((-priority, next(self._counter)), kind, job_id))
+
+    async def start(self) -> None:
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"vodflow-worker-{i}")
+            for i in range(self.concurrency)
+        ]
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await run_job(self.services, item.kind, item.job_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The handler records failures on its rows; this is the last resort.
+                log.exception("job %s %s failed", item.kind, item.job_id)
+            finally:
+                self._queue.task_done()
