@@ -22,6 +22,7 @@ from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.library import LibraryService
 from vodflow.credentials_file import load_root_credential
 from vodflow.runtime.executor import Executor, LocalExecutor
 from vodflow.store.db import Database
@@ -48,6 +49,7 @@ class Services:
     credentials: CredentialService
     limiter: RateLimiter
     executor: Executor | None = None
+    library: LibraryService | None = None
     background: list[Background] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -68,6 +70,7 @@ async def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
     )
     await services.apps.ensure_default()
+    services.library = LibraryService(services)
     executor = LocalExecutor(services, settings.workers or None)
     services.executor = executor
     services.background.append(executor)

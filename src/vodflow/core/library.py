@@ -1,0 +1,321 @@
+"""The media library: adding media, reading it back, changing and deleting it.
+
+`add_media` is the one way a file becomes media (CommitUpload, PullUpload and
+task flows all go through it): the file is probed in a thread, moved under a
+folder named with an unguessable token, and the row, the NewFileUpload event
+and (with a procedure) the task flow are written in ONE transaction. Media
+that cannot be probed is refused here and never stored (docs/media-library.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vodflow import ids
+from vodflow.core import events
+from vodflow.core.blobkeys import media_dir, url_for
+from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
+from vodflow.errors import VodError
+from vodflow.media.errors import ProbeError
+from vodflow.media.probe import MediaProbe, probe
+from vodflow.store import apps as apps_q
+from vodflow.store import media as q
+from vodflow.timeutil import iso, now
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.library")
+
+# ExpireTime shown for media that never expires (as Tencent shows it).
+NEVER = "9999-12-31T23:59:59Z"
+DEFAULT_CLASS_NAME = "其他"
+
+ConnHook = Callable[[AsyncConnection, "MediaRecord"], Awaitable[None]]
+
+
+class MediaRefused(VodError):
+    """The bytes are not acceptable media; `source_code` is the probe's reason
+    (e.g. SourceFileError.ContentMalformed), used by PullUpload's task result."""
+
+    def __init__(self, code: str, message: str, source_code: str) -> None:
+        super().__init__(code, message)
+        self.source_code = source_code
+
+
+@dataclass
+class MediaRecord:
+    file_id: str
+    app_id: int
+    media_url: str
+    cover_url: str | None
+    meta: dict[str, Any]
+    basic_info: dict[str, Any]
+    procedure_task_id: str | None = None
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+class LibraryService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+        self.blobs = services.blobs
+
+    @property
+    def public_url(self) -> str:
+        return self.services.settings.resolved_public_url
+
+    # --- adding -------------------------------------------------------------
+
+    async def probe_file(self, path: Path, media_type: str) -> MediaProbe:
+        """Probe in a thread; refuse what is not media of the declared type."""
+        try:
+            info = await asyncio.to_thread(probe, path)
+        except ProbeError as exc:
+            raise MediaRefused(
+                "InvalidParameterValue.SrcFile",
+                f"The uploaded file is not acceptable media ({exc.code}: {exc.message}).",
+                exc.code,
+            ) from None
+        try:
+            check_type_matches(media_type, info)
+        except VodError as exc:
+            raise MediaRefused(
+                exc.code, exc.message, "SourceFileError.ContentUnsupported"
+            ) from None
+        return info
+
+    async def add_media(
+        self,
+        app_id: int,
+        src_path: str | Path,
+        *,
+        name: str,
+        media_type: str,
+        class_id: int = 0,
+        expire_time: float | None = None,
+        source_info: Mapping[str, Any] | None = None,
+        cover_src: str | Path | None = None,
+        procedure: str | None = None,
+        flow_options: Any = None,
+        conn_hook: ConnHook | None = None,
+        copy: bool = False,
+    ) -> MediaRecord:
+        """Make `src_path` a media of `app_id` (moved, or copied with `copy=True`)."""
+        src = Path(src_path)
+        media_type = normalise_media_type(media_type)
+        info = await self.probe_file(src, media_type)
+        cover_type = None
+        if cover_src is not None:
+            cover_type = await self._check_cover(Path(cover_src))
+        mpt = await self.procedure_task(app_id, procedure)
+
+        file_id = ids.file_id()
+        url_token = ids.token(16)
+        folder = media_dir(app_id, file_id, url_token)
+        key = f"{folder}/{ids.token(6)}.{media_type}"
+        cover_key = f"{folder}/cover.{cover_type}" if cover_type else None
+        t = now()
+        try:
+            await asyncio.to_thread(self._place, src, key, copy)
+            if cover_src is not None and cover_key:
+                await asyncio.to_thread(self._place, Path(cover_src), cover_key, copy)
+            row = {
+                "file_id": file_id,
+                "app_id": app_id,
+                "name": name,
+                "description": "",
+                "type": media_type,
+                "class_id": class_id,
+                "blob_key": key,
+                "url_token": url_token,
+                "size": info.size,
+                "md5": info.md5,
+                "meta": meta_data(info),
+                "cover_key": cover_key,
+                "source_info": dict(source_info or {"SourceType": "Upload"}),
+                "storage_region": "ap-local",
+                "create_time": t,
+                "update_time": t,
+                "expire_time": expire_time,
+            }
+            record = self.record(row)
+            started = None
+            async with self.db.tx() as conn:
+                app_row = await apps_q.get(conn, app_id)
+                if app_row is None:
+                    raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
+                await q.add(conn, **row)
+                if mpt is not None:
+                    started = await self.services.flows.start_in(  # type: ignore[attr-defined]
+                        conn, app_row, file_id, mpt, flow_options or _default_options()
+                    )
+                    record.procedure_task_id = started.task_id
+                if conn_hook is not None:
+                    await conn_hook(conn, record)
+                await events.emit(
+                    conn,
+                    app_row,
+                    "NewFileUpload",
+                    {
+                        "FileId": file_id,
+                        "MediaBasicInfo": record.basic_info,
+                        "ProcedureTaskId": record.procedure_task_id or "",
+                        "ReviewAudioVideoTaskId": "",
+                        "MetaData": record.meta,
+                    },
+                )
+        except BaseException:
+            self.blobs.delete_prefix(folder)
+            raise
+        if started is not None:
+            await self.services.flows.dispatch(started)  # type: ignore[attr-defined]
+        return record
+
+    async def procedure_task(self, app_id: int, procedure: str | None) -> dict[str, Any] | None:
+        """The MediaProcessTask of a procedure name, when task flows are available.
+
+        Unknown names are refused. Without the task-flow service, None: the name
+        stays recorded on the upload session / pull task so it can be honoured.
+        """
+        if not procedure:
+            return None
+        templates = getattr(self.services, "templates", None)
+        flows = getattr(self.services, "flows", None)
+        if templates is None or flows is None:
+            return None
+        mpt = await templates.get_procedure(app_id, procedure)
+        if mpt is None:
+            raise VodError(
+                "InvalidParameterValue.ProcedureName",
+                f"The procedure `{procedure[:64]}` does not exist.",
+            )
+        return dict(mpt)
+
+    async def check_procedure(self, app_id: int, procedure: str | None) -> None:
+        await self.procedure_task(app_id, procedure)
+
+    async def _check_cover(self, path: Path) -> str:
+        try:
+            info = await asyncio.to_thread(probe, path, md5=False)
+        except ProbeError as exc:
+            raise VodError(
+                "InvalidParameterValue.CoverType", f"The cover is not an image ({exc.message})."
+            ) from None
+        if not info.is_image:
+            raise VodError("InvalidParameterValue.CoverType", "The cover is not an image.")
+        return cover_ext(info.container)
+
+    def _place(self, src: Path, key: str, copy: bool) -> None:
+        """Put a file at `key` without a reader ever seeing it half-written."""
+        tmp = self.blobs.temp_path()
+        if copy:
+            shutil.copyfile(src, tmp)
+        else:
+            try:
+                src.replace(tmp)
+            except OSError:  # another filesystem
+                shutil.copyfile(src, tmp)
+                src.unlink(missing_ok=True)
+        self.blobs.commit(tmp, key)
+
+    # --- reading ------------------------------------------------------------
+
+    async def get(self, app_id: int, file_id: str) -> dict[str, Any] | None:
+        """The media row plus `meta` (MediaMetaData) and `path` (the source file)."""
+        if not isinstance(file_id, str) or len(file_id) > 32:
+            return None
+        async with self.db.read() as conn:
+            row = await q.get(conn, app_id, file_id)
+        if row is None:
+            return None
+        row["meta"] = row.get("meta") or {}
+        row["path"] = str(self.blobs.path(row["blob_key"]))
+        row["media_url"] = url_for(self.public_url, row["blob_key"])
+        row["cover_url"] = url_for(self.public_url, row["cover_key"]) if row["cover_key"] else ""
+        row["folder"] = media_folder(row)
+        return row
+
+    def record(self, row: Mapping[str, Any]) -> MediaRecord:
+        basic = self.basic_info(row)
+        return MediaRecord(
+            file_id=row["file_id"],
+            app_id=row["app_id"],
+            media_url=basic["MediaUrl"],
+            cover_url=basic["CoverUrl"] or None,
+            meta=dict(row.get("meta") or {}),
+            basic_info=basic,
+            row=dict(row),
+        )
+
+    def basic_info(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Tencent's MediaBasicInfo of a media row."""
+        cover = url_for(self.public_url, row["cover_key"]) if row.get("cover_key") else ""
+        return {
+            "Name": row["name"],
+            "Description": row.get("description") or "",
+            "CreateTime": iso(row["create_time"]),
+            "UpdateTime": iso(row["update_time"]),
+            "ExpireTime": iso(row["expire_time"]) if row.get("expire_time") else NEVER,
+            "ClassId": row.get("class_id") or 0,
+            "ClassName": DEFAULT_CLASS_NAME,
+            "ClassPath": DEFAULT_CLASS_NAME,
+            "CoverUrl": cover,
+            "Type": row["type"],
+            "MediaUrl": url_for(self.public_url, row["blob_key"]),
+            "SourceInfo": _source_info(row.get("source_info")),
+            "StorageRegion": row.get("storage_region") or "ap-local",
+            "TagSet": [],
+            "Vid": "",
+            "Category": category(row.get("meta") or {}),
+            "Status": "Normal",
+            "StorageClass": "STANDARD",
+        }
+
+
+def media_folder(row: Mapping[str, Any]) -> str:
+    return media_dir(row["app_id"], row["file_id"], row["url_token"])
+
+
+def category(meta: Mapping[str, Any]) -> str:
+    """Tencent's Category: Video, Audio or Image."""
+    container = str(meta.get("Container", ""))
+    if container.endswith("_pipe") or container == "gif":
+        return "Image"
+    if not meta.get("VideoStreamSet") and meta.get("AudioStreamSet"):
+        return "Audio"
+    return "Video"
+
+
+def cover_ext(container: str) -> str:
+    return {
+        "png_pipe": "png",
+        "jpeg_pipe": "jpg",
+        "jpegls_pipe": "jpg",
+        "webp_pipe": "webp",
+        "bmp_pipe": "bmp",
+        "gif_pipe": "gif",
+        "gif": "gif",
+        "tiff_pipe": "tiff",
+    }.get(container, "jpg")
+
+
+def _source_info(stored: Any) -> dict[str, Any]:
+    info = dict(stored or {})
+    info.setdefault("SourceType", "Upload")
+    info.setdefault("SourceContext", "")
+    return info
+
+
+def _default_options() -> Any:
+    from vodflow.core.flows import FlowOptions  # type: ignore[import-not-found]
+
+    return FlowOptions()

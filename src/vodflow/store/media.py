@@ -1,0 +1,207 @@
+"""Queries of the media aggregate: a media row and the outputs registered on it.
+
+Every read is filtered by application: a FileId of another application is the
+same as an unknown one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vodflow.store.schema import media, media_outputs
+from vodflow.timeutil import now
+
+
+async def add(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(media).values(**values))
+
+
+async def get(conn: AsyncConnection, app_id: int, file_id: str) -> dict[str, Any] | None:
+    stmt = select(media).where(media.c.file_id == file_id, media.c.app_id == app_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_any(conn: AsyncConnection, file_id: str) -> dict[str, Any] | None:
+    """A media row whatever its application (serving checks the URL token instead)."""
+    row = (await conn.execute(select(media).where(media.c.file_id == file_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_many(
+    conn: AsyncConnection, app_id: int, file_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    if not file_ids:
+        return {}
+    stmt = select(media).where(media.c.app_id == app_id, media.c.file_id.in_(list(file_ids)))
+    return {r["file_id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
+
+
+async def modify(conn: AsyncConnection, app_id: int, file_id: str, **values: Any) -> None:
+    stmt = update(media).where(media.c.file_id == file_id, media.c.app_id == app_id)
+    await conn.execute(stmt.values(**values))
+
+
+async def remove(conn: AsyncConnection, app_id: int, file_id: str) -> None:
+    await conn.execute(delete(media_outputs).where(media_outputs.c.file_id == file_id))
+    await conn.execute(delete(media).where(media.c.file_id == file_id, media.c.app_id == app_id))
+
+
+async def search(
+    conn: AsyncConnection,
+    app_id: int,
+    *,
+    file_ids: Sequence[str] = (),
+    names: Sequence[str] = (),
+    name_prefixes: Sequence[str] = (),
+    types: Sequence[str] = (),
+    class_ids: Sequence[int] = (),
+    create_after: float | None = None,
+    create_before: float | None = None,
+    descending: bool = True,
+    after: tuple[float, str] | None = None,
+    offset: int = 0,
+    limit: int = 10,
+) -> tuple[list[dict[str, Any]], int]:
+    """Media of one application matching every given filter, newest first by default.
+
+    `after` is a keyset cursor (create_time, file_id) for scroll-token paging.
+    Returns (rows, total count ignoring offset/limit/cursor).
+    """
+    conds = [media.c.app_id == app_id]
+    if file_ids:
+        conds.append(media.c.file_id.in_(list(file_ids)))
+    if names:
+        conds.append(media.c.name.in_(list(names)))
+    if name_prefixes:
+        conds.append(or_(*(media.c.name.startswith(p, autoescape=True) for p in name_prefixes)))
+    if types:
+        conds.append(media.c.type.in_(list(types)))
+    if class_ids:
+        conds.append(media.c.class_id.in_(list(class_ids)))
+    if create_after is not None:
+        conds.append(media.c.create_time >= create_after)
+    if create_before is not None:
+        conds.append(media.c.create_time < create_before)
+    where = and_(*conds)
+    total = (await conn.execute(select(func.count()).select_from(media).where(where))).scalar_one()
+    if descending:
+        order = (media.c.create_time.desc(), media.c.file_id.desc())
+    else:
+        order = (media.c.create_time.asc(), media.c.file_id.asc())
+    stmt = select(media).where(where)
+    if after is not None:
+        t, fid = after
+        if descending:
+            stmt = stmt.where(
+                (media.c.create_time < t) | ((media.c.create_time == t) & (media.c.file_id < fid))
+            )
+        else:
+            stmt = stmt.where(
+                (media.c.create_time > t) | ((media.c.create_time == t) & (media.c.file_id > fid))
+            )
+    else:
+        stmt = stmt.offset(offset)
+    rows = await conn.execute(stmt.order_by(*order).limit(limit))
+    return [dict(r) for r in rows.mappings()], total
+
+
+async def expired(conn: AsyncConnection, before: float, limit: int = 100) -> list[dict[str, Any]]:
+    stmt = (
+        select(media)
+        .where(media.c.expire_time.is_not(None), media.c.expire_time < before)
+        .order_by(media.c.expire_time)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+# --- outputs ----------------------------------------------------------------
+
+
+async def upsert_output(
+    conn: AsyncConnection,
+    *,
+    file_id: str,
+    kind: str,
+    definition: int,
+    info: dict[str, Any],
+    blob_keys: list[str],
+) -> None:
+    """Register (or replace) the output `kind`/`definition` of a media.
+
+    A re-run of the same definition replaces the earlier row; its old blobs are
+    the caller's to remove if their keys changed.
+    """
+    where = and_(
+        media_outputs.c.file_id == file_id,
+        media_outputs.c.kind == kind,
+        media_outputs.c.definition == definition,
+    )
+    found = (await conn.execute(select(media_outputs.c.id).where(where))).first()
+    if found is None:
+        await conn.execute(
+            insert(media_outputs).values(
+                file_id=file_id,
+                kind=kind,
+                definition=definition,
+                info=info,
+                blob_keys=list(blob_keys),
+                create_time=now(),
+            )
+        )
+    else:
+        await conn.execute(
+            update(media_outputs)
+            .where(where)
+            .values(info=info, blob_keys=list(blob_keys), create_time=now())
+        )
+    await conn.execute(update(media).where(media.c.file_id == file_id).values(update_time=now()))
+
+
+async def outputs(conn: AsyncConnection, file_id: str) -> list[dict[str, Any]]:
+    stmt = (
+        select(media_outputs)
+        .where(media_outputs.c.file_id == file_id)
+        .order_by(media_outputs.c.kind, media_outputs.c.definition)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def outputs_many(
+    conn: AsyncConnection, file_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {f: [] for f in file_ids}
+    if not file_ids:
+        return found
+    stmt = (
+        select(media_outputs)
+        .where(media_outputs.c.file_id.in_(list(file_ids)))
+        .order_by(media_outputs.c.kind, media_outputs.c.definition)
+    )
+    for r in (await conn.execute(stmt)).mappings():
+        found[r["file_id"]].append(dict(r))
+    return found
+
+
+async def remove_output(conn: AsyncConnection, file_id: str, kind: str, definition: int) -> None:
+    await conn.execute(
+        delete(media_outputs).where(
+            media_outputs.c.file_id == file_id,
+            media_outputs.c.kind == kind,
+            media_outputs.c.definition == definition,
+        )
+    )
+
+
+async def set_cover(conn: AsyncConnection, file_id: str, cover_key: str | None) -> None:
+    """Point the media's cover at a blob (a key under the media's own folder)."""
+    await conn.execute(
+        update(media)
+        .where(media.c.file_id == file_id)
+        .values(cover_key=cover_key, update_time=now())
+    )
