@@ -22,6 +22,7 @@ from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.templates import TemplateService
 from vodflow.core.library import LibraryService
 from vodflow.credentials_file import load_root_credential
 from vodflow.runtime.executor import Executor, LocalExecutor
@@ -49,6 +50,7 @@ class Services:
     credentials: CredentialService
     limiter: RateLimiter
     executor: Executor | None = None
+    templates: TemplateService | None = None
     library: LibraryService | None = None
     background: list[Background] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -70,6 +72,7 @@ async def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
     )
     await services.apps.ensure_default()
+    services.templates = TemplateService(db)
     services.library = LibraryService(services)
     executor = LocalExecutor(services, settings.workers or None)
     services.executor = executor

@@ -1,0 +1,345 @@
+"""Parameter templates and procedure templates (task-flow templates).
+
+A template is known to the rest of vodflow only as Tencent describes it: the
+item of Describe<Kind>Templates. Presets come from `core.presets`; custom ones
+are rows of the application that created them, numbered from 1000001 over every
+kind, and invisible to other applications. Task flows look templates up with
+`find`, procedures with `get_procedure`, and check a MediaProcessTask before
+starting it with `check_media_process_task`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from vodflow.core import presets
+from vodflow.core.template_rules import RULES
+from vodflow.errors import VodError
+from vodflow.store import templates as q
+from vodflow.store.db import Database
+from vodflow.timeutil import iso, now
+
+# Custom definitions start above this (Tencent's custom ids are 7-digit too).
+FIRST_CUSTOM_DEFINITION = 1000000
+# Custom templates of one kind per application (Tencent: LimitExceeded at 100).
+MAX_TEMPLATES_PER_KIND = 100
+MAX_PROCEDURES = 100
+
+# MediaProcessTaskInput's task lists and the template kind each one names.
+TASK_SETS = {
+    "TranscodeTaskSet": "Transcode",
+    "AnimatedGraphicTaskSet": "AnimatedGraphics",
+    "SnapshotByTimeOffsetTaskSet": "SnapshotByTimeOffset",
+    "SampleSnapshotTaskSet": "SampleSnapshot",
+    "ImageSpriteTaskSet": "ImageSprite",
+    "CoverBySnapshotTaskSet": "SnapshotByTimeOffset",
+    "AdaptiveDynamicStreamingTaskSet": "AdaptiveDynamicStreaming",
+}
+# The most subtasks one MediaProcessTask may ask for.
+MAX_SUBTASKS = 100
+
+# Fields of the stored row, not of the template parameters.
+_META = ("Definition", "Type", "Name", "Comment", "CreateTime", "UpdateTime")
+
+
+class TemplateService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ----- lookups used by task flows -----
+
+    async def find(self, app_id: int, kind: str, definition: int) -> dict[str, Any] | None:
+        """The template as Describe<Kind>Templates shows it; presets first."""
+        if kind not in presets.KINDS:
+            raise ValueError(f"unknown template kind {kind!r}")
+        item = presets.preset(kind, definition)
+        if item is not None:
+            return item
+        async with self.db.read() as conn:
+            row = await q.get(conn, app_id, kind, definition)
+        return _item(kind, row) if row else None
+
+    async def get_procedure(self, app_id: int, name: str) -> dict[str, Any] | None:
+        """The MediaProcessTask of a procedure template, or None if unknown."""
+        found = presets.preset_procedure(name)
+        if found is not None:
+            return found["MediaProcessTask"]
+        async with self.db.read() as conn:
+            row = await q.get_procedure(conn, app_id, name)
+        if row is None:
+            return None
+        return copy.deepcopy(row["media_process_task"] or {})
+
+    async def check_media_process_task(self, app_id: int, mpt: dict[str, Any]) -> None:
+        """Refuse a MediaProcessTask that asks for nothing or names unknown templates."""
+        if not isinstance(mpt, dict):
+            raise VodError("InvalidParameter", "MediaProcessTask must be an object.")
+        total = 0
+        wanted: list[tuple[str, str, int]] = []
+        for set_name, kind in TASK_SETS.items():
+            tasks = mpt.get(set_name) or []
+            if not isinstance(tasks, list):
+                raise VodError("InvalidParameter", f"MediaProcessTask.{set_name} must be a list.")
+            total += len(tasks)
+            for task in tasks:
+                definition = task.get("Definition") if isinstance(task, dict) else None
+                if isinstance(definition, bool) or not isinstance(definition, int):
+                    raise VodError(
+                        "InvalidParameter",
+                        f"MediaProcessTask.{set_name}.N.Definition must be an integer.",
+                    )
+                wanted.append((set_name, kind, definition))
+        if total == 0:
+            raise VodError(
+                "InvalidParameterValue", "MediaProcessTask must contain at least one task."
+            )
+        if total > MAX_SUBTASKS:
+            raise VodError(
+                "InvalidParameterValue",
+                f"MediaProcessTask asks for {total} tasks; at most {MAX_SUBTASKS} are allowed.",
+            )
+        for set_name, kind, definition in wanted:
+            if await self.find(app_id, kind, definition) is None:
+                raise VodError(
+                    "InvalidParameterValue.Definition",
+                    f"MediaProcessTask.{set_name}: the {kind} template `{definition}` "
+                    "does not exist.",
+                )
+
+    # ----- parameter templates -----
+
+    async def describe(
+        self,
+        app_id: int,
+        kind: str,
+        *,
+        definitions: list[int] | None,
+        type_: str | None,
+        offset: int,
+        limit: int,
+        where: Any = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Presets then custom templates, filtered, one page and the total count."""
+        items: list[dict[str, Any]] = []
+        if type_ in (None, "Preset"):
+            items += [
+                p
+                for p in presets.presets(kind)
+                if definitions is None or _definition(p) in definitions
+            ]
+        if type_ in (None, "Custom"):
+            async with self.db.read() as conn:
+                rows = await q.listing(conn, app_id, kind, definitions)
+            items += [_item(kind, r) for r in rows]
+        if where is not None:
+            items = [i for i in items if where(i)]
+        return items[offset : offset + limit], len(items)
+
+    async def create(
+        self, app_id: int, kind: str, name: str, comment: str, params: dict[str, Any]
+    ) -> int:
+        checked = RULES[kind](_params(params))
+        t = now()
+        async with self.db.tx() as conn:
+            if await q.count(conn, app_id, kind) >= MAX_TEMPLATES_PER_KIND:
+                raise VodError(
+                    "LimitExceeded.TooMuchTemplate",
+                    f"An application may have at most {MAX_TEMPLATES_PER_KIND} {kind} templates.",
+                )
+            definition = await q.next_definition(conn, FIRST_CUSTOM_DEFINITION)
+            await q.create(
+                conn,
+                app_id=app_id,
+                kind=kind,
+                definition=definition,
+                name=name,
+                comment=comment,
+                params=checked,
+                create_time=t,
+                update_time=t,
+            )
+        return definition
+
+    async def modify(
+        self,
+        app_id: int,
+        kind: str,
+        definition: int,
+        *,
+        name: str | None,
+        comment: str | None,
+        changes: dict[str, Any],
+    ) -> None:
+        """Merge the given fields into the template; the result obeys Create's rules."""
+        if presets.is_preset(kind, definition):
+            raise VodError(
+                "InvalidParameterValue.ModifyDefaultTemplate",
+                f"The {kind} template `{definition}` is a system preset and cannot be modified.",
+            )
+        async with self.db.tx() as conn:
+            row = await self._own(conn, app_id, kind, definition)
+            merged = _merge(row["params"], _params(changes))
+            checked = RULES[kind](merged)
+            values: dict[str, Any] = {"params": checked, "update_time": now()}
+            if name is not None:
+                values["name"] = name
+            if comment is not None:
+                values["comment"] = comment
+            await q.modify(conn, row["id"], **values)
+
+    async def delete(self, app_id: int, kind: str, definition: int) -> None:
+        if presets.is_preset(kind, definition):
+            raise VodError(
+                "InvalidParameterValue.DeleteDefaultTemplate",
+                f"The {kind} template `{definition}` is a system preset and cannot be deleted.",
+            )
+        async with self.db.tx() as conn:
+            row = await self._own(conn, app_id, kind, definition)
+            await q.remove(conn, row["id"])
+
+    async def _own(self, conn: Any, app_id: int, kind: str, definition: int) -> dict[str, Any]:
+        row = await q.get(conn, app_id, kind, definition)
+        if row is None:
+            raise VodError(
+                "ResourceNotFound.TemplateNotExist",
+                f"The {kind} template `{definition}` does not exist.",
+            )
+        return row
+
+    # ----- procedure templates -----
+
+    async def create_procedure(
+        self, app_id: int, name: str, comment: str, mpt: dict[str, Any]
+    ) -> None:
+        await self.check_media_process_task(app_id, mpt)
+        t = now()
+        async with self.db.tx() as conn:
+            if presets.preset_procedure(name) or await q.get_procedure(conn, app_id, name):
+                raise VodError(
+                    "InvalidParameter.ExistedProcedureName",
+                    f"A procedure template named `{name}` already exists.",
+                )
+            if await q.count_procedures(conn, app_id) >= MAX_PROCEDURES:
+                raise VodError(
+                    "LimitExceeded",
+                    f"An application may have at most {MAX_PROCEDURES} procedure templates.",
+                )
+            await q.create_procedure(
+                conn,
+                app_id=app_id,
+                name=name,
+                comment=comment,
+                media_process_task=mpt,
+                create_time=t,
+                update_time=t,
+            )
+
+    async def reset_procedure(
+        self, app_id: int, name: str, comment: str | None, mpt: dict[str, Any] | None
+    ) -> None:
+        """Replace a custom procedure's tasks (and comment) wholesale."""
+        if presets.preset_procedure(name):
+            raise VodError(
+                "InvalidParameterValue.ModifyDefaultTemplate",
+                f"The procedure template `{name}` is a system preset and cannot be reset.",
+            )
+        if mpt is not None:
+            await self.check_media_process_task(app_id, mpt)
+        async with self.db.tx() as conn:
+            if await q.get_procedure(conn, app_id, name) is None:
+                raise _no_procedure(name)
+            values: dict[str, Any] = {"update_time": now()}
+            if mpt is not None:
+                values["media_process_task"] = mpt
+            if comment is not None:
+                values["comment"] = comment
+            await q.modify_procedure(conn, app_id, name, **values)
+
+    async def delete_procedure(self, app_id: int, name: str) -> None:
+        if presets.preset_procedure(name):
+            raise VodError(
+                "InvalidParameterValue.DeleteDefaultTemplate",
+                f"The procedure template `{name}` is a system preset and cannot be deleted.",
+            )
+        async with self.db.tx() as conn:
+            if not await q.remove_procedure(conn, app_id, name):
+                raise _no_procedure(name)
+
+    async def describe_procedures(
+        self, app_id: int, *, names: list[str] | None, type_: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        items: list[dict[str, Any]] = []
+        if type_ in (None, "Preset"):
+            for pname in presets.PRESET_PROCEDURES:
+                if names is None or pname in names:
+                    found = presets.preset_procedure(pname) or {}
+                    items.append(
+                        {
+                            "Name": pname,
+                            "Type": "Preset",
+                            "Comment": found["Comment"],
+                            "MediaProcessTask": found["MediaProcessTask"],
+                            "AiRecognitionTaskSet": [],
+                            "CreateTime": presets.PRESET_TIME,
+                            "UpdateTime": presets.PRESET_TIME,
+                        }
+                    )
+        if type_ in (None, "Custom"):
+            async with self.db.read() as conn:
+                rows = await q.list_procedures(conn, app_id, names)
+            items += [
+                {
+                    "Name": r["name"],
+                    "Type": "Custom",
+                    "Comment": r["comment"],
+                    "MediaProcessTask": r["media_process_task"],
+                    "AiRecognitionTaskSet": [],
+                    "CreateTime": iso(r["create_time"]),
+                    "UpdateTime": iso(r["update_time"]),
+                }
+                for r in rows
+            ]
+        return items[offset : offset + limit], len(items)
+
+
+def _no_procedure(name: str) -> VodError:
+    return VodError(
+        "InvalidParameter.ProcedureNameNotExist",
+        f"The procedure template `{name}` does not exist.",
+    )
+
+
+def _definition(item: dict[str, Any]) -> int:
+    # TranscodeTemplate.Definition is a string in Tencent's answers.
+    return int(item["Definition"])
+
+
+def _item(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A stored custom template as Describe<Kind>Templates shows it."""
+    item = {
+        "Definition": str(row["definition"]) if kind == "Transcode" else row["definition"],
+        "Type": "Custom",
+        "Name": row["name"],
+        "Comment": row["comment"],
+        "CreateTime": iso(row["create_time"]),
+        "UpdateTime": iso(row["update_time"]),
+    }
+    item.update(copy.deepcopy(row["params"]))
+    return item
+
+
+def _params(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the template parameters: no None, no identity or bookkeeping fields."""
+    return {k: v for k, v in values.items() if v is not None and k not in _META}
+
+
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Modify semantics: nested structures (VideoTemplate...) change field by field."""
+    out = copy.deepcopy(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
