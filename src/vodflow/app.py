@@ -22,8 +22,8 @@ from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
-from vodflow.core.templates import TemplateService
 from vodflow.core.library import LibraryService
+from vodflow.core.templates import TemplateService
 from vodflow.credentials_file import load_root_credential
 from vodflow.runtime.executor import Executor, LocalExecutor
 from vodflow.store.db import Database
