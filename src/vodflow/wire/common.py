@@ -30,7 +30,7 @@ def _string_only(value: Any) -> Any:
 Int = Annotated[int, BeforeValidator(_reject_bool)]
 Float = Annotated[float, BeforeValidator(_reject_bool_float)]
 Str = Annotated[str, BeforeValidator(_string_only)]
-SubAppIdField = Annotated[int | None, BeforeValidator(_reject_bool), Field(default=None, ge=1)]
+AppId = Annotated[Int, Field(ge=1)]
 
 
 class WireModel(BaseModel):
@@ -45,7 +45,7 @@ class WireModel(BaseModel):
 class Request(WireModel):
     """A request of any action that takes the optional application id."""
 
-    SubAppId: SubAppIdField
+    SubAppId: AppId | None = None
 
 
 def dump_clean(value: Any) -> Any:
