@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -61,6 +62,11 @@ class Settings:
     event_retention_s: float = 4 * 24 * 3600.0
     push_timeout_s: float = 10.0
     push_schedule_s: tuple[float, ...] = field(default=(5, 30, 120, 600, 1800, 3600) + (3600,) * 18)
+    # Push relay: deliveries in flight at once, and at once per NotificationUrl.
+    push_concurrency: int = 256
+    push_per_url: int = 16
+    # How often the sweeper purges events older than event_retention_s.
+    event_purge_interval_s: float = 600.0
     lease_s: float = 60.0
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
@@ -82,7 +88,7 @@ class Settings:
     def resolved_blob_dir(self) -> Path:
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """Apply CLI flags that were given (None means 'not given')."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -114,6 +120,11 @@ class Settings:
             push_timeout_s=_env_float("PUSH_TIMEOUT_S", base.push_timeout_s),
             push_schedule_s=(
                 tuple(float(x) for x in schedule.split(",")) if schedule else base.push_schedule_s
+            ),
+            push_concurrency=_env_int("PUSH_CONCURRENCY", base.push_concurrency),
+            push_per_url=_env_int("PUSH_PER_URL", base.push_per_url),
+            event_purge_interval_s=_env_float(
+                "EVENT_PURGE_INTERVAL_S", base.event_purge_interval_s
             ),
             lease_s=_env_float("LEASE_S", base.lease_s),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
