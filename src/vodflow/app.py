@@ -20,12 +20,16 @@ from vodflow.api.ratelimit import RateLimiter
 from vodflow.api.server import api_endpoint, healthz
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
+from vodflow.core import subtasks as _subtasks  # noqa: F401  (registers the "subtask" job)
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
+from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.credentials_file import load_root_credential
 from vodflow.runtime.executor import Executor, LocalExecutor
+from vodflow.runtime.sweeper import Sweeper
 from vodflow.store.db import Database
 from vodflow.store.migrate import upgrade_async
 
@@ -52,6 +56,8 @@ class Services:
     executor: Executor | None = None
     templates: TemplateService | None = None
     library: LibraryService | None = None
+    flows: FlowService | None = None
+    tasks: TaskQueries | None = None
     background: list[Background] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -77,6 +83,9 @@ async def build_services(settings: Settings) -> Services:
     executor = LocalExecutor(services, settings.workers or None)
     services.executor = executor
     services.background.append(executor)
+    services.flows = FlowService(services)
+    services.tasks = TaskQueries(db)
+    services.background.append(Sweeper(services))
     return services
 
 

@@ -1,0 +1,104 @@
+"""Task flows: ProcessMedia, ProcessMediaByProcedure, ManageTask, DescribeTaskDetail,
+DescribeTasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vodflow.api.registry import Context, action
+from vodflow.core.flows import FlowOptions, FlowService
+from vodflow.core.tasks import TaskQueries
+from vodflow.errors import VodError
+from vodflow.timeutil import parse_iso
+from vodflow.wire.tasks import (
+    DescribeTaskDetailRequest,
+    DescribeTasksRequest,
+    FlowRequest,
+    ManageTaskRequest,
+    ProcessMediaByProcedureRequest,
+    ProcessMediaRequest,
+    TimeRange,
+)
+
+
+def _flows(ctx: Context) -> FlowService:
+    flows = ctx.services.flows
+    if flows is None:
+        raise VodError("InternalError", "Task flows are not available.")
+    return flows
+
+
+def _tasks(ctx: Context) -> TaskQueries:
+    tasks = ctx.services.tasks
+    if tasks is None:
+        raise VodError("InternalError", "Task queries are not available.")
+    return tasks
+
+
+def _options(req: FlowRequest) -> FlowOptions:
+    return FlowOptions(
+        priority=req.TasksPriority or 0,
+        notify_mode=req.TasksNotifyMode or "Finish",
+        session_context=req.SessionContext or "",
+        session_id=req.SessionId or "",
+        ext_info=req.ExtInfo or "",
+    )
+
+
+@action()
+async def ProcessMedia(ctx: Context, req: ProcessMediaRequest) -> dict[str, Any]:
+    mpt = req.MediaProcessTask.dump() if req.MediaProcessTask is not None else {}
+    task_id = await _flows(ctx).start(ctx.app_id, req.FileId, mpt, _options(req))
+    return {"TaskId": task_id}
+
+
+@action()
+async def ProcessMediaByProcedure(
+    ctx: Context, req: ProcessMediaByProcedureRequest
+) -> dict[str, Any]:
+    templates = ctx.services.templates
+    mpt = await templates.get_procedure(ctx.app_id, req.ProcedureName) if templates else None
+    if mpt is None:
+        raise VodError(
+            "InvalidParameterValue.ProcedureName",
+            f"The procedure `{req.ProcedureName}` does not exist.",
+        )
+    task_id = await _flows(ctx).start(ctx.app_id, req.FileId, mpt, _options(req))
+    return {"TaskId": task_id}
+
+
+@action()
+async def ManageTask(ctx: Context, req: ManageTaskRequest) -> dict[str, Any]:
+    await _flows(ctx).abort(ctx.app_id, req.TaskId)
+    return {}
+
+
+@action()
+async def DescribeTaskDetail(ctx: Context, req: DescribeTaskDetailRequest) -> dict[str, Any]:
+    return await _tasks(ctx).detail(ctx.app_id, req.TaskId)
+
+
+def _range(value: TimeRange | None, name: str) -> tuple[float | None, float | None]:
+    if value is None:
+        return None, None
+    after = parse_iso(value.After, f"{name}.After") if value.After else None
+    before = parse_iso(value.Before, f"{name}.Before") if value.Before else None
+    return after, before
+
+
+@action()
+async def DescribeTasks(ctx: Context, req: DescribeTasksRequest) -> dict[str, Any]:
+    sort_field = req.Sort.Field if req.Sort else "CreateTime"
+    descending = (req.Sort.Order if req.Sort else "Desc") == "Desc"
+    infos, token = await _tasks(ctx).listing(
+        ctx.app_id,
+        status=req.Status,
+        file_id=req.FileId,
+        create_range=_range(req.CreateTime, "CreateTime"),
+        finish_range=_range(req.FinishTime, "FinishTime"),
+        sort_field=sort_field,
+        descending=descending,
+        limit=req.Limit,
+        scroll_token=req.ScrollToken,
+    )
+    return {"TaskSet": infos, "ScrollToken": token}

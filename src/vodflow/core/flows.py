@@ -1,0 +1,234 @@
+"""Task flows: starting them, aborting them, and the events their state changes cause.
+
+A flow is one `tasks` row (type Procedure) and one `subtasks` row per item of its
+MediaProcessTask. `start_in` writes them inside the caller's transaction (so an
+upload and the flow it starts commit together); `dispatch` tells the executor
+after commit. The database is the truth: whatever the executor loses, the
+sweeper finds again (runtime/sweeper.py); how one subtask runs is core/subtasks.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vodflow import ids
+from vodflow.core import events
+from vodflow.core.blobkeys import url_for
+from vodflow.core.tasks import procedure_task_in
+from vodflow.errors import VodError
+from vodflow.store import apps as apps_q
+from vodflow.store import media as media_q
+from vodflow.store import tasks as q
+from vodflow.timeutil import now
+from vodflow.wire.tasks import TASK_SETS, MediaProcessTaskInput
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+MAX_SUBTASKS = 100
+SESSION_WINDOW_S = 3 * 24 * 3600.0
+MAX_SESSION_CONTEXT = 1000
+MAX_SESSION_ID = 50
+NOTIFY_MODES = ("Finish", "Change", "None")
+JOB_KIND = "subtask"
+
+
+@dataclass
+class FlowOptions:
+    priority: int = 0
+    notify_mode: str = "Finish"
+    session_context: str = ""
+    session_id: str = ""
+    ext_info: str = ""
+
+    def check(self) -> None:
+        """Tencent's limits, with Tencent's specific error codes."""
+        if not -10 <= self.priority <= 10:
+            raise VodError("InvalidParameterValue", "TasksPriority must be between -10 and 10.")
+        if self.notify_mode not in NOTIFY_MODES:
+            raise VodError(
+                "InvalidParameterValue", "TasksNotifyMode must be Finish, Change or None."
+            )
+        if len(self.session_context) > MAX_SESSION_CONTEXT:
+            raise VodError(
+                "InvalidParameterValue.SessionContextTooLong",
+                f"SessionContext is longer than {MAX_SESSION_CONTEXT} characters.",
+            )
+        if len(self.session_id) > MAX_SESSION_ID:
+            raise VodError(
+                "InvalidParameterValue.SessionIdTooLong",
+                f"SessionId is longer than {MAX_SESSION_ID} characters.",
+            )
+
+
+@dataclass
+class StartedFlow:
+    task_id: str
+    # (subtask id, priority) to hand to the executor after commit.
+    jobs: list[tuple[int, int]] = field(default_factory=list)
+
+
+def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(MediaProcessTaskResult.Type, input) per subtask, in Tencent's set order."""
+    try:
+        model = MediaProcessTaskInput.model_validate(dict(mpt or {}))
+    except ValidationError as exc:
+        raise VodError("InvalidParameterValue", f"MediaProcessTask is invalid: {exc}") from None
+    items: list[tuple[str, dict[str, Any]]] = []
+    for set_name, (result_type, _field, _kind) in TASK_SETS.items():
+        for item in getattr(model, set_name) or []:
+            items.append((result_type, item.dump()))
+    if not items:
+        raise VodError("InvalidParameterValue", "MediaProcessTask must contain at least one task.")
+    if len(items) > MAX_SUBTASKS:
+        raise VodError(
+            "InvalidParameterValue",
+            f"MediaProcessTask asks for {len(items)} tasks; at most {MAX_SUBTASKS} are allowed.",
+        )
+    return items
+
+
+class FlowService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+
+    @property
+    def public_url(self) -> str:
+        return self.services.settings.resolved_public_url
+
+    async def start_in(
+        self,
+        conn: AsyncConnection,
+        app_row: Mapping[str, Any],
+        file_id: str,
+        media_process_task: Mapping[str, Any],
+        options: FlowOptions,
+    ) -> StartedFlow:
+        """Create the flow (task, subtasks, SessionId claim) in the caller's transaction."""
+        options.check()
+        items = expand(media_process_task)
+        app_id = int(app_row["id"])
+        media = await media_q.get(conn, app_id, file_id)
+        if media is None:
+            raise VodError("ResourceNotFound.FileNotExist", f"The file `{file_id}` does not exist.")
+        t = now()
+        task_id = ids.task_id(self.services.settings.app_id)
+        if options.session_id:
+            found = await q.session_task(conn, app_id, options.session_id, t - SESSION_WINDOW_S)
+            if found is not None:
+                raise VodError(
+                    "InvalidParameterValue.SessionId",
+                    "A request with this SessionId was made in the last 3 days "
+                    f"(task `{found}`); it is not repeated.",
+                )
+            await q.put_session(conn, app_id, options.session_id, task_id, t)
+        await q.add_task(
+            conn,
+            task_id=task_id,
+            app_id=app_id,
+            type="Procedure",
+            status="WAITING",
+            file_id=file_id,
+            priority=options.priority,
+            notify_mode=options.notify_mode,
+            session_context=options.session_context,
+            session_id=options.session_id,
+            ext_info=options.ext_info,
+            err_code=0,
+            err_code_ext="",
+            message="",
+            input={
+                "MediaProcessTask": dict(media_process_task),
+                # A snapshot: the event describes the source as it was processed.
+                "FileName": media["name"],
+                "FileUrl": url_for(self.public_url, media["blob_key"]),
+                "MetaData": media.get("meta") or {},
+            },
+            create_time=t,
+        )
+        rows = [
+            {
+                "task_id": task_id,
+                "seq": seq,
+                "type": result_type,
+                "input": item,
+                "status": "WAITING",
+                "priority": options.priority,
+                "create_time": t,
+            }
+            for seq, (result_type, item) in enumerate(items)
+        ]
+        subtask_ids = await q.add_subtasks(conn, rows)
+        return StartedFlow(task_id, [(sid, options.priority) for sid in subtask_ids])
+
+    async def dispatch(self, started: StartedFlow) -> None:
+        executor = self.services.executor
+        if executor is None:
+            return  # the sweeper of whichever process runs work will find it
+        for subtask_id, priority in started.jobs:
+            await executor.submit(JOB_KIND, str(subtask_id), priority)
+
+    async def start(
+        self,
+        app_id: int,
+        file_id: str,
+        media_process_task: Mapping[str, Any],
+        options: FlowOptions,
+    ) -> str:
+        """ProcessMedia: check definitions, create the flow, hand it to the executor."""
+        options.check()
+        expand(media_process_task)
+        templates = self.services.templates
+        if templates is not None:
+            await templates.check_media_process_task(app_id, dict(media_process_task))
+        async with self.db.tx() as conn:
+            app_row = await apps_q.get(conn, app_id)
+            if app_row is None:
+                raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
+            started = await self.start_in(conn, app_row, file_id, media_process_task, options)
+        await self.dispatch(started)
+        return started.task_id
+
+    async def abort(self, app_id: int, task_id: str) -> None:
+        """ManageTask Abort: the flow ends ABORTED; running jobs notice at their next beat."""
+        async with self.db.tx() as conn:
+            task = await q.get_task(conn, app_id, task_id)
+            if task is None or task["type"] != "Procedure":
+                raise VodError(
+                    "InvalidParameterValue.TaskId", f"The task `{task_id[:128]}` does not exist."
+                )
+            t = now()
+            changed = await q.set_task_status(
+                conn, task_id, q.TASK_LIVE, status="ABORTED", finish_time=t
+            )
+            if not changed:
+                raise VodError(
+                    "FailedOperation",
+                    f"The task is {task['status']}: only WAITING or PROCESSING tasks can be "
+                    "aborted.",
+                )
+            await q.abort_subtasks(conn, task_id, t)
+            await self.emit_state(conn, task_id, final=True)
+
+    async def emit_state(self, conn: AsyncConnection, task_id: str, *, final: bool) -> None:
+        """ProcedureStateChanged with the whole ProcedureTask, as TasksNotifyMode asks.
+
+        Finish: only when the flow ends (`final`); Change: on every call (each
+        subtask state change, and the end); None: never.
+        """
+        task = await q.get_task_any(conn, task_id)
+        if task is None:
+            return
+        mode = task["notify_mode"] or "Finish"
+        if mode == "None" or (mode == "Finish" and not final):
+            return
+        app_row = await apps_q.get(conn, task["app_id"])
+        payload = await procedure_task_in(conn, task_id)
+        if app_row is not None and payload is not None:
+            await events.emit(conn, app_row, "ProcedureStateChanged", payload)

@@ -1,0 +1,518 @@
+"""Running one subtask of a flow: lease it, run the media op, register what came out.
+
+The life of a job, whatever executor delivered it:
+
+1. **Claim** (one transaction): the subtask is leased to this runner if it is
+   WAITING or its lease expired; a Transcode also claims its waiting Transcode
+   siblings with the same clip window, so N renditions cost one decode (FFmpeg
+   `split`). The flow turns PROCESSING; TasksNotifyMode=Change events are written.
+2. **Run** in a private work directory under the blob store's `.tmp`. A heartbeat
+   renews the lease and stores progress every 1.5 s; when it finds the lease gone
+   (the flow was aborted, by any process) it cancels the op, which kills FFmpeg.
+3. **Finish**: outputs are moved into the media's folder (atomic renames), then
+   one transaction records each subtask's result, registers outputs, sets the
+   cover, writes the events and, when nothing is left, ends the flow FINISH.
+
+A crash at any point leaves a lease that expires: the sweeper re-submits the
+subtask, the next claim kills stray FFmpeg processes of the dead attempt and
+discards its work directory, and the subtask runs again from scratch. Output
+keys depend only on (media, kind, definition), so a re-run replaces, never adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vodflow.core import subtask_specs as specs
+from vodflow.core.blobkeys import url_for
+from vodflow.core.flows import JOB_KIND, FlowService
+from vodflow.media import ops
+from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
+from vodflow.runtime.executor import job_handler
+from vodflow.runtime.sweeper import kill_strays
+from vodflow.store import media as media_q
+from vodflow.store import tasks as q
+from vodflow.timeutil import now
+from vodflow.wire.tasks import RESULT_FIELDS
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.subtasks")
+
+# Who holds a lease: host, process and this incarnation, so that a restarted
+# server can tell the leases of its dead predecessor from those of live peers.
+HOST = socket.gethostname()
+OWNER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+HEARTBEAT_S = 1.5
+MAX_ATTEMPTS = 3
+DEFINITION_NOT_EXIST = "InvalidInput.DefinitionNotExist"
+
+_running = 0  # subtask jobs running in this process (sizes FFmpeg threads)
+
+
+def ffmpeg_threads() -> int:
+    """Threads per FFmpeg so that the jobs running now share the cores, not fight."""
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(1, _running))
+
+
+@dataclass
+class Outcome:
+    """What one subtask produced: a success with outputs, or a failure."""
+
+    subtask_id: int
+    ok: bool = False
+    code: str = ""
+    message: str = ""
+    output: dict[str, Any] | None = None
+    # (kind, definition, info, blob keys) for media_outputs, or the cover key.
+    register: tuple[str, int, dict[str, Any], list[str]] | None = None
+    cover_key: str | None = None
+    # (path in the work dir, blob key) to move into the media's folder.
+    moves: list[tuple[Path, str]] = field(default_factory=list)
+
+    def fail(self, code: str, message: str) -> Outcome:
+        self.ok, self.code, self.message = False, code, message
+        return self
+
+
+@dataclass
+class Claim:
+    task: dict[str, Any]
+    rows: list[dict[str, Any]]
+    work: Path
+    stale: list[str]
+
+    @property
+    def ids(self) -> list[int]:
+        return [r["id"] for r in self.rows]
+
+
+@job_handler(JOB_KIND)
+async def run_subtask(services: Services, job_id: str) -> None:
+    await SubtaskRunner(services).run(int(job_id))
+
+
+class SubtaskRunner:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+        self.blobs = services.blobs
+        self.settings = services.settings
+        self.flows: FlowService = services.flows  # type: ignore[attr-defined]
+
+    @property
+    def public_url(self) -> str:
+        return self.settings.resolved_public_url
+
+    async def run(self, subtask_id: int) -> None:
+        global _running
+        claim = await self.claim(subtask_id)
+        if claim is None:
+            return
+        _running += 1
+        try:
+            await self._run_claimed(claim)
+        except asyncio.CancelledError:
+            # Shutdown: give the work back so the next start runs it at once.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release(claim))
+            raise
+        finally:
+            _running -= 1
+            shutil.rmtree(claim.work, ignore_errors=True)
+
+    # --- 1. claim ---------------------------------------------------------------
+
+    async def claim(self, subtask_id: int) -> Claim | None:
+        t = now()
+        until = t + self.settings.lease_s
+        work = self.blobs.tmp_dir / f"flow-{subtask_id}-{secrets.token_hex(6)}"
+        async with self.db.tx() as conn:
+            row = await q.get_subtask(conn, subtask_id)
+            if row is None:
+                return None
+            task = await q.get_task_any(conn, row["task_id"])
+            if task is None or task["status"] not in q.TASK_LIVE:
+                return None
+            if not await q.claim(conn, subtask_id, OWNER, until, t):
+                return None
+            claimed = [subtask_id]
+            if row["type"] == "Transcode":
+                for other in await q.subtasks_of(conn, row["task_id"]):
+                    if (
+                        other["id"] != subtask_id
+                        and other["type"] == "Transcode"
+                        and _clip_key(other["input"]) == _clip_key(row["input"])
+                        and await q.claim(conn, other["id"], OWNER, until, t)
+                    ):
+                        claimed.append(other["id"])
+            rows = [r for r in [await q.get_subtask(conn, i) for i in claimed] if r]
+            stale = [str((r["output"] or {}).get("_work")) for r in rows if _work_of(r)]
+            for r in rows:
+                await q.set_output(conn, r["id"], {"_work": str(work)})
+            if task["status"] == "WAITING":
+                await q.set_task_status(conn, task["task_id"], ["WAITING"], status="PROCESSING")
+                await q.update_task(conn, task["task_id"], begin_time=t)
+            for r in rows:
+                if r["attempts"] == 1:  # a state change; a re-run after a crash is not
+                    await self.flows.emit_state(conn, task["task_id"], final=False)
+        return Claim(task, rows, work, stale)
+
+    # --- 2. run -------------------------------------------------------------------
+
+    async def _run_claimed(self, claim: Claim) -> None:
+        for path in claim.stale:
+            # A dead attempt's FFmpeg may still run: stop it before starting again.
+            await asyncio.to_thread(kill_strays, path)
+            shutil.rmtree(path, ignore_errors=True)
+        claim.work.mkdir(parents=True, exist_ok=True)
+        outcomes = [Outcome(r["id"]) for r in claim.rows]
+        too_many = [r for r in claim.rows if r["attempts"] > MAX_ATTEMPTS]
+        if too_many:
+            for o in outcomes:
+                o.fail(INTERNAL_ERROR, f"processing was interrupted {MAX_ATTEMPTS} times")
+            await self.finish(claim, outcomes)
+            return
+        media = await self.services.library.get(claim.task["app_id"], claim.task["file_id"])  # type: ignore[union-attr]
+        if media is None:
+            for o in outcomes:
+                o.fail(SOURCE_FILE_ERROR, "the media no longer exists")
+            await self.finish(claim, outcomes)
+            return
+
+        progress = [0.0]
+
+        def on_progress(percent: float) -> None:
+            progress[0] = percent
+
+        job = asyncio.create_task(self._execute(claim, media, outcomes, on_progress))
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
+            if done:
+                break
+            if not await self._beat(claim, progress[0]):
+                log.info("subtasks %s lost their lease (aborted?): stopping", claim.ids)
+                job.cancel()
+                with contextlib.suppress(BaseException):
+                    await job
+                return
+        try:
+            job.result()
+        except MediaError as exc:
+            for o in outcomes:
+                if not o.ok and not o.code:
+                    o.fail(exc.code, exc.message)
+        except Exception as exc:  # a bug must fail the subtask, never hang the flow
+            log.exception("subtasks %s failed", claim.ids)
+            for o in outcomes:
+                if not o.ok and not o.code:
+                    o.fail(INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
+        await self.finish(claim, outcomes)
+
+    async def _beat(self, claim: Claim, percent: float) -> bool:
+        until = now() + self.settings.lease_s
+        async with self.db.tx() as conn:
+            return await q.renew(conn, claim.ids, OWNER, until, min(99, int(percent)))
+
+    async def _release(self, claim: Claim) -> None:
+        async with self.db.tx() as conn:
+            await q.release(conn, claim.ids, OWNER)
+
+    async def _execute(
+        self,
+        claim: Claim,
+        media: Mapping[str, Any],
+        outcomes: list[Outcome],
+        on_progress: Callable[[float], None],
+    ) -> None:
+        app_id = int(claim.task["app_id"])
+        kind = claim.rows[0]["type"]
+        duration = float((media.get("meta") or {}).get("Duration") or 0.0)
+        ctx = _Context(self, claim, media, duration, on_progress)
+        if kind == "Transcode":
+            await ctx.transcode(app_id, outcomes)
+            return
+        (outcome,) = outcomes
+        row = claim.rows[0]
+        item = row["input"]
+        definition = int(item.get("Definition", 0))
+        _field, tpl_kind = RESULT_FIELDS[kind]
+        tpl = await self.services.templates.find(app_id, tpl_kind, definition)  # type: ignore[union-attr]
+        if tpl is None:
+            outcome.fail(
+                DEFINITION_NOT_EXIST, f"the {tpl_kind} template {definition} does not exist"
+            )
+            return
+        await getattr(ctx, _HANDLERS[kind])(tpl, item, definition, outcome)
+
+    # --- 3. finish ------------------------------------------------------------------
+
+    async def finish(self, claim: Claim, outcomes: Sequence[Outcome]) -> None:
+        async with self.db.read() as conn:
+            if not await q.holds(conn, claim.ids, OWNER):
+                return  # aborted meanwhile: nothing of this run is kept
+        for o in outcomes:
+            if o.ok:
+                await asyncio.to_thread(self._move, o.moves)
+        t = now()
+        discard: list[Outcome] = []
+        task_id = claim.task["task_id"]
+        async with self.db.tx() as conn:
+            for o in outcomes:
+                values: dict[str, Any] = {
+                    "status": "SUCCESS" if o.ok else "FAIL",
+                    "progress": 100 if o.ok else 0,
+                    "output": o.output if o.ok else None,
+                    "err_code_ext": "" if o.ok else o.code,
+                    "err_code": 0,
+                    "message": "SUCCESS" if o.ok else o.message[:1000],
+                    "finish_time": t,
+                }
+                if not await q.finish_subtask(conn, o.subtask_id, OWNER, **values):
+                    if o.ok:
+                        discard.append(o)
+                    continue
+                if o.ok and o.register is not None:
+                    out_kind, definition, info, keys = o.register
+                    await media_q.upsert_output(
+                        conn,
+                        file_id=claim.task["file_id"],
+                        kind=out_kind,
+                        definition=definition,
+                        info=info,
+                        blob_keys=keys,
+                    )
+                if o.ok and o.cover_key is not None:
+                    await media_q.set_cover(conn, claim.task["file_id"], o.cover_key)
+                await self.flows.emit_state(conn, task_id, final=False)
+            if await q.count_live(conn, task_id) == 0 and await q.set_task_status(
+                conn, task_id, q.TASK_LIVE, status="FINISH", finish_time=t
+            ):
+                await self.flows.emit_state(conn, task_id, final=True)
+        for o in discard:
+            for _path, key in o.moves:
+                self.blobs.delete(key)
+
+    def _move(self, moves: Sequence[tuple[Path, str]]) -> None:
+        """Move finished outputs into place; a directory replaces the old one whole."""
+        for path, key in moves:
+            if self.blobs.path(key).is_dir():
+                self.blobs.delete(key)
+            self.blobs.commit(path, key)
+
+
+def _clip_key(item: Mapping[str, Any]) -> tuple[float, float]:
+    return float(item.get("StartTimeOffset") or 0.0), float(item.get("EndTimeOffset") or 0.0)
+
+
+def _work_of(row: Mapping[str, Any]) -> bool:
+    out = row.get("output")
+    return isinstance(out, dict) and bool(out.get("_work"))
+
+
+_HANDLERS = {
+    "CoverBySnapshot": "cover",
+    "SnapshotByTimeOffset": "snapshots",
+    "SampleSnapshot": "samples",
+    "ImageSprites": "sprites",
+    "AnimatedGraphics": "animated",
+    "AdaptiveDynamicStreaming": "adaptive",
+}
+
+
+@dataclass
+class _Context:
+    """One run's inputs and the helpers every op handler shares."""
+
+    runner: SubtaskRunner
+    claim: Claim
+    media: Mapping[str, Any]
+    duration: float
+    on_progress: Callable[[float], None]
+
+    @property
+    def src(self) -> str:
+        return str(self.media["path"])
+
+    @property
+    def folder(self) -> str:
+        return str(self.media["folder"])
+
+    @property
+    def work(self) -> Path:
+        return self.claim.work
+
+    def key(self, path: Path) -> str:
+        return f"{self.folder}/{path.relative_to(self.work).as_posix()}"
+
+    def url(self, path: Path) -> str:
+        return url_for(self.runner.public_url, self.key(path))
+
+    def entry(self, name: str) -> tuple[Path, str]:
+        return self.work / name, f"{self.folder}/{name}"
+
+    def opts(self) -> dict[str, Any]:
+        return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
+
+    # --- Transcode: every rendition of the group from one decode -----------------
+
+    async def transcode(self, app_id: int, outcomes: list[Outcome]) -> None:
+        rows = {r["id"]: r for r in self.claim.rows}
+        item = self.claim.rows[0]["input"]
+        clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), self.duration)
+        wanted: dict[int, list[Outcome]] = {}
+        for o in outcomes:
+            wanted.setdefault(int(rows[o.subtask_id]["input"]["Definition"]), []).append(o)
+        plans: dict[int, ops.TranscodeSpec] = {}
+        templates = self.runner.services.templates
+        for definition, group in wanted.items():
+            tpl = await templates.find(app_id, "Transcode", definition)  # type: ignore[union-attr]
+            if tpl is None:
+                for o in group:
+                    o.fail(
+                        DEFINITION_NOT_EXIST, f"the Transcode template {definition} does not exist"
+                    )
+                continue
+            plans[definition] = specs.transcode_spec(tpl, f"v.f{definition}", clip)
+        if not plans:
+            return
+        definitions = list(plans)
+        try:
+            results = await ops.transcode_many(
+                self.src, [plans[d] for d in definitions], self.work, **self.opts()
+            )
+            done = dict(zip(definitions, results, strict=True))
+        except MediaError as exc:
+            if len(definitions) == 1:
+                raise
+            # One bad rendition must not fail the others: run each alone to attribute errors.
+            log.info("grouped transcode failed (%s); running renditions one by one", exc.code)
+            done = {}
+            for d in definitions:
+                try:
+                    done[d] = await ops.transcode(self.src, plans[d], self.work, **self.opts())
+                except MediaError as one:
+                    for o in wanted[d]:
+                        o.fail(one.code, one.message)
+        for definition, result in done.items():
+            name = result.path.name
+            moves = []
+            if plans[definition].container.lower() == "hls":
+                moves.append(self.entry(name.rsplit(".", 1)[0]))  # the segment directory
+            moves.append(self.entry(name))
+            info = specs.transcode_item(result, definition, self.url(result.path))
+            keys = [self.key(f) for f in result.files]
+            for o in wanted[definition]:
+                o.ok, o.output, o.moves = True, info, moves
+                o.register = ("Transcode", definition, info, keys)
+            # Several subtasks asking the same definition share one output: move it once.
+            for o in wanted[definition][1:]:
+                o.moves = []
+
+    # --- the other kinds ------------------------------------------------------------------
+
+    async def cover(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        spec = specs.cover_spec(tpl, item, f"cover.f{definition}")
+        image = await ops.cover_by_snapshot(self.src, spec, self.work, **self.opts())
+        o.ok, o.output = True, {"CoverUrl": self.url(image.path)}
+        o.moves = [self.entry(image.path.name)]
+        o.cover_key = self.key(image.path)
+
+    async def snapshots(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        offsets = specs.snapshot_offsets(item, self.duration)
+        sub = f"snapshot.f{definition}"
+        result = await ops.snapshot_by_time_offsets(
+            self.src, specs.snapshot_spec(tpl, offsets), self.work / sub, **self.opts()
+        )
+        info = specs.snapshot_item(
+            result.images, definition, [self.url(i.path) for i in result.images]
+        )
+        self._register(
+            o, "SnapshotByTimeOffset", definition, info, sub, [i.path for i in result.images]
+        )
+
+    async def samples(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        sub = f"sample.f{definition}"
+        result = await ops.sample_snapshot(
+            self.src, specs.sample_spec(tpl), self.work / sub, **self.opts()
+        )
+        paths = [i.path for i in result.images]
+        info = specs.sample_item(result, tpl, definition, [self.url(p) for p in paths])
+        self._register(o, "SampleSnapshot", definition, info, sub, paths)
+
+    async def sprites(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        sub = f"sprite.f{definition}"
+        prefix = url_for(self.runner.public_url, f"{self.folder}/{sub}") + "/"
+        result = await ops.image_sprites(
+            self.src, specs.sprite_spec(tpl, prefix), self.work / sub, **self.opts()
+        )
+        paths = [s.path for s in result.sheets]
+        info = specs.sprite_item(
+            result, definition, [self.url(p) for p in paths], self.url(result.vtt.path)
+        )
+        self._register(o, "ImageSprite", definition, info, sub, [*paths, result.vtt.path])
+
+    async def animated(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        spec = specs.animated_spec(tpl, item, self.duration)
+        spec = dataclasses.replace(spec, name=f"animated.f{definition}")
+        result = await ops.animated_graphics(self.src, spec, self.work, **self.opts())
+        info = specs.animated_item(result, spec, definition, self.url(result.path))
+        o.ok, o.output, o.moves = True, info, [self.entry(result.path.name)]
+        o.register = ("AnimatedGraphics", definition, info, [self.key(result.path)])
+
+    async def adaptive(
+        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+    ) -> None:
+        meta = self.media.get("meta") or {}
+        name = f"adaptive.f{definition}"
+        spec = specs.adaptive_spec(
+            tpl,
+            name,
+            (int(meta.get("Width") or 0), int(meta.get("Height") or 0)),
+            int(meta.get("Bitrate") or 0),
+        )
+        result = await ops.adaptive_streaming(self.src, spec, self.work, **self.opts())
+        info = specs.adaptive_item(result, definition, self.url(result.path))
+        o.ok, o.output = True, info
+        o.moves = [self.entry(name), self.entry(result.path.name)]
+        o.register = (
+            "AdaptiveDynamicStreaming",
+            definition,
+            info,
+            [self.key(f) for f in result.files],
+        )
+
+    def _register(
+        self,
+        o: Outcome,
+        kind: str,
+        definition: int,
+        info: dict[str, Any],
+        sub: str,
+        paths: Sequence[Path],
+    ) -> None:
+        o.ok, o.output, o.moves = True, info, [self.entry(sub)]
+        o.register = (kind, definition, info, [self.key(p) for p in paths])

@@ -1,0 +1,300 @@
+"""Queries of the task aggregate: task flows, their subtasks, and SessionId de-duplication.
+
+Subtask claims are single conditional UPDATEs: whoever's UPDATE matches the row
+owns it until `lease_until`, so a job delivered twice (or re-submitted by the
+sweeper while still running somewhere) is refused by the database, not by luck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vodflow.store.schema import subtasks, task_sessions, tasks
+
+# Subtask states. WAITING and PROCESSING are live; the others are final.
+LIVE = ("WAITING", "PROCESSING")
+FINAL = ("SUCCESS", "FAIL", "ABORTED")
+# Task states.
+TASK_LIVE = ("WAITING", "PROCESSING")
+
+
+async def add_task(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(tasks).values(**values))
+
+
+async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    ids: list[int] = []
+    for row in rows:
+        result = await conn.execute(insert(subtasks).values(**row).returning(subtasks.c.id))
+        ids.append(int(result.scalar_one()))
+    return ids
+
+
+async def get_task(conn: AsyncConnection, app_id: int, task_id: str) -> dict[str, Any] | None:
+    stmt = select(tasks).where(tasks.c.task_id == task_id, tasks.c.app_id == app_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_task_any(conn: AsyncConnection, task_id: str) -> dict[str, Any] | None:
+    """A task whatever its application (for job handlers, which get only ids)."""
+    row = (await conn.execute(select(tasks).where(tasks.c.task_id == task_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def task_status(conn: AsyncConnection, task_id: str) -> str | None:
+    stmt = select(tasks.c.status).where(tasks.c.task_id == task_id)
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def update_task(conn: AsyncConnection, task_id: str, **values: Any) -> None:
+    await conn.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
+
+
+async def set_task_status(
+    conn: AsyncConnection, task_id: str, old: Sequence[str], **values: Any
+) -> bool:
+    """Change a task only if it is still in one of the `old` states."""
+    stmt = update(tasks).where(tasks.c.task_id == task_id, tasks.c.status.in_(list(old)))
+    return (await conn.execute(stmt.values(**values))).rowcount == 1
+
+
+async def subtasks_of(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
+    stmt = select(subtasks).where(subtasks.c.task_id == task_id).order_by(subtasks.c.seq)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def subtasks_of_many(
+    conn: AsyncConnection, task_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {t: [] for t in task_ids}
+    if not task_ids:
+        return out
+    stmt = (
+        select(subtasks)
+        .where(subtasks.c.task_id.in_(list(task_ids)))
+        .order_by(subtasks.c.task_id, subtasks.c.seq)
+    )
+    for row in (await conn.execute(stmt)).mappings():
+        out[row["task_id"]].append(dict(row))
+    return out
+
+
+async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:
+    row = (
+        (await conn.execute(select(subtasks).where(subtasks.c.id == subtask_id))).mappings().first()
+    )
+    return dict(row) if row else None
+
+
+def _claimable(now: float) -> Any:
+    return or_(
+        subtasks.c.status == "WAITING",
+        and_(
+            subtasks.c.status == "PROCESSING",
+            or_(subtasks.c.lease_until.is_(None), subtasks.c.lease_until < now),
+        ),
+    )
+
+
+async def claim(
+    conn: AsyncConnection, subtask_id: int, owner: str, until: float, now: float
+) -> bool:
+    """Take a waiting subtask, or one whose lease expired; False if someone holds it."""
+    stmt = (
+        update(subtasks)
+        .where(subtasks.c.id == subtask_id, _claimable(now))
+        .values(
+            status="PROCESSING",
+            lease_owner=owner,
+            lease_until=until,
+            attempts=subtasks.c.attempts + 1,
+            progress=0,
+            begin_time=func.coalesce(subtasks.c.begin_time, now),
+        )
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def renew(
+    conn: AsyncConnection, subtask_ids: Sequence[int], owner: str, until: float, progress: int
+) -> bool:
+    """Extend our lease and store progress; False when we no longer hold every subtask."""
+    stmt = (
+        update(subtasks)
+        .where(
+            subtasks.c.id.in_(list(subtask_ids)),
+            subtasks.c.lease_owner == owner,
+            subtasks.c.status == "PROCESSING",
+        )
+        .values(lease_until=until, progress=progress)
+    )
+    return (await conn.execute(stmt)).rowcount == len(subtask_ids)
+
+
+async def holds(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -> bool:
+    stmt = select(func.count()).where(
+        subtasks.c.id.in_(list(subtask_ids)),
+        subtasks.c.lease_owner == owner,
+        subtasks.c.status == "PROCESSING",
+    )
+    return int((await conn.execute(stmt)).scalar_one()) == len(subtask_ids)
+
+
+async def finish_subtask(
+    conn: AsyncConnection, subtask_id: int, owner: str | None, **values: Any
+) -> bool:
+    """Record a subtask's end, only if `owner` still holds it (None: unconditionally)."""
+    conds = [subtasks.c.id == subtask_id, subtasks.c.status.in_(list(LIVE))]
+    if owner is not None:
+        conds.append(subtasks.c.lease_owner == owner)
+    stmt = update(subtasks).where(*conds).values(lease_owner=None, lease_until=None, **values)
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def release(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -> None:
+    """Give subtasks back (shutdown): waiting again, to be re-run from scratch."""
+    stmt = (
+        update(subtasks)
+        .where(subtasks.c.id.in_(list(subtask_ids)), subtasks.c.lease_owner == owner)
+        .where(subtasks.c.status == "PROCESSING")
+        .values(status="WAITING", lease_owner=None, lease_until=None, progress=0)
+    )
+    await conn.execute(stmt)
+
+
+async def abort_subtasks(conn: AsyncConnection, task_id: str, now: float) -> None:
+    stmt = (
+        update(subtasks)
+        .where(subtasks.c.task_id == task_id, subtasks.c.status.in_(list(LIVE)))
+        .values(status="ABORTED", lease_owner=None, lease_until=None, finish_time=now)
+    )
+    await conn.execute(stmt)
+
+
+async def count_live(conn: AsyncConnection, task_id: str) -> int:
+    stmt = select(func.count()).where(
+        subtasks.c.task_id == task_id, subtasks.c.status.in_(list(LIVE))
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def runnable(
+    conn: AsyncConnection, now: float, *, waiting: bool, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Subtasks of live tasks that nobody runs: expired leases (and WAITING ones if asked)."""
+    expired = and_(
+        subtasks.c.status == "PROCESSING",
+        or_(subtasks.c.lease_until.is_(None), subtasks.c.lease_until < now),
+    )
+    cond = or_(subtasks.c.status == "WAITING", expired) if waiting else expired
+    stmt = (
+        select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner, subtasks.c.status)
+        .join(tasks, tasks.c.task_id == subtasks.c.task_id)
+        .where(cond, tasks.c.status.in_(list(TASK_LIVE)))
+        .order_by(subtasks.c.priority.desc(), subtasks.c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
+    """Running subtasks whose lease owner starts with `owner_prefix` (same host)."""
+    stmt = select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner).where(
+        subtasks.c.status == "PROCESSING", subtasks.c.lease_owner.like(owner_prefix + "%")
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def expire_lease(conn: AsyncConnection, subtask_id: int, owner: str) -> None:
+    stmt = (
+        update(subtasks)
+        .where(subtasks.c.id == subtask_id, subtasks.c.lease_owner == owner)
+        .values(lease_until=0.0)
+    )
+    await conn.execute(stmt)
+
+
+# --- SessionId de-duplication ----------------------------------------------
+
+
+async def session_task(
+    conn: AsyncConnection, app_id: int, session_id: str, since: float
+) -> str | None:
+    stmt = select(task_sessions.c.task_id).where(
+        task_sessions.c.app_id == app_id,
+        task_sessions.c.session_id == session_id,
+        task_sessions.c.create_time >= since,
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def put_session(
+    conn: AsyncConnection, app_id: int, session_id: str, task_id: str, now: float
+) -> None:
+    await conn.execute(
+        delete(task_sessions).where(
+            task_sessions.c.app_id == app_id, task_sessions.c.session_id == session_id
+        )
+    )
+    await conn.execute(
+        insert(task_sessions).values(
+            app_id=app_id, session_id=session_id, task_id=task_id, create_time=now
+        )
+    )
+
+
+async def purge_sessions(conn: AsyncConnection, before: float) -> None:
+    await conn.execute(delete(task_sessions).where(task_sessions.c.create_time < before))
+
+
+# --- listing -----------------------------------------------------------------
+
+
+async def search(
+    conn: AsyncConnection,
+    app_id: int,
+    *,
+    status: str | None = None,
+    file_id: str | None = None,
+    create_range: tuple[float | None, float | None] = (None, None),
+    finish_range: tuple[float | None, float | None] = (None, None),
+    sort_field: str = "CreateTime",
+    descending: bool = True,
+    after: tuple[float, str] | None = None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Tasks of one application, keyset-paged on (sort time, task_id)."""
+    col = tasks.c.create_time if sort_field == "CreateTime" else tasks.c.finish_time
+    conds = [tasks.c.app_id == app_id]
+    if status:
+        conds.append(tasks.c.status == status)
+    if file_id:
+        conds.append(tasks.c.file_id == file_id)
+    for column, (lo, hi) in (
+        (tasks.c.create_time, create_range),
+        (tasks.c.finish_time, finish_range),
+    ):
+        if lo is not None:
+            conds.append(column >= lo)
+        if hi is not None:
+            conds.append(column < hi)
+    if sort_field != "CreateTime":
+        conds.append(col.is_not(None))
+    if after is not None:
+        at, tid = after
+        if descending:
+            conds.append(or_(col < at, and_(col == at, tasks.c.task_id < tid)))
+        else:
+            conds.append(or_(col > at, and_(col == at, tasks.c.task_id > tid)))
+    order = [col.desc(), tasks.c.task_id.desc()] if descending else [col, tasks.c.task_id]
+    stmt = select(tasks).where(*conds).order_by(*order).limit(limit)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def set_output(conn: AsyncConnection, subtask_id: int, output: Any) -> None:
+    await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))

@@ -1,0 +1,318 @@
+"""Task flows on the wire: ProcessMedia & co., and the ProcedureTask structures.
+
+Field names and JSON types mirror the SDK's models (tencentcloud/vod/v20180717/
+models.py) and the seed event: ints stay ints, times are ISO strings, optional
+parts are omitted rather than null.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from vodflow.wire.common import Float, Int, Request, Str, WireModel
+
+FileIdStr = Annotated[Str, Field(min_length=1, max_length=32)]
+TaskIdStr = Annotated[Str, Field(min_length=1, max_length=128)]
+Definition = Annotated[Int, Field(ge=0, le=2**40)]
+Offset = Annotated[Float, Field(ge=-1e7, le=1e7)]
+# Checked against Tencent's limits in the action, so that the specific error codes
+# (SessionContextTooLong...) can be answered; this bound only caps memory.
+LooseText = Annotated[Str, Field(max_length=8192)]
+
+MAX_PER_SET = 100
+
+
+# --- MediaProcessTaskInput ----------------------------------------------------
+
+
+class TranscodeTaskInput(WireModel):
+    Definition: Definition
+    StartTimeOffset: Offset | None = None
+    EndTimeOffset: Offset | None = None
+
+
+class AnimatedGraphicTaskInput(WireModel):
+    Definition: Definition
+    StartTimeOffset: Offset | None = None
+    EndTimeOffset: Offset | None = None
+
+
+class SnapshotByTimeOffsetTaskInput(WireModel):
+    Definition: Definition
+    ExtTimeOffsetSet: (
+        Annotated[list[Annotated[Str, Field(max_length=32)]], Field(max_length=MAX_PER_SET)] | None
+    ) = None
+    TimeOffsetSet: (
+        Annotated[list[Annotated[Float, Field(ge=0, le=1e10)]], Field(max_length=MAX_PER_SET)]
+        | None
+    ) = None
+
+
+class SampleSnapshotTaskInput(WireModel):
+    Definition: Definition
+
+
+class ImageSpriteTaskInput(WireModel):
+    Definition: Definition
+
+
+class CoverBySnapshotTaskInput(WireModel):
+    Definition: Definition
+    PositionType: Literal["Time", "Percent"]
+    PositionValue: Annotated[Float, Field(ge=0, le=1e7)]
+
+
+class AdaptiveDynamicStreamingTaskInput(WireModel):
+    Definition: Definition
+
+
+def _set(model: type[WireModel]) -> Any:
+    return Annotated[list[model], Field(max_length=MAX_PER_SET)] | None  # type: ignore[valid-type]
+
+
+class MediaProcessTaskInput(WireModel):
+    TranscodeTaskSet: _set(TranscodeTaskInput) = None
+    AnimatedGraphicTaskSet: _set(AnimatedGraphicTaskInput) = None
+    SnapshotByTimeOffsetTaskSet: _set(SnapshotByTimeOffsetTaskInput) = None
+    SampleSnapshotTaskSet: _set(SampleSnapshotTaskInput) = None
+    ImageSpriteTaskSet: _set(ImageSpriteTaskInput) = None
+    CoverBySnapshotTaskSet: _set(CoverBySnapshotTaskInput) = None
+    AdaptiveDynamicStreamingTaskSet: _set(AdaptiveDynamicStreamingTaskInput) = None
+
+
+# Task set -> (MediaProcessTaskResult.Type, the result's field, template kind).
+TASK_SETS: dict[str, tuple[str, str, str]] = {
+    "TranscodeTaskSet": ("Transcode", "TranscodeTask", "Transcode"),
+    "AnimatedGraphicTaskSet": ("AnimatedGraphics", "AnimatedGraphicTask", "AnimatedGraphics"),
+    "SnapshotByTimeOffsetTaskSet": (
+        "SnapshotByTimeOffset",
+        "SnapshotByTimeOffsetTask",
+        "SnapshotByTimeOffset",
+    ),
+    "SampleSnapshotTaskSet": ("SampleSnapshot", "SampleSnapshotTask", "SampleSnapshot"),
+    "ImageSpriteTaskSet": ("ImageSprites", "ImageSpriteTask", "ImageSprite"),
+    "CoverBySnapshotTaskSet": ("CoverBySnapshot", "CoverBySnapshotTask", "SnapshotByTimeOffset"),
+    "AdaptiveDynamicStreamingTaskSet": (
+        "AdaptiveDynamicStreaming",
+        "AdaptiveDynamicStreamingTask",
+        "AdaptiveDynamicStreaming",
+    ),
+}
+# MediaProcessTaskResult.Type -> (result field, template kind).
+RESULT_FIELDS = {t: (f, k) for t, f, k in TASK_SETS.values()}
+
+
+# --- requests -------------------------------------------------------------------
+
+
+class FlowRequest(Request):
+    TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
+    TasksNotifyMode: Literal["Finish", "Change", "None"] | None = None
+    SessionContext: LooseText | None = None
+    SessionId: LooseText | None = None
+    ExtInfo: Annotated[Str, Field(max_length=1000)] | None = None
+
+
+class ProcessMediaRequest(FlowRequest):
+    FileId: FileIdStr
+    MediaProcessTask: MediaProcessTaskInput | None = None
+
+
+class ProcessMediaByProcedureRequest(FlowRequest):
+    FileId: FileIdStr
+    ProcedureName: Annotated[Str, Field(min_length=1, max_length=64)]
+
+
+class ManageTaskRequest(Request):
+    TaskId: TaskIdStr
+    OperationType: Literal["Abort"]
+
+
+class DescribeTaskDetailRequest(Request):
+    TaskId: TaskIdStr
+
+
+class TimeRange(WireModel):
+    After: Annotated[Str, Field(max_length=64)] | None = None
+    Before: Annotated[Str, Field(max_length=64)] | None = None
+
+
+class SortBy(WireModel):
+    Field: Literal["CreateTime", "FinishTime"] = "CreateTime"
+    Order: Literal["Asc", "Desc"] = "Desc"
+
+
+class DescribeTasksRequest(Request):
+    Status: Literal["WAITING", "PROCESSING", "FINISH", "ABORTED"] | None = None
+    FileId: Annotated[Str, Field(max_length=32)] | None = None
+    CreateTime: TimeRange | None = None
+    FinishTime: TimeRange | None = None
+    Sort: SortBy | None = None
+    Limit: Annotated[Int, Field(ge=1, le=100)] = 10
+    ScrollToken: Annotated[Str, Field(max_length=256)] | None = None
+
+
+# --- results ----------------------------------------------------------------------
+
+
+class MediaVideoStreamItem(WireModel):
+    Bitrate: int
+    Height: int
+    Width: int
+    Codec: str
+    Fps: int
+    CodecTag: str | None = None
+
+
+class MediaAudioStreamItem(WireModel):
+    Bitrate: int
+    SamplingRate: int
+    Codec: str
+
+
+class MediaTranscodeItem(WireModel):
+    Url: str
+    Definition: int
+    Bitrate: int
+    Height: int
+    Width: int
+    Size: int
+    Duration: float
+    Md5: str
+    Container: str
+    VideoStreamSet: list[MediaVideoStreamItem]
+    AudioStreamSet: list[MediaAudioStreamItem]
+    DigitalWatermarkType: str | None = None
+
+
+class MediaSnapshotByTimePicInfoItem(WireModel):
+    TimeOffset: float
+    Url: str
+    WaterMarkDefinition: list[int] = []
+
+
+class MediaSnapshotByTimeOffsetItem(WireModel):
+    Definition: int
+    PicInfoSet: list[MediaSnapshotByTimePicInfoItem]
+
+
+class MediaSampleSnapshotItem(WireModel):
+    Definition: int
+    SampleType: str
+    Interval: int
+    ImageUrlSet: list[str]
+    WaterMarkDefinition: list[int] = []
+
+
+class MediaImageSpriteItem(WireModel):
+    Definition: int
+    Height: int
+    Width: int
+    TotalCount: int
+    ImageUrlSet: list[str]
+    WebVttUrl: str
+
+
+class MediaAnimatedGraphicsItem(WireModel):
+    Url: str
+    Definition: int
+    Container: str
+    Height: int
+    Width: int
+    Bitrate: int
+    Size: int
+    Md5: str
+    StartTimeOffset: float
+    EndTimeOffset: float
+
+
+class MediaSubStreamInfoItem(WireModel):
+    Type: str
+    Width: int
+    Height: int
+    Size: int
+
+
+class AdaptiveDynamicStreamingInfoItem(WireModel):
+    Definition: int
+    Package: str
+    DrmType: str
+    Url: str
+    Size: int
+    DigitalWatermarkType: str
+    SubStreamSet: list[MediaSubStreamInfoItem]
+
+
+class CoverBySnapshotTaskOutput(WireModel):
+    CoverUrl: str
+
+
+class SubtaskResult(WireModel):
+    """The common shape of every MediaProcessTask*Result."""
+
+    Status: Literal["PROCESSING", "SUCCESS", "FAIL"]
+    ErrCodeExt: str
+    ErrCode: int
+    Message: str
+    Progress: int
+    Input: dict[str, Any]
+    Output: dict[str, Any] | None = None
+    BeginProcessTime: str | None = None
+    FinishTime: str | None = None
+
+
+class MediaProcessTaskResult(WireModel):
+    Type: str
+    TranscodeTask: SubtaskResult | None = None
+    AnimatedGraphicTask: SubtaskResult | None = None
+    SnapshotByTimeOffsetTask: SubtaskResult | None = None
+    SampleSnapshotTask: SubtaskResult | None = None
+    ImageSpriteTask: SubtaskResult | None = None
+    CoverBySnapshotTask: SubtaskResult | None = None
+    AdaptiveDynamicStreamingTask: SubtaskResult | None = None
+
+
+class ProcedureTask(WireModel):
+    TaskId: str
+    Status: Literal["WAITING", "PROCESSING", "FINISH", "ABORTED"]
+    ErrCode: int
+    Message: str
+    FileId: str
+    FileName: str
+    FileUrl: str
+    MetaData: dict[str, Any] | None = None
+    MediaProcessResultSet: list[MediaProcessTaskResult]
+    AiContentReviewResultSet: list[dict[str, Any]] = []
+    AiAnalysisResultSet: list[dict[str, Any]] = []
+    AiRecognitionResultSet: list[dict[str, Any]] = []
+    TasksPriority: int
+    TasksNotifyMode: str
+    SessionContext: str
+    SessionId: str
+    Operator: str = ""
+    OperationType: str = ""
+
+
+class TaskSimpleInfo(WireModel):
+    TaskId: str
+    Status: str
+    FileId: str
+    TaskType: str
+    CreateTime: str
+    BeginProcessTime: str | None = None
+    FinishTime: str | None = None
+    SessionId: str
+    SessionContext: str
+
+
+# The item structures of media outputs, by output kind (validated before storing).
+OUTPUT_ITEMS: dict[str, type[WireModel]] = {
+    "Transcode": MediaTranscodeItem,
+    "SnapshotByTimeOffset": MediaSnapshotByTimeOffsetItem,
+    "SampleSnapshot": MediaSampleSnapshotItem,
+    "ImageSprite": MediaImageSpriteItem,
+    "AnimatedGraphics": MediaAnimatedGraphicsItem,
+    "AdaptiveDynamicStreaming": AdaptiveDynamicStreamingInfoItem,
+}
