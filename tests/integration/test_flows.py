@@ -1,0 +1,300 @@
+"""Task flows in-process: every subtask type's real output, events per notify mode,
+abort of a running flow, priority order, one decode for several renditions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from sqlalchemy import select
+
+from tests.mediagen import make_video
+from vodflow.app import Services, build_services
+from vodflow.config import Settings
+from vodflow.core import subtasks as subtasks_mod
+from vodflow.core.flows import FlowOptions
+from vodflow.errors import VodError
+from vodflow.media import ops
+from vodflow.media.ops.animated import read_gif
+from vodflow.media.probe import probe, probe_playlist
+from vodflow.store.schema import events, media_outputs, subtasks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[tuple[Services, str]]:
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32, workers=2
+    )
+    services = await build_services(settings)
+    clip = make_video(tmp_path / "clip.mp4", duration=4, width=320, height=240)
+    record = await services.library.add_media(  # type: ignore[union-attr]
+        settings.app_id, clip, name="clip", media_type="mp4"
+    )
+    yield services, record.file_id
+    for part in reversed(services.background):
+        await part.stop()
+    await services.db.close()
+
+
+async def start_background(services: Services) -> None:
+    for part in services.background:
+        await part.start()
+
+
+async def run_flow(
+    services: Services, file_id: str, mpt: dict[str, Any], **opts: Any
+) -> dict[str, Any]:
+    app_id = services.settings.app_id
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions(**opts))  # type: ignore[union-attr]
+    return await wait(services, task_id)
+
+
+async def wait(services: Services, task_id: str, timeout: float = 240) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            detail = await services.tasks.detail(services.settings.app_id, task_id)  # type: ignore[union-attr]
+            if detail["Status"] in ("FINISH", "ABORTED"):
+                return detail
+            await asyncio.sleep(0.2)
+
+
+def path_of(services: Services, url: str) -> Path:
+    return services.blobs.path(unquote(urlparse(url).path.removeprefix("/vod/")))
+
+
+def body(result: dict[str, Any]) -> dict[str, Any]:
+    (value,) = [v for k, v in result.items() if k != "Type"]
+    return value
+
+
+async def test_every_subtask_type_real_output(env: tuple[Services, str]) -> None:
+    services, file_id = env
+    await start_background(services)
+    detail = await run_flow(
+        services,
+        file_id,
+        {
+            "TranscodeTaskSet": [
+                {"Definition": 100210},
+                {"Definition": 100010, "StartTimeOffset": 1, "EndTimeOffset": 3},
+            ],
+            "CoverBySnapshotTaskSet": [
+                {"Definition": 10, "PositionType": "Percent", "PositionValue": 50}
+            ],
+            "SnapshotByTimeOffsetTaskSet": [
+                {"Definition": 10, "ExtTimeOffsetSet": ["1s", "50%"], "TimeOffsetSet": [500]}
+            ],
+            "SampleSnapshotTaskSet": [{"Definition": 10}],
+            "ImageSpriteTaskSet": [{"Definition": 10}],
+            "AnimatedGraphicTaskSet": [
+                {"Definition": 20000, "StartTimeOffset": 0, "EndTimeOffset": 2}
+            ],
+            "AdaptiveDynamicStreamingTaskSet": [{"Definition": 10}],
+        },
+    )
+    assert detail["Status"] == "FINISH"
+    results = {
+        r["Type"] + str(i): body(r)
+        for i, r in enumerate(detail["ProcedureTask"]["MediaProcessResultSet"])
+    }
+    for name, res in results.items():
+        assert res["Status"] == "SUCCESS", (name, res)
+
+    hls = results["Transcode0"]["Output"]
+    measured = probe_playlist(path_of(services, hls["Url"]))
+    assert (measured.width, measured.height) == (hls["Width"], hls["Height"]) == (480, 360)
+    assert measured.size == hls["Size"]
+
+    clip = results["Transcode1"]["Output"]
+    assert abs(clip["Duration"] - 2.0) < 0.3
+    assert probe(path_of(services, clip["Url"])).md5 == clip["Md5"]
+
+    cover_url = results["CoverBySnapshot6"]["Output"]["CoverUrl"]
+    assert path_of(services, cover_url).read_bytes()[:3] == b"\xff\xd8\xff"
+    media = await services.library.get(services.settings.app_id, file_id)  # type: ignore[union-attr]
+    assert media is not None and media["cover_url"] == cover_url
+
+    pics = results["SnapshotByTimeOffset3"]["Output"]["PicInfoSet"]
+    assert [p["TimeOffset"] for p in pics] == [1000.0, 2000.0, 500.0]
+    for pic in pics:
+        info = probe(path_of(services, pic["Url"]))
+        assert (info.width, info.height) == (320, 240)
+
+    sample = results["SampleSnapshot4"]
+    assert len(sample["Output"]["ImageUrlSet"]) == 10
+
+    sprite = next(v for k, v in results.items() if k.startswith("ImageSprites"))["Output"]
+    (sheet,) = sprite["ImageUrlSet"]
+    sheet_info = probe(path_of(services, sheet))
+    assert (sheet_info.width, sheet_info.height) == (142 * 10, 80 * 10)
+    vtt = path_of(services, sprite["WebVttUrl"]).read_text()
+    cues = re.findall(r"^(\S+) --> (\S+)\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)$", vtt, re.M)
+    assert len(cues) == sprite["TotalCount"] >= 1
+    assert all(c[2] == sheet for c in cues)
+
+    gif = next(v for k, v in results.items() if k.startswith("AnimatedGraphics"))["Output"]
+    width, height, frames, duration = read_gif(path_of(services, gif["Url"]))
+    assert (width, height) == (gif["Width"], gif["Height"])
+    assert 18 <= frames <= 22 and abs(duration - 2.0) < 0.3
+
+    ads = next(v for k, v in results.items() if k.startswith("Adaptive"))["Output"]
+    master = path_of(services, ads["Url"])
+    variants = [
+        line for line in master.read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert len(variants) == len(ads["SubStreamSet"]) >= 1
+    for variant, sub in zip(variants, ads["SubStreamSet"], strict=True):
+        info = probe_playlist(master.parent / variant)
+        assert (info.width, info.height) == (sub["Width"], sub["Height"])
+
+    async with services.db.read() as conn:
+        kinds = sorted(
+            (r.kind, r.definition)
+            for r in (
+                await conn.execute(select(media_outputs).where(media_outputs.c.file_id == file_id))
+            )
+        )
+    assert kinds == [
+        ("AdaptiveDynamicStreaming", 10),
+        ("AnimatedGraphics", 20000),
+        ("ImageSprite", 10),
+        ("SampleSnapshot", 10),
+        ("SnapshotByTimeOffset", 10),
+        ("Transcode", 100010),
+        ("Transcode", 100210),
+    ]
+
+
+async def count_events(services: Services, task_id: str) -> list[str]:
+    async with services.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(events.c.body).where(events.c.event_type == "ProcedureStateChanged")
+            )
+        ).all()
+    bodies = [json.loads(r.body)["ProcedureStateChangeEvent"] for r in rows]
+    return [b["Status"] for b in bodies if b["TaskId"] == task_id]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("Finish", 1), ("Change", 2 * 3 + 1), ("None", 0)])
+async def test_events_per_notify_mode(env: tuple[Services, str], mode: str, expected: int) -> None:
+    services, file_id = env
+    await start_background(services)
+    mpt = {
+        "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}],
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}],
+    }
+    detail = await run_flow(services, file_id, mpt, notify_mode=mode)
+    statuses = await count_events(services, detail["ProcedureTask"]["TaskId"])
+    assert len(statuses) == expected
+    if statuses:
+        assert statuses[-1] == "FINISH"
+        assert statuses.count("FINISH") == 1
+
+
+async def test_several_renditions_share_one_ffmpeg_run(
+    env: tuple[Services, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, file_id = env
+    calls: list[int] = []
+    real = ops.transcode_many
+
+    async def counting(src: Any, specs: Any, out: Any, **kw: Any) -> Any:
+        calls.append(len(specs))
+        return await real(src, specs, out, **kw)
+
+    monkeypatch.setattr(subtasks_mod.ops, "transcode_many", counting)
+    await start_background(services)
+    mpt = {
+        "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}, {"Definition": 100030}]
+    }
+    detail = await run_flow(services, file_id, mpt)
+    assert all(
+        body(r)["Status"] == "SUCCESS" for r in detail["ProcedureTask"]["MediaProcessResultSet"]
+    )
+    assert calls == [3]
+
+
+async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
+    )
+    services = await build_services(settings)
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360)
+    record = await services.library.add_media(settings.app_id, clip, name="long", media_type="mp4")  # type: ignore[union-attr]
+    await start_background(services)
+    try:
+        app_id = settings.app_id
+        task_id = await services.flows.start(  # type: ignore[union-attr]
+            app_id, record.file_id, {"TranscodeTaskSet": [{"Definition": 100030}]}, FlowOptions()
+        )
+        async with asyncio.timeout(120):
+            while True:
+                async with services.db.read() as conn:
+                    row = (
+                        await conn.execute(select(subtasks).where(subtasks.c.task_id == task_id))
+                    ).one()
+                if row.progress > 0:
+                    break
+                await asyncio.sleep(0.1)
+        work = row.output["_work"]
+        await services.flows.abort(app_id, task_id)  # type: ignore[union-attr]
+        detail = await wait(services, task_id)
+        assert detail["Status"] == "ABORTED"
+        res = body(detail["ProcedureTask"]["MediaProcessResultSet"][0])
+        assert res["Status"] == "FAIL"
+        async with asyncio.timeout(30):
+            while subtasks_mod._running:
+                await asyncio.sleep(0.1)
+        from tests.e2e.test_crash import processes_with
+
+        assert processes_with(work) == []
+        assert not Path(work).exists()
+        assert not list(services.blobs.root.rglob("v.f100030*"))
+        async with services.db.read() as conn:
+            outs = (await conn.execute(select(media_outputs))).all()
+        assert outs == []
+        with pytest.raises(VodError) as info:
+            await services.flows.abort(app_id, task_id)  # type: ignore[union-attr]
+        assert info.value.code == "FailedOperation"
+    finally:
+        for part in reversed(services.background):
+            await part.stop()
+        await services.db.close()
+
+
+async def test_abort_waiting_flow_and_priority_order(env: tuple[Services, str]) -> None:
+    services, file_id = env
+    app_id = services.settings.app_id
+    executor = services.executor
+    executor.concurrency = 1  # type: ignore[union-attr]
+    mpt = {
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
+    }
+    ids = {}
+    for prio in (-5, 10, 0, 3):
+        ids[prio] = await services.flows.start(app_id, file_id, mpt, FlowOptions(priority=prio))  # type: ignore[union-attr]
+    await services.flows.abort(app_id, ids[3])  # type: ignore[union-attr]
+    await start_background(services)
+    begins = {}
+    for prio in (-5, 10, 0):
+        detail = await wait(services, ids[prio])
+        assert detail["Status"] == "FINISH"
+        begins[prio] = body(detail["ProcedureTask"]["MediaProcessResultSet"][0])
+    aborted = await wait(services, ids[3])
+    assert aborted["Status"] == "ABORTED"
+    async with services.db.read() as conn:
+        rows = {
+            r.task_id: r.begin_time
+            for r in (await conn.execute(select(subtasks.c.task_id, subtasks.c.begin_time))).all()
+        }
+    assert rows[ids[10]] <= rows[ids[0]] <= rows[ids[-5]]
+    assert rows[ids[3]] is None
