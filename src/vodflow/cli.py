@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from vodflow.commands.process import process
 from vodflow.commands.serve import serve
+from vodflow.commands.tasks import tasks_app
 
 app = typer.Typer(
     name="vodflow",
@@ -20,6 +22,8 @@ def main() -> None:
 
 
 app.command()(serve)
+app.command()(process)
+app.add_typer(tasks_app, name="tasks")
 
 if __name__ == "__main__":
     app()

@@ -65,7 +65,9 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
 
     # The new attempt starts only after the old FFmpeg is gone.
     wait_until(
-        lambda: {"attempts": rows(db_path, "select attempts from subtasks where task_id=?", task_id)},
+        lambda: {
+            "attempts": rows(db_path, "select attempts from subtasks where task_id=?", task_id)
+        },
         lambda v: v["attempts"][0][0] >= 2,
         timeout=60,
         every=0.1,
@@ -78,9 +80,7 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     result = detail["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
     assert result["Status"] == "SUCCESS", result
     assert rows(db_path, "select attempts from subtasks where task_id=?", task_id) == [(2,)]
-    outputs = rows(
-        db_path, "select kind, definition from media_outputs where file_id=?", file_id
-    )
+    outputs = rows(db_path, "select kind, definition from media_outputs where file_id=?", file_id)
     assert outputs == [("Transcode", 100030)]
     events = rows(
         db_path,

@@ -277,3 +277,40 @@ def test_describe_tasks_filters_and_paging(server: ServerProcess, clip_id: str) 
         )
         == "ResourceNotFound.FileNotExist"
     )
+
+
+def test_cli_process_and_watch(server: ServerProcess, clip_id: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers import SECRET_ID, SECRET_KEY
+
+    env = {
+        **os.environ,
+        "VODFLOW_ENDPOINT": server.url,
+        "VODFLOW_SECRET_ID": SECRET_ID,
+        "VODFLOW_SECRET_KEY": SECRET_KEY,
+    }
+    cli = [sys.executable, "-m", "vodflow.cli"]
+    done = subprocess.run(
+        [*cli, "process", clip_id, "--transcode", "100010", "--cover", "10", "--watch"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    task_id = done.stdout.splitlines()[0].strip()
+    assert "FINISH" in done.stdout and "Transcode 100010" in done.stderr
+    watched = subprocess.run(
+        [*cli, "tasks", "watch", task_id, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert watched.returncode == 0, watched.stderr
+    assert '"Status": "FINISH"' in watched.stdout
+    bad = subprocess.run([*cli, "process", clip_id], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0
