@@ -22,7 +22,9 @@ def server_settings(server: ServerProcess) -> Settings:
     )
 
 
-def add_media(server: ServerProcess, path: Path, name: str = "clip", app_id: int | None = None) -> str:
+def add_media(
+    server: ServerProcess, path: Path, name: str = "clip", app_id: int | None = None
+) -> str:
     """Put a file into a running server's library (same database and blob store)."""
 
     async def go() -> str:
@@ -57,10 +59,13 @@ def wait_until(
         time.sleep(every)
 
 
-def wait_task(server: ServerProcess, task_id: str, timeout: float = 300.0) -> dict[str, Any]:
+def wait_task(
+    server: ServerProcess, task_id: str, timeout: float = 300.0, every: float = 0.3
+) -> dict[str, Any]:
     """DescribeTaskDetail until the flow ends (FINISH or ABORTED)."""
     return wait_until(
         lambda: server.call("DescribeTaskDetail", {"TaskId": task_id}),
         lambda d: d["Status"] in ("FINISH", "ABORTED"),
         timeout,
+        every,
     )

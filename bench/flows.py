@@ -1,0 +1,128 @@
+"""Task-flow benchmarks: vodflow against FFmpeg run by hand. Prints figures and ratios.
+
+(a) the seed transcode (Definition 20 on the 60 s seed clip): ProcessMedia call to
+    FINISH, against the very FFmpeg command vodflow runs, run directly; goal <= 1.05.
+(b) 100010 + 100020 + 100030 in one flow (one decode, `split`), against three
+    separate FFmpeg runs of the single-rendition commands; goal <= 0.9.
+(c) 8 flows submitted at once, against the same 8 run one after another; goal <= 1.0.
+
+Run: `.venv/bin/python -m bench.flows` from the repository root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.flows_support import add_media, wait_task
+from tests.mediagen import make_seed_clip, make_video
+from tests.servers import ServerProcess
+
+from vodflow.core.presets import preset
+from vodflow.core.subtask_specs import transcode_spec
+from vodflow.media import ffmpeg as ffmpeg_mod
+from vodflow.media.ops import transcode
+
+
+def ffmpeg_command(src: Path, definition: int, out: Path) -> list[str]:
+    """The exact FFmpeg command vodflow runs for one rendition (captured, not rebuilt)."""
+    captured: list[list[str]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def capture(*cmd: str, **kw: Any) -> Any:
+        captured.append(list(cmd))
+        return await real(*cmd, **kw)
+
+    spec = transcode_spec(preset("Transcode", definition) or {}, f"v.f{definition}", (None, None))
+    ffmpeg_mod.asyncio.create_subprocess_exec = capture  # type: ignore[attr-defined]
+    try:
+        asyncio.run(transcode(src, spec, out, threads=os.cpu_count()))
+    finally:
+        ffmpeg_mod.asyncio.create_subprocess_exec = real  # type: ignore[attr-defined]
+    cmd = captured[-1]
+    cmd[-1] = str(out / Path(cmd[-1]).name)  # the staging dir it named is gone
+    return cmd
+
+
+def run_direct(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def flow(server: ServerProcess, file_id: str, definitions: list[int]) -> str:
+    mpt = {"TranscodeTaskSet": [{"Definition": d} for d in definitions]}
+    return str(
+        server.call(
+            "ProcessMedia",
+            {"FileId": file_id, "MediaProcessTask": mpt, "TasksNotifyMode": "None"},
+        )["TaskId"]
+    )
+
+
+def timed_flow(server: ServerProcess, file_id: str, definitions: list[int]) -> float:
+    t = time.perf_counter()
+    detail = wait_task(server, flow(server, file_id, definitions), every=0.05)
+    elapsed = time.perf_counter() - t
+    assert detail["Status"] == "FINISH", detail
+    return elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        seed = make_seed_clip(tmp / "seed.mp4")
+        short = make_video(tmp / "short.mp4", duration=15, width=640, height=360, fps=25)
+        server = ServerProcess(tmp / "data").start()
+        try:
+            seed_id = add_media(server, seed)
+            timed_flow(server, seed_id, [10])  # warm-up (imports, page cache)
+
+            # (a)
+            cmd = ffmpeg_command(seed, 20, tmp / "direct")
+            direct = min(run_direct(cmd) for _ in range(2))
+            api = min(timed_flow(server, seed_id, [20]) for _ in range(2))
+            print(
+                f"(a) seed transcode 20: direct ffmpeg {direct:.2f} s, vodflow {api:.2f} s, "
+                f"ratio {api / direct:.3f} (goal <= 1.05)"
+            )
+
+            # (b)
+            three = [100010, 100020, 100030]
+            cmds = [ffmpeg_command(seed, d, tmp / f"direct{d}") for d in three]
+            separate = sum(run_direct(c) for c in cmds)
+            together = timed_flow(server, seed_id, three)
+            print(
+                f"(b) three renditions: 3 separate ffmpeg runs {separate:.2f} s, one flow "
+                f"{together:.2f} s, ratio {together / separate:.3f} (goal <= 0.9)"
+            )
+
+            # (c)
+            short_id = add_media(server, short)
+            t = time.perf_counter()
+            for _ in range(8):
+                timed_flow(server, short_id, [100010])
+            one_by_one = time.perf_counter() - t
+            t = time.perf_counter()
+            ids = [flow(server, short_id, [100010]) for _ in range(8)]
+            for task_id in ids:
+                assert wait_task(server, task_id)["Status"] == "FINISH"
+            at_once = time.perf_counter() - t
+            print(
+                f"(c) 8 flows: one after another {one_by_one:.2f} s, at once {at_once:.2f} s, "
+                f"ratio {at_once / one_by_one:.3f} (goal <= 1.0)"
+            )
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
