@@ -55,6 +55,10 @@ class Settings:
     tls_key: Path | None = None
     executor: str = "local"
     broker_url: str | None = None
+    # Celery queue of this deployment (scaled); deployments sharing a Redis differ here.
+    celery_queue: str = "vodflow"
+    # `vodflow worker` serves /metrics on this port (0: not at all).
+    metrics_port: int = 0
     workers: int = 0
     # Event windows: tests shorten them; the defaults are Tencent's.
     pull_visibility_s: float = 30.0
@@ -113,6 +117,8 @@ class Settings:
             tls_key=Path(p) if (p := _env("TLS_KEY")) else None,
             executor=_env("EXECUTOR", base.executor) or base.executor,
             broker_url=_env("BROKER_URL"),
+            celery_queue=_env("CELERY_QUEUE", base.celery_queue) or base.celery_queue,
+            metrics_port=_env_int("METRICS_PORT", base.metrics_port),
             workers=_env_int("WORKERS", base.workers),
             pull_visibility_s=_env_float("PULL_VISIBILITY_S", base.pull_visibility_s),
             pull_wait_s=_env_float("PULL_WAIT_S", base.pull_wait_s),
