@@ -28,7 +28,8 @@ from vodflow.core.library import LibraryService
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.credentials_file import load_root_credential
-from vodflow.runtime.executor import Executor, LocalExecutor
+from vodflow.runtime.executor import Executor
+from vodflow.runtime.factory import make_executor
 from vodflow.runtime.sweeper import Sweeper
 from vodflow.store.db import Database
 from vodflow.store.migrate import upgrade_async
@@ -80,7 +81,7 @@ async def build_services(settings: Settings) -> Services:
     await services.apps.ensure_default()
     services.templates = TemplateService(db)
     services.library = LibraryService(services)
-    executor = LocalExecutor(services, settings.workers or None)
+    executor = make_executor(services)
     services.executor = executor
     services.background.append(executor)
     services.flows = FlowService(services)
