@@ -28,6 +28,7 @@ from vodflow.core.library import LibraryService
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.credentials_file import load_root_credential
+from vodflow.metrics import metrics_endpoint
 from vodflow.runtime.executor import Executor
 from vodflow.runtime.factory import make_executor
 from vodflow.runtime.sweeper import Sweeper
@@ -94,6 +95,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", api_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
 
 

@@ -7,6 +7,7 @@ import typer
 from vodflow.commands.process import process
 from vodflow.commands.serve import serve
 from vodflow.commands.tasks import tasks_app
+from vodflow.commands.worker import worker
 
 app = typer.Typer(
     name="vodflow",
@@ -23,6 +24,7 @@ def main() -> None:
 
 app.command()(serve)
 app.command()(process)
+app.command()(worker)
 app.add_typer(tasks_app, name="tasks")
 
 if __name__ == "__main__":

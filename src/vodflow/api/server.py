@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from vodflow import ids
+from vodflow import ids, metrics
 from vodflow.api import auth, envelope, params
 from vodflow.api.registry import ACTIONS, Context
 from vodflow.errors import VodError
@@ -53,19 +53,26 @@ async def api_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
     request_id = ids.request_id()
     action_name = request.headers.get("x-tc-action", "")
+    started, code = time.monotonic(), "OK"
     try:
         return envelope.ok(await _handle(request, services, request_id), request_id)
     except VodError as exc:
+        code = exc.code
         return envelope.error(exc.code, exc.message, request_id)
     except ClientDisconnect:
+        code = "ClientDisconnect"
         return Response(status_code=499)
     except Exception:
+        code = "InternalError"
         log.exception("InternalError in %s (RequestId %s)", action_name[:64], request_id)
         return envelope.error(
             "InternalError",
             f"An internal error occurred; quote RequestId {request_id} when reporting it.",
             request_id,
         )
+    finally:
+        known = action_name if action_name in ACTIONS else metrics.UNKNOWN_ACTION
+        metrics.observe_request(known, code, time.monotonic() - started)
 
 
 async def _handle(request: Request, services: Services, request_id: str) -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""`vodflow worker`: run subtasks sent by API replicas (VODFLOW_EXECUTOR=celery).
+
+A worker needs what the replicas have: the same VODFLOW_DATABASE_URL (PostgreSQL),
+VODFLOW_BROKER_URL (Redis), VODFLOW_CELERY_QUEUE and VODFLOW_BLOB_DIR (a shared
+directory, NFS in production). Start as many as the machines allow; each runs up
+to --concurrency jobs at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from vodflow.config import Settings
+
+
+def worker(
+    concurrency: int = typer.Option(
+        None, "--concurrency", "-c", min=1, max=256, help="Jobs at once [default: cores]."
+    ),
+    data_dir: Path = typer.Option(
+        None, help="Credentials file, default blob dir [./vodflow-data]."
+    ),
+    metrics_port: int = typer.Option(
+        None, min=0, max=65535, help="Serve Prometheus /metrics on this port [0: off]."
+    ),
+) -> None:
+    """Run media jobs from the Celery queue (scaled deployment)."""
+    from celery import signals
+
+    from vodflow import metrics
+    from vodflow.runtime import celery_app as rt
+    from vodflow.runtime.executor import default_concurrency
+
+    settings = Settings.from_env().with_overrides(data_dir=data_dir, metrics_port=metrics_port)
+    if not settings.broker_url:
+        raise typer.BadParameter("set VODFLOW_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = rt.make_celery(settings)
+    rt.configure_worker(settings)
+    # Build the services (and run migrations) before taking the first message.
+    rt.worker_runtime()
+    signals.worker_shutdown.connect(lambda **_: rt.close_worker_runtime(), weak=False)
+    if settings.metrics_port:
+        metrics.serve_in_thread(settings.metrics_port, settings.host)
+    app.worker_main(
+        [
+            "worker",
+            "--pool=threads",
+            f"--concurrency={concurrency or default_concurrency()}",
+            f"--queues={settings.celery_queue}",
+            f"--loglevel={settings.log_level.upper()}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+    )

@@ -1,0 +1,32 @@
+"""Counts for /metrics: work queued, events waiting. Each walks a small index."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vodflow.store.schema import events, subtasks
+
+
+async def subtasks_live(conn: AsyncConnection) -> dict[str, int]:
+    """Subtasks WAITING (queued) and PROCESSING (leased), all applications."""
+    stmt = (
+        select(subtasks.c.status, func.count())
+        .where(subtasks.c.status.in_(["WAITING", "PROCESSING"]))
+        .group_by(subtasks.c.status)
+    )
+    found = {str(s): int(n) for s, n in (await conn.execute(stmt)).all()}
+    return {s: found.get(s, 0) for s in ("WAITING", "PROCESSING")}
+
+
+async def pull_backlog(conn: AsyncConnection) -> int:
+    """PULL events not yet confirmed (visible or leased to a puller)."""
+    stmt = select(func.count()).where(
+        events.c.confirmed_at.is_(None), events.c.visible_at.is_not(None)
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def push_pending(conn: AsyncConnection) -> int:
+    stmt = select(func.count()).where(events.c.delivery_status == "PENDING")
+    return int((await conn.execute(stmt)).scalar_one())
