@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from vodflow.errors import VodError
 from vodflow.store import apps as q
 from vodflow.store.db import Database
@@ -22,9 +24,12 @@ class AppService:
         self.default_app_id = default_app_id
 
     async def ensure_default(self) -> None:
-        async with self.db.tx() as conn:
-            if await q.get(conn, self.default_app_id) is None:
-                await q.create(conn, **_new_app(self.default_app_id, "default", "", "fileid"))
+        try:
+            async with self.db.tx() as conn:
+                if await q.get(conn, self.default_app_id) is None:
+                    await q.create(conn, **_new_app(self.default_app_id, "default", "", "fileid"))
+        except IntegrityError:
+            pass  # another process (replica, worker) starting at the same time created it
 
     async def resolve(self, sub_app_id: int | None, *, allow_disabled: bool = False) -> int:
         """The application a request acts on; refuses unknown or disabled ones."""

@@ -45,7 +45,9 @@ class Database:
 
 def _make_engine(url: str) -> AsyncEngine:
     if not url.startswith("sqlite"):
-        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # Every replica and worker has its own pool: keep each small so that many
+        # processes fit under PostgreSQL's max_connections (100 by default).
+        return create_async_engine(url, pool_size=5, max_overflow=15, pool_pre_ping=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
