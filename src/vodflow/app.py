@@ -29,6 +29,7 @@ from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.credentials_file import load_root_credential
 from vodflow.metrics import metrics_endpoint
+from vodflow.notify.service import EventsService
 from vodflow.runtime.executor import Executor
 from vodflow.runtime.factory import make_executor
 from vodflow.runtime.sweeper import Sweeper
@@ -60,6 +61,7 @@ class Services:
     library: LibraryService | None = None
     flows: FlowService | None = None
     tasks: TaskQueries | None = None
+    events: EventsService | None = None
     background: list[Background] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,6 +82,9 @@ async def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
     )
     await services.apps.ensure_default()
+    # Event delivery starts first (and stops last) so no committed event waits.
+    services.events = EventsService(db, settings)
+    services.background += [services.events, services.events.relay, services.events.sweeper]
     services.templates = TemplateService(db)
     services.library = LibraryService(services)
     executor = make_executor(services)

@@ -8,12 +8,20 @@ After commit, the store's commit hook wakes whoever waits for this application.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import ipaddress
 import json
+import re
+import secrets
+import socket
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.errors import invalid_value
 from vodflow.store import events as q
 from vodflow.timeutil import now
 from vodflow.wire.common import dump_clean
@@ -67,3 +75,113 @@ async def emit(
     )
     conn.info.setdefault(PENDING_KEY, set()).add(app["id"])
     return event_id
+
+
+# ------------------------------------------------------------------ handles
+
+HANDLE_TOKEN_LEN = 16
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def new_token() -> str:
+    """The random part of the EventHandles of one pull (fresh on every pull)."""
+    return secrets.token_hex(HANDLE_TOKEN_LEN // 2)
+
+
+def make_handle(token: str, event_id: int) -> str:
+    """An opaque EventHandle: the pull's token followed by the event id in hex."""
+    return f"{token}{event_id:x}"
+
+
+def parse_handle(handle: str) -> tuple[int, str] | None:
+    """(event id, token) of a handle vodflow made, or None for anything else."""
+    if len(handle) <= HANDLE_TOKEN_LEN or len(handle) > 64 or not _HEX.match(handle):
+        return None
+    return int(handle[HANDLE_TOKEN_LEN:], 16), handle[:HANDLE_TOKEN_LEN]
+
+
+# ------------------------------------------------------------------ signing
+
+SIGN_TTL_S = 600
+SIGN_KEY_RE = re.compile(r"^[A-Za-z0-9]{0,32}$")
+
+
+def sign(sign_key: str, t: int) -> str:
+    """Tencent's callback signature: lowercase hex MD5 of SignKey + T (decimal)."""
+    return hashlib.md5(f"{sign_key}{t}".encode(), usedforsecurity=False).hexdigest()
+
+
+def push_body(body: str, sign_key: str, now_s: float) -> str:
+    """The POST body: the stored EventContent, plus T and Sign when the app has a key."""
+    if not sign_key:
+        return body
+    t = int(now_s) + SIGN_TTL_S
+    return f'{body[:-1]},"T":{t},"Sign":"{sign(sign_key, t)}"}}'
+
+
+# ------------------------------------------------------------------ configuration
+
+MAX_URL_LEN = 1024
+
+
+def check_sign_key(value: str) -> str:
+    if not SIGN_KEY_RE.match(value):
+        raise invalid_value("SignKey", "letters and digits only, at most 32 characters")
+    return value
+
+
+def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+async def resolve_public(host: str, port: int, timeout: float = 5.0) -> bool:
+    """Whether every address `host` resolves to is public (False when it does not resolve)."""
+    try:
+        return not _blocked(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
+        )
+    except (OSError, TimeoutError, UnicodeError):
+        return False
+    addrs = {info[4][0] for info in infos}
+    return bool(addrs) and not any(_blocked(ipaddress.ip_address(a.split("%")[0])) for a in addrs)
+
+
+async def check_notification_url(url: str, *, allow_private: bool) -> str:
+    """An http(s) URL with a host; private, loopback and link-local hosts refused."""
+    if url == "":
+        return url
+    if len(url) > MAX_URL_LEN:
+        raise invalid_value("NotificationUrl", f"at most {MAX_URL_LEN} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise invalid_value("NotificationUrl", "not a valid URL") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid_value("NotificationUrl", "an http:// or https:// URL with a host")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise invalid_value("NotificationUrl", "no spaces or control characters")
+    if parts.username or parts.password:
+        raise invalid_value("NotificationUrl", "no user name or password in the URL")
+    if not allow_private and not await resolve_public(parts.hostname, port):
+        raise invalid_value(
+            "NotificationUrl",
+            "the host must resolve to public addresses only (private, loopback and "
+            "link-local hosts are refused unless VODFLOW_ALLOW_PRIVATE_URLS=1)",
+        )
+    return url

@@ -1,15 +1,259 @@
-"""Queries of the event outbox."""
+"""Queries of the event outbox: insert, the PULL queue's claims, the PUSH relay's claims.
+
+Claims are single statements so they are race-free: on SQLite the write statement
+takes the database write lock before it reads, on PostgreSQL the inner SELECT
+skips rows another transaction holds (FOR UPDATE SKIP LOCKED). Both claims walk a
+partial index of live rows in (visible_at | next_attempt_at) order, so their cost
+does not grow with the number of events queued, in flight or done.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vodflow.store.schema import events
+from vodflow.store.schema import delivery_attempts, events
+
+E = events.c
 
 
 async def add(conn: AsyncConnection, **values: Any) -> int:
-    result = await conn.execute(insert(events).values(**values).returning(events.c.id))
+    result = await conn.execute(insert(events).values(**values).returning(E.id))
     return int(result.scalar_one())
+
+
+def _for_update(stmt: Any, dialect: str) -> Any:
+    return stmt.with_for_update(skip_locked=True) if dialect == "postgresql" else stmt
+
+
+# ---------------------------------------------------------------- PULL queue
+
+
+async def claim_pull(
+    conn: AsyncConnection, app_id: int, *, now: float, until: float, token: str, limit: int
+) -> list[tuple[int, str, str]]:
+    """Lease up to `limit` visible events of one application: (id, event_type, body)."""
+    pick = _for_update(
+        select(E.id)
+        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at <= now)
+        .order_by(E.visible_at, E.id)
+        .limit(limit),
+        conn.dialect.name,
+    )
+    stmt = (
+        update(events)
+        .where(E.id.in_(pick.scalar_subquery()))
+        .values(visible_at=until, handle=token, attempts=E.attempts + 1)
+        .returning(E.id, E.event_type, E.body)
+    )
+    rows = (await conn.execute(stmt)).all()
+    rows.sort(key=lambda r: r[0])
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
+    stmt = (
+        select(E.id)
+        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at <= now)
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def next_visible(conn: AsyncConnection, app_id: int) -> float | None:
+    """When the earliest leased, unconfirmed event of the application becomes visible."""
+    stmt = select(func.min(E.visible_at)).where(
+        E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at.is_not(None)
+    )
+    value = (await conn.execute(stmt)).scalar()
+    return float(value) if value is not None else None
+
+
+async def lease_states(
+    conn: AsyncConnection, app_id: int, ids: Sequence[int]
+) -> dict[int, tuple[str | None, float | None, float | None]]:
+    """id -> (handle token, visible_at, confirmed_at) of the application's events."""
+    stmt = select(E.id, E.handle, E.visible_at, E.confirmed_at).where(
+        E.app_id == app_id, E.mode == "PULL", E.id.in_(list(ids))
+    )
+    return {r[0]: (r[1], r[2], r[3]) for r in (await conn.execute(stmt)).all()}
+
+
+async def confirm(conn: AsyncConnection, ids: Sequence[int], at: float) -> None:
+    stmt = (
+        update(events)
+        .where(E.id.in_(list(ids)), E.confirmed_at.is_(None))
+        .values(confirmed_at=at, visible_at=None)
+    )
+    await conn.execute(stmt)
+
+
+async def count_to_pull(conn: AsyncConnection, app_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(events)
+        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at.is_not(None))
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------- PUSH relay
+
+
+async def claim_push(
+    conn: AsyncConnection,
+    *,
+    now: float,
+    lease_until: float,
+    limit: int,
+    skip_apps: Iterable[int] = (),
+) -> list[dict[str, Any]]:
+    """Take up to `limit` due PUSH deliveries, pushing their due time past the lease."""
+    cond = [E.delivery_status == "PENDING", E.next_attempt_at <= now]
+    skip = list(skip_apps)
+    if skip:
+        cond.append(E.app_id.not_in(skip))
+    pick = _for_update(
+        select(E.id).where(*cond).order_by(E.next_attempt_at).limit(limit), conn.dialect.name
+    )
+    stmt = (
+        update(events)
+        .where(E.id.in_(pick.scalar_subquery()))
+        .values(next_attempt_at=lease_until)
+        .returning(E.id, E.app_id, E.event_type, E.body, E.attempts, E.create_time)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def next_push_due(conn: AsyncConnection) -> float | None:
+    stmt = select(func.min(E.next_attempt_at)).where(E.delivery_status == "PENDING")
+    value = (await conn.execute(stmt)).scalar()
+    return float(value) if value is not None else None
+
+
+async def record_attempts(conn: AsyncConnection, attempts: Sequence[dict[str, Any]]) -> None:
+    if attempts:
+        await conn.execute(insert(delivery_attempts), list(attempts))
+
+
+async def finish_push(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
+    """Apply many delivery outcomes at once: each {id, status, attempts, next_at, done_at}."""
+    if not outcomes:
+        return
+    stmt = (
+        update(events)
+        .where(E.id == bindparam("b_id"), E.delivery_status == "PENDING")
+        .values(
+            delivery_status=bindparam("b_status"),
+            attempts=bindparam("b_attempts"),
+            next_attempt_at=bindparam("b_next"),
+            delivered_at=bindparam("b_done"),
+        )
+    )
+    params = [
+        {
+            "b_id": o["id"],
+            "b_status": o["status"],
+            "b_attempts": o["attempts"],
+            "b_next": o["next_at"],
+            "b_done": o["done_at"],
+        }
+        for o in outcomes
+    ]
+    await conn.execute(stmt, params)
+
+
+# ---------------------------------------------------------------- history
+
+
+def _filters(
+    app_id: int,
+    *,
+    event_types: Sequence[str] | None,
+    status: str | None,
+    start: float | None,
+    end: float | None,
+) -> list[Any]:
+    cond: list[Any] = [E.app_id == app_id]
+    if event_types:
+        cond.append(E.event_type.in_(list(event_types)))
+    if start is not None:
+        cond.append(E.create_time >= start)
+    if end is not None:
+        cond.append(E.create_time < end)
+    if status == "PENDING":
+        cond.append(
+            ((E.mode == "PUSH") & (E.delivery_status == "PENDING"))
+            | ((E.mode == "PULL") & E.confirmed_at.is_(None))
+        )
+    elif status == "DELIVERED":
+        cond.append(
+            ((E.mode == "PUSH") & (E.delivery_status == "DELIVERED"))
+            | ((E.mode == "PULL") & E.confirmed_at.is_not(None))
+        )
+    elif status == "FAILED":
+        cond.append((E.mode == "PUSH") & (E.delivery_status == "FAILED"))
+    return cond
+
+
+async def listing(
+    conn: AsyncConnection, app_id: int, *, offset: int, limit: int, **filters: Any
+) -> tuple[list[dict[str, Any]], int]:
+    cond = and_(*_filters(app_id, **filters))
+    total = (await conn.execute(select(func.count()).select_from(events).where(cond))).scalar_one()
+    stmt = select(events).where(cond).order_by(E.id.desc()).offset(offset).limit(limit)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()], int(total)
+
+
+async def attempts_of(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    stmt = (
+        select(delivery_attempts)
+        .where(delivery_attempts.c.event_id.in_(list(ids)))
+        .order_by(delivery_attempts.c.id)
+    )
+    for r in (await conn.execute(stmt)).mappings():
+        out[r["event_id"]].append(dict(r))
+    return out
+
+
+async def existing_ids(conn: AsyncConnection, app_id: int, ids: Sequence[int]) -> set[int]:
+    stmt = select(E.id).where(E.app_id == app_id, E.id.in_(list(ids)))
+    return {r[0] for r in (await conn.execute(stmt)).all()}
+
+
+async def redeliver(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: float) -> None:
+    """Queue events again: PUSH ones for a new round of attempts, PULL ones unconfirmed."""
+    base = update(events).where(E.app_id == app_id, E.id.in_(list(ids)))
+    await conn.execute(
+        base.where(E.mode == "PUSH").values(
+            delivery_status="PENDING", attempts=0, next_attempt_at=at, delivered_at=None
+        )
+    )
+    await conn.execute(
+        base.where(E.mode == "PULL").values(confirmed_at=None, visible_at=at, handle=None)
+    )
+
+
+# ---------------------------------------------------------------- retention
+
+
+async def purge_before(conn: AsyncConnection, app_id: int, cutoff: float, batch: int) -> int:
+    """Delete up to `batch` of the application's events created before `cutoff`."""
+    pick = (
+        select(E.id)
+        .where(E.app_id == app_id, E.create_time < cutoff)
+        .order_by(E.create_time)
+        .limit(batch)
+    )
+    ids = [r[0] for r in (await conn.execute(pick)).all()]
+    if not ids:
+        return 0
+    await conn.execute(delete(delivery_attempts).where(delivery_attempts.c.event_id.in_(ids)))
+    await conn.execute(delete(events).where(E.id.in_(ids)))
+    return len(ids)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -197,37 +198,52 @@ task_sessions = Table(
 
 # The transactional outbox: one row per event, written in the transaction of the
 # change that causes it. 'mode' is fixed when the event is written (PUSH/PULL).
+# Ids are 64-bit on PostgreSQL; on SQLite the column must stay INTEGER to be the rowid.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
 events = Table(
     "events",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", EventId, primary_key=True, autoincrement=True),
     Column("app_id", BigInteger, nullable=False),
     Column("event_type", String(48), nullable=False),
     Column("body", Text, nullable=False),
     Column("mode", String(8), nullable=False),
     Column("create_time", Float, nullable=False),
-    # PULL: when the event may next be pulled, the handle of its current lease,
-    # and when it was confirmed.
+    # PULL: when the event may next be pulled (a lease pushes it into the future),
+    # the random part of its current EventHandle, and when it was confirmed.
     Column("visible_at", Float, nullable=True),
     Column("handle", String(64), nullable=True),
     Column("confirmed_at", Float, nullable=True),
-    # PUSH: delivery state.
+    # PUSH: PENDING -> DELIVERED | FAILED; next_attempt_at doubles as the relay's
+    # claim (pushed past the attempt's timeout while it is in flight).
     Column("delivery_status", String(16), nullable=True),
+    # PUSH: attempts made; PULL: times pulled.
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Float, nullable=True),
-    Column("lease_owner", String(64), nullable=True),
-    Column("lease_until", Float, nullable=True),
     Column("delivered_at", Float, nullable=True),
-    Index("ix_events_pull", "app_id", "confirmed_at", "visible_at", "id"),
-    Index("ix_events_push", "delivery_status", "next_attempt_at"),
-    Index("ix_events_handle", "handle"),
+    # Partial indexes: only live rows are indexed, so a claim reads the first few
+    # entries whatever the number of events confirmed, delivered or in flight.
+    Index(
+        "ix_events_pull",
+        "app_id",
+        "visible_at",
+        sqlite_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
+        postgresql_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_events_push",
+        "next_attempt_at",
+        sqlite_where=text("delivery_status = 'PENDING'"),
+        postgresql_where=text("delivery_status = 'PENDING'"),
+    ),
+    Index("ix_events_app_time", "app_id", "create_time"),
 )
 
 delivery_attempts = Table(
     "delivery_attempts",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("event_id", EventId, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
     Column("attempt_time", Float, nullable=False),
     Column("url", String(2048), nullable=False),
     Column("status_code", Integer, nullable=True),

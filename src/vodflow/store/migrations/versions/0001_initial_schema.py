@@ -46,9 +46,10 @@ def upgrade() -> None:
         sa.Column("create_time", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("secret_id"),
     )
+    event_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
     op.create_table(
         "events",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", event_id, autoincrement=True, nullable=False),
         sa.Column("app_id", sa.BigInteger(), nullable=False),
         sa.Column("event_type", sa.String(length=48), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -60,19 +61,27 @@ def upgrade() -> None:
         sa.Column("delivery_status", sa.String(length=16), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.Float(), nullable=True),
-        sa.Column("lease_owner", sa.String(length=64), nullable=True),
-        sa.Column("lease_until", sa.Float(), nullable=True),
         sa.Column("delivered_at", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
+    live_pull = sa.text("confirmed_at IS NULL AND visible_at IS NOT NULL")
+    live_push = sa.text("delivery_status = 'PENDING'")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_handle", ["handle"], unique=False)
         batch_op.create_index(
-            "ix_events_pull", ["app_id", "confirmed_at", "visible_at", "id"], unique=False
+            "ix_events_pull",
+            ["app_id", "visible_at"],
+            unique=False,
+            sqlite_where=live_pull,
+            postgresql_where=live_pull,
         )
         batch_op.create_index(
-            "ix_events_push", ["delivery_status", "next_attempt_at"], unique=False
+            "ix_events_push",
+            ["next_attempt_at"],
+            unique=False,
+            sqlite_where=live_push,
+            postgresql_where=live_push,
         )
+        batch_op.create_index("ix_events_app_time", ["app_id", "create_time"], unique=False)
 
     op.create_table(
         "multipart_uploads",
@@ -116,8 +125,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "delivery_attempts",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("id", event_id, autoincrement=True, nullable=False),
+        sa.Column("event_id", event_id, nullable=False),
         sa.Column("attempt_time", sa.Float(), nullable=False),
         sa.Column("url", sa.String(length=2048), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
@@ -286,9 +295,9 @@ def downgrade() -> None:
     op.drop_table("procedure_templates")
     op.drop_table("multipart_uploads")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_app_time")
         batch_op.drop_index("ix_events_push")
         batch_op.drop_index("ix_events_pull")
-        batch_op.drop_index("ix_events_handle")
 
     op.drop_table("events")
     op.drop_table("credentials")

@@ -1,0 +1,1 @@
+"""Event delivery: the push relay, the pull queue, wake-ups and retention."""

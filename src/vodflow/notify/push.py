@@ -1,0 +1,289 @@
+"""The normal-callback relay: POST each PUSH event to its application's NotificationUrl.
+
+Deliveries are independent tasks: many in flight at once (`push_concurrency`), at
+most `push_per_url` per URL, so a slow or dead receiver only ever holds its own
+few slots. A claim moves the event's due time past the attempt's timeout; if the
+process dies mid-attempt the event simply becomes due again (at least once).
+Every attempt is recorded; outcomes are written in batches by one writer task so
+the relay costs the database a transaction per batch, not per delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from vodflow.config import Settings
+from vodflow.core import events as core
+from vodflow.notify.wakeup import Hub
+from vodflow.store import apps as apps_q
+from vodflow.store import events as q
+from vodflow.store.db import Database
+from vodflow.timeutil import now
+
+log = logging.getLogger("vodflow.push")
+
+RESPONSE_HEAD_BYTES = 256
+CLAIM_BATCH = 64
+JITTER = 0.2
+LEASE_MARGIN_S = 30.0
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    sign_key: str
+
+
+def next_delay(schedule: tuple[float, ...], attempts: int) -> float | None:
+    """Seconds before the next try after `attempts` failed ones; None when out of tries."""
+    if attempts > len(schedule):
+        return None
+    base = schedule[attempts - 1]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)
+
+
+class PushRelay:
+    def __init__(self, db: Database, hub: Hub, settings: Settings) -> None:
+        self.db = db
+        self.hub = hub
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._per_url: Counter[str] = Counter()
+        self._app_url: dict[int, str] = {}
+        self._outcomes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._outcome_ready = asyncio.Event()
+        self._public_cache: dict[str, tuple[float, bool]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(
+                max_connections=self.settings.push_concurrency,
+                max_keepalive_connections=min(64, self.settings.push_concurrency),
+            ),
+            timeout=httpx.Timeout(self.settings.push_timeout_s),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": "vodflow-notify/1"},
+        )
+        self.hub.listen(lambda _ids: self._wake.set())
+        self._tasks = [
+            asyncio.create_task(self._run(), name="push-relay"),
+            asyncio.create_task(self._writer(), name="push-writer"),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        self._wake.set()
+        self._outcome_ready.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._flush()  # outcomes already known are kept, not redelivered
+        if self._client is not None:
+            await self._client.aclose()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------ claiming
+
+    def _saturated_apps(self) -> list[int]:
+        cap = self.settings.push_per_url
+        return [a for a, url in self._app_url.items() if self._per_url[url] >= cap]
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            claimed = 0
+            free = self.settings.push_concurrency - len(self._inflight)
+            try:
+                if free > 0:
+                    claimed = await self._claim(min(free, CLAIM_BATCH))
+                if claimed and len(self._inflight) < self.settings.push_concurrency:
+                    await asyncio.sleep(0)
+                    continue
+                async with self.db.read() as conn:
+                    due = await q.next_push_due(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("push relay: claim failed; retrying in 1 s")
+                due = None
+            t = now()
+            timeout = 1.0 if due is None or due <= t else min(due - t, 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _claim(self, limit: int) -> int:
+        t = now()
+        lease = t + self.settings.push_timeout_s + LEASE_MARGIN_S
+        async with self.db.tx() as conn:
+            rows = await q.claim_push(
+                conn, now=t, lease_until=lease, limit=limit, skip_apps=self._saturated_apps()
+            )
+            if not rows:
+                return 0
+            targets: dict[int, Target] = {}
+            for app_id in {r["app_id"] for r in rows}:
+                app = await apps_q.get(conn, app_id)
+                url = app["notification_url"] if app else ""
+                targets[app_id] = Target(url, app["sign_key"] if app else "")
+                self._app_url[app_id] = url
+            # Keep each URL within its cap; give the excess back at once.
+            cap = self.settings.push_per_url
+            keep: list[tuple[dict[str, Any], Target]] = []
+            give_back: list[dict[str, Any]] = []
+            taken: Counter[str] = Counter()
+            for row in rows:
+                target = targets[row["app_id"]]
+                if target.url and self._per_url[target.url] + taken[target.url] >= cap:
+                    give_back.append(
+                        {"id": row["id"], "status": "PENDING", "attempts": row["attempts"]}
+                        | {"next_at": t, "done_at": None}
+                    )
+                    continue
+                taken[target.url] += 1
+                keep.append((row, target))
+            await q.finish_push(conn, give_back)
+        self._per_url.update(taken)
+        for row, target in keep:
+            task = asyncio.create_task(self._deliver(row, target))
+            self._inflight[row["id"]] = task
+        return len(keep)
+
+    # ------------------------------------------------------------ delivering
+
+    async def _public(self, url: str) -> bool:
+        if self.settings.allow_private_urls:
+            return True
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        cached = self._public_cache.get(host)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        ok = await core.resolve_public(host, parts.port or 80)
+        self._public_cache[host] = (time.monotonic() + 60, ok)
+        return ok
+
+    async def _deliver(self, row: dict[str, Any], target: Target) -> None:
+        started = now()
+        attempt: dict[str, Any] = {
+            "event_id": row["id"],
+            "attempt_time": started,
+            "url": target.url[:2048],
+            "status_code": None,
+            "latency_ms": None,
+            "error": None,
+            "response_head": None,
+        }
+        ok = False
+        try:
+            ok = await self._post(row, target, attempt)
+        except asyncio.CancelledError:
+            return  # shutting down: the claim runs out and the event is tried again
+        except Exception as exc:  # a bug must not kill the relay
+            log.exception("push delivery of event %s crashed", row["id"])
+            attempt["error"] = f"internal: {type(exc).__name__}"
+        finally:
+            self._per_url[target.url] -= 1
+            if self._per_url[target.url] <= 0:
+                del self._per_url[target.url]
+            self._inflight.pop(row["id"], None)
+            self._wake.set()
+        done = now()
+        attempts = row["attempts"] + 1
+        if ok:
+            outcome = {"status": "DELIVERED", "next_at": None, "done_at": done}
+        else:
+            delay = next_delay(self.settings.push_schedule_s, attempts)
+            if delay is None:
+                outcome = {"status": "FAILED", "next_at": None, "done_at": done}
+            else:
+                outcome = {"status": "PENDING", "next_at": done + delay, "done_at": None}
+        outcome |= {"id": row["id"], "attempts": attempts}
+        self._outcomes.append((attempt, outcome))
+        self._outcome_ready.set()
+
+    async def _post(self, row: dict[str, Any], target: Target, attempt: dict[str, Any]) -> bool:
+        if not target.url:
+            attempt["error"] = "the application has no NotificationUrl"
+            return False
+        if not await self._public(target.url):
+            attempt["error"] = "refused: the URL resolves to a private or loopback address"
+            return False
+        assert self._client is not None
+        t0 = time.perf_counter()
+        body = core.push_body(row["body"], target.sign_key, now())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Vodflow-Event-Id": str(row["id"]),
+        }
+        try:
+            async with asyncio.timeout(self.settings.push_timeout_s):
+                async with self._client.stream(
+                    "POST", target.url, content=body.encode(), headers=headers
+                ) as resp:
+                    head = b""
+                    async for chunk in resp.aiter_bytes():
+                        head += chunk
+                        if len(head) >= RESPONSE_HEAD_BYTES:
+                            break
+                    attempt["status_code"] = resp.status_code
+                    attempt["response_head"] = head[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace")
+        except TimeoutError:
+            attempt["error"] = f"timeout after {self.settings.push_timeout_s:g} s"
+        except httpx.HTTPError as exc:
+            attempt["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        attempt["latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        code = attempt["status_code"]
+        if attempt["error"] is None and code is not None and not 200 <= code < 300:
+            attempt["error"] = f"HTTP {code}"
+        return attempt["error"] is None
+
+    # ------------------------------------------------------------ recording
+
+    async def _writer(self) -> None:
+        while not self._stopping:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            try:
+                await self._flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("push relay: recording outcomes failed; retrying")
+                await asyncio.sleep(0.5)
+                self._outcome_ready.set()
+
+    async def _flush(self) -> None:
+        batch, self._outcomes = self._outcomes, []
+        if not batch:
+            return
+        try:
+            async with self.db.tx() as conn:
+                await q.record_attempts(conn, [a for a, _ in batch])
+                await q.finish_push(conn, [o for _, o in batch])
+        except BaseException:
+            self._outcomes[:0] = batch
+            raise
+        if any(o["status"] == "PENDING" for _, o in batch):
+            self._wake.set()

@@ -1,0 +1,59 @@
+"""Event notification actions: configuration, the reliable-callback queue, delivery history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from vodflow.core.events import EVENT_FIELDS, MAX_URL_LEN
+from vodflow.wire.common import Int, Request, Str
+
+Switch = Literal["ON", "OFF"]
+EventType = Literal["NewFileUpload", "ProcedureStateChanged", "FileDeleted", "PullComplete"]
+assert set(EventType.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
+Handle = Annotated[Str, Field(min_length=1, max_length=64)]
+ExtInfoStr = Annotated[Str, Field(max_length=1000)]
+
+
+class ModifyEventConfigRequest(Request):
+    Mode: Literal["PUSH", "PULL"] | None = None
+    NotificationUrl: Annotated[Str, Field(max_length=MAX_URL_LEN)] | None = None
+    UploadMediaCompleteEventSwitch: Switch | None = None
+    DeleteMediaCompleteEventSwitch: Switch | None = None
+    PersistenceCompleteEventSwitch: Switch | None = None
+    SignKey: Annotated[Str, Field(max_length=32, pattern=r"^[A-Za-z0-9]*$")] | None = None
+
+
+class DescribeEventConfigRequest(Request):
+    pass
+
+
+class PullEventsRequest(Request):
+    ExtInfo: ExtInfoStr | None = None
+
+
+class ConfirmEventsRequest(Request):
+    EventHandles: Annotated[list[Handle], Field(min_length=1, max_length=16)]
+    ExtInfo: ExtInfoStr | None = None
+
+
+class DescribeEventsStateRequest(Request):
+    pass
+
+
+class DescribeEventDeliveriesRequest(Request):
+    """vodflow extension: the outbox with every delivery attempt, newest first."""
+
+    EventTypes: Annotated[list[EventType], Field(max_length=4)] | None = None
+    Status: Literal["PENDING", "DELIVERED", "FAILED"] | None = None
+    StartTime: Annotated[Str, Field(max_length=32)] | None = None
+    EndTime: Annotated[Str, Field(max_length=32)] | None = None
+    Offset: Annotated[Int, Field(ge=0, le=1_000_000)] = 0
+    Limit: Annotated[Int, Field(ge=1, le=100)] = 20
+
+
+class RedeliverEventsRequest(Request):
+    """vodflow extension: queue events again (PUSH: a new round of attempts)."""
+
+    EventIds: Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=1, max_length=100)]
