@@ -8,18 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
+from tests.servers import ServerProcess
 from vodflow.app import build_services
 from vodflow.config import Settings
 
 
 def server_settings(server: ServerProcess) -> Settings:
-    return Settings(
-        data_dir=server.data_dir,
-        port=server.port,
-        secret_id=SECRET_ID,
-        secret_key=SECRET_KEY,
-    )
+    return server.settings()
 
 
 def add_media(

@@ -19,9 +19,14 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vod.v20180717 import vod_client
 
+from vodflow.config import Settings
+
 SECRET_ID = "AKIDvodflowTestSecretId0000000000001"
 SECRET_KEY = "vodflowTestSecretKey000000000001"
 APP_ID = 1250000000
+# "scaled": every ServerProcess runs on PostgreSQL + Celery with a `vodflow worker`
+# of its own (tests/scale/deployment.py); "embedded" (default): SQLite, in-process.
+DEPLOYMENT = os.environ.get("VODFLOW_TEST_DEPLOYMENT", "embedded")
 
 
 def free_port() -> int:
@@ -41,6 +46,8 @@ class ServerProcess:
     scheme: str = "http"
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Processes that live and die with this server (the scaled deployment's worker).
+    companions: list[Any] = field(default_factory=list)
 
     @property
     def host(self) -> str:
@@ -51,6 +58,10 @@ class ServerProcess:
         return f"{self.scheme}://{self.host}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        if DEPLOYMENT == "scaled":
+            from tests.scale.deployment import scale_out
+
+            scale_out(self)
         env = {
             **os.environ,
             "VODFLOW_SECRET_ID": SECRET_ID,
@@ -72,6 +83,8 @@ class ServerProcess:
             try:
                 r = httpx.get(f"{self.url}/healthz", timeout=1, verify=False)
                 if r.status_code == 200:
+                    for companion in self.companions:
+                        companion.start()
                     return self
             except httpx.HTTPError:
                 pass
@@ -82,7 +95,26 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
 
+    def settings(self) -> Settings:
+        """The Settings of this server's store and blobs, for tests that reach in directly."""
+        e = self.env
+        return Settings(
+            data_dir=self.data_dir,
+            port=self.port,
+            secret_id=SECRET_ID,
+            secret_key=SECRET_KEY,
+            database_url=e.get("VODFLOW_DATABASE_URL"),
+            blob_dir=Path(e["VODFLOW_BLOB_DIR"]) if e.get("VODFLOW_BLOB_DIR") else None,
+            public_url=e.get("VODFLOW_PUBLIC_URL"),
+            executor=e.get("VODFLOW_EXECUTOR", "local"),
+            broker_url=e.get("VODFLOW_BROKER_URL"),
+            celery_queue=e.get("VODFLOW_CELERY_QUEUE", Settings.celery_queue),
+        )
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        if sig == signal.SIGTERM:
+            for companion in self.companions:
+                companion.stop()
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)

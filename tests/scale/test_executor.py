@@ -1,0 +1,68 @@
+"""The Celery executor: subtasks submitted by an API replica run in `vodflow worker` processes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.flows_support import wait_until
+from vodflow.config import Settings
+from vodflow.runtime import celery_app
+from vodflow.runtime.factory import make_executor
+
+pytestmark = pytest.mark.services
+
+MPT = {"TranscodeTaskSet": [{"Definition": 100010}], "CoverBySnapshotTaskSet": []}
+
+
+def test_priority_maps_onto_redis_steps() -> None:
+    """Tencent: higher first, -10..10. Redis steps: 0 first, 0..9. Order is kept."""
+    steps = [celery_app.celery_priority(p) for p in range(10, -11, -1)]
+    assert steps[0] == 0 and steps[-1] == 9
+    assert steps == sorted(steps)
+    assert celery_app.celery_priority(99) == 0 and celery_app.celery_priority(-99) == 9
+
+
+def test_factory_refuses_unknown_executor() -> None:
+    class Fake:
+        settings = Settings(executor="spark")
+
+    with pytest.raises(ValueError, match="VODFLOW_EXECUTOR"):
+        make_executor(Fake())  # type: ignore[arg-type]
+
+
+def test_celery_needs_a_broker() -> None:
+    with pytest.raises(ValueError, match="VODFLOW_BROKER_URL"):
+        celery_app.make_celery(Settings(executor="celery"))
+
+
+@pytest.mark.slow
+def test_subtask_runs_in_a_separate_worker_process(make_cluster, tiny_clip: Path) -> None:
+    cluster = make_cluster(replicas=1, workers=0)
+    api = cluster.api[0]
+    file_id = cluster.add_media(tiny_clip)
+    task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": MPT})["TaskId"]
+    # No worker yet: the API process itself runs nothing.
+    time.sleep(1.5)
+    assert api.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "WAITING"
+
+    worker = cluster.add_worker("late-worker")
+    detail = wait_until(
+        lambda: api.call("DescribeTaskDetail", {"TaskId": task_id}),
+        lambda d: d["Status"] == "FINISH",
+        timeout=120,
+    )
+    [result] = detail["ProcedureTask"]["MediaProcessResultSet"]
+    assert result["TranscodeTask"]["Status"] == "SUCCESS", result
+    assert "vodflow.run_job" in worker.log()
+    # The worker wrote the output into the shared blob directory.
+    key = result["TranscodeTask"]["Output"]["Url"].split("/vod/", 1)[1]
+    assert (cluster.blob_dir / key).stat().st_size > 0
+
+    # /metrics of the replica: the request, and the deployment-wide queue gauges.
+    text = httpx.get(f"{api.url}/metrics", timeout=10).text
+    assert 'vodflow_api_requests_total{action="ProcessMedia",code="OK"} 1.0' in text
+    assert 'vodflow_subtasks{state="WAITING"} 0.0' in text
