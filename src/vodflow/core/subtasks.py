@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vodflow import metrics
 from vodflow.core import subtask_specs as specs
 from vodflow.core.blobkeys import url_for
 from vodflow.core.flows import JOB_KIND, FlowService
@@ -269,6 +270,7 @@ class SubtaskRunner:
                 await asyncio.to_thread(self._move, o.moves)
         t = now()
         discard: list[Outcome] = []
+        ran: list[tuple[int, str]] = []
         task_id = claim.task["task_id"]
         async with self.db.tx() as conn:
             for o in outcomes:
@@ -285,6 +287,7 @@ class SubtaskRunner:
                     if o.ok:
                         discard.append(o)
                     continue
+                ran.append((o.subtask_id, values["status"]))
                 if o.ok and o.register is not None:
                     out_kind, definition, info, keys = o.register
                     await media_q.upsert_output(
@@ -302,6 +305,10 @@ class SubtaskRunner:
                 conn, task_id, q.TASK_LIVE, status="FINISH", finish_time=t
             ):
                 await self.flows.emit_state(conn, task_id, final=True)
+        rows = {r["id"]: r for r in claim.rows}
+        for subtask_id, status in ran:
+            row = rows[subtask_id]
+            metrics.observe_subtask(row["type"], status, t - float(row["begin_time"] or t))
         for o in discard:
             for _path, key in o.moves:
                 self.blobs.delete(key)
