@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from vodflow.errors import VodError
 
@@ -27,7 +27,19 @@ _VALUE_ERRORS = {
 }
 
 
-def ok(payload: dict[str, Any], request_id: str) -> JSONResponse:
+class RawPayload(str):
+    """The members of a Response already serialized (e.g. `"EventSet":[...]`).
+
+    PullEvents answers with event bodies stored as JSON text; splicing them in
+    spares parsing and re-encoding 16 documents on the busiest request there is.
+    """
+
+
+def ok(payload: dict[str, Any] | RawPayload, request_id: str) -> Response:
+    if isinstance(payload, RawPayload):
+        sep = "," if payload else ""
+        text = f'{{"Response":{{{payload}{sep}"RequestId":"{request_id}"}}}}'
+        return Response(text.encode(), media_type="application/json")
     return JSONResponse({"Response": {**payload, "RequestId": request_id}})
 
 

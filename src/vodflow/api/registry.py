@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_type_hints
 
+from vodflow.api.envelope import RawPayload
 from vodflow.core.credentials import Credential
 from vodflow.wire.common import WireModel
 
@@ -28,7 +29,7 @@ class Context:
     app_id: int
 
 
-Handler = Callable[[Context, Any], Awaitable[dict[str, Any] | WireModel]]
+Handler = Callable[[Context, Any], Awaitable[dict[str, Any] | WireModel | RawPayload]]
 
 
 @dataclass(frozen=True)

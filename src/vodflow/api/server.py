@@ -75,7 +75,9 @@ async def api_endpoint(request: Request) -> Response:
         metrics.observe_request(known, code, time.monotonic() - started)
 
 
-async def _handle(request: Request, services: Services, request_id: str) -> dict[str, Any]:
+async def _handle(
+    request: Request, services: Services, request_id: str
+) -> dict[str, Any] | envelope.RawPayload:
     body = await read_body(request, services.settings.max_body_bytes)
     headers = {k.lower(): v for k, v in request.headers.items()}
     signed = auth.SignedRequest(

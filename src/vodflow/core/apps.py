@@ -6,6 +6,7 @@ applications created later are numbered from 1500000001 like Tencent's.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +17,17 @@ from vodflow.store.db import Database
 from vodflow.timeutil import now
 
 FIRST_SUB_APP_ID = 1500000000
+# Every API request resolves its application; a short-lived cache of the status keeps
+# that off the database (changes made here drop it at once; other processes' after
+# at most this long).
+STATUS_TTL_S = 1.0
 
 
 class AppService:
     def __init__(self, db: Database, default_app_id: int) -> None:
         self.db = db
         self.default_app_id = default_app_id
+        self._status: dict[int, tuple[float, str | None]] = {}
 
     async def ensure_default(self) -> None:
         try:
@@ -34,18 +40,30 @@ class AppService:
     async def resolve(self, sub_app_id: int | None, *, allow_disabled: bool = False) -> int:
         """The application a request acts on; refuses unknown or disabled ones."""
         app_id = self.default_app_id if sub_app_id is None else sub_app_id
-        async with self.db.read() as conn:
-            app = await q.get(conn, app_id)
-        if app is None or app["status"] == "Destroyed":
+        status = await self._cached_status(app_id)
+        if status is None or status == "Destroyed":
             raise VodError(
                 "InvalidParameterValue.SubAppId", f"The application `{app_id}` does not exist."
             )
-        if app["status"] == "Off" and not allow_disabled:
+        if status == "Off" and not allow_disabled:
             raise VodError(
                 "UnauthorizedOperation",
                 f"The application `{app_id}` is disabled; enable it with ModifySubAppIdStatus.",
             )
         return app_id
+
+    async def _cached_status(self, app_id: int) -> str | None:
+        hit = self._status.get(app_id)
+        t = time.monotonic()
+        if hit is not None and hit[0] > t:
+            return hit[1]
+        async with self.db.read() as conn:
+            app = await q.get(conn, app_id)
+        status = app["status"] if app else None
+        if len(self._status) > 10_000:
+            self._status.clear()
+        self._status[app_id] = (t + STATUS_TTL_S, status)
+        return status
 
     async def get(self, app_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:
@@ -58,6 +76,7 @@ class AppService:
         async with self.db.tx() as conn:
             app_id = await q.next_id(conn, FIRST_SUB_APP_ID)
             await q.create(conn, **_new_app(app_id, name, description, mode))
+        self._status.pop(app_id, None)
         return app_id
 
     async def listing(
@@ -72,6 +91,7 @@ class AppService:
             return
         async with self.db.tx() as conn:
             await q.modify(conn, app_id, update_time=now(), **changes)
+        self._status.pop(app_id, None)
 
     async def set_status(self, app_id: int, status: str) -> None:
         if app_id == self.default_app_id and status != "On":
@@ -80,6 +100,7 @@ class AppService:
             )
         async with self.db.tx() as conn:
             await q.modify(conn, app_id, status=status, update_time=now())
+        self._status.pop(app_id, None)
 
 
 def _new_app(app_id: int, name: str, description: str, mode: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ itself when its lease runs out. A handle is valid while its lease lasts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,21 +34,46 @@ class PulledEvent:
     body: str  # EventContent JSON without EventHandle
 
 
+States = dict[int, tuple[str | None, float | None, float | None]]
+
+
 class PullQueue:
     def __init__(self, db: Database, hub: Hub, *, visibility_s: float, wait_s: float) -> None:
         self.db = db
         self.hub = hub
         self.visibility_s = visibility_s
         self.wait_s = wait_s
+        # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
+        self._fast: q.SqliteQueue | None = None
+        self._lock = contextlib.nullcontext()  # type: ignore[var-annotated]
+        if db.is_sqlite:
+            self._fast = q.SqliteQueue(str(db.engine.url.database))
+            self._lock = db._write_lock  # type: ignore[assignment]
+
+    def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
 
     async def _claim(self, app_id: int, limit: int) -> list[PulledEvent]:
         token = core.new_token()
         t = now()
-        async with self.db.tx() as conn:
-            rows = await q.claim_pull(
-                conn, app_id, now=t, until=t + self.visibility_s, token=token, limit=limit
-            )
+        until = t + self.visibility_s
+        if self._fast is not None:
+            async with self._lock:
+                rows = self._fast.claim(app_id, t, until, token, limit)
+        else:
+            async with self.db.tx() as conn:
+                rows = await q.claim_pull(
+                    conn, app_id, now=t, until=until, token=token, limit=limit
+                )
         return [PulledEvent(i, core.make_handle(token, i), et, body) for i, et, body in rows]
+
+    async def _any_visible(self, app_id: int) -> bool:
+        if self._fast is not None:
+            return self._fast.any_visible(app_id, now())
+        async with self.db.read() as conn:
+            return await q.any_visible(conn, app_id, now())
 
     async def pull(
         self, app_id: int, limit: int = MAX_EVENTS, wait_s: float | None = None
@@ -74,58 +100,70 @@ class PullQueue:
                         if await self._any_visible(app_id):
                             break
 
-    async def _any_visible(self, app_id: int) -> bool:
-        async with self.db.read() as conn:
-            return await q.any_visible(conn, app_id, now())
-
     async def confirm(self, app_id: int, handles: Sequence[str]) -> None:
-        """Confirm all handles or none: unknown, foreign or expired ones are refused.
+        """Confirm the events of these handles.
 
-        Confirming the same handle twice is harmless (the second is a no-op).
+        Good handles are confirmed in one statement. If any handle is unknown, of
+        another application, superseded by a later pull or past its window, the call
+        is refused naming them (the good ones stay confirmed: confirming is
+        idempotent, so a client may simply confirm again what it still holds).
         """
-        parsed: dict[int, str] = {}
+        by_token: dict[str, list[int]] = {}
         bad: list[str] = []
         for h in handles:
             p = core.parse_handle(h)
             if p is None:
                 bad.append(h)
             else:
-                parsed[p[0]] = p[1]
+                by_token.setdefault(p[1], []).append(p[0])
         if bad:
             raise _refused(bad, "is not an EventHandle vodflow issued")
-        if not parsed:
-            return
         t = now()
-        async with self.db.tx() as conn:
-            states = await q.lease_states(conn, app_id, list(parsed))
-            expired: list[str] = []
-            unknown: list[str] = []
-            to_confirm: list[int] = []
-            for event_id, token in parsed.items():
-                state = states.get(event_id)
-                handle = core.make_handle(token, event_id)
-                if state is None or state[0] != token:
-                    unknown.append(handle)
-                elif state[2] is not None:
-                    continue  # already confirmed with this very handle
-                elif state[1] is None or state[1] <= t:
-                    expired.append(handle)
-                else:
-                    to_confirm.append(event_id)
-            if unknown:
-                raise _refused(unknown, "is unknown, superseded by a later pull, or not yours")
-            if expired:
-                raise _refused(expired, "expired: it was not confirmed within its window")
-            await q.confirm(conn, to_confirm, t)
+        done: set[int] = set()
+        if self._fast is not None:
+            async with self._lock:
+                for token, ids in by_token.items():
+                    done.update(self._fast.confirm(app_id, token, ids, t))
+        else:
+            async with self.db.tx() as conn:
+                for token, ids in by_token.items():
+                    done.update(await q.confirm(conn, app_id, token, ids, t))
+        missing = {i: tok for tok, ids in by_token.items() for i in ids if i not in done}
+        if not missing:
+            return
+        if self._fast is not None:
+            states = self._fast.lease_states(app_id, list(missing))
+        else:
+            async with self.db.read() as conn:
+                states = await q.lease_states(conn, app_id, list(missing))
+        _check(missing, states)
 
     async def count(self, app_id: int) -> int:
         async with self.db.read() as conn:
             return await q.count_to_pull(conn, app_id)
 
 
+def _check(missing: dict[int, str], states: States) -> None:
+    """Refuse the handles that were not confirmed now, unless confirmed before with them."""
+    expired: list[str] = []
+    unknown: list[str] = []
+    for event_id, token in missing.items():
+        state = states.get(event_id)
+        handle = core.make_handle(token, event_id)
+        if state is None or state[0] != token:
+            unknown.append(handle)
+        elif state[2] is None:
+            expired.append(handle)
+    if unknown:
+        raise _refused(unknown, "is unknown, superseded by a later pull, or not yours")
+    if expired:
+        raise _refused(expired, "expired: it was not confirmed within its window")
+
+
 def _refused(handles: list[str], why: str) -> VodError:
     shown = ", ".join(h[:64] for h in handles[:3]) + (" ..." if len(handles) > 3 else "")
     return VodError(
         "InvalidParameterValue",
-        f"EventHandle {shown} {why}; nothing was confirmed. Pull the events again.",
+        f"EventHandle {shown} {why}. Other handles of the call were confirmed; "
+        "events of refused handles come back to PullEvents.",
     )

@@ -43,7 +43,7 @@ class EventsService:
         self.hub.bind(asyncio.get_running_loop())
 
     async def stop(self) -> None:
-        return None
+        self.queue.close()
 
     # ------------------------------------------------------------ configuration
 

@@ -82,13 +82,23 @@ async def lease_states(
     return {r[0]: (r[1], r[2], r[3]) for r in (await conn.execute(stmt)).all()}
 
 
-async def confirm(conn: AsyncConnection, ids: Sequence[int], at: float) -> None:
+async def confirm(
+    conn: AsyncConnection, app_id: int, token: str, ids: Sequence[int], at: float
+) -> list[int]:
+    """Confirm the events leased with `token` whose lease still runs; their ids."""
     stmt = (
         update(events)
-        .where(E.id.in_(list(ids)), E.confirmed_at.is_(None))
+        .where(
+            E.app_id == app_id,
+            E.id.in_(list(ids)),
+            E.handle == token,
+            E.confirmed_at.is_(None),
+            E.visible_at > at,
+        )
         .values(confirmed_at=at, visible_at=None)
+        .returning(E.id)
     )
-    await conn.execute(stmt)
+    return [r[0] for r in (await conn.execute(stmt)).all()]
 
 
 async def count_to_pull(conn: AsyncConnection, app_id: int) -> int:
@@ -257,3 +267,71 @@ async def purge_before(conn: AsyncConnection, app_id: int, cutoff: float, batch:
     await conn.execute(delete(delivery_attempts).where(delivery_attempts.c.event_id.in_(ids)))
     await conn.execute(delete(events).where(E.id.in_(ids)))
     return len(ids)
+
+
+# ---------------------------------------------------------------- SQLite fast path
+
+
+class SqliteQueue:
+    """The PULL queue's three hot statements on a plain sqlite3 connection.
+
+    Through aiosqlite every statement costs several hops to a worker thread
+    (cursor, execute, fetch, close), about 1 ms per claim on a busy 2-core machine,
+    while SQLite itself answers in tens of microseconds from the partial index.
+    These statements therefore run inline on the event loop's thread. The caller
+    holds the Database's write lock around writes, so they never wait on SQLite's
+    lock for this process's other writers (and other processes wait briefly).
+    """
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def claim(
+        self, app_id: int, now: float, until: float, token: str, limit: int
+    ) -> list[tuple[int, str, str]]:
+        rows = self.conn.execute(
+            "UPDATE events SET visible_at = ?, handle = ?, attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM events WHERE app_id = ? AND confirmed_at IS NULL "
+            "AND visible_at <= ? ORDER BY visible_at, id LIMIT ?) "
+            "RETURNING id, event_type, body",
+            (until, token, app_id, now, limit),
+        ).fetchall()
+        rows.sort()
+        return rows
+
+    def any_visible(self, app_id: int, now: float) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM events WHERE app_id = ? AND confirmed_at IS NULL "
+            "AND visible_at <= ? LIMIT 1",
+            (app_id, now),
+        ).fetchone()
+        return row is not None
+
+    def lease_states(
+        self, app_id: int, ids: Sequence[int]
+    ) -> dict[int, tuple[str | None, float | None, float | None]]:
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id, handle, visible_at, confirmed_at FROM events "
+            f"WHERE app_id = ? AND mode = 'PULL' AND id IN ({marks})",
+            (app_id, *ids),
+        ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def confirm(self, app_id: int, token: str, ids: Sequence[int], at: float) -> list[int]:
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"UPDATE events SET confirmed_at = ?, visible_at = NULL "
+            f"WHERE app_id = ? AND handle = ? AND confirmed_at IS NULL AND visible_at > ? "
+            f"AND id IN ({marks}) RETURNING id",
+            (at, app_id, token, at, *ids),
+        ).fetchall()
+        return [r[0] for r in rows]

@@ -3,9 +3,9 @@ DescribeEventsState, and the vodflow extensions DescribeEventDeliveries, Redeliv
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from vodflow.api.envelope import RawPayload
 from vodflow.api.registry import Context, action
 from vodflow.errors import invalid_value
 from vodflow.notify.service import EventsService
@@ -52,9 +52,11 @@ async def DescribeEventConfig(ctx: Context, req: DescribeEventConfigRequest) -> 
 
 
 @action()
-async def PullEvents(ctx: Context, req: PullEventsRequest) -> dict[str, Any]:
+async def PullEvents(ctx: Context, req: PullEventsRequest) -> RawPayload:
     pulled = await _events(ctx).queue.pull(ctx.app_id)
-    return {"EventSet": [{"EventHandle": e.handle, **json.loads(e.body)} for e in pulled]}
+    # Stored bodies are compact EventContent objects: splice the handle in front.
+    items = ",".join(f'{{"EventHandle":"{e.handle}",{e.body[1:]}' for e in pulled)
+    return RawPayload(f'"EventSet":[{items}]')
 
 
 @action()
