@@ -12,10 +12,11 @@ from typing import Any
 from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.errors import VodError
+from vodflow.notify.pg_wakeup import wakeup_backend
 from vodflow.notify.pull import PullQueue
 from vodflow.notify.push import PushRelay
 from vodflow.notify.retention import RetentionSweeper
-from vodflow.notify.wakeup import Hub, attach_local
+from vodflow.notify.wakeup import Hub
 from vodflow.store import apps as apps_q
 from vodflow.store import events as q
 from vodflow.store.db import Database
@@ -27,7 +28,9 @@ class EventsService:
         self.db = db
         self.settings = settings
         self.hub = Hub()
-        attach_local(db.engine, self.hub)
+        # In-process hooks on SQLite; LISTEN/NOTIFY across processes on PostgreSQL.
+        self.wakeup = wakeup_backend(db.url)
+        self.wakeup.attach(db.engine, self.hub)
         self.queue = PullQueue(
             db, self.hub, visibility_s=settings.pull_visibility_s, wait_s=settings.pull_wait_s
         )
@@ -41,8 +44,10 @@ class EventsService:
         import asyncio
 
         self.hub.bind(asyncio.get_running_loop())
+        await self.wakeup.start()
 
     async def stop(self) -> None:
+        await self.wakeup.stop()
         self.queue.close()
 
     # ------------------------------------------------------------ configuration
