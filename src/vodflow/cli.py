@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vodflow.commands.events import events_app
 from vodflow.commands.process import process
 from vodflow.commands.serve import serve
 from vodflow.commands.tasks import tasks_app
@@ -26,6 +27,7 @@ app.command()(serve)
 app.command()(process)
 app.command()(worker)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(events_app, name="events")
 
 if __name__ == "__main__":
     app()

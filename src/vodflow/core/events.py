@@ -9,7 +9,6 @@ After commit, the store's commit hook wakes whoever waits for this application.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ipaddress
 import json
 import re
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.errors import invalid_value
+from vodflow.receiver import expected_sign as sign
 from vodflow.store import events as q
 from vodflow.timeutil import now
 from vodflow.wire.common import dump_clean
@@ -104,11 +104,6 @@ def parse_handle(handle: str) -> tuple[int, str] | None:
 
 SIGN_TTL_S = 600
 SIGN_KEY_RE = re.compile(r"^[A-Za-z0-9]{0,32}$")
-
-
-def sign(sign_key: str, t: int) -> str:
-    """Tencent's callback signature: lowercase hex MD5 of SignKey + T (decimal)."""
-    return hashlib.md5(f"{sign_key}{t}".encode(), usedforsecurity=False).hexdigest()
 
 
 def push_body(body: str, sign_key: str, now_s: float) -> str:

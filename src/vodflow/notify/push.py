@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from vodflow import metrics
 from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.notify.wakeup import Hub
@@ -220,6 +221,9 @@ class PushRelay:
             else:
                 outcome = {"status": "PENDING", "next_at": done + delay, "done_at": None}
         outcome |= {"id": row["id"], "attempts": attempts}
+        metrics.observe_delivery(ok)
+        if outcome["status"] == "FAILED":
+            metrics.observe_delivery_failed()
         self._outcomes.append((attempt, outcome))
         self._outcome_ready.set()
 

@@ -1,0 +1,130 @@
+"""`vodflow events pull` (a reliable-callback consumer) and `vodflow events receive`
+(a reference normal-callback receiver that checks Sign and T and prints events)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from vodflow.client import ClientError
+from vodflow.commands.tasks import DATA_DIR, ENDPOINT, SECRET_ID, SECRET_KEY, SUB_APP, api
+from vodflow.receiver import InvalidCallback, verify
+
+events_app = typer.Typer(
+    help="Event notifications: pull them, or receive them.", no_args_is_help=True
+)
+
+MAX_CALLBACK_BYTES = 4 * 1024 * 1024
+
+
+def _summary(event: dict[str, Any]) -> str:
+    kind = event.get("EventType", "?")
+    body = next((v for k, v in event.items() if k.endswith("Event") and isinstance(v, dict)), {})
+    bits = [kind]
+    for key in ("TaskId", "FileId", "Status", "ErrCode"):
+        if key in body:
+            bits.append(f"{key}={body[key]}")
+    return " ".join(bits)
+
+
+def _emit(event: dict[str, Any], json_out: bool, console: Console) -> None:
+    if json_out:
+        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        console.print(_summary(event), highlight=False)
+
+
+@events_app.command()
+def pull(
+    follow: bool = typer.Option(False, "--follow", help="Keep pulling until interrupted."),
+    confirm: bool = typer.Option(False, "--confirm", help="ConfirmEvents after printing."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON event per line."),
+    sub_app_id: int = SUB_APP,
+    endpoint: str = ENDPOINT,
+    secret_id: str = SECRET_ID,
+    secret_key: str = SECRET_KEY,
+    data_dir: Path = DATA_DIR,
+) -> None:
+    """PullEvents (long poll, up to 16 at a time); print them; optionally confirm.
+
+    Without --confirm the events come back after their 30 s window: use it to look.
+    With --confirm, an event is confirmed only after it has been printed (at least once).
+    """
+    client = api(endpoint, secret_id, secret_key, data_dir)
+    console = Console()
+    base: dict[str, Any] = {"SubAppId": sub_app_id} if sub_app_id else {}
+    try:
+        while True:
+            got = client.call("PullEvents", dict(base)).get("EventSet") or []
+            for event in got:
+                _emit(event, json_out, console)
+            if confirm and got:
+                handles = [e["EventHandle"] for e in got]
+                client.call("ConfirmEvents", {**base, "EventHandles": handles})
+            if not follow:
+                return
+    except ClientError as exc:
+        Console(stderr=True).print(f"[red]{exc.code}[/]: {exc.message}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        return
+
+
+def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> ThreadingHTTPServer:
+    console = Console()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, code: int, text: str) -> None:
+            payload = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_POST(self) -> None:
+            length = self.headers.get("content-length", "")
+            if not length.isdigit() or int(length) > MAX_CALLBACK_BYTES:
+                self._answer(413, "body missing or too large\n")
+                return
+            raw = self.rfile.read(int(length))
+            try:
+                event = verify(raw, sign_key)
+            except InvalidCallback as exc:
+                Console(stderr=True).print(f"[red]refused[/]: {exc}")
+                self._answer(401, f"{exc}\n")
+                return
+            _emit(event, json_out, console)
+            self._answer(200, "ok\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+@events_app.command()
+def receive(
+    port: int = typer.Option(..., help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    sign_key: str = typer.Option("", help="The application's SignKey: check Sign and T."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON event per line."),
+) -> None:
+    """A reference NotificationUrl: verifies Sign and T, prints each event, answers 200."""
+    server = make_receiver(host, port, sign_key, json_out)
+    Console(stderr=True).print(f"receiving events on http://{host}:{port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
