@@ -1,0 +1,320 @@
+"""Parameter-template and procedure-template actions, with Tencent's field names.
+
+Models check types, presence and sizes only. Value ranges (codecs, bitrates,
+sizes, formats...) are checked in `core.template_rules`, because a Modify is
+merged into the stored template first and must obey the same rules, and
+because Tencent answers them with field-specific codes
+(`InvalidParameterValue.Width`...).
+
+`MediaProcessTaskInput` here is the one model of a task flow's input; the
+ProcessMedia and upload actions reuse it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from vodflow.wire.common import Float, Int, Request, Str, WireModel
+
+Name64 = Annotated[Str, Field(max_length=64)]
+Comment256 = Annotated[Str, Field(max_length=256)]
+Word = Annotated[Str, Field(max_length=32)]
+DefinitionList = Annotated[list[Int], Field(max_length=100)]
+OffsetField = Annotated[Int, Field(ge=0)]
+LimitField = Annotated[Int, Field(ge=1, le=100)]
+TemplateType = Literal["Preset", "Custom"]
+
+
+# ----- stream parameters -----
+
+
+class VideoTemplateInfo(WireModel):
+    Codec: Word
+    Fps: Int
+    Bitrate: Int
+    ResolutionAdaptive: Word | None = None
+    Width: Int | None = None
+    Height: Int | None = None
+    FillType: Word | None = None
+    Vcrf: Int | None = None
+    Gop: Int | None = None
+    GopUnit: Word | None = None
+    PreserveHDRSwitch: Word | None = None
+    CodecTag: Word | None = None
+
+
+class VideoTemplateInfoForUpdate(WireModel):
+    Codec: Word | None = None
+    Fps: Int | None = None
+    Bitrate: Int | None = None
+    ResolutionAdaptive: Word | None = None
+    Width: Int | None = None
+    Height: Int | None = None
+    FillType: Word | None = None
+    Vcrf: Int | None = None
+    Gop: Int | None = None
+    GopUnit: Word | None = None
+    PreserveHDRSwitch: Word | None = None
+    CodecTag: Word | None = None
+
+
+class AudioTemplateInfo(WireModel):
+    Codec: Word
+    Bitrate: Int
+    SampleRate: Int
+    AudioChannel: Int | None = None
+
+
+class AudioTemplateInfoForUpdate(WireModel):
+    Codec: Word | None = None
+    Bitrate: Int | None = None
+    SampleRate: Int | None = None
+    AudioChannel: Int | None = None
+
+
+class TEHDConfigInfo(WireModel):
+    Type: Word | None = None
+    MaxVideoBitrate: Int | None = None
+
+
+class AdaptiveStreamTemplate(WireModel):
+    Video: VideoTemplateInfo
+    Audio: AudioTemplateInfo | None = None
+    RemoveAudio: Int | None = None
+    RemoveVideo: Int | None = None
+
+
+# ----- Transcode -----
+
+
+class CreateTranscodeTemplateRequest(Request):
+    Container: Word
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    RemoveVideo: Int | None = None
+    RemoveAudio: Int | None = None
+    VideoTemplate: VideoTemplateInfo | None = None
+    AudioTemplate: AudioTemplateInfo | None = None
+    TEHDConfig: TEHDConfigInfo | None = None
+    SegmentType: Word | None = None
+
+
+class ModifyTranscodeTemplateRequest(Request):
+    Definition: Int
+    Container: Word | None = None
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    RemoveVideo: Int | None = None
+    RemoveAudio: Int | None = None
+    VideoTemplate: VideoTemplateInfoForUpdate | None = None
+    AudioTemplate: AudioTemplateInfoForUpdate | None = None
+    TEHDConfig: TEHDConfigInfo | None = None
+    SegmentType: Word | None = None
+
+
+class DescribeTranscodeTemplatesRequest(Request):
+    Definitions: DefinitionList | None = None
+    Type: TemplateType | None = None
+    ContainerType: Literal["Video", "PureAudio"] | None = None
+    TEHDType: Literal["Common", "TEHD"] | None = None
+    Offset: OffsetField = 0
+    Limit: LimitField = 10
+
+
+# ----- image templates -----
+
+
+class _Image(WireModel):
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    Width: Int | None = None
+    Height: Int | None = None
+    ResolutionAdaptive: Word | None = None
+    Format: Word | None = None
+    FillType: Word | None = None
+
+
+class CreateSnapshotByTimeOffsetTemplateRequest(Request, _Image):
+    pass
+
+
+class ModifySnapshotByTimeOffsetTemplateRequest(Request, _Image):
+    Definition: Int
+
+
+class CreateSampleSnapshotTemplateRequest(Request, _Image):
+    SampleType: Word
+    SampleInterval: Int
+
+
+class ModifySampleSnapshotTemplateRequest(Request, _Image):
+    Definition: Int
+    SampleType: Word | None = None
+    SampleInterval: Int | None = None
+
+
+class CreateImageSpriteTemplateRequest(Request, _Image):
+    SampleType: Word
+    SampleInterval: Int
+    RowCount: Int
+    ColumnCount: Int
+
+
+class ModifyImageSpriteTemplateRequest(Request, _Image):
+    Definition: Int
+    SampleType: Word | None = None
+    SampleInterval: Int | None = None
+    RowCount: Int | None = None
+    ColumnCount: Int | None = None
+
+
+class CreateAnimatedGraphicsTemplateRequest(Request):
+    Fps: Int
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    Width: Int | None = None
+    Height: Int | None = None
+    ResolutionAdaptive: Word | None = None
+    Format: Word | None = None
+    Quality: Float | None = None
+
+
+class ModifyAnimatedGraphicsTemplateRequest(Request):
+    Definition: Int
+    Fps: Int | None = None
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    Width: Int | None = None
+    Height: Int | None = None
+    ResolutionAdaptive: Word | None = None
+    Format: Word | None = None
+    Quality: Float | None = None
+
+
+# ----- adaptive streaming -----
+
+
+class CreateAdaptiveDynamicStreamingTemplateRequest(Request):
+    Format: Word
+    StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)]
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    DrmType: Word | None = None
+    DrmKeyProvider: Word | None = None
+    DisableHigherVideoBitrate: Int | None = None
+    DisableHigherVideoResolution: Int | None = None
+    SegmentType: Word | None = None
+
+
+class ModifyAdaptiveDynamicStreamingTemplateRequest(Request):
+    Definition: Int
+    Format: Word | None = None
+    StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)] | None = None
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    DrmType: Word | None = None
+    DrmKeyProvider: Word | None = None
+    DisableHigherVideoBitrate: Int | None = None
+    DisableHigherVideoResolution: Int | None = None
+    SegmentType: Word | None = None
+
+
+# ----- shared by the six kinds -----
+
+
+class DeleteTemplateRequest(Request):
+    Definition: Int
+
+
+class DescribeTemplatesRequest(Request):
+    Definitions: DefinitionList | None = None
+    Type: TemplateType | None = None
+    Offset: OffsetField = 0
+    Limit: LimitField = 10
+
+
+# ----- task-flow input (MediaProcessTaskInput) -----
+
+TimeOffset = Annotated[Float, Field(ge=0)]
+
+
+class TranscodeTaskInput(WireModel):
+    Definition: Int
+    StartTimeOffset: TimeOffset | None = None
+    EndTimeOffset: TimeOffset | None = None
+
+
+class AnimatedGraphicTaskInput(WireModel):
+    Definition: Int
+    StartTimeOffset: TimeOffset
+    EndTimeOffset: TimeOffset
+
+
+class SnapshotByTimeOffsetTaskInput(WireModel):
+    Definition: Int
+    ExtTimeOffsetSet: (
+        Annotated[list[Annotated[Str, Field(max_length=32)]], Field(max_length=100)] | None
+    ) = None
+    TimeOffsetSet: Annotated[list[TimeOffset], Field(max_length=100)] | None = None
+
+
+class DefinitionTaskInput(WireModel):
+    """SampleSnapshot, ImageSprite and AdaptiveDynamicStreaming tasks: a template id."""
+
+    Definition: Int
+
+
+class CoverBySnapshotTaskInput(WireModel):
+    Definition: Int
+    PositionType: Literal["Time", "Percent"]
+    PositionValue: Annotated[Float, Field(ge=0)]
+
+
+class MediaProcessTaskInput(WireModel):
+    TranscodeTaskSet: Annotated[list[TranscodeTaskInput], Field(max_length=100)] | None = None
+    AnimatedGraphicTaskSet: (
+        Annotated[list[AnimatedGraphicTaskInput], Field(max_length=100)] | None
+    ) = None
+    SnapshotByTimeOffsetTaskSet: (
+        Annotated[list[SnapshotByTimeOffsetTaskInput], Field(max_length=100)] | None
+    ) = None
+    SampleSnapshotTaskSet: Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None = None
+    ImageSpriteTaskSet: Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None = None
+    CoverBySnapshotTaskSet: (
+        Annotated[list[CoverBySnapshotTaskInput], Field(max_length=100)] | None
+    ) = None
+    AdaptiveDynamicStreamingTaskSet: (
+        Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None
+    ) = None
+
+
+# ----- procedure templates -----
+
+ProcedureName = Annotated[Str, Field(min_length=1, max_length=20)]
+
+
+class CreateProcedureTemplateRequest(Request):
+    Name: ProcedureName
+    Comment: Comment256 | None = None
+    MediaProcessTask: MediaProcessTaskInput | None = None
+
+
+class ResetProcedureTemplateRequest(Request):
+    Name: ProcedureName
+    Comment: Comment256 | None = None
+    MediaProcessTask: MediaProcessTaskInput | None = None
+
+
+class DeleteProcedureTemplateRequest(Request):
+    Name: ProcedureName
+
+
+class DescribeProcedureTemplatesRequest(Request):
+    Names: Annotated[list[Annotated[Str, Field(max_length=64)]], Field(max_length=100)] | None = (
+        None
+    )
+    Type: TemplateType | None = None
+    Offset: OffsetField = 0
+    Limit: LimitField = 10
