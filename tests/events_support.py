@@ -92,7 +92,7 @@ class Receiver:
 
 
 @contextmanager
-def receiver(**kwargs: Any) -> Iterator[Receiver]:
+def receiver(port: int = 0, **kwargs: Any) -> Iterator[Receiver]:
     rec = Receiver(**kwargs)
 
     class Handler(BaseHTTPRequestHandler):
@@ -118,7 +118,7 @@ def receiver(**kwargs: Any) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    rec.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    rec.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     rec.server.daemon_threads = True
     thread = threading.Thread(target=rec.server.serve_forever, daemon=True)
     thread.start()
