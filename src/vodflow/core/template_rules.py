@@ -203,7 +203,8 @@ MAX_SHEET_SIDE = 15000
 
 
 def image_sprite(item: dict[str, Any]) -> dict[str, Any]:
-    item = _image(item, {"jpg", "png", "webp"}, 128)
+    # 32 px as ModifyImageSpriteTemplate documents: Tencent's own preset is 142x80.
+    item = _image(item, {"jpg", "png", "webp"}, 32)
     _sampling(item)
     for field, side in (("RowCount", "Height"), ("ColumnCount", "Width")):
         value = item.get(field)

@@ -293,6 +293,8 @@ class MediaProcessTaskInput(WireModel):
 # ----- procedure templates -----
 
 ProcedureName = Annotated[Str, Field(min_length=1, max_length=20)]
+# Existing names may be longer than new ones (preset names such as QCVB_SimpleProcessFile).
+ExistingProcedureName = Annotated[Str, Field(min_length=1, max_length=64)]
 
 
 class CreateProcedureTemplateRequest(Request):
@@ -302,13 +304,13 @@ class CreateProcedureTemplateRequest(Request):
 
 
 class ResetProcedureTemplateRequest(Request):
-    Name: ProcedureName
+    Name: ExistingProcedureName
     Comment: Comment256 | None = None
     MediaProcessTask: MediaProcessTaskInput | None = None
 
 
 class DeleteProcedureTemplateRequest(Request):
-    Name: ProcedureName
+    Name: ExistingProcedureName
 
 
 class DescribeProcedureTemplatesRequest(Request):
