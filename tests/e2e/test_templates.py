@@ -192,7 +192,7 @@ def test_describe_filters_and_paging(server: ServerProcess) -> None:
     page1 = vod.DescribeTranscodeTemplates(req)
     req.Offset = 5
     page2 = vod.DescribeTranscodeTemplates(req)
-    assert len(page1.TranscodeTemplateSet) == 5 and page1.TotalCount == page2.TotalCount == 20
+    assert len(page1.TranscodeTemplateSet) == 5 and page1.TotalCount == page2.TotalCount == 27
     assert not {t.Definition for t in page1.TranscodeTemplateSet} & {
         t.Definition for t in page2.TranscodeTemplateSet
     }

@@ -89,6 +89,18 @@ _LEGACY = [
 ]
 
 
+# Audio-only presets: M4A (AAC) and MP3, stereo 44.1 kHz.
+_AUDIO = [
+    (1100, "m4a", "libfdk_aac", 24),
+    (1110, "m4a", "libfdk_aac", 48),
+    (1120, "m4a", "libfdk_aac", 96),
+    (1130, "m4a", "libfdk_aac", 192),
+    (1140, "m4a", "libfdk_aac", 256),
+    (1010, "mp3", "libmp3lame", 128),
+    (1020, "mp3", "libmp3lame", 320),
+]
+
+
 def _transcode_presets() -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for mp4, hls, label, height, vkbps, akbps in _CURRENT:
@@ -109,6 +121,13 @@ def _transcode_presets() -> dict[int, dict[str, Any]]:
                 _video(height, vkbps, 24),
                 _audio(akbps),
             )
+    for definition, container, codec, kbps in _AUDIO:
+        item = _transcode(
+            definition, f"{container.upper()}-{kbps}k", container, {}, _audio(kbps, codec)
+        )
+        item.pop("VideoTemplate")
+        item.update(RemoveVideo=1, ContainerType="PureAudio")
+        out[definition] = item
     return out
 
 
