@@ -203,3 +203,26 @@ def test_modify_merges_nested_fields(service: Any) -> None:
             await db.close()
 
     asyncio.run(run())
+
+
+def test_limits_and_concurrent_ids(service: Any) -> None:
+    async def run() -> None:
+        db, svc = await service()
+        try:
+            params = {"Format": "jpg"}
+            ids = await asyncio.gather(
+                *(svc.create(1, "SnapshotByTimeOffset", "", "", params) for _ in range(100))
+            )
+            assert len(set(ids)) == 100 and min(ids) > 1000000
+            with pytest.raises(VodError) as info:
+                await svc.create(1, "SnapshotByTimeOffset", "", "", params)
+            assert info.value.code == "LimitExceeded.TooMuchTemplate"
+            # Another kind and another application have their own allowance.
+            await svc.create(1, "AnimatedGraphics", "", "", {"Fps": 5})
+            await AppService(db, 2).ensure_default()
+            other = await svc.create(2, "SnapshotByTimeOffset", "", "", params)
+            assert other not in ids
+        finally:
+            await db.close()
+
+    asyncio.run(run())

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from vodflow.core import presets
 from vodflow.core.template_rules import RULES
 from vodflow.errors import VodError
@@ -140,6 +142,17 @@ class TemplateService:
         self, app_id: int, kind: str, name: str, comment: str, params: dict[str, Any]
     ) -> int:
         checked = RULES[kind](_params(params))
+        # Two database writers (PostgreSQL) may pick the same next id: retry.
+        for _attempt in range(5):
+            try:
+                return await self._insert(app_id, kind, name, comment, checked)
+            except IntegrityError:
+                continue
+        raise VodError("InternalError.GenDefinition", "Could not allocate a template id.")
+
+    async def _insert(
+        self, app_id: int, kind: str, name: str, comment: str, checked: dict[str, Any]
+    ) -> int:
         t = now()
         async with self.db.tx() as conn:
             if await q.count(conn, app_id, kind) >= MAX_TEMPLATES_PER_KIND:
@@ -214,12 +227,27 @@ class TemplateService:
     ) -> None:
         await self.check_media_process_task(app_id, mpt)
         t = now()
+        existed = VodError(
+            "InvalidParameter.ExistedProcedureName",
+            f"A procedure template named `{name}` already exists.",
+        )
+        try:
+            await self._insert_procedure(app_id, name, comment, mpt, t, existed)
+        except IntegrityError:  # created concurrently by another writer
+            raise existed from None
+
+    async def _insert_procedure(
+        self,
+        app_id: int,
+        name: str,
+        comment: str,
+        mpt: dict[str, Any],
+        t: float,
+        existed: VodError,
+    ) -> None:
         async with self.db.tx() as conn:
             if presets.preset_procedure(name) or await q.get_procedure(conn, app_id, name):
-                raise VodError(
-                    "InvalidParameter.ExistedProcedureName",
-                    f"A procedure template named `{name}` already exists.",
-                )
+                raise existed
             if await q.count_procedures(conn, app_id) >= MAX_PROCEDURES:
                 raise VodError(
                     "LimitExceeded",
