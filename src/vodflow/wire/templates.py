@@ -6,8 +6,7 @@ merged into the stored template first and must obey the same rules, and
 because Tencent answers them with field-specific codes
 (`InvalidParameterValue.Width`...).
 
-`MediaProcessTaskInput` here is the one model of a task flow's input; the
-ProcessMedia and upload actions reuse it.
+Procedure templates take the task-flow input model of `wire.tasks`.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from vodflow.wire.common import Float, Int, Request, Str, WireModel
+from vodflow.wire.tasks import MediaProcessTaskInput
 
 Name64 = Annotated[Str, Field(max_length=64)]
 Comment256 = Annotated[Str, Field(max_length=256)]
@@ -233,61 +233,6 @@ class DescribeTemplatesRequest(Request):
     Type: TemplateType | None = None
     Offset: OffsetField = 0
     Limit: LimitField = 10
-
-
-# ----- task-flow input (MediaProcessTaskInput) -----
-
-TimeOffset = Annotated[Float, Field(ge=0)]
-
-
-class TranscodeTaskInput(WireModel):
-    Definition: Int
-    StartTimeOffset: TimeOffset | None = None
-    EndTimeOffset: TimeOffset | None = None
-
-
-class AnimatedGraphicTaskInput(WireModel):
-    Definition: Int
-    StartTimeOffset: TimeOffset
-    EndTimeOffset: TimeOffset
-
-
-class SnapshotByTimeOffsetTaskInput(WireModel):
-    Definition: Int
-    ExtTimeOffsetSet: (
-        Annotated[list[Annotated[Str, Field(max_length=32)]], Field(max_length=100)] | None
-    ) = None
-    TimeOffsetSet: Annotated[list[TimeOffset], Field(max_length=100)] | None = None
-
-
-class DefinitionTaskInput(WireModel):
-    """SampleSnapshot, ImageSprite and AdaptiveDynamicStreaming tasks: a template id."""
-
-    Definition: Int
-
-
-class CoverBySnapshotTaskInput(WireModel):
-    Definition: Int
-    PositionType: Literal["Time", "Percent"]
-    PositionValue: Annotated[Float, Field(ge=0)]
-
-
-class MediaProcessTaskInput(WireModel):
-    TranscodeTaskSet: Annotated[list[TranscodeTaskInput], Field(max_length=100)] | None = None
-    AnimatedGraphicTaskSet: (
-        Annotated[list[AnimatedGraphicTaskInput], Field(max_length=100)] | None
-    ) = None
-    SnapshotByTimeOffsetTaskSet: (
-        Annotated[list[SnapshotByTimeOffsetTaskInput], Field(max_length=100)] | None
-    ) = None
-    SampleSnapshotTaskSet: Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None = None
-    ImageSpriteTaskSet: Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None = None
-    CoverBySnapshotTaskSet: (
-        Annotated[list[CoverBySnapshotTaskInput], Field(max_length=100)] | None
-    ) = None
-    AdaptiveDynamicStreamingTaskSet: (
-        Annotated[list[DefinitionTaskInput], Field(max_length=100)] | None
-    ) = None
 
 
 # ----- procedure templates -----
