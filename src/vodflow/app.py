@@ -16,8 +16,10 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from vodflow.api import registry
+from vodflow.api.cos import OBJECT_METHODS, object_endpoint, root_endpoint
+from vodflow.api.files import serve_file
 from vodflow.api.ratelimit import RateLimiter
-from vodflow.api.server import api_endpoint, healthz
+from vodflow.api.server import healthz
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import subtasks as _subtasks  # noqa: F401  (registers the "subtask" job)
@@ -27,6 +29,7 @@ from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
+from vodflow.core.uploads import UploadService
 from vodflow.credentials_file import load_root_credential
 from vodflow.metrics import metrics_endpoint
 from vodflow.notify.service import EventsService
@@ -59,6 +62,7 @@ class Services:
     executor: Executor | None = None
     templates: TemplateService | None = None
     library: LibraryService | None = None
+    uploads: UploadService | None = None
     flows: FlowService | None = None
     tasks: TaskQueries | None = None
     events: EventsService | None = None
@@ -87,6 +91,7 @@ async def build_services(settings: Settings) -> Services:
     services.background += [services.events, services.events.relay, services.events.sweeper]
     services.templates = TemplateService(db)
     services.library = LibraryService(services)
+    services.uploads = UploadService(services)
     executor = make_executor(services)
     services.executor = executor
     services.background.append(executor)
@@ -98,7 +103,10 @@ async def build_services(settings: Settings) -> Services:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/", api_endpoint, methods=["GET", "POST"]),
+        # The API, and the COS multipart listing (`GET /?uploads`) of uploads.
+        Route("/", root_endpoint, methods=["GET", "POST"]),
+        Route("/upload/{key:path}", object_endpoint, methods=OBJECT_METHODS),
+        Route("/vod/{key:path}", serve_file, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]

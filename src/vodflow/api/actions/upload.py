@@ -1,0 +1,40 @@
+"""Upload actions: ApplyUpload and CommitUpload (PullUpload lives in pull_upload)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vodflow.api.registry import Context, action
+from vodflow.core.uploads import UploadService
+from vodflow.wire.upload import ApplyUploadRequest, CommitUploadRequest
+
+
+def _uploads(ctx: Context) -> UploadService:
+    service = ctx.services.uploads
+    assert service is not None
+    return service
+
+
+@action()
+async def ApplyUpload(ctx: Context, req: ApplyUploadRequest) -> dict[str, Any]:
+    return await _uploads(ctx).apply(
+        ctx.app_id,
+        media_type=req.MediaType,
+        media_name=req.MediaName,
+        cover_type=req.CoverType,
+        procedure=req.Procedure,
+        session_context=req.SessionContext,
+        source_context=req.SourceContext,
+        expire_time=req.ExpireTime,
+        class_id=req.ClassId,
+    )
+
+
+@action()
+async def CommitUpload(ctx: Context, req: CommitUploadRequest) -> dict[str, Any]:
+    record = await _uploads(ctx).commit(ctx.app_id, req.VodSessionKey)
+    return {
+        "FileId": record.file_id,
+        "MediaUrl": record.media_url,
+        "CoverUrl": record.cover_url or "",
+    }

@@ -1,0 +1,53 @@
+"""Serving media under `/vod/<key>`: Range (206), Content-Type, ETag, Last-Modified.
+
+A key is `<app_id>/<file_id>/<url_token>/...`; it is served only while the media
+row exists and carries that token, so deleting a media answers 404 at once
+(even before its blobs are gone) and URLs cannot be guessed from a FileId.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+
+from vodflow.core.media_info import content_type
+from vodflow.store import media as media_q
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+MAX_KEY = 1024
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+async def serve_file(request: Request) -> Response:
+    services: Services = request.app.state.services
+    key = request.path_params.get("key", "")
+    if len(key) > MAX_KEY:
+        return _not_found()
+    parts = key.split("/")
+    if len(parts) < 4 or any(p in ("", ".", "..") for p in parts) or "\x00" in key:
+        return _not_found()
+    app_id, file_id, token = parts[0], parts[1], parts[2]
+    if not app_id.isdigit() or len(file_id) > 32:
+        return _not_found()
+    async with services.db.read() as conn:
+        row = await media_q.get_any(conn, file_id)
+    if row is None or str(row["app_id"]) != app_id or row["url_token"] != token:
+        return _not_found()
+    try:
+        path = services.blobs.path(key)
+    except ValueError:
+        return _not_found()
+    if not path.is_file():
+        return _not_found()
+    return FileResponse(
+        path,
+        media_type=content_type(parts[-1]),
+        headers={"Cache-Control": "private, max-age=300"},
+    )

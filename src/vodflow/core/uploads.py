@@ -1,0 +1,427 @@
+"""Upload sessions: ApplyUpload, the object-storage writes, CommitUpload.
+
+ApplyUpload opens a session with object keys chosen here (never from user
+input) and a temporary 'cos' credential good for that session only. The bytes
+arrive through the COS-style endpoint (api/cos.py), which calls the storage
+methods below; they stream to a temporary file and move it into place, so a
+reader never sees half an object and memory never holds a whole one.
+CommitUpload turns the staged object into media through the library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vodflow import ids
+from vodflow.core.credentials import Credential
+from vodflow.core.library import MediaRecord, MediaRefused
+from vodflow.core.media_info import normalise_media_type
+from vodflow.errors import VodError
+from vodflow.store import uploads as q
+from vodflow.timeutil import now, parse_iso
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.uploads")
+
+CREDENTIAL_S = 3600.0  # the TempCertificate, as Tencent's: about one hour
+SESSION_S = 24 * 3600.0  # the VodSessionKey: commit within a day
+MAX_PARTS = 10000
+COVER_TYPES = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp"})
+KEY_PREFIX = "upload/"
+STAGING_PREFIX = "uploads/"
+_WRITE_CHUNK = 1024 * 1024
+_PART_RE = re.compile(r"^(\d{1,5})\.([0-9a-f]{32})$")
+
+
+class StorageError(Exception):
+    """An object-storage refusal: a COS error code and the HTTP status it goes with."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def bad_session() -> VodError:
+    return VodError(
+        "InvalidParameterValue.VodSessionKey",
+        "The VodSessionKey is unknown, expired, already committed or of another application.",
+    )
+
+
+@dataclass(frozen=True)
+class Part:
+    number: int
+    etag: str  # quoted hex MD5, as COS answers it
+    size: int
+    mtime: float
+
+
+class UploadService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+        self.blobs = services.blobs
+
+    @property
+    def max_bytes(self) -> int:
+        return self.services.settings.max_upload_bytes
+
+    # --- ApplyUpload / CommitUpload -------------------------------------------
+
+    async def apply(
+        self,
+        app_id: int,
+        *,
+        media_type: str,
+        media_name: str | None,
+        cover_type: str | None,
+        procedure: str | None,
+        session_context: str | None,
+        source_context: str | None,
+        expire_time: str | None,
+        class_id: int | None,
+    ) -> dict[str, Any]:
+        media_type = normalise_media_type(media_type)
+        cover = None
+        if cover_type:
+            cover = cover_type.strip().lower().lstrip(".")
+            if cover not in COVER_TYPES:
+                raise VodError(
+                    "InvalidParameterValue.CoverType",
+                    f"CoverType must be one of {', '.join(sorted(COVER_TYPES))}.",
+                )
+        expires = parse_expire_time(expire_time)
+        assert self.services.library is not None
+        await self.services.library.check_procedure(app_id, procedure)
+
+        session_key = ids.token(32)
+        folder = f"{KEY_PREFIX}{ids.token(12)}"
+        media_key = f"{folder}/{ids.token(6)}.{media_type}"
+        cover_key = f"{folder}/cover.{cover}" if cover else None
+        cred = await self.services.credentials.issue(
+            scope="cos", duration_s=CREDENTIAL_S, app_id=app_id, session_key=session_key
+        )
+        t = now()
+        async with self.db.tx() as conn:
+            await q.add_session(
+                conn,
+                session_key=session_key,
+                app_id=app_id,
+                media_type=media_type,
+                media_name=media_name or "",
+                cover_type=cover,
+                procedure=procedure or None,
+                session_context=session_context or None,
+                source_context=source_context or None,
+                class_id=class_id or 0,
+                media_expire_time=expires,
+                media_key=media_key,
+                cover_key=cover_key,
+                state="PENDING",
+                create_time=t,
+                expires_at=t + SESSION_S,
+            )
+        answer: dict[str, Any] = {
+            "StorageBucket": f"vodflow-{app_id}",
+            "StorageRegion": "ap-local",
+            "VodSessionKey": session_key,
+            "MediaStoragePath": "/" + media_key,
+            "TempCertificate": {
+                "SecretId": cred.secret_id,
+                "SecretKey": cred.secret_key,
+                "Token": cred.token,
+                "ExpiredTime": int(cred.expires_at or 0),
+            },
+        }
+        if cover_key:
+            answer["CoverStoragePath"] = "/" + cover_key
+        return answer
+
+    async def commit(self, app_id: int, session_key: str) -> MediaRecord:
+        """Make the uploaded object media; a session commits at most once."""
+        async with self.db.tx() as conn:
+            session = await q.get_session(conn, session_key)
+            if session is None or session["app_id"] != app_id or session["expires_at"] < now():
+                raise bad_session()
+            if not await q.transition(conn, session_key, "PENDING", "COMMITTING"):
+                raise bad_session()
+        media_path = self.blobs.path(staging_key(session["media_key"]))
+        if not media_path.is_file():
+            async with self.db.tx() as conn:
+                await q.transition(conn, session_key, "COMMITTING", "PENDING")
+            raise VodError(
+                "ResourceNotFound.FileNotExist",
+                f"Nothing was uploaded to /{session['media_key']} yet; upload it, then commit.",
+            )
+        cover_path = None
+        if session["cover_key"]:
+            candidate = self.blobs.path(staging_key(session["cover_key"]))
+            cover_path = candidate if candidate.is_file() else None
+
+        async def mark_committed(conn: Any, record: MediaRecord) -> None:
+            await q.transition(conn, session_key, "COMMITTING", "COMMITTED", file_id=record.file_id)
+
+        assert self.services.library is not None
+        try:
+            record = await self.services.library.add_media(
+                app_id,
+                media_path,
+                name=session["media_name"],
+                media_type=session["media_type"],
+                class_id=session["class_id"],
+                expire_time=session["media_expire_time"],
+                source_info={
+                    "SourceType": "Upload",
+                    "SourceContext": session["source_context"] or "",
+                },
+                cover_src=cover_path,
+                procedure=session["procedure"],
+                flow_options=_flow_options(session_context=session["session_context"] or ""),
+                conn_hook=mark_committed,
+            )
+        except MediaRefused:
+            # Refused bytes are not kept: the session ends and its objects go.
+            async with self.db.tx() as conn:
+                await q.transition(conn, session_key, "COMMITTING", "FAILED")
+            self.drop_staging(session["media_key"])
+            raise
+        except BaseException:
+            async with self.db.tx() as conn:
+                await q.transition(conn, session_key, "COMMITTING", "PENDING")
+            raise
+        self.drop_staging(session["media_key"])
+        return record
+
+    def drop_staging(self, media_key: str) -> None:
+        """Remove every staged object and part of a session's folder."""
+        folder = staging_key(media_key).rsplit("/", 1)[0]
+        self.blobs.delete_prefix(folder)
+
+    async def sweep(self) -> int:
+        """Forget sessions past their expiry, with whatever they staged."""
+        async with self.db.read() as conn:
+            stale = await q.expired_sessions(conn, now())
+        for session in stale:
+            self.drop_staging(session["media_key"])
+            async with self.db.tx() as conn:
+                await q.remove_session(conn, session["session_key"])
+        return len(stale)
+
+    # --- object storage ------------------------------------------------------
+
+    async def session_for(self, credential: Credential, key: str) -> dict[str, Any]:
+        """The open session a 'cos' credential may write `key` of, or a refusal."""
+        if credential.scope != "cos" or not credential.session_key:
+            raise StorageError(403, "AccessDenied", "This credential cannot write objects.")
+        async with self.db.read() as conn:
+            session = await q.get_session(conn, credential.session_key)
+        if session is None or session["expires_at"] < now():
+            raise StorageError(403, "AccessDenied", "The upload session has expired.")
+        if session["state"] != "PENDING":
+            raise StorageError(403, "AccessDenied", "The upload session is already committed.")
+        if key not in {session["media_key"], session["cover_key"]}:
+            raise StorageError(
+                403, "AccessDenied", "This credential is not good for this object key."
+            )
+        return session
+
+    async def put_object(self, key: str, chunks: AsyncIterator[bytes]) -> tuple[str, int]:
+        """Simple PUT: the whole object in one request. Returns (quoted ETag, size)."""
+        limit = self.limit_for(key)
+        tmp, size, md5 = await self._receive(chunks, limit)
+        await asyncio.to_thread(self.blobs.commit, tmp, staging_key(key))
+        return f'"{md5}"', size
+
+    async def head_object(self, key: str) -> tuple[int, str, float] | None:
+        path = self.blobs.path(staging_key(key))
+        if not path.is_file():
+            return None
+        md5 = await asyncio.to_thread(_file_md5, path)
+        stat = path.stat()
+        return stat.st_size, f'"{md5}"', stat.st_mtime
+
+    async def initiate(self, session: dict[str, Any], key: str) -> str:
+        upload_id = ids.token(16)
+        async with self.db.tx() as conn:
+            await q.add_multipart(
+                conn,
+                upload_id=upload_id,
+                session_key=session["session_key"],
+                object_key=key,
+                create_time=now(),
+            )
+        return upload_id
+
+    async def multipart(self, session: dict[str, Any], key: str, upload_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = await q.get_multipart(conn, upload_id[:64], session["session_key"])
+        if row is None or row["object_key"] != key:
+            raise StorageError(404, "NoSuchUpload", "The multipart upload does not exist.")
+        return row
+
+    async def list_uploads(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            return await q.list_multipart(conn, session["session_key"])
+
+    async def put_part(
+        self, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
+    ) -> str:
+        if not 1 <= number <= MAX_PARTS:
+            raise StorageError(400, "InvalidArgument", f"partNumber must be 1..{MAX_PARTS}.")
+        folder = self._parts_dir(key, upload_id)
+        others = sum(p.size for p in self.parts(key, upload_id) if p.number != number)
+        limit = self.limit_for(key) - others
+        if limit < 0:
+            raise StorageError(400, "EntityTooLarge", "The upload exceeds the maximum size.")
+        tmp, _size, md5 = await self._receive(chunks, limit)
+        for old in self.parts(key, upload_id):
+            if old.number == number:
+                self.blobs.delete(f"{folder}/{old.number}.{old.etag.strip(chr(34))}")
+        await asyncio.to_thread(self.blobs.commit, tmp, f"{folder}/{number}.{md5}")
+        return f'"{md5}"'
+
+    def parts(self, key: str, upload_id: str) -> list[Part]:
+        folder = self.blobs.path(self._parts_dir(key, upload_id))
+        found: list[Part] = []
+        if not folder.is_dir():
+            return found
+        for entry in os.scandir(folder):
+            m = _PART_RE.match(entry.name)
+            if m and entry.is_file():
+                stat = entry.stat()
+                found.append(Part(int(m[1]), f'"{m[2]}"', stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda p: p.number)
+
+    async def complete(
+        self, key: str, upload_id: str, wanted: list[tuple[int, str]]
+    ) -> tuple[str, int]:
+        """Join the listed parts, in order, into the object. Returns (ETag, size)."""
+        if not wanted:
+            raise StorageError(400, "MalformedXML", "The part list is empty.")
+        numbers = [n for n, _ in wanted]
+        if numbers != sorted(set(numbers)):
+            raise StorageError(400, "InvalidPartOrder", "Parts must be listed in ascending order.")
+        have = {p.number: p for p in self.parts(key, upload_id)}
+        folder = self._parts_dir(key, upload_id)
+        paths: list[Path] = []
+        digests = hashlib.md5(usedforsecurity=False)
+        for number, etag in wanted:
+            part = have.get(number)
+            if part is None or part.etag.strip('"') != etag.strip().strip('"').lower():
+                raise StorageError(400, "InvalidPart", f"Part {number} is missing or differs.")
+            paths.append(self.blobs.path(f"{folder}/{number}.{part.etag.strip(chr(34))}"))
+            digests.update(bytes.fromhex(part.etag.strip('"')))
+        if sum(have[n].size for n in numbers) > self.limit_for(key):
+            raise StorageError(400, "EntityTooLarge", "The upload exceeds the maximum size.")
+        tmp = self.blobs.temp_path()
+        try:
+            size = await asyncio.to_thread(_concat, paths, tmp)
+            await asyncio.to_thread(self.blobs.commit, tmp, staging_key(key))
+        finally:
+            tmp.unlink(missing_ok=True)
+        await self.abort(key, upload_id)
+        return f'"{digests.hexdigest()}-{len(wanted)}"', size
+
+    async def abort(self, key: str, upload_id: str) -> None:
+        self.blobs.delete_prefix(self._parts_dir(key, upload_id))
+        async with self.db.tx() as conn:
+            await q.remove_multipart(conn, upload_id)
+
+    def limit_for(self, key: str) -> int:
+        # Covers are images: a far smaller bound than media.
+        return min(self.max_bytes, 10 * 1024 * 1024) if "/cover." in key else self.max_bytes
+
+    def _parts_dir(self, key: str, upload_id: str) -> str:
+        folder = staging_key(key).rsplit("/", 1)[0]
+        return f"{folder}/parts/{upload_id}"
+
+    async def _receive(self, chunks: AsyncIterator[bytes], limit: int) -> tuple[Path, int, str]:
+        """Stream to a temporary file, refusing more than `limit` bytes."""
+        tmp = self.blobs.temp_path()
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        buf = bytearray()
+        try:
+            with open(tmp, "wb") as fh:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise StorageError(
+                            400,
+                            "EntityTooLarge",
+                            f"The object exceeds the maximum upload size of {limit} bytes.",
+                        )
+                    buf += chunk
+                    if len(buf) >= _WRITE_CHUNK:
+                        await asyncio.to_thread(_write, fh, digest, bytes(buf))
+                        buf.clear()
+                if buf:
+                    await asyncio.to_thread(_write, fh, digest, bytes(buf))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp, size, digest.hexdigest()
+
+
+def staging_key(object_key: str) -> str:
+    """Blob key where an object of an upload session waits for CommitUpload."""
+    return STAGING_PREFIX + object_key.removeprefix(KEY_PREFIX)
+
+
+def parse_expire_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        expires = parse_iso(value, "ExpireTime")
+    except VodError:
+        raise VodError(
+            "InvalidParameterValue.ExpireTime",
+            "ExpireTime must be ISO 8601, e.g. 2030-01-01T00:00:00Z.",
+        ) from None
+    if expires <= now():
+        raise VodError("InvalidParameterValue.ExpireTime", "ExpireTime must be in the future.")
+    return expires
+
+
+def _flow_options(**values: Any) -> Any:
+    try:
+        from vodflow.core.flows import FlowOptions
+    except ImportError:  # task flows not installed: the procedure is only recorded
+        return None
+    return FlowOptions(**values)
+
+
+def _write(fh: Any, digest: Any, data: bytes) -> None:
+    fh.write(data)
+    digest.update(data)
+
+
+def _concat(paths: list[Path], dest: Path) -> int:
+    size = 0
+    with open(dest, "wb") as out:
+        for path in paths:
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, out, _WRITE_CHUNK)
+            size += path.stat().st_size
+    return size
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_WRITE_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,57 @@
+"""Upload actions: ApplyUpload, CommitUpload, PullUpload."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from vodflow.wire.common import Int, Request, Str
+
+MediaTypeField = Annotated[Str, Field(min_length=1, max_length=16)]
+# Tencent's media names: at most 64 characters.
+NameField = Annotated[Str, Field(max_length=64)]
+ProcedureField = Annotated[Str, Field(max_length=64)]
+TimeField = Annotated[Str, Field(max_length=64)]
+RegionField = Annotated[Str, Field(max_length=32)]
+ClassIdField = Annotated[Int, Field(ge=0, le=2**31 - 1)]
+SourceContextField = Annotated[Str, Field(max_length=250)]
+SessionContextField = Annotated[Str, Field(max_length=1000)]
+ExtInfoField = Annotated[Str, Field(max_length=1000)]
+StoragePathField = Annotated[Str, Field(max_length=512)]
+UrlField = Annotated[Str, Field(min_length=1, max_length=2048)]
+
+
+class ApplyUploadRequest(Request):
+    MediaType: MediaTypeField
+    MediaName: NameField | None = None
+    CoverType: Annotated[Str, Field(max_length=16)] | None = None
+    Procedure: ProcedureField | None = None
+    ExpireTime: TimeField | None = None
+    StorageRegion: RegionField | None = None
+    ClassId: ClassIdField | None = None
+    SourceContext: SourceContextField | None = None
+    SessionContext: SessionContextField | None = None
+    ExtInfo: ExtInfoField | None = None
+    MediaStoragePath: StoragePathField | None = None
+
+
+class CommitUploadRequest(Request):
+    VodSessionKey: Annotated[Str, Field(min_length=1, max_length=256)]
+
+
+class PullUploadRequest(Request):
+    MediaUrl: UrlField
+    MediaType: MediaTypeField | None = None
+    MediaName: NameField | None = None
+    CoverUrl: UrlField | None = None
+    Procedure: ProcedureField | None = None
+    ExpireTime: TimeField | None = None
+    StorageRegion: RegionField | None = None
+    ClassId: ClassIdField | None = None
+    TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
+    SessionContext: SessionContextField | None = None
+    SessionId: Annotated[Str, Field(max_length=50)] | None = None
+    ExtInfo: ExtInfoField | None = None
+    SourceContext: SourceContextField | None = None
+    MediaStoragePath: StoragePathField | None = None
