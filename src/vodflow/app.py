@@ -22,11 +22,12 @@ from vodflow.api.ratelimit import RateLimiter
 from vodflow.api.server import healthz
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
+from vodflow.core import pull_upload as _pull_upload  # noqa: F401  (the "pull_upload" job)
 from vodflow.core import subtasks as _subtasks  # noqa: F401  (registers the "subtask" job)
 from vodflow.core.apps import AppService
 from vodflow.core.credentials import Credential, CredentialService
 from vodflow.core.flows import FlowService
-from vodflow.core.library import LibraryService
+from vodflow.core.library import LibraryService, LibrarySweeper
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.uploads import UploadService
@@ -92,6 +93,7 @@ async def build_services(settings: Settings) -> Services:
     services.templates = TemplateService(db)
     services.library = LibraryService(services)
     services.uploads = UploadService(services)
+    services.background.append(LibrarySweeper(services))
     executor = make_executor(services)
     services.executor = executor
     services.background.append(executor)

@@ -10,6 +10,10 @@ that cannot be probed is refused here and never stored (docs/media-library.md).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
+import json
 import logging
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,6 +41,22 @@ log = logging.getLogger("vodflow.library")
 
 # ExpireTime shown for media that never expires (as Tencent shows it).
 NEVER = "9999-12-31T23:59:59Z"
+# ModifyMediaInfo: "leave ExpireTime as it is".
+KEEP = object()
+# media_outputs kind -> (MediaInfo section, its item list).
+OUTPUT_SECTIONS = {
+    "Transcode": ("TranscodeInfo", "TranscodeSet"),
+    "AnimatedGraphics": ("AnimatedGraphicsInfo", "AnimatedGraphicsSet"),
+    "SampleSnapshot": ("SampleSnapshotInfo", "SampleSnapshotSet"),
+    "ImageSprite": ("ImageSpriteInfo", "ImageSpriteSet"),
+    "SnapshotByTimeOffset": ("SnapshotByTimeOffsetInfo", "SnapshotByTimeOffsetSet"),
+    "AdaptiveDynamicStreaming": ("AdaptiveDynamicStreamingInfo", "AdaptiveDynamicStreamingSet"),
+}
+# DeleteMedia DeleteParts Type -> media_outputs kind (OriginalFiles is the source).
+PART_KINDS = {
+    "TranscodeFiles": "Transcode",
+    "AdaptiveDynamicStreamingFiles": "AdaptiveDynamicStreaming",
+}
 DEFAULT_CLASS_NAME = "其他"
 
 ConnHook = Callable[[AsyncConnection, "MediaRecord"], Awaitable[None]]
@@ -238,8 +258,9 @@ class LibraryService:
         if row is None:
             return None
         row["meta"] = row.get("meta") or {}
-        row["path"] = str(self.blobs.path(row["blob_key"]))
-        row["media_url"] = url_for(self.public_url, row["blob_key"])
+        # An empty blob_key: the original was deleted (DeleteParts OriginalFiles).
+        row["path"] = str(self.blobs.path(row["blob_key"])) if row["blob_key"] else ""
+        row["media_url"] = url_for(self.public_url, row["blob_key"]) if row["blob_key"] else ""
         row["cover_url"] = url_for(self.public_url, row["cover_key"]) if row["cover_key"] else ""
         row["folder"] = media_folder(row)
         return row
@@ -270,7 +291,7 @@ class LibraryService:
             "ClassPath": DEFAULT_CLASS_NAME,
             "CoverUrl": cover,
             "Type": row["type"],
-            "MediaUrl": url_for(self.public_url, row["blob_key"]),
+            "MediaUrl": url_for(self.public_url, row["blob_key"]) if row["blob_key"] else "",
             "SourceInfo": _source_info(row.get("source_info")),
             "StorageRegion": row.get("storage_region") or "ap-local",
             "TagSet": [],
@@ -279,6 +300,178 @@ class LibraryService:
             "Status": "Normal",
             "StorageClass": "STANDARD",
         }
+
+    # --- library actions ------------------------------------------------------
+
+    async def describe(
+        self, app_id: int, file_ids: list[str], filters: set[str] | None = None
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """MediaInfo of each known FileId (in request order) and the unknown ones."""
+        async with self.db.read() as conn:
+            rows = await q.get_many(conn, app_id, file_ids)
+            outs = await q.outputs_many(conn, list(rows))
+        found, missing = [], []
+        for fid in dict.fromkeys(file_ids):
+            if fid in rows:
+                found.append(self.media_info(rows[fid], outs.get(fid, []), filters))
+            else:
+                missing.append(fid)
+        return found, missing
+
+    def media_info(
+        self,
+        row: Mapping[str, Any],
+        outputs: list[dict[str, Any]],
+        filters: set[str] | None = None,
+    ) -> dict[str, Any]:
+        """Tencent's MediaInfo: BasicInfo, MetaData and one *Info per output kind."""
+        info: dict[str, Any] = {"FileId": row["file_id"]}
+        sections: dict[str, Any] = {
+            "BasicInfo": self.basic_info(row),
+            "MetaData": row.get("meta") or None,
+        }
+        for kind, (section, item_set) in OUTPUT_SECTIONS.items():
+            items = [o["info"] for o in outputs if o["kind"] == kind]
+            sections[section] = {item_set: items} if items else None
+        for name, value in sections.items():
+            wanted = filters is None or name[0].lower() + name[1:] in filters
+            if wanted and value is not None:
+                info[name] = value
+        return info
+
+    async def modify(
+        self,
+        app_id: int,
+        file_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        class_id: int | None = None,
+        expire_time: Any = KEEP,
+        cover_data: bytes | None = None,
+    ) -> str:
+        """ModifyMediaInfo; returns the CoverUrl (new when CoverData was given)."""
+        async with self.db.read() as conn:
+            row = await q.get(conn, app_id, file_id)
+        if row is None:
+            raise not_found_file(file_id)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if description is not None:
+            changes["description"] = description
+        if class_id is not None:
+            changes["class_id"] = class_id
+        if expire_time is not KEEP:
+            changes["expire_time"] = expire_time
+        new_cover = None
+        if cover_data is not None:
+            tmp = self.blobs.temp_path()
+            tmp.write_bytes(cover_data)
+            try:
+                ext = await self._check_cover(tmp)
+                new_cover = f"{media_folder(row)}/cover-{ids.token(4)}.{ext}"
+                self.blobs.commit(tmp, new_cover)
+            finally:
+                tmp.unlink(missing_ok=True)
+            changes["cover_key"] = new_cover
+        if changes:
+            async with self.db.tx() as conn:
+                await q.modify(conn, app_id, file_id, update_time=now(), **changes)
+        if new_cover and row["cover_key"] and row["cover_key"] != new_cover:
+            self.blobs.delete(row["cover_key"])
+        cover_key = new_cover or row["cover_key"]
+        return url_for(self.public_url, cover_key) if cover_key else ""
+
+    async def search(
+        self, app_id: int, **criteria: Any
+    ) -> tuple[list[dict[str, Any]], int, tuple[float, str] | None]:
+        """Matching MediaInfos, the total count, and the keyset cursor of the last one."""
+        async with self.db.read() as conn:
+            rows, total = await q.search(conn, app_id, **criteria)
+            outs = await q.outputs_many(conn, [r["file_id"] for r in rows])
+        cursor = (rows[-1]["create_time"], rows[-1]["file_id"]) if rows else None
+        return [self.media_info(r, outs.get(r["file_id"], [])) for r in rows], total, cursor
+
+    async def delete(
+        self, app_id: int, file_id: str, parts: list[tuple[str, int]] | None = None
+    ) -> None:
+        """DeleteMedia: the whole media, or only the listed parts (Type, Definition).
+
+        The rows and the FileDeleted event go in one transaction; blobs are
+        removed after commit (a crash in between leaves only unreachable files).
+        """
+        async with self.db.tx() as conn:
+            row = await q.get(conn, app_id, file_id)
+            if row is None:
+                raise not_found_file(file_id)
+            app_row = await apps_q.get(conn, app_id)
+            doomed: list[str] = []
+            deleted_parts: list[dict[str, Any]] = []
+            if not parts:
+                await q.remove(conn, app_id, file_id)
+                doomed.append(media_folder(row))
+            else:
+                outputs = await q.outputs(conn, file_id)
+                for kind, definition in parts:
+                    if kind == "OriginalFiles":
+                        if row["blob_key"]:
+                            doomed.append(row["blob_key"])
+                        await q.modify(conn, app_id, file_id, blob_key="", update_time=now())
+                    else:
+                        for out in outputs:
+                            if out["kind"] == PART_KINDS[kind] and definition in (
+                                0,
+                                out["definition"],
+                            ):
+                                doomed.extend(out["blob_keys"])
+                                await q.remove_output(conn, file_id, out["kind"], out["definition"])
+                    deleted_parts.append({"Type": kind, "Definition": definition})
+            assert app_row is not None
+            await events.emit(
+                conn,
+                app_row,
+                "FileDeleted",
+                {
+                    "FileIdSet": [file_id],
+                    "FileDeleteResultInfo": [{"FileId": file_id, "DeleteParts": deleted_parts}],
+                },
+            )
+        for key in doomed:
+            try:
+                self.blobs.delete(key)
+            except ValueError:
+                log.warning("not deleting odd blob key %r of %s", key, file_id)
+
+    async def sweep_expired(self) -> int:
+        """Delete media whose ExpireTime has passed (with FileDeleted events)."""
+        async with self.db.read() as conn:
+            stale = await q.expired(conn, now())
+        for row in stale:
+            with contextlib.suppress(VodError):  # deleted meanwhile
+                await self.delete(row["app_id"], row["file_id"])
+        return len(stale)
+
+
+def encode_scroll_token(cursor: tuple[float, str], descending: bool) -> str:
+    raw = json.dumps({"t": cursor[0], "f": cursor[1], "d": descending}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_scroll_token(token: str, descending: bool) -> tuple[float, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        cursor = (float(data["t"]), str(data["f"])[:32])
+        same_order = bool(data["d"]) == descending
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise VodError("InvalidParameterValue", "ScrollToken is not valid.") from None
+    if not same_order:
+        raise VodError("InvalidParameterValue", "ScrollToken belongs to another sort order.")
+    return cursor
+
+
+def not_found_file(file_id: str) -> VodError:
+    return VodError("ResourceNotFound.FileNotExist", f"The media `{file_id[:32]}` does not exist.")
 
 
 def media_folder(row: Mapping[str, Any]) -> str:
@@ -319,3 +512,39 @@ def _default_options() -> Any:
     from vodflow.core.flows import FlowOptions  # type: ignore[import-not-found]
 
     return FlowOptions()
+
+
+class LibrarySweeper:
+    """Background part: deletes expired media and forgets expired upload sessions."""
+
+    def __init__(self, services: Services, interval_s: float = 60.0) -> None:
+        self.services = services
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="vodflow-library-sweeper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def sweep_once(self) -> None:
+        if self.services.library is not None:
+            await self.services.library.sweep_expired()
+        uploads = getattr(self.services, "uploads", None)
+        if uploads is not None:
+            await uploads.sweep()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("library sweep failed")
+            await asyncio.sleep(self.interval_s)

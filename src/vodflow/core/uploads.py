@@ -189,7 +189,7 @@ class UploadService:
                 },
                 cover_src=cover_path,
                 procedure=session["procedure"],
-                flow_options=_flow_options(session_context=session["session_context"] or ""),
+                flow_options=flow_options(session_context=session["session_context"] or ""),
                 conn_hook=mark_committed,
             )
         except MediaRefused:
@@ -396,7 +396,7 @@ def parse_expire_time(value: str | None) -> float | None:
     return expires
 
 
-def _flow_options(**values: Any) -> Any:
+def flow_options(**values: Any) -> Any:
     try:
         from vodflow.core.flows import FlowOptions
     except ImportError:  # task flows not installed: the procedure is only recorded

@@ -1,12 +1,13 @@
-"""Upload actions: ApplyUpload and CommitUpload (PullUpload lives in pull_upload)."""
+"""Upload actions: ApplyUpload, CommitUpload and PullUpload."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vodflow.api.registry import Context, action
+from vodflow.core import pull_upload
 from vodflow.core.uploads import UploadService
-from vodflow.wire.upload import ApplyUploadRequest, CommitUploadRequest
+from vodflow.wire.upload import ApplyUploadRequest, CommitUploadRequest, PullUploadRequest
 
 
 def _uploads(ctx: Context) -> UploadService:
@@ -38,3 +39,9 @@ async def CommitUpload(ctx: Context, req: CommitUploadRequest) -> dict[str, Any]
         "MediaUrl": record.media_url,
         "CoverUrl": record.cover_url or "",
     }
+
+
+@action()
+async def PullUpload(ctx: Context, req: PullUploadRequest) -> dict[str, Any]:
+    task_id = await pull_upload.start(ctx.services, ctx.app_id, req)
+    return {"TaskId": task_id}

@@ -1,0 +1,141 @@
+"""Library actions: DescribeMediaInfos, ModifyMediaInfo, SearchMedia, DeleteMedia."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from vodflow.api.registry import Context, action
+from vodflow.core.library import (
+    KEEP,
+    NEVER,
+    LibraryService,
+    decode_scroll_token,
+    encode_scroll_token,
+)
+from vodflow.core.uploads import parse_expire_time
+from vodflow.errors import VodError
+from vodflow.timeutil import parse_iso
+from vodflow.wire.media import (
+    DeleteMediaRequest,
+    DescribeMediaInfosRequest,
+    ModifyMediaInfoRequest,
+    SearchMediaRequest,
+)
+
+MAX_DESCRIBE = 20
+MAX_SEARCH_LIST = 10
+SEARCH_WINDOW = 5000
+
+
+def _library(ctx: Context) -> LibraryService:
+    service = ctx.services.library
+    assert service is not None
+    return service
+
+
+def _filters(values: list[str] | None) -> set[str] | None:
+    return set(values) if values else None
+
+
+@action()
+async def DescribeMediaInfos(ctx: Context, req: DescribeMediaInfosRequest) -> dict[str, Any]:
+    if not req.FileIds:
+        raise VodError("InvalidParameterValue.FileIdsEmpty", "FileIds is empty.")
+    if len(req.FileIds) > MAX_DESCRIBE:
+        raise VodError(
+            "InvalidParameterValue.FileIdsTooMany", f"At most {MAX_DESCRIBE} FileIds per call."
+        )
+    found, missing = await _library(ctx).describe(
+        ctx.app_id, list(req.FileIds), _filters(req.Filters)
+    )
+    return {"MediaInfoSet": found, "NotExistFileIdSet": missing}
+
+
+@action()
+async def ModifyMediaInfo(ctx: Context, req: ModifyMediaInfoRequest) -> dict[str, Any]:
+    expire: Any = KEEP
+    if req.ExpireTime is not None:
+        expire = None if req.ExpireTime == NEVER else parse_expire_time(req.ExpireTime)
+    cover = None
+    if req.CoverData is not None:
+        try:
+            cover = base64.b64decode(req.CoverData, validate=True)
+        except (binascii.Error, ValueError):
+            raise VodError(
+                "InvalidParameterValue.ImageDecodeError", "CoverData is not valid Base64."
+            ) from None
+        if not cover:
+            raise VodError("InvalidParameterValue.ImageDecodeError", "CoverData is empty.")
+    cover_url = await _library(ctx).modify(
+        ctx.app_id,
+        req.FileId,
+        name=req.Name,
+        description=req.Description,
+        class_id=req.ClassId,
+        expire_time=expire,
+        cover_data=cover,
+    )
+    return {"CoverUrl": cover_url, "AddedSubtitleSet": []}
+
+
+@action()
+async def SearchMedia(ctx: Context, req: SearchMediaRequest) -> dict[str, Any]:
+    lists = {
+        "FileIds": req.FileIds,
+        "Names": req.Names,
+        "NamePrefixes": req.NamePrefixes,
+        "ClassIds": req.ClassIds,
+        "MediaTypes": req.MediaTypes,
+    }
+    for name, values in lists.items():
+        if values and len(values) > MAX_SEARCH_LIST:
+            code = "InvalidParameterValue.Names" if name == "Names" else "InvalidParameterValue"
+            raise VodError(code, f"{name} may hold at most {MAX_SEARCH_LIST} items.")
+    offset = req.Offset or 0
+    limit = req.Limit or 10
+    if offset + limit > SEARCH_WINDOW:
+        raise VodError(
+            "InvalidParameterValue.OffsetTooLarge",
+            f"Offset + Limit must not exceed {SEARCH_WINDOW}; page further with ScrollToken.",
+        )
+    descending = req.Sort is None or req.Sort.Order == "Desc"
+    after = before = None
+    if req.CreateTime is not None:
+        if req.CreateTime.After:
+            after = parse_iso(req.CreateTime.After, "CreateTime.After")
+        if req.CreateTime.Before:
+            before = parse_iso(req.CreateTime.Before, "CreateTime.Before")
+    cursor = decode_scroll_token(req.ScrollToken, descending) if req.ScrollToken else None
+    infos, total, last = await _library(ctx).search(
+        ctx.app_id,
+        file_ids=req.FileIds or (),
+        names=req.Names or (),
+        name_prefixes=req.NamePrefixes or (),
+        class_ids=req.ClassIds or (),
+        types=[t.lower() for t in req.MediaTypes or ()],
+        create_after=after,
+        create_before=before,
+        descending=descending,
+        after=cursor,
+        offset=offset,
+        limit=limit,
+    )
+    filters = _filters(req.Filters)
+    if filters is not None:
+        infos = [
+            {k: v for k, v in i.items() if k == "FileId" or k[0].lower() + k[1:] in filters}
+            for i in infos
+        ]
+    answer: dict[str, Any] = {"TotalCount": total, "MediaInfoSet": infos}
+    if last is not None and len(infos) == limit:
+        answer["ScrollToken"] = encode_scroll_token(last, descending)
+    return answer
+
+
+@action()
+async def DeleteMedia(ctx: Context, req: DeleteMediaRequest) -> dict[str, Any]:
+    parts = [(p.Type, p.Definition) for p in req.DeleteParts or []]
+    await _library(ctx).delete(ctx.app_id, req.FileId, parts or None)
+    return {}

@@ -1,0 +1,347 @@
+"""PullUpload: fetch a media file from a URL as a task, then add it to the library.
+
+The fetch treats the URL as hostile: http(s) only, every redirect hop checked,
+every address the host name resolves to must be public unless the operator
+allowed private URLs, a byte limit, a per-read timeout and an overall
+deadline. The task row (type PullUpload) carries the complete PullUploadTask
+dict as its output; the PullComplete event is written in the transaction that
+finishes the task (and, on success, adds the media).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from vodflow import ids
+from vodflow.core import events
+from vodflow.core.library import MediaRecord, MediaRefused
+from vodflow.core.media_info import normalise_media_type
+from vodflow.core.uploads import flow_options, parse_expire_time
+from vodflow.errors import VodError
+from vodflow.runtime.executor import job_handler
+from vodflow.store import apps as apps_q
+from vodflow.store import tasks as tasks_q
+from vodflow.timeutil import now
+
+if TYPE_CHECKING:
+    from vodflow.app import Services
+
+log = logging.getLogger("vodflow.pull")
+
+JOB_KIND = "pull_upload"
+MAX_REDIRECTS = 5
+READ_TIMEOUT_S = 30.0
+DEADLINE_S = 3600.0
+COVER_MAX_BYTES = 10 * 1024 * 1024
+SESSION_WINDOW_S = 3 * 24 * 3600.0
+# Tencent's PullUploadTask ErrCode classes.
+ERR_INPUT = 40000
+ERR_SOURCE = 60000
+ERR_INTERNAL = 70000
+
+
+class FetchError(Exception):
+    def __init__(self, err_code: int, message: str) -> None:
+        super().__init__(message)
+        self.err_code = err_code
+        self.message = message
+
+
+def media_type_from_url(url: str) -> str | None:
+    suffix = PurePosixPath(unquote(urlsplit(url).path)).suffix.lstrip(".")
+    return suffix.lower() or None
+
+
+def name_from_url(url: str) -> str:
+    return PurePosixPath(unquote(urlsplit(url).path)).stem[:64]
+
+
+def check_url_shape(url: str, field: str = "MediaUrl") -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        code = (
+            "InvalidParameterValue.CoverUrl"
+            if field == "CoverUrl"
+            else "InvalidParameterValue.MediaUrl"
+        )
+        raise VodError(code, f"{field} must be an http or https URL.")
+
+
+async def start(services: Services, app_id: int, req: Any) -> str:
+    """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
+    check_url_shape(req.MediaUrl)
+    if req.CoverUrl:
+        check_url_shape(req.CoverUrl, "CoverUrl")
+    declared = req.MediaType or media_type_from_url(req.MediaUrl)
+    if not declared:
+        raise VodError(
+            "InvalidParameterValue.MediaType",
+            "MediaType is required when the URL path has no file extension.",
+        )
+    media_type = normalise_media_type(declared)
+    expire = parse_expire_time(req.ExpireTime)
+    assert services.library is not None
+    await services.library.check_procedure(app_id, req.Procedure)
+
+    t = now()
+    task_id = ids.task_id(services.settings.app_id, "PullUpload")
+    output = {
+        "TaskId": task_id,
+        "Status": "WAITING",
+        "ErrCode": 0,
+        "Message": "",
+        "Progress": 0,
+        "SessionContext": req.SessionContext or "",
+        "SessionId": req.SessionId or "",
+    }
+    async with services.db.tx() as conn:
+        if req.SessionId:
+            found = await tasks_q.session_task(conn, app_id, req.SessionId, t - SESSION_WINDOW_S)
+            if found is not None:
+                raise VodError(
+                    "InvalidParameterValue.SessionId",
+                    f"A request with this SessionId was made recently (task `{found}`).",
+                )
+            await tasks_q.put_session(conn, app_id, req.SessionId, task_id, t)
+        await tasks_q.add_task(
+            conn,
+            task_id=task_id,
+            app_id=app_id,
+            type="PullUpload",
+            status="WAITING",
+            priority=req.TasksPriority or 0,
+            notify_mode="Finish",
+            session_context=req.SessionContext or "",
+            session_id=req.SessionId or "",
+            ext_info=req.ExtInfo or "",
+            err_code=0,
+            err_code_ext="",
+            message="",
+            input={
+                "MediaUrl": req.MediaUrl,
+                "MediaType": media_type,
+                "MediaName": req.MediaName or name_from_url(req.MediaUrl),
+                "CoverUrl": req.CoverUrl or "",
+                "Procedure": req.Procedure or "",
+                "ExpireTime": expire,
+                "ClassId": req.ClassId or 0,
+                "SourceContext": req.SourceContext or "",
+            },
+            output=output,
+            create_time=t,
+        )
+    if services.executor is not None:
+        await services.executor.submit(JOB_KIND, task_id, req.TasksPriority or 0)
+    return task_id
+
+
+@job_handler(JOB_KIND)
+async def run_pull(services: Services, task_id: str) -> None:
+    async with services.db.tx() as conn:
+        task = await tasks_q.get_task_any(conn, task_id)
+        if task is None or task["type"] != "PullUpload":
+            return
+        if not await tasks_q.set_task_status(
+            conn, task_id, ["WAITING"], status="PROCESSING", begin_time=now()
+        ):
+            return  # already run (a duplicate delivery)
+        output = dict(task["output"] or {}) | {"Status": "PROCESSING"}
+        await tasks_q.update_task(conn, task_id, output=output)
+    spec = task["input"]
+    media = cover = None
+    try:
+        async with asyncio.timeout(DEADLINE_S):
+            media = await fetch(services, spec["MediaUrl"], services.settings.max_upload_bytes)
+            if spec.get("CoverUrl"):
+                cover = await fetch(services, spec["CoverUrl"], COVER_MAX_BYTES)
+        record = await _add(services, task, spec, media, cover)
+        log.info("pulled %s as %s", task_id, record.file_id)
+    except FetchError as exc:
+        await _finish(services, task, exc.err_code, exc.message)
+    except TimeoutError:
+        await _finish(services, task, ERR_INPUT, "The download took too long.")
+    except MediaRefused as exc:
+        await _finish(services, task, ERR_SOURCE, f"{exc.source_code}: {exc.message}")
+    except VodError as exc:
+        await _finish(services, task, ERR_INPUT, f"{exc.code}: {exc.message}")
+    except Exception:
+        log.exception("PullUpload %s failed", task_id)
+        await _finish(services, task, ERR_INTERNAL, "Internal error while pulling the file.")
+    finally:
+        for path in (media, cover):
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+
+async def _add(
+    services: Services,
+    task: dict[str, Any],
+    spec: dict[str, Any],
+    media: Path,
+    cover: Path | None,
+) -> MediaRecord:
+    async def finish_in(conn: Any, record: MediaRecord) -> None:
+        output = _output(task) | {
+            "Status": "FINISH",
+            "ErrCode": 0,
+            "Message": "SUCCESS",
+            "Progress": 100,
+            "FileId": record.file_id,
+            "FileUrl": record.media_url,
+            "MediaBasicInfo": record.basic_info,
+            "MetaData": record.meta,
+            "ProcedureTaskId": record.procedure_task_id or "",
+        }
+        await tasks_q.update_task(
+            conn,
+            task["task_id"],
+            status="FINISH",
+            file_id=record.file_id,
+            message="SUCCESS",
+            output=output,
+            finish_time=now(),
+        )
+        app_row = await apps_q.get(conn, task["app_id"])
+        assert app_row is not None
+        await events.emit(conn, app_row, "PullComplete", _event(output))
+
+    assert services.library is not None
+    return await services.library.add_media(
+        task["app_id"],
+        media,
+        name=spec["MediaName"],
+        media_type=spec["MediaType"],
+        class_id=spec.get("ClassId") or 0,
+        expire_time=spec.get("ExpireTime"),
+        source_info={"SourceType": "Upload", "SourceContext": spec.get("SourceContext") or ""},
+        cover_src=cover,
+        procedure=spec.get("Procedure") or None,
+        flow_options=flow_options(
+            priority=task["priority"], session_context=task["session_context"] or ""
+        ),
+        conn_hook=finish_in,
+    )
+
+
+def _output(task: dict[str, Any]) -> dict[str, Any]:
+    return dict(task["output"] or {})
+
+
+def _event(output: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "TaskId",
+        "Status",
+        "ErrCode",
+        "Message",
+        "FileId",
+        "MediaBasicInfo",
+        "FileUrl",
+        "ProcedureTaskId",
+        "SessionContext",
+        "SessionId",
+    )
+    return {k: output[k] for k in keys if k in output}
+
+
+async def _finish(services: Services, task: dict[str, Any], err_code: int, message: str) -> None:
+    output = _output(task) | {
+        "Status": "FINISH",
+        "ErrCode": err_code,
+        "Message": message[:500],
+        "Progress": 100,
+    }
+    async with services.db.tx() as conn:
+        await tasks_q.update_task(
+            conn,
+            task["task_id"],
+            status="FINISH",
+            err_code=err_code,
+            message=message[:500],
+            output=output,
+            finish_time=now(),
+        )
+        app_row = await apps_q.get(conn, task["app_id"])
+        if app_row is not None:
+            await events.emit(conn, app_row, "PullComplete", _event(output))
+
+
+# --- fetching ------------------------------------------------------------------
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_host(url: str, allow_private: bool) -> None:
+    """Refuse URLs whose host resolves to any non-public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(ERR_INPUT, "Only http and https URLs can be pulled.")
+    if allow_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        raise FetchError(
+            ERR_INPUT, f"The host {parts.hostname[:100]} cannot be resolved."
+        ) from None
+    if not infos or not all(_public(str(info[4][0])) for info in infos):
+        raise FetchError(
+            ERR_INPUT, "The URL points at a private, loopback or link-local address; refused."
+        )
+
+
+async def fetch(services: Services, url: str, limit: int) -> Path:
+    """Download `url` to a temporary file in the blob store (streamed, bounded)."""
+    allow_private = services.settings.allow_private_urls
+    tmp = services.blobs.temp_path()
+    timeout = httpx.Timeout(READ_TIMEOUT_S, connect=10.0)
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False
+        ) as client:
+            for _hop in range(MAX_REDIRECTS + 1):
+                await check_host(url, allow_private)
+                async with client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location", "")
+                        url = urljoin(url, location)
+                        continue
+                    if response.status_code != 200:
+                        raise FetchError(
+                            ERR_INPUT, f"The URL answered HTTP {response.status_code}."
+                        )
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > limit:
+                        raise FetchError(ERR_INPUT, f"The file is larger than {limit} bytes.")
+                    size = 0
+                    with open(tmp, "wb") as fh:
+                        async for chunk in response.aiter_bytes(1024 * 1024):
+                            size += len(chunk)
+                            if size > limit:
+                                raise FetchError(
+                                    ERR_INPUT, f"The file is larger than {limit} bytes."
+                                )
+                            await asyncio.to_thread(fh.write, chunk)
+                    return tmp
+            raise FetchError(ERR_INPUT, f"More than {MAX_REDIRECTS} redirects.")
+    except httpx.HTTPError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FetchError(ERR_INPUT, f"The download failed: {type(exc).__name__}.") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
