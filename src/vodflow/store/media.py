@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.store.schema import media, media_outputs
@@ -142,24 +143,22 @@ async def upsert_output(
         media_outputs.c.kind == kind,
         media_outputs.c.definition == definition,
     )
-    found = (await conn.execute(select(media_outputs.c.id).where(where))).first()
-    if found is None:
+    values = {"info": info, "blob_keys": list(blob_keys), "create_time": now()}
+    if conn.dialect.name == "postgresql":
+        # Workers of several flows on one media may register the same output at
+        # once: a read-then-insert would race; ON CONFLICT makes it one statement.
+        stmt = pg_insert(media_outputs).values(
+            file_id=file_id, kind=kind, definition=definition, **values
+        )
+        await conn.execute(stmt.on_conflict_do_update(constraint="uq_media_output", set_=values))
+    elif (await conn.execute(select(media_outputs.c.id).where(where))).first() is None:
         await conn.execute(
             insert(media_outputs).values(
-                file_id=file_id,
-                kind=kind,
-                definition=definition,
-                info=info,
-                blob_keys=list(blob_keys),
-                create_time=now(),
+                file_id=file_id, kind=kind, definition=definition, **values
             )
         )
     else:
-        await conn.execute(
-            update(media_outputs)
-            .where(where)
-            .values(info=info, blob_keys=list(blob_keys), create_time=now())
-        )
+        await conn.execute(update(media_outputs).where(where).values(**values))
     await conn.execute(update(media).where(media.c.file_id == file_id).values(update_time=now()))
 
 
