@@ -1,0 +1,369 @@
+"""Library actions, serving, deletion and PullUpload through the official SDK."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.vod.v20180717 import models
+
+from tests import mediagen
+from tests.servers import ServerProcess
+from tests.uploadkit import upload
+
+pytestmark = pytest.mark.e2e
+
+
+def code_of(fn: Any, *args: Any) -> str:
+    with pytest.raises(TencentCloudSDKException) as info:
+        fn(*args)
+    return str(info.value.get_code())
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("media-files")
+    mediagen.make_video(root / "clip.mp4", duration=1.0)
+    mediagen.make_png(root / "cover.png", width=32, height=24)
+    mediagen.make_text_renamed(root / "notes.mp4")
+    return root
+
+
+@pytest.fixture
+def media(server: ServerProcess, files: Path) -> dict[str, Any]:
+    return upload(server, files / "clip.mp4", MediaName="library-clip")
+
+
+@pytest.fixture(scope="module")
+def origin(files: Path) -> Iterator[str]:
+    """A plain HTTP server on loopback serving `files`, with a redirect."""
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/redirect/"):
+                self.send_response(302)
+                self.send_header("Location", "/" + self.path.split("/", 2)[2])
+                self.end_headers()
+                return
+            if self.path.startswith("/loop"):
+                self.send_response(302)
+                self.send_header("Location", "/loop")
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(files)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+# --- DescribeMediaInfos ---------------------------------------------------------------
+
+
+def test_describe_with_the_sdk_models(server: ServerProcess, media: dict[str, Any]) -> None:
+    vod = server.vod()
+    req = models.DescribeMediaInfosRequest()
+    req.FileIds = [media["FileId"], "1234567890123456789"]
+    resp = vod.DescribeMediaInfos(req)
+    assert resp.NotExistFileIdSet == ["1234567890123456789"]
+    info = resp.MediaInfoSet[0]
+    assert info.FileId == media["FileId"]
+    assert info.BasicInfo.Name == "library-clip"
+    assert info.BasicInfo.ExpireTime == "9999-12-31T23:59:59Z"
+    assert info.MetaData.VideoStreamSet[0].Codec == "h264"
+    assert info.MetaData.AudioStreamSet[0].SamplingRate == 48000
+
+    only_meta = server.call(
+        "DescribeMediaInfos", {"FileIds": [media["FileId"]], "Filters": ["metaData"]}
+    )["MediaInfoSet"][0]
+    assert set(only_meta) == {"FileId", "MetaData"}
+
+
+def test_describe_bad_input(server: ServerProcess) -> None:
+    call = server.call
+    assert code_of(call, "DescribeMediaInfos", {}) == "MissingParameter"
+    assert code_of(call, "DescribeMediaInfos", {"FileIds": []}) == (
+        "InvalidParameterValue.FileIdsEmpty"
+    )
+    many = {"FileIds": [str(10**18 + i) for i in range(21)]}
+    assert code_of(call, "DescribeMediaInfos", many) == "InvalidParameterValue.FileIdsTooMany"
+    assert code_of(call, "DescribeMediaInfos", {"FileIds": "x"}) == "InvalidParameter"
+    assert code_of(call, "DescribeMediaInfos", {"FileIds": [1]}) == "InvalidParameter"
+    assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x" * 20000]}) == (
+        "InvalidParameterValue"
+    )
+    assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x"] * 5000}) == (
+        "InvalidParameterValue"
+    )
+
+
+def test_other_application_cannot_see_media(server: ServerProcess, media: dict[str, Any]) -> None:
+    other = server.call("CreateSubAppId", {"Name": "media-other"})["SubAppId"]
+    seen = server.call("DescribeMediaInfos", {"FileIds": [media["FileId"]], "SubAppId": other})
+    assert seen["MediaInfoSet"] == [] and seen["NotExistFileIdSet"] == [media["FileId"]]
+    code = code_of(server.call, "DeleteMedia", {"FileId": media["FileId"], "SubAppId": other})
+    assert code == "ResourceNotFound.FileNotExist"
+
+
+# --- ModifyMediaInfo -----------------------------------------------------------------
+
+
+def test_modify_media_info(server: ServerProcess, media: dict[str, Any], files: Path) -> None:
+    cover = (files / "cover.png").read_bytes()
+    answer = server.call(
+        "ModifyMediaInfo",
+        {
+            "FileId": media["FileId"],
+            "Name": "renamed",
+            "Description": "a description",
+            "ExpireTime": "2099-01-01T00:00:00Z",
+            "CoverData": base64.b64encode(cover).decode(),
+        },
+    )
+    assert answer["CoverUrl"].endswith(".png")
+    assert httpx.get(answer["CoverUrl"]).content == cover
+    basic = server.call("DescribeMediaInfos", {"FileIds": [media["FileId"]]})["MediaInfoSet"][0][
+        "BasicInfo"
+    ]
+    assert basic["Name"] == "renamed"
+    assert basic["Description"] == "a description"
+    assert basic["ExpireTime"] == "2099-01-01T00:00:00Z"
+    assert basic["CoverUrl"] == answer["CoverUrl"]
+
+
+def test_modify_bad_input(server: ServerProcess, media: dict[str, Any], files: Path) -> None:
+    fid = media["FileId"]
+    call = server.call
+    assert code_of(call, "ModifyMediaInfo", {"Name": "x"}) == "MissingParameter"
+    assert code_of(call, "ModifyMediaInfo", {"FileId": "1" * 19, "Name": "x"}) == (
+        "ResourceNotFound.FileNotExist"
+    )
+    assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "Name": "n" * 20000}) == (
+        "InvalidParameterValue"
+    )
+    assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "Name": 5}) == "InvalidParameter"
+    assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "ExpireTime": "soon"}) == (
+        "InvalidParameterValue.ExpireTime"
+    )
+    assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "CoverData": "@@@"}) == (
+        "InvalidParameterValue.ImageDecodeError"
+    )
+    text = base64.b64encode((files / "notes.mp4").read_bytes()).decode()
+    assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "CoverData": text}) == (
+        "InvalidParameterValue.CoverType"
+    )
+
+
+# --- SearchMedia -----------------------------------------------------------------------
+
+
+def test_search_paging(server: ServerProcess, files: Path) -> None:
+    other = server.call("CreateSubAppId", {"Name": "search-app"})["SubAppId"]
+    made = [
+        upload(server, files / "clip.mp4", MediaName=f"page-{i}", SubAppId=other)["FileId"]
+        for i in range(5)
+    ]
+    first = server.call("SearchMedia", {"SubAppId": other, "Limit": 2})
+    assert first["TotalCount"] == 5
+    ids = [m["FileId"] for m in first["MediaInfoSet"]]
+    second = server.call("SearchMedia", {"SubAppId": other, "Limit": 2, "Offset": 2})
+    ids += [m["FileId"] for m in second["MediaInfoSet"]]
+    third = server.call("SearchMedia", {"SubAppId": other, "Limit": 2, "Offset": 4})
+    ids += [m["FileId"] for m in third["MediaInfoSet"]]
+    assert ids == list(reversed(made))  # newest first
+    # ScrollToken (a vodflow extension) pages the same way.
+    scrolled, token = [], None
+    while True:
+        params: dict[str, Any] = {
+            "SubAppId": other,
+            "Limit": 2,
+            "Sort": {"Field": "CreateTime", "Order": "Asc"},
+        }
+        if token:
+            params["ScrollToken"] = token
+        page = server.call("SearchMedia", params)
+        scrolled += [m["FileId"] for m in page["MediaInfoSet"]]
+        token = page.get("ScrollToken")
+        if not token:
+            break
+    assert scrolled == made
+    by_name = server.call("SearchMedia", {"SubAppId": other, "Names": ["page-3"]})
+    assert [m["FileId"] for m in by_name["MediaInfoSet"]] == [made[3]]
+    by_prefix = server.call("SearchMedia", {"SubAppId": other, "NamePrefixes": ["page-"]})
+    assert by_prefix["TotalCount"] == 5
+    later = server.call(
+        "SearchMedia",
+        {"SubAppId": other, "CreateTime": {"After": "2099-01-01T00:00:00Z"}},
+    )
+    assert later["TotalCount"] == 0
+    by_type = server.call("SearchMedia", {"SubAppId": other, "MediaTypes": ["MP4"]})
+    assert by_type["TotalCount"] == 5
+
+
+def test_search_bad_input(server: ServerProcess) -> None:
+    call = server.call
+    assert code_of(call, "SearchMedia", {"Limit": 0}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"Limit": "ten"}) == "InvalidParameter"
+    assert code_of(call, "SearchMedia", {"Offset": 4999, "Limit": 10}) == (
+        "InvalidParameterValue.OffsetTooLarge"
+    )
+    assert code_of(call, "SearchMedia", {"Names": ["a"] * 11}) == "InvalidParameterValue.Names"
+    assert code_of(call, "SearchMedia", {"Names": ["a" * 20000]}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"ScrollToken": "nonsense"}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"Sort": {"Field": "Name"}}) == "InvalidParameterValue"
+
+
+# --- serving and deletion ----------------------------------------------------------------
+
+
+def test_serving_range_etag_and_deletion(
+    server: ServerProcess, media: dict[str, Any], files: Path
+) -> None:
+    url = media["MediaUrl"]
+    whole = httpx.get(url)
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["etag"] and whole.headers["last-modified"]
+    assert whole.content == (files / "clip.mp4").read_bytes()
+    part = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206
+    assert part.content == whole.content[10:20]
+    assert part.headers["content-range"] == f"bytes 10-19/{len(whole.content)}"
+    assert httpx.get(url, headers={"Range": f"bytes={len(whole.content) + 5}-"}).status_code == 416
+    assert httpx.head(url).status_code == 200
+    # The unguessable token is part of the URL.
+    token = url.split("/")[-2]
+    assert httpx.get(url.replace(token, "0" * len(token))).status_code == 404
+    assert httpx.get(server.url + "/vod/../vodflow.db").status_code == 404
+
+    with sqlite3.connect(server.data_dir / "vodflow.db") as conn:
+        conn.execute("UPDATE apps SET delete_event_switch='ON'")
+    server.call("DeleteMedia", {"FileId": media["FileId"]})
+    assert httpx.get(url).status_code == 404
+    gone = server.call("DescribeMediaInfos", {"FileIds": [media["FileId"]]})
+    assert gone["NotExistFileIdSet"] == [media["FileId"]]
+    code = code_of(server.call, "DeleteMedia", {"FileId": media["FileId"]})
+    assert code == "ResourceNotFound.FileNotExist"
+    with sqlite3.connect(server.data_dir / "vodflow.db") as conn:
+        bodies = [
+            json.loads(r[0])
+            for r in conn.execute("SELECT body FROM events WHERE event_type='FileDeleted'")
+        ]
+    assert any(b["FileDeleteEvent"]["FileIdSet"] == [media["FileId"]] for b in bodies)
+
+
+def test_delete_parts(server: ServerProcess, media: dict[str, Any]) -> None:
+    fid = media["FileId"]
+    bad = {"FileId": fid, "DeleteParts": [{"Type": "Everything"}]}
+    assert code_of(server.call, "DeleteMedia", bad) == "InvalidParameterValue"
+    server.call("DeleteMedia", {"FileId": fid, "DeleteParts": [{"Type": "TranscodeFiles"}]})
+    assert httpx.get(media["MediaUrl"]).status_code == 200
+    server.call("DeleteMedia", {"FileId": fid, "DeleteParts": [{"Type": "OriginalFiles"}]})
+    assert httpx.get(media["MediaUrl"]).status_code == 404
+    basic = server.call("DescribeMediaInfos", {"FileIds": [fid]})["MediaInfoSet"][0]["BasicInfo"]
+    assert basic["MediaUrl"] == ""
+
+
+# --- PullUpload ------------------------------------------------------------------------
+
+
+def _wait_task(server: ServerProcess, task_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(server.data_dir / "vodflow.db") as conn:
+            row = conn.execute(
+                "SELECT status, output FROM tasks WHERE task_id=?", (task_id,)
+            ).fetchone()
+        if row and row[0] == "FINISH":
+            return dict(json.loads(row[1]))
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not finish")
+
+
+def _pull_events(server: ServerProcess, task_id: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(server.data_dir / "vodflow.db") as conn:
+        rows = conn.execute("SELECT body FROM events WHERE event_type='PullComplete'").fetchall()
+    bodies = [json.loads(r[0])["PullCompleteEvent"] for r in rows]
+    return [b for b in bodies if b["TaskId"] == task_id]
+
+
+def test_pull_upload_from_loopback(server: ServerProcess, origin: str, files: Path) -> None:
+    answer = server.call(
+        "PullUpload",
+        {
+            "MediaUrl": f"{origin}/redirect/clip.mp4",
+            "MediaType": "mp4",
+            "MediaName": "pulled",
+            "SessionContext": "pull-ctx",
+            "SessionId": f"pull-{time.time_ns()}",
+        },
+    )
+    task_id = answer["TaskId"]
+    assert "-PullUpload-" in task_id
+    out = _wait_task(server, task_id)
+    assert out["ErrCode"] == 0 and out["Status"] == "FINISH"
+    assert httpx.get(out["FileUrl"]).content == (files / "clip.mp4").read_bytes()
+    info = server.call("DescribeMediaInfos", {"FileIds": [out["FileId"]]})["MediaInfoSet"][0]
+    assert info["BasicInfo"]["Name"] == "pulled"
+    (event,) = _pull_events(server, task_id)
+    assert event["FileId"] == out["FileId"]
+    assert event["SessionContext"] == "pull-ctx"
+    assert event["MediaBasicInfo"]["Name"] == "pulled"
+    assert event["ErrCode"] == 0
+
+
+def test_pull_upload_failures(server: ServerProcess, origin: str) -> None:
+    cases = {
+        f"{origin}/missing.mp4": "HTTP 404",
+        f"{origin}/notes.mp4": "SourceFileError",
+        f"{origin}/loop.mp4": "redirects",
+    }
+    for url, words in cases.items():
+        task_id = server.call("PullUpload", {"MediaUrl": url})["TaskId"]
+        out = _wait_task(server, task_id)
+        assert out["ErrCode"] != 0 and words in out["Message"], out
+        (event,) = _pull_events(server, task_id)
+        assert event["ErrCode"] == out["ErrCode"]
+
+
+def test_pull_upload_bad_input(server: ServerProcess) -> None:
+    call = server.call
+    assert code_of(call, "PullUpload", {}) == "MissingParameter"
+    assert code_of(call, "PullUpload", {"MediaUrl": "file:///etc/passwd"}) == (
+        "InvalidParameterValue.MediaUrl"
+    )
+    assert code_of(call, "PullUpload", {"MediaUrl": "http://example.com/noext"}) == (
+        "InvalidParameterValue.MediaType"
+    )
+    long_url = "http://example.com/" + "a" * 20000 + ".mp4"
+    assert code_of(call, "PullUpload", {"MediaUrl": long_url}) == "InvalidParameterValue"
+    params = {"MediaUrl": "http://example.com/a.mp4", "TasksPriority": 11}
+    assert code_of(call, "PullUpload", params) == "InvalidParameterValue"
+    session = {"MediaUrl": "http://127.0.0.1:9/a.mp4", "SessionId": f"dup-{time.time_ns()}"}
+    call("PullUpload", session)
+    assert code_of(call, "PullUpload", session) == "InvalidParameterValue.SessionId"
+
+
+def test_pull_upload_refuses_private_addresses(fresh_server: ServerProcess, origin: str) -> None:
+    fresh_server.env["VODFLOW_ALLOW_PRIVATE_URLS"] = "0"
+    fresh_server.start()
+    for url in (f"{origin}/clip.mp4", "http://169.254.169.254/latest/x.mp4", "http://[::1]/a.mp4"):
+        task_id = fresh_server.call("PullUpload", {"MediaUrl": url})["TaskId"]
+        out = _wait_task(fresh_server, task_id)
+        assert out["ErrCode"] == 40000 and "private" in out["Message"], out
