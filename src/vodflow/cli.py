@@ -8,6 +8,7 @@ from vodflow.commands.events import events_app
 from vodflow.commands.process import process
 from vodflow.commands.serve import serve
 from vodflow.commands.tasks import tasks_app
+from vodflow.commands.upload import upload
 from vodflow.commands.worker import worker
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ def main() -> None:
 
 app.command()(serve)
 app.command()(process)
+app.command()(upload)
 app.command()(worker)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(events_app, name="events")

@@ -406,3 +406,33 @@ def test_upload_over_the_maximum_size(fresh_server: ServerProcess, small_clip: P
     code = code_of(fresh_server.call, "CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
     assert code == "ResourceNotFound.FileNotExist"
     assert list((fresh_server.data_dir / "blobs" / ".tmp").iterdir()) == []
+
+
+def test_procedure_on_upload_starts_the_flow(server: ServerProcess, small_clip: Path) -> None:
+    _switch_upload_event(server)
+    server.call(
+        "CreateProcedureTemplate",
+        {
+            "Name": "upload-proc",
+            "MediaProcessTask": {
+                "CoverBySnapshotTaskSet": [
+                    {"Definition": 10, "PositionType": "Time", "PositionValue": 0}
+                ]
+            },
+        },
+    )
+    assert code_of(apply, server, "mp4", Procedure="no-such") == (
+        "InvalidParameterValue.ProcedureName"
+    )
+    done = upload(server, small_clip, Procedure="upload-proc", SessionContext="proc-ctx")
+    with db(server) as conn:
+        tasks = conn.execute(
+            "SELECT task_id, type, session_context FROM tasks WHERE file_id=?", (done["FileId"],)
+        ).fetchall()
+        bodies = [
+            json.loads(r[0])["FileUploadEvent"]
+            for r in conn.execute("SELECT body FROM events WHERE event_type='NewFileUpload'")
+        ]
+    assert [(t[1], t[2]) for t in tasks] == [("Procedure", "proc-ctx")]
+    (event,) = [b for b in bodies if b["FileId"] == done["FileId"]]
+    assert event["ProcedureTaskId"] == tasks[0][0]

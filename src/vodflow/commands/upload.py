@@ -1,0 +1,156 @@
+"""`vodflow upload FILE`: ApplyUpload, COS PUT or multipart (resumable), CommitUpload.
+
+It goes through the public API exactly as an app would (the VOD SDK plus
+cos-python-sdk-v5 pointed at vodflow with `Domain`). An interrupted multipart
+upload resumes: the ApplyUpload answer is kept in a small state file keyed by
+the file's path, size and mtime, and the COS SDK finds the parts already sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from vodflow.client import ClientError, VodApi, dumps
+from vodflow.commands.tasks import DATA_DIR, ENDPOINT, SECRET_ID, SECRET_KEY, SUB_APP, api
+
+# Reuse a saved session only while its credential has this much life left.
+MIN_CREDENTIAL_LEFT_S = 300
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vodflow" / "uploads"
+
+
+def state_path(file: Path, endpoint: str, sub_app_id: int | None, procedure: str | None) -> Path:
+    """Where the session of one (file version, endpoint, app, procedure) is remembered."""
+    stat = file.stat()
+    ident = json.dumps(
+        [str(file.resolve()), stat.st_size, stat.st_mtime_ns, endpoint, sub_app_id, procedure]
+    )
+    return state_dir() / (hashlib.sha256(ident.encode()).hexdigest()[:32] + ".json")
+
+
+def _saved_session(path: Path) -> dict[str, Any] | None:
+    try:
+        saved = json.loads(path.read_text())
+        expires = int(saved["TempCertificate"]["ExpiredTime"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return saved if expires - time.time() > MIN_CREDENTIAL_LEFT_S else None
+
+
+def _cos(client: VodApi, applied: dict[str, Any]) -> CosS3Client:
+    cert = applied["TempCertificate"]
+    config = CosConfig(
+        Region=applied["StorageRegion"],
+        SecretId=cert["SecretId"],
+        SecretKey=cert["SecretKey"],
+        Token=cert["Token"],
+        Domain=client.host,
+        Scheme=client.scheme,
+    )
+    return CosS3Client(config)
+
+
+def upload(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    procedure: str = typer.Option(None, help="Run this procedure after the upload."),
+    name: str = typer.Option(None, help="MediaName [the file name without extension]."),
+    media_type: str = typer.Option(None, help="MediaType [the file extension]."),
+    part_size: int = typer.Option(8, min=1, max=5120, help="Multipart part size in MB."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    sub_app_id: int = SUB_APP,
+    endpoint: str = ENDPOINT,
+    secret_id: str = SECRET_ID,
+    secret_key: str = SECRET_KEY,
+    data_dir: Path = DATA_DIR,
+) -> None:
+    """Upload a media file; print its FileId and URLs."""
+    logging.getLogger("qcloud_cos").setLevel(logging.WARNING)
+    err = Console(stderr=True)
+    kind = (media_type or file.suffix.lstrip(".")).lower()
+    if not kind:
+        raise typer.BadParameter("The file has no extension: give --media-type.")
+    client = api(endpoint, secret_id, secret_key, data_dir)
+    state = state_path(file, client.endpoint, sub_app_id, procedure)
+    sub = {"SubAppId": sub_app_id} if sub_app_id else {}
+    try:
+        applied = _saved_session(state)
+        if applied is None:
+            params: dict[str, Any] = {"MediaType": kind, "MediaName": name or file.stem[:64]}
+            if procedure:
+                params["Procedure"] = procedure
+            applied = client.call("ApplyUpload", params | sub)
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_text(json.dumps(applied))
+            state.chmod(0o600)
+        _send(client, applied, file, part_size, quiet=json_out)
+        done = client.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]} | sub)
+    except ClientError as exc:
+        err.print(f"[red]{exc.code}[/]: {exc.message}")
+        if exc.code in ("InvalidParameterValue.VodSessionKey", "InvalidParameterValue.SrcFile"):
+            state.unlink(missing_ok=True)
+        raise typer.Exit(2) from None
+    except (CosServiceError, CosClientError) as exc:
+        detail = exc.get_error_code() if isinstance(exc, CosServiceError) else str(exc)
+        err.print(f"[red]upload failed[/]: {detail}; run the same command again to resume.")
+        raise typer.Exit(3) from None
+    state.unlink(missing_ok=True)
+    result = {k: v for k, v in done.items() if k != "RequestId"}
+    if json_out:
+        print(dumps(result))
+        return
+    console = Console()
+    console.print(f"FileId    {result['FileId']}")
+    console.print(f"MediaUrl  {result['MediaUrl']}")
+    if result.get("CoverUrl"):
+        console.print(f"CoverUrl  {result['CoverUrl']}")
+
+
+def _send(
+    client: VodApi, applied: dict[str, Any], file: Path, part_size: int, *, quiet: bool
+) -> None:
+    cos = _cos(client, applied)
+    total = file.stat().st_size
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
+        bar = progress.add_task(file.name[:40], total=total)
+
+        def report(consumed: int, _total: int) -> None:
+            progress.update(bar, completed=consumed)
+
+        cos.upload_file(
+            Bucket=applied["StorageBucket"],
+            Key=applied["MediaStoragePath"],
+            LocalFilePath=str(file),
+            PartSize=part_size,
+            MAXThread=4,
+            progress_callback=report,
+        )
+        progress.update(bar, completed=total)
