@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import secrets
 
@@ -86,7 +87,14 @@ def scaled_env(db_name: str, queue: str) -> dict[str, str]:
 
 
 def purge_queue(queue: str) -> None:
-    """Remove a test queue's lists from Redis (all priority steps)."""
+    """Remove a test queue from Redis: its lists (all priority steps) and the messages
+    of killed workers still held unacknowledged (kombu would restore them in an hour)."""
     keys = [queue] + [f"{queue}:{i}" for i in range(1, 10)]
     with contextlib.suppress(redis.RedisError):
-        redis.Redis(host=REDIS_HOST, port=REDIS_PORT).delete(*keys)
+        r = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
+        r.delete(*keys)
+        for tag, raw in r.hscan_iter("unacked"):
+            with contextlib.suppress(ValueError, TypeError, IndexError):
+                if json.loads(raw)[2] == queue:
+                    r.hdel("unacked", tag)
+                    r.zrem("unacked_index", tag)
