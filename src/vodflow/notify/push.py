@@ -37,6 +37,7 @@ RESPONSE_HEAD_BYTES = 256
 CLAIM_BATCH = 64
 JITTER = 0.2
 LEASE_MARGIN_S = 30.0
+MAX_CLIENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -65,23 +66,15 @@ class PushRelay:
         self._outcomes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._outcome_ready = asyncio.Event()
         self._public_cache: dict[str, tuple[float, bool]] = {}
-        self._client: httpx.AsyncClient | None = None
+        # One small client per origin: httpcore scans its whole pool on every request,
+        # so a pool sized to the per-URL cap keeps that scan short.
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=self.settings.push_concurrency,
-                max_keepalive_connections=min(64, self.settings.push_concurrency),
-            ),
-            timeout=httpx.Timeout(self.settings.push_timeout_s),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": "vodflow-notify/1"},
-        )
         self.hub.listen(lambda _ids: self._wake.set())
         self._tasks = [
             asyncio.create_task(self._run(), name="push-relay"),
@@ -99,8 +92,9 @@ class PushRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()  # outcomes already known are kept, not redelivered
-        if self._client is not None:
-            await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     def kick(self) -> None:
         self._wake.set()
@@ -173,6 +167,25 @@ class PushRelay:
 
     # ------------------------------------------------------------ delivering
 
+    def _client(self, url: str) -> httpx.AsyncClient:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        client = self._clients.get(origin)
+        if client is None:
+            if len(self._clients) >= MAX_CLIENTS:
+                # Forget the oldest origin's client (its connections close when idle).
+                oldest = next(iter(self._clients))
+                asyncio.get_running_loop().create_task(self._clients.pop(oldest).aclose())
+            cap = self.settings.push_per_url
+            client = self._clients[origin] = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
+                timeout=httpx.Timeout(self.settings.push_timeout_s),
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": "vodflow-notify/1"},
+            )
+        return client
+
     async def _public(self, url: str) -> bool:
         if self.settings.allow_private_urls:
             return True
@@ -234,7 +247,7 @@ class PushRelay:
         if not await self._public(target.url):
             attempt["error"] = "refused: the URL resolves to a private or loopback address"
             return False
-        assert self._client is not None
+        client = self._client(target.url)
         t0 = time.perf_counter()
         body = core.push_body(row["body"], target.sign_key, now())
         headers = {
@@ -243,7 +256,7 @@ class PushRelay:
         }
         try:
             async with asyncio.timeout(self.settings.push_timeout_s):
-                async with self._client.stream(
+                async with client.stream(
                     "POST", target.url, content=body.encode(), headers=headers
                 ) as resp:
                     head = b""
