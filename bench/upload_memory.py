@@ -1,0 +1,94 @@
+"""Upload memory benchmark: a 1 GiB file through the COS endpoint, server peak RSS.
+
+A real `vodflow serve` receives a generated 1 GiB MPEG-TS (a short clip repeated;
+TS concatenates into a valid stream) by simple PUT and by multipart
+(cos-python-sdk-v5, 8 MB parts, 4 threads), then CommitUpload probes and hashes
+it. The figure is the server's VmHWM (peak resident set) read from /proc after
+each run, beside its RSS when idle. Goal: peak < 200 MB.
+
+Run: `.venv/bin/python -m bench.upload_memory [SIZE_MIB]` from the repository root.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.mediagen import make_video
+from tests.servers import ServerProcess
+from tests.uploadkit import apply, cos_client
+
+MIB = 1024 * 1024
+
+
+def status(pid: int, field: str) -> int:
+    """A /proc/<pid>/status memory field, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def make_big(path: Path, size: int) -> None:
+    clip = make_video(path.with_name("unit.ts"), duration=10.0, vbitrate="4000k")
+    unit = clip.read_bytes()
+    with open(path, "wb") as out:
+        written = 0
+        while written < size:
+            out.write(unit)
+            written += len(unit)
+
+
+def run(size_mib: int, multipart: bool, work: Path, big: Path) -> None:
+    server = ServerProcess(work / ("mp" if multipart else "put")).start()
+    assert server.proc is not None
+    pid = server.proc.pid
+    try:
+        idle = status(pid, "VmRSS")
+        applied = apply(server, "ts", MediaName="bench")
+        cos = cos_client(server, applied)
+        t0 = time.perf_counter()
+        if multipart:
+            cos.upload_file(
+                Bucket=applied["StorageBucket"],
+                Key=applied["MediaStoragePath"],
+                LocalFilePath=str(big),
+                PartSize=8,
+                MAXThread=4,
+            )
+        else:
+            with open(big, "rb") as fh:
+                cos.put_object(
+                    Bucket=applied["StorageBucket"], Key=applied["MediaStoragePath"], Body=fh
+                )
+        t1 = time.perf_counter()
+        server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
+        t2 = time.perf_counter()
+        peak = status(pid, "VmHWM")
+        mode = "multipart" if multipart else "simple PUT"
+        size = big.stat().st_size
+        print(
+            f"{mode:11s} {size / MIB:7.0f} MiB  upload {size / MIB / (t1 - t0):6.0f} MiB/s  "
+            f"commit {t2 - t1:5.1f} s  idle RSS {idle / MIB:5.1f} MB  "
+            f"peak RSS {peak / MIB:5.1f} MB  ({peak / (200 * MIB):.2f}x of the 200 MB goal)"
+        )
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    size_mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
+    with tempfile.TemporaryDirectory(prefix="vodflow-bench-upload-") as tmp:
+        work = Path(tmp)
+        big = work / "big.ts"
+        make_big(big, size_mib * MIB)
+        for multipart in (False, True):
+            run(size_mib, multipart, work, big)
+
+
+if __name__ == "__main__":
+    main()
