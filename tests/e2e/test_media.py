@@ -321,6 +321,10 @@ def test_pull_upload_from_loopback(server: ServerProcess, origin: str, files: Pa
     assert httpx.get(out["FileUrl"]).content == (files / "clip.mp4").read_bytes()
     info = server.call("DescribeMediaInfos", {"FileIds": [out["FileId"]]})["MediaInfoSet"][0]
     assert info["BasicInfo"]["Name"] == "pulled"
+    detail = server.call("DescribeTaskDetail", {"TaskId": task_id})
+    assert detail["TaskType"] == "PullUpload"
+    assert detail["PullUploadTask"]["FileId"] == out["FileId"]
+    assert detail["PullUploadTask"]["Status"] == "FINISH"
     (event,) = _pull_events(server, task_id)
     assert event["FileId"] == out["FileId"]
     assert event["SessionContext"] == "pull-ctx"

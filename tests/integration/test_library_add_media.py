@@ -113,3 +113,27 @@ async def test_refused_media_leaves_nothing(services: Services, tmp_path: Path) 
         assert (await conn.execute(select(media))).first() is None
     blobs = [p for p in services.blobs.root.rglob("*") if p.is_file()]
     assert blobs == []
+
+
+async def test_expired_media_swept_with_event(services: Services, clip: Path) -> None:
+    from vodflow.core.library import LibrarySweeper
+
+    async with services.db.tx() as conn:
+        await apps_q.modify(conn, APP, delete_event_switch="ON")
+    assert services.library is not None
+    keep = await services.library.add_media(APP, clip, name="k", media_type="mp4", copy=True)
+    gone = await services.library.add_media(
+        APP, clip, name="g", media_type="mp4", copy=True, expire_time=4e9
+    )
+    folder = Path((await services.library.get(APP, gone.file_id))["path"]).parent
+    async with services.db.tx() as conn:
+        await media_q.modify(conn, APP, gone.file_id, expire_time=1.0)
+    await LibrarySweeper(services).sweep_once()
+    assert await services.library.get(APP, gone.file_id) is None
+    assert await services.library.get(APP, keep.file_id) is not None
+    assert not folder.exists()
+    async with services.db.read() as conn:
+        rows = (
+            await conn.execute(select(events.c.body).where(events.c.event_type == "FileDeleted"))
+        ).all()
+    assert [json.loads(r[0])["FileDeleteEvent"]["FileIdSet"] for r in rows] == [[gone.file_id]]
