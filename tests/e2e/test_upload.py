@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -436,3 +437,48 @@ def test_procedure_on_upload_starts_the_flow(server: ServerProcess, small_clip: 
     assert [(t[1], t[2]) for t in tasks] == [("Procedure", "proc-ctx")]
     (event,) = [b for b in bodies if b["FileId"] == done["FileId"]]
     assert event["ProcedureTaskId"] == tasks[0][0]
+
+
+def test_cos_edge_requests(server: ServerProcess) -> None:
+    import requests
+    from qcloud_cos import CosConfig
+    from qcloud_cos.cos_auth import CosS3Auth
+
+    applied = apply(server)
+    cert = applied["TempCertificate"]
+    conf = CosConfig(
+        Region="ap-local",
+        SecretId=cert["SecretId"],
+        SecretKey=cert["SecretKey"],
+        Token=cert["Token"],
+        Domain=server.host,
+        Scheme="http",
+    )
+    key = applied["MediaStoragePath"]
+    url = server.url + key
+    token = {"x-cos-security-token": cert["Token"]}
+
+    def send(method: str, params: dict[str, str], body: bytes = b"") -> requests.Response:
+        auth = CosS3Auth(conf, key, params=params)
+        return requests.request(
+            method, url, params=params, data=body, headers=token, auth=auth, timeout=30
+        )
+
+    upload_id = ET.fromstring(send("POST", {"uploads": ""}).content).findtext("UploadId")
+    assert upload_id
+    bad_part = send("PUT", {"partNumber": "0", "uploadId": upload_id}, b"x")
+    assert bad_part.status_code == 400 and b"InvalidArgument" in bad_part.content
+    dtd = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><CompleteMultipartUpload/>'
+    refused = send("POST", {"uploadId": upload_id}, dtd)
+    assert refused.status_code == 400 and b"MalformedXML" in refused.content
+    garbage = send("POST", {"uploadId": upload_id}, b"<not xml")
+    assert garbage.status_code == 400
+    empty = send("POST", {"uploadId": upload_id}, b"<CompleteMultipartUpload/>")
+    assert empty.status_code == 400
+    unknown = send("PUT", {"partNumber": "1", "uploadId": "nope"}, b"x")
+    assert unknown.status_code == 404 and b"NoSuchUpload" in unknown.content
+    assert send("GET", {}).status_code == 405
+    assert send("HEAD", {}).status_code == 404
+    assert send("PUT", {}, b"hello").status_code == 200
+    head = send("HEAD", {})
+    assert head.status_code == 200 and head.headers["Content-Length"] == "5"
