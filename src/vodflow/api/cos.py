@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -60,8 +60,8 @@ def error_response(status: int, code: str, message: str, resource: str) -> Respo
 
 def _uploads(request: Request) -> UploadService:
     services: Services = request.app.state.services
-    assert services.uploads is not None  # type: ignore[attr-defined]
-    return services.uploads  # type: ignore[attr-defined,no-any-return]
+    assert services.uploads is not None
+    return services.uploads
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -103,9 +103,11 @@ async def object_endpoint(request: Request) -> Response:
     return await _guard(request, _object, path)
 
 
-async def _guard(request: Request, handler: Any, resource: str) -> Response:
+async def _guard(
+    request: Request, handler: Callable[[Request], Awaitable[Response]], resource: str
+) -> Response:
     try:
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     except cos_auth.CosAuthError as exc:
         return error_response(403, exc.code, exc.message, resource)
     except StorageError as exc:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow import ids
 from vodflow.core import events
 from vodflow.core.blobkeys import media_dir, url_for
+from vodflow.core.flows import FlowOptions
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
 from vodflow.errors import VodError
 from vodflow.media.errors import ProbeError
@@ -175,8 +176,9 @@ class LibraryService:
                     raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
                 await q.add(conn, **row)
                 if mpt is not None:
-                    started = await self.services.flows.start_in(  # type: ignore[attr-defined]
-                        conn, app_row, file_id, mpt, flow_options or _default_options()
+                    assert self.services.flows is not None
+                    started = await self.services.flows.start_in(
+                        conn, app_row, file_id, mpt, flow_options or FlowOptions()
                     )
                     record.procedure_task_id = started.task_id
                 if conn_hook is not None:
@@ -196,8 +198,8 @@ class LibraryService:
         except BaseException:
             self.blobs.delete_prefix(folder)
             raise
-        if started is not None:
-            await self.services.flows.dispatch(started)  # type: ignore[attr-defined]
+        if started is not None and self.services.flows is not None:
+            await self.services.flows.dispatch(started)
         return record
 
     async def procedure_task(self, app_id: int, procedure: str | None) -> dict[str, Any] | None:
@@ -208,9 +210,8 @@ class LibraryService:
         """
         if not procedure:
             return None
-        templates = getattr(self.services, "templates", None)
-        flows = getattr(self.services, "flows", None)
-        if templates is None or flows is None:
+        templates = self.services.templates
+        if templates is None or self.services.flows is None:
             return None
         mpt = await templates.get_procedure(app_id, procedure)
         if mpt is None:
@@ -506,12 +507,6 @@ def _source_info(stored: Any) -> dict[str, Any]:
     info.setdefault("SourceType", "Upload")
     info.setdefault("SourceContext", "")
     return info
-
-
-def _default_options() -> Any:
-    from vodflow.core.flows import FlowOptions  # type: ignore[import-not-found]
-
-    return FlowOptions()
 
 
 class LibrarySweeper:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from vodflow import ids
 from vodflow.core.credentials import Credential
+from vodflow.core.flows import FlowOptions
 from vodflow.core.library import MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.errors import VodError
@@ -396,11 +397,8 @@ def parse_expire_time(value: str | None) -> float | None:
     return expires
 
 
-def flow_options(**values: Any) -> Any:
-    try:
-        from vodflow.core.flows import FlowOptions
-    except ImportError:  # task flows not installed: the procedure is only recorded
-        return None
+def flow_options(**values: Any) -> FlowOptions:
+    """Options of a procedure started by an upload (SessionContext, priority)."""
     return FlowOptions(**values)
 
 

@@ -136,6 +136,6 @@ async def SearchMedia(ctx: Context, req: SearchMediaRequest) -> dict[str, Any]:
 
 @action()
 async def DeleteMedia(ctx: Context, req: DeleteMediaRequest) -> dict[str, Any]:
-    parts = [(p.Type, p.Definition) for p in req.DeleteParts or []]
+    parts: list[tuple[str, int]] = [(p.Type, p.Definition) for p in req.DeleteParts or []]
     await _library(ctx).delete(ctx.app_id, req.FileId, parts or None)
     return {}
