@@ -91,6 +91,12 @@ class Receiver:
             return self.script.pop(0) if self.script else self.default
 
 
+class _Server(ThreadingHTTPServer):
+    # vodflow opens up to 16 connections at once per URL; the default backlog is 5.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @contextmanager
 def receiver(port: int = 0, **kwargs: Any) -> Iterator[Receiver]:
     rec = Receiver(**kwargs)
@@ -118,7 +124,7 @@ def receiver(port: int = 0, **kwargs: Any) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    rec.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    rec.server = _Server(("127.0.0.1", port), Handler)
     rec.server.daemon_threads = True
     thread = threading.Thread(target=rec.server.serve_forever, daemon=True)
     thread.start()

@@ -77,6 +77,12 @@ def pull(
         return
 
 
+class _Server(ThreadingHTTPServer):
+    # vodflow opens up to 16 connections at once per URL; the default backlog is 5.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> ThreadingHTTPServer:
     console = Console()
 
@@ -109,7 +115,7 @@ def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> Thread
         def log_message(self, *args: Any) -> None:
             pass
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return _Server((host, port), Handler)
 
 
 @events_app.command()
