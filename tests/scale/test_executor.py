@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -66,3 +67,34 @@ def test_subtask_runs_in_a_separate_worker_process(make_cluster, tiny_clip: Path
     text = httpx.get(f"{api.url}/metrics", timeout=10).text
     assert 'vodflow_api_requests_total{action="ProcessMedia",code="OK"} 1.0' in text
     assert 'vodflow_subtasks{state="WAITING"} 0.0' in text
+
+
+async def test_broker_outage_delays_jobs_and_never_fails_the_caller() -> None:
+    """The flow is committed before submit: a broker that is down must not turn that
+    into an error; the message is sent once the broker answers again."""
+    import redis
+
+    from tests.scale import services as svc
+
+    svc.require_services()
+    queue = svc.new_queue()
+    down = Settings(executor="celery", broker_url="redis://127.0.0.1:1/0", celery_queue=queue)
+    executor = celery_app.CeleryExecutor(down)
+    executor.app.conf.broker_connection_timeout = 0.5
+    executor.app.conf.broker_transport_options["max_retries"] = 0
+    try:
+        await executor.submit("subtask", "42", 3)  # does not raise
+        assert executor._unsent == [("subtask", "42", 3)]
+        executor.app = celery_app.make_celery(
+            Settings(executor="celery", broker_url=svc.BROKER_URL, celery_queue=queue)
+        )
+        r = redis.Redis(host=svc.REDIS_HOST, port=svc.REDIS_PORT)
+        step = celery_app.celery_priority(3)
+        deadline = time.monotonic() + 30
+        while r.llen(f"{queue}:{step}") < 1:
+            assert time.monotonic() < deadline, "the held job was never sent"
+            await asyncio.sleep(0.2)
+        assert executor._unsent == []
+    finally:
+        await executor.stop()
+        svc.purge_queue(queue)

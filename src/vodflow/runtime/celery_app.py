@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import threading
@@ -47,6 +48,7 @@ PRIORITY_STEPS = list(range(10))
 # How long Redis keeps a delivered-but-unacknowledged message before giving it to
 # another worker. Subtasks of a worker that died are re-run sooner, by lease.
 VISIBILITY_TIMEOUT_S = 3600
+RESEND_INTERVAL_S = 2.0
 
 
 def celery_priority(priority: int) -> int:
@@ -94,10 +96,25 @@ class CeleryExecutor:
         # One sender thread: kombu's blocking publish stays off the event loop, and
         # messages leave in the order they were submitted.
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="celery-send")
+        # Jobs whose message could not be sent (broker down): sent again until it is back.
+        self._unsent: list[tuple[str, str, int]] = []
+        self._retry: asyncio.Task[None] | None = None
 
     async def submit(self, kind: str, job_id: str, priority: int = 0) -> None:
+        """Send the job's message; a broker outage delays the job, it never fails the caller.
+
+        The caller's transaction is already committed (the flow exists), so an
+        error here would only turn a success into a lie; the job is kept and sent
+        again by the retry loop.
+        """
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, self._send, kind, job_id, priority)
+        try:
+            await loop.run_in_executor(self._pool, self._send, kind, job_id, priority)
+        except Exception as exc:
+            log.warning("broker unavailable (%s): job %s %s kept for retry", exc, kind, job_id)
+            self._unsent.append((kind, job_id, priority))
+            if self._retry is None or self._retry.done():
+                self._retry = asyncio.create_task(self._resend(), name="celery-resend")
 
     def _send(self, kind: str, job_id: str, priority: int) -> None:
         self.app.send_task(
@@ -107,10 +124,27 @@ class CeleryExecutor:
             priority=celery_priority(priority),
         )
 
+    async def _resend(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._unsent:
+            await asyncio.sleep(RESEND_INTERVAL_S)
+            while self._unsent:
+                job = self._unsent[0]
+                try:
+                    await loop.run_in_executor(self._pool, self._send, *job)
+                except Exception:
+                    break
+                self._unsent.pop(0)
+        log.info("broker reachable again: held jobs sent")
+
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
         self._pool.shutdown(wait=True)
 
 
