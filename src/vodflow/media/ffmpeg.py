@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import inspect
 import os
@@ -153,10 +154,8 @@ class _ProgressReporter:
     async def feed(self, line: str) -> None:
         key, _, value = line.partition("=")
         if key in ("out_time_us", "out_time_ms"):  # both are microseconds in ffmpeg
-            try:
+            with contextlib.suppress(ValueError):  # "N/A" before the first frame
                 self._position = max(self._position, int(value) / 1_000_000)
-            except ValueError:
-                pass  # "N/A" before the first frame
         elif key == "progress" and value == "continue" and self._duration:
             # Below 100 until the process has actually succeeded.
             percent = min(99.0, round(100.0 * self._position / self._duration, 1))
@@ -190,10 +189,8 @@ def _summarize(tail: collections.deque[str]) -> str:
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     """Kill ffmpeg's process group and reap it, even if we are being cancelled."""
     if proc.returncode is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     # Shielded: a second cancellation must not stop the reaping.
     await asyncio.shield(proc.wait())
 

@@ -13,6 +13,8 @@ callers wrap it in ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import os
 import struct
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import av
 import av.error
@@ -56,6 +58,8 @@ class VideoStreamInfo:
     codec: str
     fps: int
     codec_tag: str
+    index: int = 0
+    """Stream index in the file, for ``-map 0:<index>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class AudioStreamInfo:
     sample_rate: int
     codec: str
     channels: int
+    index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +130,8 @@ def probe(path: str | os.PathLike[str], *, md5: bool = True) -> MediaProbe:
     path = Path(path)
     try:
         size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+        with open(path, "rb") as start:
+            head = start.read(_SNIFF_BYTES)
     except FileNotFoundError:
         raise ProbeError(SOURCE_FILE_ERROR, "source file does not exist") from None
     except OSError as exc:
@@ -135,19 +140,17 @@ def probe(path: str | os.PathLike[str], *, md5: bool = True) -> MediaProbe:
         ) from None
     _screen(head)
 
-    try:
-        container = av.open(
-            str(path),
-            options=_open_options(SAFE_DEMUXERS),
-            stream_options=_STREAM_OPTIONS,
-        )
-    except av.error.FFmpegError as exc:
-        raise ProbeError(CONTENT_MALFORMED, _open_failure(exc)) from None
-    try:
-        with container:
-            return _measure(container, path, size, md5=md5)
-    except av.error.FFmpegError as exc:
-        raise ProbeError(CONTENT_MALFORMED, f"media could not be read: {exc.strerror}") from None
+    with open(path, "rb") as raw:
+        try:
+            container = _open_untrusted(_Nameless(raw))
+        except av.error.FFmpegError as exc:
+            raise ProbeError(CONTENT_MALFORMED, _open_failure(exc)) from None
+        try:
+            with container:
+                return _measure(container, path, size, md5=md5)
+        except av.error.FFmpegError as exc:
+            message = f"media could not be read: {exc.strerror}"
+            raise ProbeError(CONTENT_MALFORMED, message) from None
 
 
 def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
@@ -168,9 +171,12 @@ def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
             options=_open_options(SAFE_DEMUXERS + PLAYLIST_DEMUXERS),
         )
         with container:
-            return _measure(container, path, size, md5=True, container_name="hls")
+            media = _measure(container, path, size, md5=True, container_name="hls")
     except av.error.FFmpegError as exc:
         raise ProbeError(CONTENT_MALFORMED, f"playlist could not be read: {exc.strerror}") from None
+    # The hls demuxer's own bit_rate is not the stream's; use what is on disk.
+    bitrate = int(size * 8 / media.duration) if media.duration > 0 else 0
+    return dataclasses.replace(media, bitrate=bitrate)
 
 
 def playlist_uris(path: str | os.PathLike[str]) -> list[str]:
@@ -178,6 +184,48 @@ def playlist_uris(path: str | os.PathLike[str]) -> list[str]:
     with open(path, encoding="utf-8") as fh:
         lines = [line.strip() for line in fh]
     return [line for line in lines if line and not line.startswith("#")]
+
+
+class _Nameless:
+    """A read-only file view without a ``name``: PyAV would hand the name to FFmpeg."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+
+def _open_untrusted(fh: _Nameless) -> Any:
+    """Open an untrusted file for demuxing, by content alone.
+
+    PyAV reads through the file object, so FFmpeg never sees a file name:
+    the demuxer is chosen from the bytes (a JPEG named ``x.jpg`` is
+    ``jpeg_pipe``, never the pattern-expanding ``image2``) and nothing in the
+    name can be mistaken for a sequence pattern or a URL. The whitelists
+    still apply to anything the demuxer would open on its own.
+
+    Where the demuxer allows it, a decoder pixel cap (``max_pixels``) stops a
+    lying codec header from making the stream-info decode allocate
+    gigabytes. PyAV only passes per-stream options to demuxers that declare
+    their streams up front (MP4, MKV...); for the others (TS, PS, FLV, MP3)
+    it refuses, and we open without the cap.
+    """
+    options = _open_options(SAFE_DEMUXERS)
+    try:
+        # PyAV's stub says list[str]; the runtime takes one dict per stream.
+        return av.open(fh, options=options, stream_options=_STREAM_OPTIONS)  # type: ignore[arg-type]
+    except ValueError as exc:
+        if "stream_options" not in str(exc):
+            raise
+    fh.seek(0)
+    return av.open(fh, options=options)
 
 
 def _open_options(formats: Iterable[str]) -> dict[str, str]:
@@ -300,6 +348,9 @@ def _measure(
     )
     duration = duration or max(video_duration, audio_duration)
 
+    # Rotation first: it decodes the first frame, which a fresh container can
+    # do without seeking (the hls demuxer refuses seeks with EPERM).
+    rotate = _rotation(container, video[0]) if video and container_name is None else 0
     needs_scan = [s for s in video + audio if not s.bit_rate and not is_image]
     scanned = _scan_packet_rates(container, needs_scan, duration) if needs_scan else {}
 
@@ -313,9 +364,10 @@ def _measure(
             bitrate=rate(s),
             width=s.codec_context.width,
             height=s.codec_context.height,
-            codec=s.codec_context.name,
+            codec=_codec_name(s),
             fps=_fps(s),
             codec_tag=_codec_tag(s),
+            index=s.index,
         )
         for s in video
     )
@@ -323,8 +375,9 @@ def _measure(
         AudioStreamInfo(
             bitrate=rate(s),
             sample_rate=s.codec_context.sample_rate or 0,
-            codec=s.codec_context.name,
+            codec=_codec_name(s),
             channels=s.codec_context.channels,
+            index=s.index,
         )
         for s in audio
     )
@@ -336,7 +389,6 @@ def _measure(
         bitrate = int(size * 8 / duration)
     else:
         bitrate = 0
-    rotate = _rotation(path, container, video[0]) if video and container_name is None else 0
     return MediaProbe(
         size=size,
         container=container_name or fmt_name,
@@ -380,6 +432,12 @@ def _fps(stream: Any) -> int:
     return int(float(rate) + 1e-6)
 
 
+def _codec_name(stream: Any) -> str:
+    """The codec's canonical name (``mp3``), not the decoder's (``mp3float``)."""
+    codec = stream.codec_context.codec
+    return str(getattr(codec, "canonical_name", None) or codec.name)
+
+
 def _codec_tag(stream: Any) -> str:
     tag = stream.codec_context.codec_tag or ""
     return tag if tag.isprintable() and tag.strip("\0 ") else ""
@@ -395,7 +453,9 @@ def _scan_packet_rates(container: Any, streams: list[Any], duration: float) -> d
     total: dict[int, int] = dict.fromkeys(wanted, 0)
     first: dict[int, float] = {}
     last: dict[int, float] = {}
-    container.seek(0)
+    # Not seekable (hls)? Then nothing was consumed yet on that path anyway.
+    with contextlib.suppress(av.error.FFmpegError):
+        container.seek(0)
     for packet in container.demux(*streams):
         if packet.size == 0 or packet.stream.index not in wanted:
             continue
@@ -414,7 +474,7 @@ def _scan_packet_rates(container: Any, streams: list[Any], duration: float) -> d
     return rates
 
 
-def _rotation(path: Path, container: Any, stream: Any) -> int:
+def _rotation(container: Any, stream: Any) -> int:
     """Clockwise rotation from the display matrix, found on the first decoded frame.
 
     PyAV exposes stream side data only through frames; FFmpeg attaches the
@@ -422,10 +482,9 @@ def _rotation(path: Path, container: Any, stream: Any) -> int:
     cannot be decoded is reported unrotated.
     """
     try:
-        container.seek(0)
         for frame in container.decode(stream):
             counter_clockwise = float(frame.rotation or 0)
-            return int(round(-counter_clockwise / 90.0)) % 4 * 90
+            return round(-counter_clockwise / 90.0) % 4 * 90
     except (av.error.FFmpegError, ValueError):
         return 0
     return 0

@@ -1,0 +1,452 @@
+"""Transcoding: one decode, any number of renditions, every result measured.
+
+:func:`transcode_many` builds a single ffmpeg run: the source video is
+decoded once, ``split`` into one branch per rendition (scaled, padded,
+re-timed per spec) and each branch feeds its own encoder and output file.
+Encoding N renditions therefore costs N encodes but one decode, which is
+what matters when a procedure asks for several definitions at once.
+:func:`transcode` is the one-rendition case.
+
+Outputs: ``<name>.<ext>`` for files; for HLS ``<name>.m3u8`` plus its
+segments in ``<name>/``. Results report what was measured on those files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from vodflow.media.errors import (
+    INVALID_TIME_OFFSET,
+    NO_VIDEO_MEDIA,
+    FFmpegError,
+    MediaOpError,
+)
+from vodflow.media.ffmpeg import ProgressCallback, run_ffmpeg, timeout_for
+from vodflow.media.ops._common import (
+    Staging,
+    check_name,
+    choose_fill,
+    fit_filter,
+    measure,
+    measure_playlist,
+    op_error,
+    output_threads,
+    plan_size,
+    read_source,
+    source_arg,
+    unsupported,
+)
+from vodflow.media.probe import (
+    AudioStreamInfo,
+    MediaProbe,
+    VideoStreamInfo,
+    playlist_uris,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Container:
+    ext: str
+    muxer: str
+    video_codecs: frozenset[str]
+    audio_codecs: frozenset[str]
+
+
+_AV = frozenset({"h264", "h265"})
+_AA = frozenset({"aac", "mp3"})
+CONTAINERS: Final[dict[str, _Container]] = {
+    "mp4": _Container("mp4", "mp4", _AV, _AA),
+    "flv": _Container("flv", "flv", _AV, _AA),
+    "hls": _Container("m3u8", "hls", _AV, _AA),
+    "ts": _Container("ts", "mpegts", _AV, _AA),
+    "mp3": _Container("mp3", "mp3", frozenset(), frozenset({"mp3"})),
+    "m4a": _Container("m4a", "ipod", frozenset(), frozenset({"aac"})),
+}
+"""Output containers by the name specs use (Tencent's ``Container`` values)."""
+
+_VIDEO_ENCODERS: Final = {"h264": "libx264", "h265": "libx265"}
+_AUDIO_ENCODERS: Final = {"aac": "aac", "mp3": "libmp3lame"}
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSpec:
+    """Video settings of a rendition. Sizes in pixels, bitrate in kbps; 0 = "from the source".
+
+    ``gop`` is in frames (0 = encoder default). ``preset`` trades speed for
+    size; the default favours throughput on shared machines.
+    """
+
+    codec: str = "h264"
+    bitrate: int = 0
+    width: int = 0
+    height: int = 0
+    fps: int = 0
+    resolution_adaptive: bool = True
+    fill_type: str = "black"
+    gop: int = 0
+    preset: str = "veryfast"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSpec:
+    """Audio settings of a rendition. Bitrate in kbps; 0 = "encoder default / from the source"."""
+
+    codec: str = "aac"
+    bitrate: int = 0
+    sample_rate: int = 0
+    channels: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TranscodeSpec:
+    """One rendition. ``name`` is the base name of its output(s) in ``out_dir``.
+
+    ``start_time``/``end_time`` clip the source (seconds). ``segment_duration``
+    applies to HLS only.
+    """
+
+    container: str = "mp4"
+    video: VideoSpec | None = field(default_factory=VideoSpec)
+    audio: AudioSpec | None = field(default_factory=AudioSpec)
+    remove_video: bool = False
+    remove_audio: bool = False
+    start_time: float | None = None
+    end_time: float | None = None
+    segment_duration: float = 10.0
+    name: str = "transcode"
+
+
+@dataclass(frozen=True, slots=True)
+class TranscodeResult:
+    """A measured rendition. ``path`` is the file, or the playlist for HLS.
+
+    ``files`` lists everything written (playlist first, then segments) so a
+    caller can upload it; ``size`` is their total.
+    """
+
+    path: Path
+    files: tuple[Path, ...]
+    container: str
+    size: int
+    md5: str
+    bitrate: int
+    width: int
+    height: int
+    duration: float
+    video_streams: tuple[VideoStreamInfo, ...]
+    audio_streams: tuple[AudioStreamInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A validated rendition, resolved against the source."""
+
+    spec: TranscodeSpec
+    container: _Container
+    video: VideoSpec | None
+    audio: AudioSpec | None
+    size: tuple[int, int] | None
+
+
+async def transcode(
+    input_path: str | os.PathLike[str],
+    spec: TranscodeSpec,
+    out_dir: str | os.PathLike[str],
+    *,
+    on_progress: ProgressCallback | None = None,
+    threads: int | None = None,
+    duration: float | None = None,
+    timeout: float | None = None,
+) -> TranscodeResult:
+    """Transcode ``input_path`` to one rendition (see :func:`transcode_many`)."""
+    (result,) = await transcode_many(
+        input_path,
+        [spec],
+        out_dir,
+        on_progress=on_progress,
+        threads=threads,
+        duration=duration,
+        timeout=timeout,
+    )
+    return result
+
+
+async def transcode_many(
+    input_path: str | os.PathLike[str],
+    specs: Sequence[TranscodeSpec],
+    out_dir: str | os.PathLike[str],
+    *,
+    on_progress: ProgressCallback | None = None,
+    threads: int | None = None,
+    duration: float | None = None,
+    timeout: float | None = None,
+) -> list[TranscodeResult]:
+    """Encode every spec from one decode of ``input_path``, in one ffmpeg run.
+
+    Returns one measured result per spec, in order. Either all outputs
+    appear in ``out_dir`` or none do. Raises :class:`MediaOpError`:
+    ``InvalidInput.ConfigurationUnsupported`` (bad spec),
+    ``InvalidInput.InvalidTimeOffset`` (clip outside the media),
+    ``SourceFileError.NoVideoMedia`` (video asked of an audio-only source),
+    ``SourceFileError.ContentMalformed``/``ContentUnsupported`` (bad source),
+    ``InternalError``.
+    """
+    with Staging(out_dir) as staging:
+        results, entries = await encode_renditions(
+            input_path,
+            specs,
+            staging.dir,
+            final_dir=staging.out_dir,
+            on_progress=on_progress,
+            threads=threads,
+            duration=duration,
+            timeout=timeout,
+        )
+        staging.commit(entries)
+    return results
+
+
+async def encode_renditions(
+    input_path: str | os.PathLike[str],
+    specs: Sequence[TranscodeSpec],
+    work_dir: Path,
+    *,
+    final_dir: Path,
+    on_progress: ProgressCallback | None = None,
+    threads: int | None = None,
+    duration: float | None = None,
+    timeout: float | None = None,
+) -> tuple[list[TranscodeResult], list[str]]:
+    """Encode into ``work_dir`` and measure; the caller commits.
+
+    Returns the results (with paths as they will be under ``final_dir``)
+    and the top-level entry names to commit, segment directories before
+    playlists. Shared with adaptive streaming, which adds a master playlist
+    before committing.
+    """
+    if not specs:
+        raise unsupported("no rendition to produce")
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise unsupported("rendition names must be unique")
+    source = await read_source(input_path)
+    plans = [_plan(spec, source) for spec in specs]
+    start, end = _clip(specs, source)
+    if start is None:
+        clip_duration = duration or source.duration
+    else:
+        clip_duration = (end if end is not None else source.duration) - start
+
+    args = _ffmpeg_args(Path(input_path), plans, source, work_dir, threads)
+    try:
+        await run_ffmpeg(
+            args,
+            duration=clip_duration,
+            on_progress=on_progress,
+            timeout=timeout or timeout_for(clip_duration * len(plans)),
+            threads=threads,
+        )
+    except FFmpegError as exc:
+        raise op_error(exc) from exc
+
+    results = await asyncio.gather(*(_measure(plan, work_dir, final_dir) for plan in plans))
+    entries: list[str] = []
+    for plan in plans:
+        if plan.container.muxer == "hls":
+            entries.append(plan.spec.name)
+        entries.append(f"{plan.spec.name}.{plan.container.ext}")
+    return list(results), entries
+
+
+def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
+    container = CONTAINERS.get(spec.container.lower())
+    if container is None:
+        raise unsupported(f"container {spec.container!r} is not supported")
+    check_name(spec.name)
+    if spec.segment_duration <= 0:
+        raise unsupported("segment duration must be positive")
+    wants_video = spec.video is not None and not spec.remove_video and container.video_codecs
+    wants_audio = spec.audio is not None and not spec.remove_audio
+    video = spec.video if wants_video else None
+    audio = spec.audio if wants_audio and source.has_audio else None
+
+    size: tuple[int, int] | None = None
+    if video is not None:
+        if video.codec not in container.video_codecs:
+            raise unsupported(f"video codec {video.codec!r} cannot go in {spec.container}")
+        if min(video.bitrate, video.width, video.height, video.fps, video.gop) < 0:
+            raise unsupported("video settings must not be negative")
+        choose_fill(video.width, video.height, video.fill_type)  # validates early
+        if not source.has_video or source.is_image:
+            raise MediaOpError(NO_VIDEO_MEDIA, "the source has no video stream")
+        size = plan_size(
+            source.display_size, video.width, video.height, adaptive=video.resolution_adaptive
+        )
+    if audio is not None:
+        if audio.codec not in container.audio_codecs:
+            raise unsupported(f"audio codec {audio.codec!r} cannot go in {spec.container}")
+        if min(audio.bitrate, audio.sample_rate, audio.channels) < 0:
+            raise unsupported("audio settings must not be negative")
+    if video is None and audio is None:
+        if not container.video_codecs and not source.has_audio:
+            raise unsupported(f"{spec.container} output needs audio and the source has none")
+        raise unsupported("the rendition would contain neither video nor audio")
+    return _Plan(spec, container, video, audio, size)
+
+
+def _clip(specs: Sequence[TranscodeSpec], source: MediaProbe) -> tuple[float | None, float | None]:
+    """The common clip window, validated. Renditions must agree on it.
+
+    One window for all keeps the single decode simple (input seeking);
+    Tencent attaches the window to the task, not the rendition, anyway.
+    """
+    windows = {(spec.start_time, spec.end_time) for spec in specs}
+    if len(windows) != 1:
+        raise unsupported("renditions of one run must share start and end times")
+    start, end = windows.pop()
+    if start is None and end is None:
+        return None, None
+    begin = start or 0.0
+    if begin < 0 or begin >= source.duration:
+        raise MediaOpError(INVALID_TIME_OFFSET, f"start time {begin:g}s is outside the media")
+    if end is not None and end <= begin:
+        raise MediaOpError(INVALID_TIME_OFFSET, "end time must be after start time")
+    if end is not None:
+        end = min(end, source.duration)
+    return begin, end
+
+
+def _ffmpeg_args(
+    input_path: Path,
+    plans: list[_Plan],
+    source: MediaProbe,
+    work_dir: Path,
+    threads: int | None,
+) -> list[str]:
+    start, end = _clip([plan.spec for plan in plans], source)
+    args: list[str] = []
+    if start is not None:
+        args += ["-ss", f"{start:.3f}"]
+        if end is not None:
+            args += ["-t", f"{end - start:.3f}"]
+    args += ["-i", source_arg(input_path)]
+
+    graph: list[str] = []
+    video_plans = [i for i, plan in enumerate(plans) if plan.video]
+    audio_plans = [i for i, plan in enumerate(plans) if plan.audio]
+    if video_plans:
+        src = source.video_streams[0].index
+        outs = "".join(f"[vs{i}]" for i in video_plans)
+        graph.append(f"[0:{src}]split={len(video_plans)}{outs}")
+        for i in video_plans:
+            video = plans[i].video
+            size = plans[i].size
+            assert video is not None and size is not None
+            chain = f"[vs{i}]fps={video.fps}[vf{i}];" if video.fps else f"[vs{i}]null[vf{i}];"
+            fill = choose_fill(video.width, video.height, video.fill_type)
+            chain += fit_filter(f"vf{i}", f"vz{i}", size[0], size[1], fill, tag=f"g{i}")
+            chain += f";[vz{i}]format=yuv420p[vo{i}]"
+            graph.append(chain)
+    if audio_plans:
+        src = source.audio_streams[0].index
+        outs = "".join(f"[ao{i}]" for i in audio_plans)
+        graph.append(f"[0:{src}]asplit={len(audio_plans)}{outs}")
+    if graph:
+        args += ["-filter_complex", ";".join(graph)]
+
+    for i, plan in enumerate(plans):
+        if plan.video:
+            args += ["-map", f"[vo{i}]", *_video_options(plan, threads)]
+        if plan.audio:
+            args += ["-map", f"[ao{i}]", *_audio_options(plan.audio)]
+        args += output_threads(threads)
+        args += _container_options(plan, work_dir)
+    return args
+
+
+def _video_options(plan: _Plan, threads: int | None) -> list[str]:
+    video = plan.video
+    assert video is not None
+    opts = ["-c:v", _VIDEO_ENCODERS[video.codec], "-preset", video.preset]
+    if video.bitrate:
+        opts += ["-b:v", f"{video.bitrate}k"]
+    if video.gop:
+        opts += ["-g", str(video.gop)]
+    if plan.container.muxer == "hls":
+        # Segments must start on a keyframe to be cut at the asked duration.
+        seg = plan.spec.segment_duration
+        opts += ["-force_key_frames", f"expr:gte(t,n_forced*{seg:g})"]
+    if video.codec == "h265":
+        params = "log-level=error" + (f":pools={threads}" if threads else "")
+        opts += ["-x265-params", params]
+        if plan.container.muxer in ("mp4", "ipod"):
+            opts += ["-tag:v", "hvc1"]  # what Apple players require for HEVC in MP4
+    return opts
+
+
+def _audio_options(audio: AudioSpec) -> list[str]:
+    opts = ["-c:a", _AUDIO_ENCODERS[audio.codec]]
+    if audio.bitrate:
+        opts += ["-b:a", f"{audio.bitrate}k"]
+    if audio.sample_rate:
+        opts += ["-ar", str(audio.sample_rate)]
+    if audio.channels:
+        opts += ["-ac", str(audio.channels)]
+    return opts
+
+
+def _container_options(plan: _Plan, work_dir: Path) -> list[str]:
+    name, container = plan.spec.name, plan.container
+    target = work_dir / f"{name}.{container.ext}"
+    if container.muxer == "hls":
+        segments = work_dir / name
+        segments.mkdir(parents=True, exist_ok=True)
+        return [
+            "-f",
+            "hls",
+            "-hls_time",
+            f"{plan.spec.segment_duration:g}",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_list_size",
+            "0",
+            "-hls_segment_type",
+            "mpegts",
+            "-hls_base_url",
+            f"{name}/",
+            "-hls_segment_filename",
+            str(segments / f"{name}_%05d.ts"),
+            str(target),
+        ]
+    opts = ["-f", container.muxer]
+    if container.muxer in ("mp4", "ipod"):
+        opts += ["-movflags", "+faststart"]
+    return [*opts, str(target)]
+
+
+async def _measure(plan: _Plan, work_dir: Path, final_dir: Path) -> TranscodeResult:
+    staged = work_dir / f"{plan.spec.name}.{plan.container.ext}"
+    files = [staged]
+    if plan.container.muxer == "hls":
+        media = await measure_playlist(staged)
+        files += [staged.parent / uri for uri in playlist_uris(staged)]
+    else:
+        media = await measure(staged)
+    return TranscodeResult(
+        path=final_dir / staged.relative_to(work_dir),
+        files=tuple(final_dir / f.relative_to(work_dir) for f in files),
+        container=media.container,
+        size=media.size,
+        md5=media.md5,
+        bitrate=media.bitrate,
+        width=media.width,
+        height=media.height,
+        duration=media.duration,
+        video_streams=media.video_streams,
+        audio_streams=media.audio_streams,
+    )
