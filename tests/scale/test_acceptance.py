@@ -144,17 +144,16 @@ def test_worker_killed_mid_transcode(make_cluster, tmp_path: Path) -> None:
     finishes, its event is delivered once, and the output is registered once."""
     cluster = make_cluster(replicas=1, workers=2, concurrency=1, env={"VODFLOW_LEASE_S": "4"})
     [api] = cluster.api
-    clip = make_video(tmp_path / "longer.mp4", duration=12, width=320, height=240)
+    # Long enough (about 5 s of FFmpeg here) to be killed in the middle.
+    clip = make_video(tmp_path / "longer.mp4", duration=30, width=320, height=240)
     file_id = cluster.add_media(clip)
-    mpt = {"TranscodeTaskSet": [{"Definition": 100020}]}
+    mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
     task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
 
     pids = {w.pid: w for w in cluster.pool}
 
     def runner() -> int | None:
-        rows = cluster.sql(
-            "SELECT lease_owner FROM subtasks WHERE status = 'PROCESSING' AND progress > 0"
-        )
+        rows = cluster.sql("SELECT lease_owner FROM subtasks WHERE status = 'PROCESSING'")
         for (owner,) in rows:
             pid = int(str(owner).split(":")[1])
             if pid in pids:
@@ -164,7 +163,8 @@ def test_worker_killed_mid_transcode(make_cluster, tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while (pid := runner()) is None:
         assert time.monotonic() < deadline, cluster.logs()
-        time.sleep(0.1)
+        time.sleep(0.05)
+    time.sleep(0.5)  # FFmpeg is under way
     victim = pids[pid]
     victim.kill()
     survivor = next(w for w in cluster.pool if w is not victim)
@@ -177,7 +177,7 @@ def test_worker_killed_mid_transcode(make_cluster, tmp_path: Path) -> None:
     assert attempts == 2
     assert "vodflow.run_job" in survivor.log()
     outputs = cluster.sql("SELECT kind, definition FROM media_outputs WHERE file_id = $1", file_id)
-    assert [tuple(r) for r in outputs] == [("Transcode", 100020)]
+    assert [tuple(r) for r in outputs] == [("Transcode", 100030)]
     assert drain(api, {task_id}) == [task_id]
     [(count,)] = cluster.sql("SELECT count(*) FROM events")
     assert count == 1

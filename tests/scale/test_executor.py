@@ -98,3 +98,25 @@ async def test_broker_outage_delays_jobs_and_never_fails_the_caller() -> None:
     finally:
         await executor.stop()
         svc.purge_queue(queue)
+
+
+@pytest.mark.slow
+def test_sigterm_lets_the_running_job_finish(make_cluster, tmp_path: Path) -> None:
+    """A worker stopped with SIGTERM takes nothing new but finishes what it runs."""
+    from tests.mediagen import make_video
+
+    cluster = make_cluster(replicas=1, workers=1)
+    [api], [worker] = cluster.api, cluster.pool
+    clip = make_video(tmp_path / "clip.mp4", duration=30, width=320, height=240)
+    file_id = cluster.add_media(clip)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
+    api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})
+    wait_until(
+        lambda: {"n": len(cluster.sql("SELECT 1 FROM subtasks WHERE status = 'PROCESSING'"))},
+        lambda d: d["n"] == 1,
+        timeout=60,
+        every=0.05,
+    )
+    assert worker.stop() == 0
+    [(status, attempts)] = cluster.sql("SELECT status, attempts FROM subtasks")
+    assert (status, attempts) == ("SUCCESS", 1), worker.log()
