@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
@@ -221,3 +222,38 @@ def test_replica_killed_after_leasing_events(make_cluster, tiny_clip: Path) -> N
     assert leased
     a.kill()
     assert sorted(drain(b, set(task_ids))) == sorted(task_ids)
+
+
+def test_push_relays_of_two_replicas_deliver_each_event_once(make_cluster) -> None:
+    """Both replicas run a push relay over one outbox: every event is delivered, once."""
+    from tests.events_support import emit_many, receiver
+
+    n = 300
+    cluster = make_cluster(replicas=2, workers=0)
+    a, _b = cluster.api
+    with receiver() as rec:
+        a.call("ModifyEventConfig", {"Mode": "PUSH", "NotificationUrl": rec.url})
+        # Committed by a third process: both relays hear of it through NOTIFY.
+        cluster.run(lambda services: emit_many(services, n, per_tx=50))
+        deadline = time.monotonic() + 120
+        while len(rec.bodies) < n:
+            assert time.monotonic() < deadline, f"{len(rec.bodies)} of {n} delivered"
+            time.sleep(0.1)
+        time.sleep(1.0)  # a duplicate would arrive now
+        ids = [b["ProcedureStateChangeEvent"]["TaskId"] for b in rec.bodies]
+    assert len(ids) == n and len(set(ids)) == n
+    assert rec.hits == n
+    [(delivered,)] = cluster.sql("SELECT count(*) FROM events WHERE delivery_status = 'DELIVERED'")
+    assert delivered == n
+    # Each replica's own count of successful attempts: together, every event once.
+    shares = [ok_attempts(s) for s in cluster.api]
+    print(f"deliveries per replica: {shares}")
+    assert sum(shares) == n
+
+
+def ok_attempts(server: ServerProcess) -> int:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith('vodflow_push_attempts_total{result="ok"}'):
+            return int(float(line.split()[-1]))
+    return 0
