@@ -26,6 +26,7 @@ REDIS_PORT = int(os.environ.get("VODFLOW_TEST_REDIS_PORT", "6379"))
 BROKER_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 
 _created: list[str] = []
+_queues: list[str] = []
 
 
 def require_services() -> None:
@@ -70,10 +71,15 @@ def drop_database(name: str) -> None:
 def _drop_leftovers() -> None:
     for name in list(_created):
         drop_database(name)
+    for queue in _queues:
+        purge_queue(queue)
 
 
 def new_queue() -> str:
-    return f"vodflow-test-{secrets.token_hex(6)}"
+    """A Celery queue name of its own (purged from Redis at the latest when pytest exits)."""
+    queue = f"vodflow-test-{secrets.token_hex(6)}"
+    _queues.append(queue)
+    return queue
 
 
 def scaled_env(db_name: str, queue: str) -> dict[str, str]:
@@ -90,6 +96,7 @@ def purge_queue(queue: str) -> None:
     """Remove a test queue from Redis: its lists (all priority steps) and the messages
     of killed workers still held unacknowledged (kombu would restore them in an hour)."""
     keys = [queue] + [f"{queue}:{i}" for i in range(1, 10)]
+    keys += [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
     with contextlib.suppress(redis.RedisError):
         r = redis.Redis(host=REDIS_HOST, port=REDIS_PORT)
         r.delete(*keys)
