@@ -40,6 +40,9 @@ LEASE_MARGIN_S = 30.0
 MAX_CLIENTS = 1000
 
 
+STOP_GRACE_S = 5.0
+
+
 @dataclass(frozen=True)
 class Target:
     url: str
@@ -88,7 +91,10 @@ class PushRelay:
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         self._wake.set()
         self._outcome_ready.set()
-        for task in self._tasks:
+        # Let the loops see _stopping and leave between transactions: a task
+        # cancelled inside one can strand SQLite's write lock on a pooled connection.
+        _, late = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+        for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()  # outcomes already known are kept, not redelivered

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vodflow.core.events import PENDING_KEY
@@ -98,7 +99,11 @@ class LocalBackend:
 
         @event.listens_for(sync_engine, "rollback")
         def _on_rollback(conn: Any) -> None:
-            conn.info.pop(PENDING_KEY, None)
+            # Never raise here: an exception in this hook aborts the rollback itself
+            # and leaves SQLite's write lock held. An invalidated connection has no
+            # reachable info; its stale ids would only cause a harmless extra wake-up.
+            with contextlib.suppress(SQLAlchemyError):
+                conn.info.pop(PENDING_KEY, None)
 
         @event.listens_for(sync_engine, "checkin")
         def _on_checkin(_dbapi_conn: Any, record: Any) -> None:

@@ -9,12 +9,16 @@ PostgreSQL needs no such lock: row claims there use FOR UPDATE SKIP LOCKED.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger("vodflow.store")
 
 
 class Database:
@@ -27,12 +31,20 @@ class Database:
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on success, rolled back on error."""
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock or contextlib.nullcontext():
+            conn = await self.engine.connect()
+            try:
+                trans = await conn.begin()
+                try:
+                    yield conn
+                except BaseException:
+                    # Shielded: a task cancelled mid-transaction must still roll back,
+                    # or SQLite's write lock stays with an idle pooled connection.
+                    await asyncio.shield(_quietly(trans.rollback()))
+                    raise
+                await trans.commit()
+            finally:
+                await asyncio.shield(_quietly(conn.close()))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -41,6 +53,14 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """Run a clean-up step whose own failure must not hide the original error."""
+    try:
+        await step
+    except Exception:
+        log.warning("database clean-up step failed", exc_info=True)
 
 
 def _make_engine(url: str) -> AsyncEngine:
