@@ -157,7 +157,7 @@ class SubtaskRunner:
                         other["id"] != subtask_id
                         and other["type"] == "Transcode"
                         and _clip_key(other["input"]) == _clip_key(row["input"])
-                        and await q.claim(conn, other["id"], OWNER, until, t)
+                        and await q.claim(conn, other["id"], OWNER, until, t, skip_locked=True)
                     ):
                         claimed.append(other["id"])
             rows = [r for r in [await q.get_subtask(conn, i) for i in claimed] if r]

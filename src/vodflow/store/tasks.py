@@ -102,12 +102,27 @@ def _claimable(now: float) -> Any:
 
 
 async def claim(
-    conn: AsyncConnection, subtask_id: int, owner: str, until: float, now: float
+    conn: AsyncConnection,
+    subtask_id: int,
+    owner: str,
+    until: float,
+    now: float,
+    *,
+    skip_locked: bool = False,
 ) -> bool:
-    """Take a waiting subtask, or one whose lease expired; False if someone holds it."""
+    """Take a waiting subtask, or one whose lease expired; False if someone holds it.
+
+    `skip_locked` (PostgreSQL): give up at once on a row another transaction is
+    claiming, instead of waiting for it. Claiming siblings uses it: two workers
+    each claiming its own subtask and then the other's would otherwise deadlock.
+    """
+    cond = [subtasks.c.id == subtask_id, _claimable(now)]
+    if skip_locked and conn.dialect.name == "postgresql":
+        free = select(subtasks.c.id).where(subtasks.c.id == subtask_id)
+        cond.append(subtasks.c.id.in_(free.with_for_update(skip_locked=True).scalar_subquery()))
     stmt = (
         update(subtasks)
-        .where(subtasks.c.id == subtask_id, _claimable(now))
+        .where(*cond)
         .values(
             status="PROCESSING",
             lease_owner=owner,
