@@ -17,7 +17,7 @@ from vodflow.errors import VodError
 
 ROOT = Credential(secret_id="AKIDroot", secret_key="rootkey")
 TEMP = Credential(
-    secret_id="AKIDtmp1", secret_key="tmpkey", token="tok", expires_at=time.time() + 600
+    secret_id="AKIDtmp1", secret_key="tmpkey", token="tok", expires_at=time.time() + 86400
 )
 COS = Credential(secret_id="AKIDcos1", secret_key="coskey", token="t", scope="cos")
 
