@@ -273,6 +273,7 @@ class SubtaskRunner:
         ran: list[tuple[int, str]] = []
         task_id = claim.task["task_id"]
         async with self.db.tx() as conn:
+            await q.lock_task(conn, task_id)
             for o in outcomes:
                 values: dict[str, Any] = {
                     "status": "SUCCESS" if o.ok else "FAIL",

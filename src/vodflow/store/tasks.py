@@ -46,6 +46,16 @@ async def get_task_any(conn: AsyncConnection, task_id: str) -> dict[str, Any] | 
     return dict(row) if row else None
 
 
+async def lock_task(conn: AsyncConnection, task_id: str) -> None:
+    """Serialise state changes of one flow (PostgreSQL row lock; SQLite has one writer).
+
+    Without it two workers finishing the flow's last two subtasks at once each see
+    the other still running under READ COMMITTED, and nobody ends the flow.
+    """
+    stmt = select(tasks.c.task_id).where(tasks.c.task_id == task_id).with_for_update()
+    await conn.execute(stmt)
+
+
 async def task_status(conn: AsyncConnection, task_id: str) -> str | None:
     stmt = select(tasks.c.status).where(tasks.c.task_id == task_id)
     return (await conn.execute(stmt)).scalar_one_or_none()
