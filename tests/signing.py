@@ -6,9 +6,8 @@ import json
 import time
 from typing import Any
 
-from vodflow.api.auth import SignedRequest, sign
-
 from tests.servers import SECRET_ID, SECRET_KEY
+from vodflow.api.auth import SignedRequest, sign
 
 
 def signed_headers(

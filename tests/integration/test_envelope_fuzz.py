@@ -98,7 +98,7 @@ def _fields(action: str) -> list[str]:
 def signed_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     load_all()
     action = draw(st.sampled_from(sorted(ACTIONS)))
-    names = _fields(action) + ["SubAppId", "Junk"]
+    names = [*_fields(action), "SubAppId", "Junk"]
     params = draw(st.dictionaries(st.sampled_from(names), json_values, max_size=6))
     return action, params
 
