@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.flows_support import wait_until
+from tests.servers import free_port
 from vodflow.config import Settings
 from vodflow.runtime import celery_app
 from vodflow.runtime.factory import make_executor
@@ -50,6 +51,8 @@ def test_subtask_runs_in_a_separate_worker_process(make_cluster, tiny_clip: Path
     time.sleep(1.5)
     assert api.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "WAITING"
 
+    metrics_port = free_port()
+    cluster.env["VODFLOW_METRICS_PORT"] = str(metrics_port)
     worker = cluster.add_worker("late-worker")
     detail = wait_until(
         lambda: api.call("DescribeTaskDetail", {"TaskId": task_id}),
@@ -67,6 +70,9 @@ def test_subtask_runs_in_a_separate_worker_process(make_cluster, tiny_clip: Path
     text = httpx.get(f"{api.url}/metrics", timeout=10).text
     assert 'vodflow_api_requests_total{action="ProcessMedia",code="OK"} 1.0' in text
     assert 'vodflow_subtasks{state="WAITING"} 0.0' in text
+    # The worker's own /metrics: the subtask's duration.
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert 'vodflow_subtask_seconds_count{status="SUCCESS",type="Transcode"} 1.0' in text
 
 
 async def test_broker_outage_delays_jobs_and_never_fails_the_caller() -> None:

@@ -18,13 +18,13 @@ from vodflow.config import Settings
 
 def worker(
     concurrency: int = typer.Option(
-        None, "--concurrency", "-c", min=1, max=256, help="Jobs at once [default: cores]."
+        None, "--concurrency", "-c", min=1, max=256, help="Jobs at once (default: the CPU count)."
     ),
     data_dir: Path = typer.Option(
         None, help="Credentials file, default blob dir [./vodflow-data]."
     ),
     metrics_port: int = typer.Option(
-        None, min=0, max=65535, help="Serve Prometheus /metrics on this port [0: off]."
+        None, min=0, max=65535, help="Serve Prometheus /metrics on this port (0: off)."
     ),
 ) -> None:
     """Run media jobs from the Celery queue (scaled deployment)."""
@@ -34,12 +34,20 @@ def worker(
     from vodflow.runtime import celery_app as rt
     from vodflow.runtime.executor import default_concurrency
 
-    settings = Settings.from_env().with_overrides(data_dir=data_dir, metrics_port=metrics_port)
+    # Jobs a worker starts (none today) are sent to Celery like the replicas' own.
+    settings = Settings.from_env().with_overrides(
+        data_dir=data_dir, metrics_port=metrics_port, executor="celery"
+    )
     if not settings.broker_url:
         raise typer.BadParameter("set VODFLOW_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.resolved_database_url.startswith("sqlite"):
+        logging.getLogger("vodflow.worker").warning(
+            "VODFLOW_DATABASE_URL is not set: this worker uses a SQLite file, which only "
+            "processes on this machine can share; the scaled deployment needs PostgreSQL"
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = rt.make_celery(settings)
     rt.configure_worker(settings)
