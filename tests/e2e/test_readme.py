@@ -38,5 +38,7 @@ def test_walkthrough_runs_as_written(tmp_path: Path) -> None:
     finally:
         srv.stop()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "new application: 15000000" in out.stdout
-    assert "error: InvalidAction" in out.stdout
+    assert "640x480 10.0 s" in out.stdout
+    assert re.search(r"^Transcode SUCCESS 640x480 \d+ bps http://\S+\.mp4$", out.stdout, re.M)
+    assert re.search(r"^CoverBySnapshot SUCCESS http://\S+\.jpg$", out.stdout, re.M)
+    assert "error: InvalidParameterValue" in out.stdout
