@@ -19,6 +19,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.vod.v20180717 import models
 
 from tests import mediagen
+from tests.flows_support import wait_until
 from tests.servers import ServerProcess
 from tests.uploadkit import upload
 
@@ -278,6 +279,71 @@ def test_delete_parts(server: ServerProcess, media: dict[str, Any]) -> None:
     assert httpx.get(media["MediaUrl"]).status_code == 404
     basic = server.call("DescribeMediaInfos", {"FileIds": [fid]})["MediaInfoSet"][0]["BasicInfo"]
     assert basic["MediaUrl"] == ""
+
+
+def _wait_flow(server: ServerProcess, task_id: str, app_id: int | None = None) -> dict[str, Any]:
+    """DescribeTaskDetail of a task flow until it ends."""
+    sub = {"SubAppId": app_id} if app_id else {}
+    return wait_until(
+        lambda: server.call("DescribeTaskDetail", {"TaskId": task_id, **sub}),
+        lambda d: d["Status"] in ("FINISH", "ABORTED"),
+    )
+
+
+def _transcoded(server: ServerProcess, files: Path, app_id: int) -> tuple[str, dict[str, Any]]:
+    """A media of `app_id` with a real Transcode 100010 output: (FileId, its MediaInfo)."""
+    fid = upload(server, files / "clip.mp4", MediaName="to-transcode", SubAppId=app_id)["FileId"]
+    task_id = server.call(
+        "ProcessMedia",
+        {
+            "FileId": fid,
+            "SubAppId": app_id,
+            "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]},
+        },
+    )["TaskId"]
+    detail = _wait_flow(server, task_id, app_id)
+    assert detail["Status"] == "FINISH", detail
+    info = server.call("DescribeMediaInfos", {"FileIds": [fid], "SubAppId": app_id})
+    return fid, info["MediaInfoSet"][0]
+
+
+def test_delete_transcode_part_of_real_outputs(server: ServerProcess, files: Path) -> None:
+    app_id = server.call("CreateSubAppId", {"Name": "delete-parts"})["SubAppId"]
+    server.call("ModifyEventConfig", {"SubAppId": app_id, "DeleteMediaCompleteEventSwitch": "ON"})
+    fid, info = _transcoded(server, files, app_id)
+    (output,) = info["TranscodeInfo"]["TranscodeSet"]
+    assert output["Definition"] == 100010
+    out_url, media_url = output["Url"], info["BasicInfo"]["MediaUrl"]
+    assert httpx.get(out_url).status_code == 200
+
+    # Wechat parts exist in Tencent only: accepted, and nothing is removed.
+    wechat = [{"Type": "WechatPublishFiles"}, {"Type": "WechatMiniProgramPublishFiles"}]
+    server.call("DeleteMedia", {"FileId": fid, "SubAppId": app_id, "DeleteParts": wechat})
+    assert httpx.get(out_url).status_code == 200
+
+    part = [{"Type": "TranscodeFiles", "Definition": 100010}]
+    server.call("DeleteMedia", {"FileId": fid, "SubAppId": app_id, "DeleteParts": part})
+    assert httpx.get(out_url).status_code == 404
+    assert httpx.get(media_url).content == (files / "clip.mp4").read_bytes()
+    after = server.call("DescribeMediaInfos", {"FileIds": [fid], "SubAppId": app_id})
+    assert "TranscodeInfo" not in after["MediaInfoSet"][0]
+    assert after["MediaInfoSet"][0]["BasicInfo"]["MediaUrl"] == media_url
+
+    # The FileDeleted events, read as an app would in PULL mode with the SDK's models.
+    vod = server.vod()
+    pull = models.PullEventsRequest()
+    pull.SubAppId = app_id
+    deleted = [e for e in vod.PullEvents(pull).EventSet if e.EventType == "FileDeleted"]
+    assert len(deleted) == 2
+    wechat_event, transcode_event = (e.FileDeleteEvent for e in deleted)
+    assert transcode_event.FileIdSet == [fid]
+    (result,) = transcode_event.FileDeleteResultInfo
+    assert result.FileId == fid
+    assert [(p.Type, p.Definition) for p in result.DeleteParts] == [("TranscodeFiles", 100010)]
+    assert [p.Type for p in wechat_event.FileDeleteResultInfo[0].DeleteParts] == [
+        "WechatPublishFiles",
+        "WechatMiniProgramPublishFiles",
+    ]
 
 
 # --- PullUpload ------------------------------------------------------------------------

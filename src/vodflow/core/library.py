@@ -54,6 +54,7 @@ OUTPUT_SECTIONS = {
     "AdaptiveDynamicStreaming": ("AdaptiveDynamicStreamingInfo", "AdaptiveDynamicStreamingSet"),
 }
 # DeleteMedia DeleteParts Type -> media_outputs kind (OriginalFiles is the source).
+# Wechat publishing parts have no outputs here: accepted, nothing to remove.
 PART_KINDS = {
     "TranscodeFiles": "Transcode",
     "AdaptiveDynamicStreamingFiles": "AdaptiveDynamicStreaming",
@@ -419,7 +420,7 @@ class LibraryService:
                         if row["blob_key"]:
                             doomed.append(row["blob_key"])
                         await q.modify(conn, app_id, file_id, blob_key="", update_time=now())
-                    else:
+                    elif kind in PART_KINDS:
                         for out in outputs:
                             if out["kind"] == PART_KINDS[kind] and definition in (
                                 0,
