@@ -7,7 +7,7 @@ the values it needs, which keeps tests free to build any configuration in-proces
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,21 @@ def _env_float(name: str, default: float) -> float:
 def _env_int(name: str, default: int) -> int:
     value = _env(name)
     return default if value is None else int(value)
+
+
+PUSH_FIRST_DELAYS_S = (5.0, 30.0, 120.0, 600.0, 1800.0)
+PUSH_GIVE_UP_AFTER_S = 24 * 3600.0
+
+
+def default_push_schedule() -> tuple[float, ...]:
+    """5 s, 30 s, 2 min, 10 min, 30 min, then hourly; the last gap is cut short so the
+    delays add up to exactly 24 h (29 retries: 5 + 23 hourly + one of 1045 s)."""
+    delays = list(PUSH_FIRST_DELAYS_S)
+    while sum(delays) + 3600 <= PUSH_GIVE_UP_AFTER_S:
+        delays.append(3600.0)
+    if (rest := PUSH_GIVE_UP_AFTER_S - sum(delays)) > 0:
+        delays.append(rest)
+    return tuple(delays)
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class Settings:
     pull_wait_s: float = 5.0
     event_retention_s: float = 4 * 24 * 3600.0
     push_timeout_s: float = 10.0
-    push_schedule_s: tuple[float, ...] = field(default=(5, 30, 120, 600, 1800, 3600) + (3600,) * 18)
+    push_schedule_s: tuple[float, ...] = default_push_schedule()
     # Push relay: deliveries in flight at once, and at once per NotificationUrl.
     push_concurrency: int = 256
     push_per_url: int = 16

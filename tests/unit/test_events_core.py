@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.errors import VodError
 from vodflow.notify.push import next_delay
@@ -130,3 +131,12 @@ def test_retry_schedule_with_jitter() -> None:
         assert all(d is not None and 0.8 * base <= d <= 1.2 * base for d in delays)
         assert len(delays) > 1  # jittered
     assert next_delay(schedule, 4) is None  # out of tries: FAILED
+
+
+def test_default_push_schedule_retries_for_exactly_24_hours() -> None:
+    schedule = Settings().push_schedule_s
+    assert schedule[:5] == (5, 30, 120, 600, 1800)
+    assert set(schedule[5:-1]) == {3600}  # then hourly ...
+    assert 0 < schedule[-1] <= 3600  # ... the last gap cut short
+    assert sum(schedule) == 24 * 3600
+    assert Settings.from_env().push_schedule_s == schedule
