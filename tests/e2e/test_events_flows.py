@@ -4,6 +4,7 @@ seed, the wake-up of a held PullEvents, and delivery through SIGKILLs of the ser
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -134,20 +135,40 @@ def test_a_flow_commit_wakes_a_held_pull(fresh_server: ServerProcess, tmp_path: 
 def run_through_kills(
     server: ServerProcess, tmp_path: Path, delivered: Callable[[], set[str]]
 ) -> list[str]:
-    """50 flows of tiny clips, the server SIGKILLed three times at random moments."""
+    """50 flows of tiny clips, the server SIGKILLed three times at random moments.
+
+    The moments differ from run to run (so runs explore different crash points);
+    the seed is printed and named in any failure: VODFLOW_KILL_SEED=<seed> replays it.
+    """
+    seed = int(os.environ.get("VODFLOW_KILL_SEED") or random.SystemRandom().randrange(2**32))
+    replay = f"kill moments: VODFLOW_KILL_SEED={seed}"
+    print(replay)
+    try:
+        return kill_three_times(server, tmp_path, delivered, random.Random(seed))
+    except Exception as exc:  # whatever failed (an assertion, a restart), name the seed
+        raise AssertionError(f"{replay}: {exc}") from exc
+
+
+def kill_three_times(
+    server: ServerProcess,
+    tmp_path: Path,
+    delivered: Callable[[], set[str]],
+    rng: random.Random,
+) -> list[str]:
     clip = make_video(tmp_path / "tiny.mp4", duration=2, width=160, height=120, fps=10)
     file_ids = [add_media(server, clip, name=f"clip{i}") for i in range(5)]
     tasks = [process(server, file_ids[i % 5], COVER) for i in range(50)]
-    rng = random.Random(50)
     for _ in range(3):
         time.sleep(rng.uniform(0.5, 3.0))
         server.kill()
         server.start()
     for task_id in tasks:
-        assert wait_task(server, task_id, timeout=600)["Status"] == "FINISH"
+        detail = wait_task(server, task_id, timeout=600)
+        assert detail["Status"] == "FINISH", detail
     deadline = time.monotonic() + 120
     while not set(tasks) <= delivered():
-        assert time.monotonic() < deadline, len(set(tasks) - delivered())
+        missing = len(set(tasks) - delivered())
+        assert time.monotonic() < deadline, f"{missing} events never delivered"
         time.sleep(0.2)
     return tasks
 

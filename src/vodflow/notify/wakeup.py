@@ -6,9 +6,11 @@ transaction. The engine's "commit" listener moves that set aside, and the pool's
 to the hub, so a woken reader always sees the rows. A rollback drops the set.
 
 The hub only knows application ids; where they come from is a backend. The local
-backend (this process's own commits) is all the embedded deployment needs; a
-PostgreSQL LISTEN/NOTIFY backend would call `Hub.notify` from its listener task
-for commits made by other processes (API replicas, Celery workers).
+backend (this process's own commits) is all the embedded deployment needs. On
+PostgreSQL, `notify.pg_wakeup.PgWakeup` adds the other processes (API replicas,
+Celery workers): each commit that wrote events also sends a NOTIFY, and every
+replica's LISTEN task calls `Hub.notify` for them (`pg_wakeup.wakeup_backend`
+picks the backend from the database URL).
 """
 
 from __future__ import annotations
