@@ -10,8 +10,8 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
-from tests.events_support import emit_many
-from tests.flows_support import server_settings
+from tests.events_support import emit_many, receiver
+from tests.flows_support import server_settings, wait_until
 from tests.servers import ServerProcess
 from vodflow.app import build_services
 
@@ -132,16 +132,120 @@ def test_handles_of_another_application_are_refused(server: ServerProcess) -> No
     server.call("ConfirmEvents", {"SubAppId": a, "EventHandles": handles})
 
 
+def test_seventeen_real_handles_in_one_confirm_are_refused_and_none_confirmed(
+    server: ServerProcess,
+) -> None:
+    app_id = new_app(server, "events-17")
+    inject(server, 17, app_id=app_id)
+    first = server.call("PullEvents", {"SubAppId": app_id})["EventSet"]
+    second = server.call("PullEvents", {"SubAppId": app_id})["EventSet"]
+    assert (len(first), len(second)) == (16, 1)  # the 16 cap: two pulls
+    handles = [e["EventHandle"] for e in first + second]
+    assert len(set(handles)) == 17
+    params = {"SubAppId": app_id, "EventHandles": handles}
+    assert code_of(server, "ConfirmEvents", params) == "InvalidParameterValue"
+    state = {"SubAppId": app_id}
+    assert server.call("DescribeEventsState", state)["CountOfEventsToPull"] == 17
+    pending = server.call("DescribeEventDeliveries", {**state, "Status": "PENDING", "Limit": 100})
+    assert pending["TotalCount"] == 17
+    # Every handle was good and is still good: none was confirmed by the refused call.
+    server.call("ConfirmEvents", {**state, "EventHandles": handles[:16]})
+    assert server.call("DescribeEventsState", state)["CountOfEventsToPull"] == 1
+    server.call("ConfirmEvents", {**state, "EventHandles": handles[16:]})
+    assert server.call("DescribeEventsState", state)["CountOfEventsToPull"] == 0
+
+
+def deliveries(server: ServerProcess, app_id: int, **filters: Any) -> dict[str, Any]:
+    return server.call("DescribeEventDeliveries", {"SubAppId": app_id, "Limit": 100, **filters})
+
+
+def ids_of(answer: dict[str, Any]) -> list[int]:
+    return [d["EventId"] for d in answer["EventDeliverySet"]]
+
+
+def test_delivery_history_filters_on_real_deliveries(fresh_server: ServerProcess) -> None:
+    fresh_server.env["VODFLOW_PUSH_SCHEDULE"] = "0.1"  # one quick retry, then FAILED
+    server = fresh_server.start()
+    app_id = new_app(server, "events-history")
+    switches = {"UploadMediaCompleteEventSwitch": "ON", "DeleteMediaCompleteEventSwitch": "ON"}
+    server.call("ModifyEventConfig", {"SubAppId": app_id, "Mode": "PULL", **switches})
+    # Before `mid`, PULL: 3 ProcedureStateChanged left pending, 2 NewFileUpload confirmed.
+    inject(server, 3, app_id=app_id)
+    inject(server, 2, app_id=app_id, event_type="NewFileUpload", start=100)
+    pulled = server.call("PullEvents", {"SubAppId": app_id})["EventSet"]
+    assert len(pulled) == 5
+    uploads = [e["EventHandle"] for e in pulled if e["EventType"] == "NewFileUpload"]
+    server.call("ConfirmEvents", {"SubAppId": app_id, "EventHandles": uploads})
+    # History times have whole seconds: start the second batch in the next second.
+    t = time.time()
+    mid = int(t) + 1
+    time.sleep(mid - t + 0.05)
+    # From `mid` on, PUSH to a receiver that always fails: 2 FileDeleted end FAILED.
+    with receiver(default=503) as rec:
+        server.call(
+            "ModifyEventConfig", {"SubAppId": app_id, "Mode": "PUSH", "NotificationUrl": rec.url}
+        )
+        inject(server, 2, app_id=app_id, event_type="FileDeleted", start=200)
+        wait_until(
+            lambda: deliveries(server, app_id, Status="FAILED"), lambda d: d["TotalCount"] == 2
+        )
+    every = deliveries(server, app_id)
+    assert every["TotalCount"] == 7
+    assert ids_of(every) == sorted(ids_of(every), reverse=True)  # newest first
+    kinds = {d["EventId"]: d["EventType"] for d in every["EventDeliverySet"]}
+    by_kind = {k: {i for i, v in kinds.items() if v == k} for k in set(kinds.values())}
+    # Status.
+    assert (
+        set(ids_of(deliveries(server, app_id, Status="PENDING")))
+        == by_kind["ProcedureStateChanged"]
+    )
+    assert set(ids_of(deliveries(server, app_id, Status="DELIVERED"))) == by_kind["NewFileUpload"]
+    failed = deliveries(server, app_id, Status="FAILED")["EventDeliverySet"]
+    assert {d["EventId"] for d in failed} == by_kind["FileDeleted"]
+    for d in failed:
+        assert (d["Mode"], d["Attempts"], len(d["AttemptSet"])) == ("PUSH", 2, 2)
+        assert {a["StatusCode"] for a in d["AttemptSet"]} == {503}
+    # EventTypes, alone and with a status.
+    assert (
+        set(ids_of(deliveries(server, app_id, EventTypes=["NewFileUpload"])))
+        == by_kind["NewFileUpload"]
+    )
+    both = deliveries(server, app_id, EventTypes=["ProcedureStateChanged", "FileDeleted"])
+    assert set(ids_of(both)) == by_kind["ProcedureStateChanged"] | by_kind["FileDeleted"]
+    assert both["TotalCount"] == 5
+    assert deliveries(server, app_id, EventTypes=["PullComplete"])["TotalCount"] == 0
+    none = deliveries(server, app_id, EventTypes=["NewFileUpload"], Status="PENDING")
+    assert (none["TotalCount"], none["EventDeliverySet"]) == (0, [])
+    # StartTime (inclusive) / EndTime (exclusive), on the events' creation.
+    mid_iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mid))
+    after = deliveries(server, app_id, StartTime=mid_iso)
+    before = deliveries(server, app_id, EndTime=mid_iso)
+    assert set(ids_of(after)) == by_kind["FileDeleted"]
+    assert set(ids_of(before)) == by_kind["ProcedureStateChanged"] | by_kind["NewFileUpload"]
+    window = deliveries(server, app_id, StartTime=mid_iso, EndTime="2100-01-01T00:00:00Z")
+    assert set(ids_of(window)) == by_kind["FileDeleted"]
+    # Offset/Limit paging: disjoint pages, same TotalCount, together the whole history.
+    pages = [deliveries(server, app_id, Offset=o, Limit=3) for o in (0, 3, 6, 9)]
+    assert [p["TotalCount"] for p in pages] == [7, 7, 7, 7]
+    assert [len(p["EventDeliverySet"]) for p in pages] == [3, 3, 1, 0]
+    assert [i for p in pages for i in ids_of(p)] == ids_of(every)
+    one = deliveries(server, app_id, Status="PENDING", Offset=1, Limit=1)
+    assert one["TotalCount"] == 3
+    assert ids_of(one) == [sorted(by_kind["ProcedureStateChanged"], reverse=True)[1]]
+
+
 BAD: list[tuple[str, dict[str, Any], str]] = [
     # ModifyEventConfig
     ("ModifyEventConfig", {"Mode": "POLL"}, "InvalidParameterValue"),
-    ("ModifyEventConfig", {"Mode": 1}, "InvalidParameterValue"),
+    ("ModifyEventConfig", {"Mode": 1}, "InvalidParameter"),
+    ("ModifyEventConfig", {"Mode": ["PUSH"]}, "InvalidParameter"),
     ("ModifyEventConfig", {"NotificationUrl": 5}, "InvalidParameter"),
     ("ModifyEventConfig", {"NotificationUrl": "ftp://example.com/"}, "InvalidParameterValue"),
     ("ModifyEventConfig", {"NotificationUrl": "http://x/" + "a" * 5000}, "InvalidParameterValue"),
     ("ModifyEventConfig", {"NotificationUrl": "not a url"}, "InvalidParameterValue"),
     ("ModifyEventConfig", {"UploadMediaCompleteEventSwitch": "YES"}, "InvalidParameterValue"),
-    ("ModifyEventConfig", {"DeleteMediaCompleteEventSwitch": True}, "InvalidParameterValue"),
+    ("ModifyEventConfig", {"DeleteMediaCompleteEventSwitch": True}, "InvalidParameter"),
+    ("ModifyEventConfig", {"UploadMediaCompleteEventSwitch": 1}, "InvalidParameter"),
     ("ModifyEventConfig", {"SignKey": "abc!@#"}, "InvalidParameterValue"),
     ("ModifyEventConfig", {"SignKey": "a" * 33}, "InvalidParameterValue"),
     ("ModifyEventConfig", {"SignKey": 123}, "InvalidParameter"),
@@ -174,7 +278,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("DescribeEventDeliveries", {"Limit": 101}, "InvalidParameterValue"),
     ("DescribeEventDeliveries", {"Offset": -1}, "InvalidParameterValue"),
     ("DescribeEventDeliveries", {"Status": "LOST"}, "InvalidParameterValue"),
+    ("DescribeEventDeliveries", {"Status": 1}, "InvalidParameter"),
     ("DescribeEventDeliveries", {"EventTypes": ["Nope"]}, "InvalidParameterValue"),
+    ("DescribeEventDeliveries", {"EventTypes": [7]}, "InvalidParameter"),
     ("DescribeEventDeliveries", {"EventTypes": "NewFileUpload"}, "InvalidParameter"),
     ("DescribeEventDeliveries", {"StartTime": "yesterday"}, "InvalidParameterValue"),
     (
