@@ -108,9 +108,11 @@ def test_describe_bad_input(server: ServerProcess) -> None:
     assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x" * 20000]}) == (
         "InvalidParameterValue"
     )
-    assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x"] * 5000}) == (
-        "InvalidParameterValue"
-    )
+    # Past 20 the count answers its own code, however long the list.
+    for count in (101, 5000, 100_000):
+        assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x"] * count}) == (
+            "InvalidParameterValue.FileIdsTooMany"
+        )
 
 
 def test_other_application_cannot_see_media(server: ServerProcess, media: dict[str, Any]) -> None:
@@ -216,6 +218,75 @@ def test_search_paging(server: ServerProcess, files: Path) -> None:
     assert by_type["TotalCount"] == 5
 
 
+def test_search_filters(server: ServerProcess, files: Path, tmp_path: Path) -> None:
+    app = server.call("CreateSubAppId", {"Name": "search-filters"})["SubAppId"]
+    audio = mediagen.make_audio_only(tmp_path / "song.m4a", duration=1.0)
+    video = upload(server, files / "clip.mp4", MediaName="Holiday Trip 100%", SubAppId=app)
+    song = upload(server, audio, "m4a", MediaName="holiday song", SubAppId=app, ClassId=7)
+    image = upload(server, files / "cover.png", "png", MediaName="a picture", SubAppId=app)
+    server.call(
+        "ModifyMediaInfo",
+        {"FileId": image["FileId"], "SubAppId": app, "Description": "At the Beach"},
+    )
+
+    def found(**params: Any) -> set[str]:
+        answer = server.call("SearchMedia", {"SubAppId": app, **params})
+        assert answer["TotalCount"] == len(answer["MediaInfoSet"])
+        return {m["FileId"] for m in answer["MediaInfoSet"]}
+
+    v, a, i = video["FileId"], song["FileId"], image["FileId"]
+    # Names: fuzzy (case-insensitive substring), any of the list.
+    assert found(Names=["trip"]) == {v}
+    assert found(Names=["HOLIDAY"]) == {v, a}
+    assert found(Names=["song", "picture"]) == {a, i}
+    assert found(Names=["0%"]) == {v}  # LIKE wildcards are plain characters
+    assert found(Names=["_"]) == set()
+    assert found(Names=["holiday song"]) == {a}
+    # Text: fuzzy over name and description; Descriptions: over descriptions.
+    assert found(Text="beach") == {i}
+    assert found(Text="holiday") == {v, a}
+    assert found(Descriptions=["the bea"]) == {i}
+    # Categories from what the file is.
+    assert found(Categories=["Video"]) == {v}
+    assert found(Categories=["Audio"]) == {a}
+    assert found(Categories=["Image"]) == {i}
+    assert found(Categories=["Audio", "Image"]) == {a, i}
+    assert found(ClassIds=[7]) == {a}
+    assert found(SourceTypes=["Upload"]) == {v, a, i}
+    assert found(SourceTypes=["Record"]) == set()
+    assert found(SourceType="Record") == set()
+    assert found(Names=["holiday"], Categories=["Audio"]) == {a}
+    assert found(StartTime="2099-01-01T00:00:00Z") == set()
+    assert found(EndTime="2099-01-01T00:00:00Z") == {v, a, i}
+
+
+def test_search_refuses_filters_it_cannot_honour(server: ServerProcess) -> None:
+    unsupported = {
+        "Tags": ["t"],
+        "StreamIds": ["s"],
+        "StreamId": "s",
+        "ExpireTime": {"After": "2030-01-01T00:00:00Z"},
+        "StorageRegions": ["ap-guangzhou"],
+        "StorageClasses": ["STANDARD"],
+        "Status": ["Normal"],
+        "ReviewResults": ["pass"],
+        "TrtcSdkAppIds": [1],
+        "TrtcRoomIds": ["r"],
+        "Vids": ["v"],
+        "Vid": "v",
+        "StreamDomains": ["d"],
+        "StreamPaths": ["p"],
+        "KnowledgeBases": ["k"],
+    }
+    for name, value in unsupported.items():
+        with pytest.raises(TencentCloudSDKException) as info:
+            server.call("SearchMedia", {name: value})
+        assert info.value.get_code() == "InvalidParameterValue"
+        assert name in info.value.get_message()
+    # Given empty, a filter is not given.
+    assert server.call("SearchMedia", {"Tags": [], "Vid": ""})["TotalCount"] >= 0
+
+
 def test_search_bad_input(server: ServerProcess) -> None:
     call = server.call
     assert code_of(call, "SearchMedia", {"Limit": 0}) == "InvalidParameterValue"
@@ -223,7 +294,29 @@ def test_search_bad_input(server: ServerProcess) -> None:
     assert code_of(call, "SearchMedia", {"Offset": 4999, "Limit": 10}) == (
         "InvalidParameterValue.OffsetTooLarge"
     )
-    assert code_of(call, "SearchMedia", {"Names": ["a"] * 11}) == "InvalidParameterValue.Names"
+    for count in (11, 101, 10_000):
+        assert code_of(call, "SearchMedia", {"Names": ["a"] * count}) == (
+            "InvalidParameterValue.Names"
+        )
+        assert code_of(call, "SearchMedia", {"FileIds": ["1"] * count}) == (
+            "InvalidParameterValue.FileIds"
+        )
+        assert code_of(call, "SearchMedia", {"ClassIds": [1] * count}) == (
+            "InvalidParameterValue.ClassIds"
+        )
+        assert code_of(call, "SearchMedia", {"SourceTypes": ["Upload"] * count}) == (
+            "InvalidParameterValue.SourceTypes"
+        )
+        assert code_of(call, "SearchMedia", {"NamePrefixes": ["a"] * count}) == (
+            "InvalidParameterValue"
+        )
+    assert code_of(call, "SearchMedia", {"Categories": ["Movie"]}) == (
+        "InvalidParameterValue.Categories"
+    )
+    assert code_of(call, "SearchMedia", {"Categories": ["Video"] * 4}) == (
+        "InvalidParameterValue.Categories"
+    )
+    assert code_of(call, "SearchMedia", {"Text": "t" * 65}) == "InvalidParameterValue"
     assert code_of(call, "SearchMedia", {"Names": ["a" * 20000]}) == "InvalidParameterValue"
     assert code_of(call, "SearchMedia", {"ScrollToken": "nonsense"}) == "InvalidParameterValue"
     assert code_of(call, "SearchMedia", {"Sort": {"Field": "Name"}}) == "InvalidParameterValue"

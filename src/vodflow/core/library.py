@@ -481,7 +481,7 @@ def media_folder(row: Mapping[str, Any]) -> str:
 
 
 def category(meta: Mapping[str, Any]) -> str:
-    """Tencent's Category: Video, Audio or Image."""
+    """Tencent's Category: Video, Audio or Image (store.media._category_is in SQL)."""
     container = str(meta.get("Container", ""))
     if container.endswith("_pipe") or container == "gif":
         return "Image"

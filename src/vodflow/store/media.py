@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -59,8 +59,12 @@ async def search(
     file_ids: Sequence[str] = (),
     names: Sequence[str] = (),
     name_prefixes: Sequence[str] = (),
+    descriptions: Sequence[str] = (),
+    text: str | None = None,
     types: Sequence[str] = (),
     class_ids: Sequence[int] = (),
+    categories: Sequence[str] = (),
+    source_types: Sequence[str] = (),
     create_after: float | None = None,
     create_before: float | None = None,
     descending: bool = True,
@@ -70,14 +74,32 @@ async def search(
 ) -> tuple[list[dict[str, Any]], int]:
     """Media of one application matching every given filter, newest first by default.
 
-    `after` is a keyset cursor (create_time, file_id) for scroll-token paging.
+    Names, Descriptions and Text are fuzzy as Tencent's: a case-insensitive
+    substring match (any of the list). `after` is a keyset cursor
+    (create_time, file_id) for scroll-token paging.
     Returns (rows, total count ignoring offset/limit/cursor).
     """
     conds = [media.c.app_id == app_id]
     if file_ids:
         conds.append(media.c.file_id.in_(list(file_ids)))
     if names:
-        conds.append(media.c.name.in_(list(names)))
+        conds.append(or_(*(media.c.name.icontains(n, autoescape=True) for n in names)))
+    if descriptions:
+        conds.append(
+            or_(*(media.c.description.icontains(d, autoescape=True) for d in descriptions))
+        )
+    if text:
+        conds.append(
+            or_(
+                media.c.name.icontains(text, autoescape=True),
+                media.c.description.icontains(text, autoescape=True),
+            )
+        )
+    if categories:
+        conds.append(or_(*(_category_is(c) for c in categories)))
+    if source_types:
+        source = func.coalesce(media.c.source_info["SourceType"].as_string(), "Upload")
+        conds.append(source.in_(list(source_types)))
     if name_prefixes:
         conds.append(or_(*(media.c.name.startswith(p, autoescape=True) for p in name_prefixes)))
     if types:
@@ -109,6 +131,23 @@ async def search(
         stmt = stmt.offset(offset)
     rows = await conn.execute(stmt.order_by(*order).limit(limit))
     return [dict(r) for r in rows.mappings()], total
+
+
+def _category_is(name: str) -> ColumnElement[bool]:
+    """SQL of core.library.category(): what Tencent calls Video, Audio or Image.
+
+    Image: a picture demuxer (`*_pipe`) or gif; Audio: no video stream but an
+    audio one; Video: the rest. Read from the MetaData kept on every media.
+    """
+    container = func.coalesce(media.c.meta["Container"].as_string(), "")
+    image = or_(container.endswith("_pipe", autoescape=True), container == "gif")
+    has_video = media.c.meta[("VideoStreamSet", 0, "Codec")].as_string().is_not(None)
+    has_audio = media.c.meta[("AudioStreamSet", 0, "Codec")].as_string().is_not(None)
+    if name == "Image":
+        return image
+    if name == "Audio":
+        return and_(not_(image), not_(has_video), has_audio)
+    return and_(not_(image), or_(has_video, not_(has_audio)))
 
 
 async def expired(conn: AsyncConnection, before: float, limit: int = 100) -> list[dict[str, Any]]:

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
+from vodflow.errors import VodError
 from vodflow.wire.common import Int, Request, Str, WireModel
 
 FileIdField = Annotated[Str, Field(min_length=1, max_length=32)]
 FilterField = Annotated[Str, Field(max_length=64)]
-# Counts are checked in the action so that Tencent's specific codes can answer.
-Bounded = Field(max_length=100)
+
+
+def at_most(limit: int, code: str, name: str) -> BeforeValidator:
+    """Bound a list before its items are validated, with Tencent's own code.
+
+    A VodError is not a ValueError, so pydantic lets it through as it is: the
+    count answers `code` whatever the length (a pydantic max_length would answer
+    plain InvalidParameterValue past it), and an oversized list costs nothing.
+    """
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > limit:
+            raise VodError(code, f"{name} may hold at most {limit} items.")
+        return value
+
+    return BeforeValidator(check)
+
+
+SearchText = Annotated[Str, Field(max_length=100)]
 
 
 class DescribeMediaInfosRequest(Request):
-    FileIds: Annotated[list[FileIdField], Bounded]
+    FileIds: Annotated[
+        list[FileIdField], at_most(20, "InvalidParameterValue.FileIdsTooMany", "FileIds")
+    ]
     Filters: Annotated[list[FilterField], Field(max_length=32)] | None = None
 
 
@@ -39,12 +59,74 @@ class SortBy(WireModel):
     Order: Literal["Asc", "Desc"] = "Desc"
 
 
+# SearchMedia filters of Tencent's that vodflow has no data for (tags, live streams,
+# TRTC, review, storage classes...). They are refused by name when given, never
+# silently ignored: a search that ignores a filter answers the wrong media.
+UNSUPPORTED_SEARCH_FILTERS = (
+    "Tags",
+    "StreamIds",
+    "StreamId",
+    "ExpireTime",
+    "StorageRegions",
+    "StorageClasses",
+    "Status",
+    "ReviewResults",
+    "TrtcSdkAppIds",
+    "TrtcRoomIds",
+    "Vids",
+    "Vid",
+    "StreamDomains",
+    "StreamPaths",
+    "KnowledgeBases",
+)
+
+
 class SearchMediaRequest(Request):
-    FileIds: Annotated[list[FileIdField], Bounded] | None = None
-    Names: Annotated[list[Annotated[Str, Field(max_length=100)]], Bounded] | None = None
-    NamePrefixes: Annotated[list[Annotated[Str, Field(max_length=100)]], Bounded] | None = None
-    ClassIds: Annotated[list[Annotated[Int, Field(ge=0)]], Bounded] | None = None
-    MediaTypes: Annotated[list[Annotated[Str, Field(max_length=16)]], Bounded] | None = None
+    FileIds: (
+        Annotated[list[FileIdField], at_most(10, "InvalidParameterValue.FileIds", "FileIds")] | None
+    ) = None
+    Names: (
+        Annotated[list[SearchText], at_most(10, "InvalidParameterValue.Names", "Names")] | None
+    ) = None
+    NamePrefixes: (
+        Annotated[list[SearchText], at_most(10, "InvalidParameterValue", "NamePrefixes")] | None
+    ) = None
+    Descriptions: (
+        Annotated[list[SearchText], at_most(10, "InvalidParameterValue", "Descriptions")] | None
+    ) = None
+    ClassIds: (
+        Annotated[
+            list[Annotated[Int, Field(ge=0)]],
+            at_most(10, "InvalidParameterValue.ClassIds", "ClassIds"),
+        ]
+        | None
+    ) = None
+    Categories: (
+        Annotated[
+            list[Annotated[Str, Field(max_length=16)]],
+            at_most(3, "InvalidParameterValue.Categories", "Categories"),
+        ]
+        | None
+    ) = None
+    SourceTypes: (
+        Annotated[
+            list[Annotated[Str, Field(max_length=32)]],
+            at_most(10, "InvalidParameterValue.SourceTypes", "SourceTypes"),
+        ]
+        | None
+    ) = None
+    # Deprecated singular forms Tencent still accepts.
+    SourceType: Annotated[Str, Field(max_length=32)] | None = None
+    StartTime: Annotated[Str, Field(max_length=64)] | None = None
+    EndTime: Annotated[Str, Field(max_length=64)] | None = None
+    MediaTypes: (
+        Annotated[
+            list[Annotated[Str, Field(max_length=16)]],
+            at_most(10, "InvalidParameterValue", "MediaTypes"),
+        ]
+        | None
+    ) = None
+    Text: Annotated[Str, Field(max_length=64)] | None = None
     CreateTime: TimeRange | None = None
     Sort: SortBy | None = None
     Offset: Annotated[Int, Field(ge=0, le=5000)] | None = None
@@ -52,6 +134,31 @@ class SearchMediaRequest(Request):
     Filters: Annotated[list[FilterField], Field(max_length=32)] | None = None
     # vodflow extension: keyset paging past Tencent's Offset+Limit <= 5000 window.
     ScrollToken: Annotated[Str, Field(max_length=512)] | None = None
+    # Any value: only whether one was given matters (see UNSUPPORTED_SEARCH_FILTERS).
+    Tags: Any = None
+    StreamIds: Any = None
+    StreamId: Any = None
+    ExpireTime: Any = None
+    StorageRegions: Any = None
+    StorageClasses: Any = None
+    Status: Any = None
+    ReviewResults: Any = None
+    TrtcSdkAppIds: Any = None
+    TrtcRoomIds: Any = None
+    Vids: Any = None
+    Vid: Any = None
+    StreamDomains: Any = None
+    StreamPaths: Any = None
+    KnowledgeBases: Any = None
+
+    def unsupported_filters(self) -> list[str]:
+        """The names of the filters given that vodflow cannot honour."""
+        given = []
+        for name in UNSUPPORTED_SEARCH_FILTERS:
+            value = getattr(self, name)
+            if value not in (None, "", [], {}):
+                given.append(name)
+        return given
 
 
 class MediaDeleteItem(WireModel):

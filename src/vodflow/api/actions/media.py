@@ -24,9 +24,8 @@ from vodflow.wire.media import (
     SearchMediaRequest,
 )
 
-MAX_DESCRIBE = 20
-MAX_SEARCH_LIST = 10
 SEARCH_WINDOW = 5000
+CATEGORIES = ("Video", "Audio", "Image")
 
 
 def _library(ctx: Context) -> LibraryService:
@@ -43,10 +42,7 @@ def _filters(values: list[str] | None) -> set[str] | None:
 async def DescribeMediaInfos(ctx: Context, req: DescribeMediaInfosRequest) -> dict[str, Any]:
     if not req.FileIds:
         raise VodError("InvalidParameterValue.FileIdsEmpty", "FileIds is empty.")
-    if len(req.FileIds) > MAX_DESCRIBE:
-        raise VodError(
-            "InvalidParameterValue.FileIdsTooMany", f"At most {MAX_DESCRIBE} FileIds per call."
-        )
+    # More than 20: InvalidParameterValue.FileIdsTooMany, from the wire model.
     found, missing = await _library(ctx).describe(
         ctx.app_id, list(req.FileIds), _filters(req.Filters)
     )
@@ -82,17 +78,20 @@ async def ModifyMediaInfo(ctx: Context, req: ModifyMediaInfoRequest) -> dict[str
 
 @action()
 async def SearchMedia(ctx: Context, req: SearchMediaRequest) -> dict[str, Any]:
-    lists = {
-        "FileIds": req.FileIds,
-        "Names": req.Names,
-        "NamePrefixes": req.NamePrefixes,
-        "ClassIds": req.ClassIds,
-        "MediaTypes": req.MediaTypes,
-    }
-    for name, values in lists.items():
-        if values and len(values) > MAX_SEARCH_LIST:
-            code = "InvalidParameterValue.Names" if name == "Names" else "InvalidParameterValue"
-            raise VodError(code, f"{name} may hold at most {MAX_SEARCH_LIST} items.")
+    unsupported = req.unsupported_filters()
+    if unsupported:
+        raise VodError(
+            "InvalidParameterValue",
+            f"vodflow cannot search by {', '.join(unsupported)}: it keeps no such data "
+            "(see docs/media-library.md); leave it out.",
+        )
+    categories = req.Categories or []
+    for name in categories:
+        if name not in CATEGORIES:
+            raise VodError(
+                "InvalidParameterValue.Categories",
+                f"Categories takes {', '.join(CATEGORIES)}, not `{name[:16]}`.",
+            )
     offset = req.Offset or 0
     limit = req.Limit or 10
     if offset + limit > SEARCH_WINDOW:
@@ -101,19 +100,25 @@ async def SearchMedia(ctx: Context, req: SearchMediaRequest) -> dict[str, Any]:
             f"Offset + Limit must not exceed {SEARCH_WINDOW}; page further with ScrollToken.",
         )
     descending = req.Sort is None or req.Sort.Order == "Desc"
-    after = before = None
-    if req.CreateTime is not None:
-        if req.CreateTime.After:
-            after = parse_iso(req.CreateTime.After, "CreateTime.After")
-        if req.CreateTime.Before:
-            before = parse_iso(req.CreateTime.Before, "CreateTime.Before")
+    # CreateTime wins over the deprecated StartTime/EndTime, as Tencent documents.
+    after_text = (req.CreateTime.After if req.CreateTime else None) or req.StartTime
+    before_text = (req.CreateTime.Before if req.CreateTime else None) or req.EndTime
+    after = parse_iso(after_text, "CreateTime.After") if after_text else None
+    before = parse_iso(before_text, "CreateTime.Before") if before_text else None
+    source_types = list(req.SourceTypes or [])
+    if req.SourceType:
+        source_types.append(req.SourceType)
     cursor = decode_scroll_token(req.ScrollToken, descending) if req.ScrollToken else None
     infos, total, last = await _library(ctx).search(
         ctx.app_id,
         file_ids=req.FileIds or (),
         names=req.Names or (),
         name_prefixes=req.NamePrefixes or (),
+        descriptions=req.Descriptions or (),
+        text=req.Text or None,
         class_ids=req.ClassIds or (),
+        categories=categories,
+        source_types=source_types,
         types=[t.lower() for t in req.MediaTypes or ()],
         create_after=after,
         create_before=before,
