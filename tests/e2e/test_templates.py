@@ -100,30 +100,41 @@ def test_other_presets_listed(server: ServerProcess) -> None:
     assert [s.Video.Height for s in a10.StreamInfos] == [360, 540, 720]
 
 
-def test_presets_cannot_be_modified_or_deleted(server: ServerProcess) -> None:
+# One preset of each of the six parameter template kinds.
+PRESET_OF_KIND = {
+    "Transcode": 100010,
+    "SnapshotByTimeOffset": 10,
+    "SampleSnapshot": 10,
+    "ImageSprite": 10,
+    "AnimatedGraphics": 20000,
+    "AdaptiveDynamicStreaming": 10,
+}
+
+
+@pytest.mark.parametrize(
+    ("verb", "code"),
+    [
+        ("Modify", "InvalidParameterValue.ModifyDefaultTemplate"),
+        ("Delete", "InvalidParameterValue.DeleteDefaultTemplate"),
+    ],
+)
+@pytest.mark.parametrize("kind", list(PRESET_OF_KIND))
+def test_presets_cannot_be_modified_or_deleted(
+    server: ServerProcess, kind: str, verb: str, code: str
+) -> None:
     vod = server.vod()
-    req = models.ModifyTranscodeTemplateRequest()
-    req.Definition = 100010
-    req.Name = "mine now"
-    assert code_of(vod.ModifyTranscodeTemplate, req) == (
-        "InvalidParameterValue.ModifyDefaultTemplate"
-    )
-    req = models.DeleteTranscodeTemplateRequest()
-    req.Definition = 20
-    assert code_of(vod.DeleteTranscodeTemplate, req) == (
-        "InvalidParameterValue.DeleteDefaultTemplate"
-    )
-    req = models.ModifySnapshotByTimeOffsetTemplateRequest()
-    req.Definition = 10
-    req.Format = "png"
-    assert code_of(vod.ModifySnapshotByTimeOffsetTemplate, req) == (
-        "InvalidParameterValue.ModifyDefaultTemplate"
-    )
-    req = models.DeleteImageSpriteTemplateRequest()
-    req.Definition = 10
-    assert code_of(vod.DeleteImageSpriteTemplate, req) == (
-        "InvalidParameterValue.DeleteDefaultTemplate"
-    )
+    definition = PRESET_OF_KIND[kind]
+    req = getattr(models, f"{verb}{kind}TemplateRequest")()
+    req.Definition = definition
+    if verb == "Modify":
+        req.Name = "mine now"
+    assert code_of(getattr(vod, f"{verb}{kind}Template"), req) == code
+    # The preset is still there, unchanged.
+    describe = getattr(models, f"Describe{kind}TemplatesRequest")()
+    describe.Definitions = [definition]
+    got = getattr(vod, f"Describe{kind}Templates")(describe)
+    (item,) = getattr(got, f"{kind}TemplateSet")
+    assert item.Type == "Preset" and item.Name != "mine now"
 
 
 # ----- Transcode lifecycle -----
