@@ -52,12 +52,13 @@ def blob_path(server: ServerProcess, url: str) -> Path:
     return server.data_dir / "blobs" / key
 
 
-def served(server: ServerProcess, url: str) -> bytes:
-    """The bytes behind a URL: over HTTP when vodflow serves it, else from the blob store."""
+def served(url: str, content_type: str | None = None) -> bytes:
+    """The bytes vodflow serves at a URL: HTTP 200 (with that Content-Type), or fail."""
     r = httpx.get(url, timeout=30)
-    if r.status_code == 200:
-        return r.content
-    return blob_path(server, url).read_bytes()
+    assert r.status_code == 200, (url, r.status_code)
+    if content_type is not None:
+        assert r.headers["content-type"].split(";")[0].strip() == content_type, r.headers
+    return r.content
 
 
 @pytest.mark.slow
@@ -117,13 +118,14 @@ def test_seed_scenario(fresh_server: ServerProcess, tmp_path: Path) -> None:
     assert out["VideoStreamSet"][0]["Fps"] in (23, 24, 25)
     assert out["AudioStreamSet"][0]["Codec"] == "aac"
     assert out["AudioStreamSet"][0]["SamplingRate"] == 44100
-    body = served(server, out["Url"])
+    body = served(out["Url"])
     assert len(body) == out["Size"]
     assert hashlib.md5(body).hexdigest() == out["Md5"]
+    assert body == blob_path(server, out["Url"]).read_bytes()  # the stored file, whole
     measured = probe(blob_path(server, out["Url"]))
     assert abs(measured.duration - 60.0) < 1.0
 
     cover = task["MediaProcessResultSet"][1]["CoverBySnapshotTask"]
     assert cover["Status"] == "SUCCESS"
-    jpeg = served(server, cover["Output"]["CoverUrl"])
+    jpeg = served(cover["Output"]["CoverUrl"], "image/jpeg")
     assert jpeg[:3] == b"\xff\xd8\xff"
