@@ -348,6 +348,39 @@ def test_credential_scoped_to_its_session(server: ServerProcess, small_clip: Pat
     assert not (server.data_dir / "blobs" / "x").exists()
 
 
+def test_disabled_application_takes_no_bytes_and_serves_nothing(
+    server: ServerProcess, small_clip: Path
+) -> None:
+    app = server.call("CreateSubAppId", {"Name": "to-disable"})["SubAppId"]
+    done = upload(server, small_clip, SubAppId=app)
+    applied = apply(server, SubAppId=app)
+    cos = cos_client(server, applied)
+    bucket, key = applied["StorageBucket"], applied["MediaStoragePath"]
+
+    server.call("ModifySubAppIdStatus", {"SubAppId": app, "Status": "Off"})
+    served = httpx.get(done["MediaUrl"])
+    assert served.status_code == 403 and served.content != small_clip.read_bytes()
+    assert httpx.get(done["MediaUrl"], headers={"Range": "bytes=0-9"}).status_code == 403
+    for write in (
+        lambda: put(server, applied, small_clip, multipart=False),
+        lambda: cos.create_multipart_upload(Bucket=bucket, Key=key),
+        lambda: put(server, applied, small_clip, multipart=True),
+    ):
+        with pytest.raises(CosServiceError) as info:
+            write()
+        assert (info.value.get_status_code(), info.value.get_error_code()) == (
+            403,
+            "AccessDenied",
+        )
+    assert not [p for p in _staged_files(server) if key[8:20] in str(p)]
+
+    # Enabled again, the same URL and the same session work.
+    server.call("ModifySubAppIdStatus", {"SubAppId": app, "Status": "On"})
+    assert httpx.get(done["MediaUrl"]).content == small_clip.read_bytes()
+    put(server, applied, small_clip, multipart=False)
+    server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"], "SubAppId": app})
+
+
 def test_unsigned_and_badly_signed_requests(server: ServerProcess) -> None:
     applied = apply(server)
     url = server.url + applied["MediaStoragePath"]

@@ -123,6 +123,8 @@ async def _list_uploads(request: Request) -> Response:
     prefix = query.get("prefix", "")
     rows: list[dict[str, Any]] = []
     if credential.scope == "cos" and credential.session_key:
+        if credential.app_id is not None:
+            await uploads.check_app(credential.app_id)
         async with uploads.db.read() as conn:
             rows = await uq.list_multipart(conn, credential.session_key)
     items = "".join(

@@ -3,6 +3,7 @@
 A key is `<app_id>/<file_id>/<url_token>/...`; it is served only while the media
 row exists and carries that token, so deleting a media answers 404 at once
 (even before its blobs are gone) and URLs cannot be guessed from a FileId.
+While its application is disabled (ModifySubAppIdStatus Off) a file answers 403.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from vodflow.core.media_info import content_type
+from vodflow.errors import VodError
 from vodflow.store import media as media_q
 
 if TYPE_CHECKING:
@@ -40,6 +42,11 @@ async def serve_file(request: Request) -> Response:
         row = await media_q.get_any(conn, file_id)
     if row is None or str(row["app_id"]) != app_id or row["url_token"] != token:
         return _not_found()
+    try:
+        # A disabled application serves nothing, as it answers no API call.
+        await services.apps.resolve(row["app_id"])
+    except VodError:
+        return PlainTextResponse("Forbidden: the application is disabled", status_code=403)
     try:
         path = services.blobs.path(key)
     except ValueError:

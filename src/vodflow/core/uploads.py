@@ -233,11 +233,21 @@ class UploadService:
             raise StorageError(403, "AccessDenied", "The upload session has expired.")
         if session["state"] != "PENDING":
             raise StorageError(403, "AccessDenied", "The upload session is already committed.")
+        await self.check_app(session["app_id"])
         if key not in {session["media_key"], session["cover_key"]}:
             raise StorageError(
                 403, "AccessDenied", "This credential is not good for this object key."
             )
         return session
+
+    async def check_app(self, app_id: int) -> None:
+        """A disabled (or destroyed) application accepts no bytes, as it takes no calls."""
+        try:
+            await self.services.apps.resolve(app_id)
+        except VodError:
+            raise StorageError(
+                403, "AccessDenied", f"The application {app_id} is disabled."
+            ) from None
 
     async def put_object(self, key: str, chunks: AsyncIterator[bytes]) -> tuple[str, int]:
         """Simple PUT: the whole object in one request. Returns (quoted ETag, size)."""
