@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,11 @@ class Receiver:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     hits: int = 0
+    # Every POST, answered 2xx or not: {"at", "body", "headers", "code"}.
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    # Requests being handled right now, and the most there ever were at once.
+    inflight: int = 0
+    max_inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     got_one: threading.Event = field(default_factory=threading.Event)
@@ -105,21 +111,40 @@ def receiver(port: int = 0, **kwargs: Any) -> Iterator[Receiver]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("content-length", "0"))
-            raw = self.rfile.read(length)
-            if rec.delay_s:
-                threading.Event().wait(rec.delay_s)
-            code = rec.answer()
-            if 200 <= code < 300:
+            with rec.lock:
+                rec.inflight += 1
+                rec.max_inflight = max(rec.max_inflight, rec.inflight)
+            try:
+                code = self._take()
+            finally:
+                # Out of flight before answering: the sender may start its next request
+                # as soon as it has the answer.
                 with rec.lock:
-                    rec.bodies.append(json.loads(raw))
-                    rec.headers.append({k.lower(): v for k, v in self.headers.items()})
-                rec.got_one.set()
+                    rec.inflight -= 1
             payload = b'{"ok":true}' if code < 300 else b"nope"
             self.send_response(code)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _take(self) -> int:
+            at = time.time()
+            length = int(self.headers.get("content-length", "0"))
+            raw = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if rec.delay_s:
+                threading.Event().wait(rec.delay_s)
+            code = rec.answer()
+            with rec.lock:
+                rec.attempts.append(
+                    {"at": at, "body": json.loads(raw), "headers": headers, "code": code}
+                )
+                if 200 <= code < 300:
+                    rec.bodies.append(json.loads(raw))
+                    rec.headers.append(headers)
+            if 200 <= code < 300:
+                rec.got_one.set()
+            return code
 
         def log_message(self, *args: Any) -> None:
             pass
