@@ -69,11 +69,34 @@ def test_cli_upload_plain_output_and_errors(
     assert "InvalidParameterValue.ProcedureName" in missing_proc.stderr
 
 
+def test_cli_refused_commit_does_not_trap_the_next_run(
+    server: ServerProcess, clip: Path, tmp_path: Path
+) -> None:
+    wrong = run_cli(server, tmp_path, str(clip), "--media-type", "flv", "--json")
+    assert wrong.returncode == 2
+    assert "InvalidParameterValue.MediaType" in wrong.stderr
+    # The refused session is spent: its state is gone, not kept for a "resume".
+    assert not list(tmp_path.rglob("*.json"))
+    right = run_cli(server, tmp_path, str(clip), "--media-type", "mp4", "--json")
+    assert right.returncode == 0, right.stderr
+    file_id = json.loads(right.stdout)["FileId"]
+    info = server.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"][0]
+    assert info["BasicInfo"]["Type"] == "mp4"
+    assert info["MetaData"]["Size"] == clip.stat().st_size
+
+
+def test_cli_state_is_per_media_type_and_name(clip: Path) -> None:
+    base = state_path(clip, "http://h", None, None, "mp4", "n")
+    assert state_path(clip, "http://h", None, None, "flv", "n") != base
+    assert state_path(clip, "http://h", None, None, "mp4", "other") != base
+    assert state_path(clip, "http://h", None, None, "mp4", "n") == base
+
+
 def test_cli_resumes_a_multipart_upload(server: ServerProcess, clip: Path, tmp_path: Path) -> None:
     # An earlier run applied, started a multipart upload and sent part 1, then died.
     os.environ["XDG_CACHE_HOME"] = str(tmp_path)
     try:
-        state = state_path(clip, server.url, None, None)
+        state = state_path(clip, server.url, None, None, "mp4", "cli clip")
     finally:
         del os.environ["XDG_CACHE_HOME"]
     applied = server.call("ApplyUpload", {"MediaType": "mp4", "MediaName": "resumed"})

@@ -3,7 +3,9 @@
 It goes through the public API exactly as an app would (the VOD SDK plus
 cos-python-sdk-v5 pointed at vodflow with `Domain`). An interrupted multipart
 upload resumes: the ApplyUpload answer is kept in a small state file keyed by
-the file's path, size and mtime, and the COS SDK finds the parts already sent.
+the file's path, size and mtime (and the endpoint, app, procedure, media type and
+name), and the COS SDK finds the parts already sent. The state is dropped as soon
+as the session cannot commit any more, so a failed run never traps the next one.
 """
 
 from __future__ import annotations
@@ -41,13 +43,42 @@ def state_dir() -> Path:
     return Path(base) / "vodflow" / "uploads"
 
 
-def state_path(file: Path, endpoint: str, sub_app_id: int | None, procedure: str | None) -> Path:
-    """Where the session of one (file version, endpoint, app, procedure) is remembered."""
+# CommitUpload errors after which the same session may still commit: only these
+# keep the saved session. Any other answer spent or refused it (a FAILED session's
+# credential writes nothing more), so the next run must apply afresh.
+RETRYABLE = ("InternalError", "RequestLimitExceeded")
+# COS refusals meaning the saved session can no longer be written to.
+SESSION_GONE = ("AccessDenied", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken")
+
+
+def state_path(
+    file: Path,
+    endpoint: str,
+    sub_app_id: int | None,
+    procedure: str | None,
+    media_type: str,
+    name: str,
+) -> Path:
+    """Where the session of one (file version, endpoint, app, procedure, type, name) is
+    remembered: a run with another --media-type or --name never reuses it."""
     stat = file.stat()
     ident = json.dumps(
-        [str(file.resolve()), stat.st_size, stat.st_mtime_ns, endpoint, sub_app_id, procedure]
+        [
+            str(file.resolve()),
+            stat.st_size,
+            stat.st_mtime_ns,
+            endpoint,
+            sub_app_id,
+            procedure,
+            media_type,
+            name,
+        ]
     )
     return state_dir() / (hashlib.sha256(ident.encode()).hexdigest()[:32] + ".json")
+
+
+def _retryable(code: str) -> bool:
+    return any(code == c or code.startswith(c + ".") for c in RETRYABLE)
 
 
 def _saved_session(path: Path) -> dict[str, Any] | None:
@@ -91,13 +122,14 @@ def upload(
     kind = (media_type or file.suffix.lstrip(".")).lower()
     if not kind:
         raise typer.BadParameter("The file has no extension: give --media-type.")
+    media_name = name or file.stem[:64]
     client = api(endpoint, secret_id, secret_key, data_dir)
-    state = state_path(file, client.endpoint, sub_app_id, procedure)
+    state = state_path(file, client.endpoint, sub_app_id, procedure, kind, media_name)
     sub = {"SubAppId": sub_app_id} if sub_app_id else {}
     try:
         applied = _saved_session(state)
         if applied is None:
-            params: dict[str, Any] = {"MediaType": kind, "MediaName": name or file.stem[:64]}
+            params: dict[str, Any] = {"MediaType": kind, "MediaName": media_name}
             if procedure:
                 params["Procedure"] = procedure
             applied = client.call("ApplyUpload", params | sub)
@@ -108,12 +140,19 @@ def upload(
         done = client.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]} | sub)
     except ClientError as exc:
         err.print(f"[red]{exc.code}[/]: {exc.message}")
-        if exc.code in ("InvalidParameterValue.VodSessionKey", "InvalidParameterValue.SrcFile"):
+        if not _retryable(exc.code):
             state.unlink(missing_ok=True)
         raise typer.Exit(2) from None
-    except (CosServiceError, CosClientError) as exc:
-        detail = exc.get_error_code() if isinstance(exc, CosServiceError) else str(exc)
-        err.print(f"[red]upload failed[/]: {detail}; run the same command again to resume.")
+    except CosServiceError as exc:
+        code = exc.get_error_code()
+        if code in SESSION_GONE:
+            state.unlink(missing_ok=True)
+            err.print(f"[red]upload refused[/]: {code}; the next run starts a new session.")
+        else:
+            err.print(f"[red]upload failed[/]: {code}; run the same command again to resume.")
+        raise typer.Exit(3) from None
+    except CosClientError as exc:
+        err.print(f"[red]upload failed[/]: {exc}; run the same command again to resume.")
         raise typer.Exit(3) from None
     state.unlink(missing_ok=True)
     result = {k: v for k, v in done.items() if k != "RequestId"}
