@@ -57,6 +57,14 @@ def origin(files: Path) -> Iterator[str]:
                 self.send_header("Location", "/" + self.path.split("/", 2)[2])
                 self.end_headers()
                 return
+            if self.path.startswith("/stream/"):
+                # No Content-Length: the size is known only by reading (HTTP/1.0 close).
+                body = (files / self.path.split("/", 2)[2]).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp4")
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if self.path.startswith("/loop"):
                 self.send_response(302)
                 self.send_header("Location", "/loop")
@@ -503,6 +511,53 @@ def test_pull_upload_failures(server: ServerProcess, origin: str) -> None:
         assert out["ErrCode"] != 0 and words in out["Message"], out
         (event,) = _pull_events(server, task_id)
         assert event["ErrCode"] == out["ErrCode"]
+
+
+@pytest.mark.parametrize("route", ["", "stream/"], ids=["content-length", "streamed"])
+def test_pull_upload_over_the_maximum_size(
+    fresh_server: ServerProcess, origin: str, files: Path, route: str
+) -> None:
+    limit = (files / "clip.mp4").stat().st_size - 1
+    fresh_server.env["VODFLOW_MAX_UPLOAD_BYTES"] = str(limit)
+    fresh_server.start()
+    task_id = fresh_server.call("PullUpload", {"MediaUrl": f"{origin}/{route}clip.mp4"})["TaskId"]
+    out = _wait_task(fresh_server, task_id)
+    assert out["ErrCode"] == 40000
+    assert out["Message"] == f"The file is larger than {limit} bytes."
+    assert "FileId" not in out
+    (event,) = _pull_events(fresh_server, task_id)
+    assert (event["ErrCode"], event["Message"]) == (40000, out["Message"])
+    # Nothing stored: no media, no file left in the blob store.
+    assert fresh_server.call("SearchMedia", {})["TotalCount"] == 0
+    blobs = fresh_server.data_dir / "blobs"
+    assert [p for p in blobs.rglob("*") if p.is_file()] == []
+
+
+def test_pull_upload_with_a_procedure(server: ServerProcess, origin: str) -> None:
+    name = f"pull-proc-{time.time_ns() % 10**6}"
+    server.call(
+        "CreateProcedureTemplate",
+        {"Name": name, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]}},
+    )
+    task_id = server.call(
+        "PullUpload",
+        {"MediaUrl": f"{origin}/clip.mp4", "Procedure": name, "SessionContext": "pp"},
+    )["TaskId"]
+    out = _wait_task(server, task_id)
+    assert out["ErrCode"] == 0, out
+    (event,) = _pull_events(server, task_id)
+    flow_id = event["ProcedureTaskId"]
+    assert flow_id and flow_id == out["ProcedureTaskId"]
+    flow = _wait_flow(server, flow_id)
+    assert flow["Status"] == "FINISH" and flow["TaskType"] == "Procedure"
+    procedure = flow["ProcedureTask"]
+    assert procedure["FileId"] == out["FileId"] and procedure["ErrCode"] == 0
+    assert procedure["SessionContext"] == "pp"
+    (transcode,) = procedure["MediaProcessResultSet"]
+    assert transcode["TranscodeTask"]["Status"] == "SUCCESS"
+    info = server.call("DescribeMediaInfos", {"FileIds": [out["FileId"]]})["MediaInfoSet"][0]
+    (output,) = info["TranscodeInfo"]["TranscodeSet"]
+    assert httpx.get(output["Url"]).status_code == 200
 
 
 def test_pull_upload_bad_input(server: ServerProcess) -> None:

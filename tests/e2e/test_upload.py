@@ -19,6 +19,7 @@ from qcloud_cos.cos_exception import CosServiceError
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests import mediagen
+from tests.flows_support import wait_task
 from tests.servers import ServerProcess
 from tests.uploadkit import apply, cos_client, put, upload
 
@@ -470,6 +471,18 @@ def test_procedure_on_upload_starts_the_flow(server: ServerProcess, small_clip: 
     assert [(t[1], t[2]) for t in tasks] == [("Procedure", "proc-ctx")]
     (event,) = [b for b in bodies if b["FileId"] == done["FileId"]]
     assert event["ProcedureTaskId"] == tasks[0][0]
+    # The flow runs to its end and its cover becomes the media's.
+    flow = wait_task(server, event["ProcedureTaskId"])
+    assert flow["Status"] == "FINISH", flow
+    procedure = flow["ProcedureTask"]
+    assert procedure["ErrCode"] == 0 and procedure["FileId"] == done["FileId"]
+    assert procedure["SessionContext"] == "proc-ctx"
+    (result,) = procedure["MediaProcessResultSet"]
+    assert result["Type"] == "CoverBySnapshot"
+    assert result["CoverBySnapshotTask"]["Status"] == "SUCCESS"
+    cover_url = describe(server, done["FileId"])["MediaInfoSet"][0]["BasicInfo"]["CoverUrl"]
+    cover = httpx.get(cover_url)
+    assert cover.status_code == 200 and cover.headers["content-type"].startswith("image/")
 
 
 def test_cos_edge_requests(server: ServerProcess) -> None:
