@@ -14,17 +14,18 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from vodflow import metrics
 from vodflow.config import Settings
 from vodflow.core import events as core
+from vodflow.notify.http1 import OriginPool, RequestError
 from vodflow.notify.wakeup import Hub
 from vodflow.store import apps as apps_q
 from vodflow.store import events as q
@@ -49,6 +50,15 @@ class Target:
     sign_key: str
 
 
+def _check_public(port: int) -> Callable[[str], Awaitable[bool]]:
+    """Whether a resolved address may be connected to (private and loopback may not)."""
+
+    async def check(address: str) -> bool:
+        return await core.resolve_public(address, port)
+
+    return check
+
+
 def next_delay(schedule: tuple[float, ...], attempts: int) -> float | None:
     """Seconds before the next try after `attempts` failed ones; None when out of tries."""
     if attempts > len(schedule):
@@ -68,10 +78,9 @@ class PushRelay:
         self._app_url: dict[int, str] = {}
         self._outcomes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._outcome_ready = asyncio.Event()
-        self._public_cache: dict[str, tuple[float, bool]] = {}
-        # One small client per origin: httpcore scans its whole pool on every request,
-        # so a pool sized to the per-URL cap keeps that scan short.
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        # Keep-alive connections per origin (scheme, host, port).
+        self._pools: dict[tuple[str, str, int], OriginPool] = {}
+        self._tls = ssl.create_default_context()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -98,9 +107,9 @@ class PushRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._flush()  # outcomes already known are kept, not redelivered
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
 
     def kick(self) -> None:
         self._wake.set()
@@ -173,36 +182,28 @@ class PushRelay:
 
     # ------------------------------------------------------------ delivering
 
-    def _client(self, url: str) -> httpx.AsyncClient:
+    def _pool(self, url: str) -> OriginPool:
         parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        client = self._clients.get(origin)
-        if client is None:
-            if len(self._clients) >= MAX_CLIENTS:
-                # Forget the oldest origin's client (its connections close when idle).
-                oldest = next(iter(self._clients))
-                asyncio.get_running_loop().create_task(self._clients.pop(oldest).aclose())
-            cap = self.settings.push_per_url
-            client = self._clients[origin] = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=cap, max_keepalive_connections=cap),
-                timeout=httpx.Timeout(self.settings.push_timeout_s),
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": "vodflow-notify/1"},
+        scheme = parts.scheme
+        port = parts.port or (443 if scheme == "https" else 80)
+        origin = (scheme, parts.hostname or "", port)
+        pool = self._pools.get(origin)
+        if pool is None:
+            if len(self._pools) >= MAX_CLIENTS:
+                # Forget the oldest origin's idle connections.
+                oldest = next(iter(self._pools))
+                asyncio.get_running_loop().create_task(self._pools.pop(oldest).aclose())
+            check = None if self.settings.allow_private_urls else _check_public(port)
+            pool = self._pools[origin] = OriginPool(
+                scheme,
+                origin[1],
+                port,
+                size=self.settings.push_per_url,
+                check_address=check,
+                tls=self._tls,
+                user_agent="vodflow-notify/1",
             )
-        return client
-
-    async def _public(self, url: str) -> bool:
-        if self.settings.allow_private_urls:
-            return True
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        cached = self._public_cache.get(host)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        ok = await core.resolve_public(host, parts.port or 80)
-        self._public_cache[host] = (time.monotonic() + 60, ok)
-        return ok
+        return pool
 
     async def _deliver(self, row: dict[str, Any], target: Target) -> None:
         started = now()
@@ -250,32 +251,23 @@ class PushRelay:
         if not target.url:
             attempt["error"] = "the application has no NotificationUrl"
             return False
-        if not await self._public(target.url):
-            attempt["error"] = "refused: the URL resolves to a private or loopback address"
-            return False
-        client = self._client(target.url)
+        parts = urlsplit(target.url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = core.push_body(row["body"], target.sign_key, now()).encode()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("X-Vodflow-Event-Id", str(row["id"])),
+        ]
         t0 = time.perf_counter()
-        body = core.push_body(row["body"], target.sign_key, now())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Vodflow-Event-Id": str(row["id"]),
-        }
         try:
             async with asyncio.timeout(self.settings.push_timeout_s):
-                async with client.stream(
-                    "POST", target.url, content=body.encode(), headers=headers
-                ) as resp:
-                    head = b""
-                    async for chunk in resp.aiter_bytes():
-                        head += chunk
-                        if len(head) >= RESPONSE_HEAD_BYTES:
-                            break
-                    attempt["status_code"] = resp.status_code
-                    attempt["response_head"] = head[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace")
+                answer = await self._pool(target.url).post(path, headers, body, RESPONSE_HEAD_BYTES)
+            attempt["status_code"] = answer.status
+            attempt["response_head"] = answer.head.decode("utf-8", "replace")
         except TimeoutError:
             attempt["error"] = f"timeout after {self.settings.push_timeout_s:g} s"
-        except httpx.HTTPError as exc:
-            attempt["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        except RequestError as exc:
+            attempt["error"] = str(exc)[:300]
         attempt["latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         code = attempt["status_code"]
         if attempt["error"] is None and code is not None and not 200 <= code < 300:
