@@ -207,6 +207,17 @@ class Cluster:
         return asyncio.run(go())
 
 
+def metric(base_url: str, sample: str) -> float | None:
+    """The value of one sample (`name` or `name{labels}`, as exposed) on `base_url`/metrics."""
+    import httpx
+
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.rpartition(" ")[0] == sample:
+            return float(line.rpartition(" ")[2])
+    return None
+
+
 def cluster(root: Path, **kwargs: Any) -> Iterator[Cluster]:
     """For fixtures: a started cluster, stopped (and its database dropped) afterwards."""
     c = Cluster(root, **kwargs)

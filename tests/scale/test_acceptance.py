@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests.flows_support import wait_until
 from tests.mediagen import make_video
+from tests.scale.cluster import metric
 from tests.servers import ServerProcess
 from vodflow.core.events import parse_handle
 
@@ -256,8 +256,4 @@ def test_push_relays_of_two_replicas_deliver_each_event_once(make_cluster) -> No
 
 
 def ok_attempts(server: ServerProcess) -> int:
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    for line in text.splitlines():
-        if line.startswith('vodflow_push_attempts_total{result="ok"}'):
-            return int(float(line.split()[-1]))
-    return 0
+    return int(metric(server.url, 'vodflow_push_attempts_total{result="ok"}') or 0)
