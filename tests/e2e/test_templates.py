@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
+from tests.flows_support import add_media, wait_task
+from tests.mediagen import make_video
 from tests.servers import ServerProcess
+from vodflow.media.probe import probe
 
 pytestmark = pytest.mark.e2e
+
+# Tencent's H.265 transcoding presets: FLU, SD, HD, FHD, 2K, 4K.
+H265_MP4 = (101010, 101020, 101030, 101040, 101070, 101080)
+H265_HLS = (101210, 101220, 101230, 101240, 101270, 101280)
 
 
 def code_of(fn, req) -> str:  # type: ignore[no-untyped-def]
@@ -64,6 +74,8 @@ def test_transcode_presets_listed(server: ServerProcess) -> None:
         assert str(d) in ids
     for d in (100210, 100220, 100230, 100240, 100270, 100280, 210, 220, 230, 240):
         assert str(d) in ids
+    for d in H265_MP4 + H265_HLS:
+        assert str(d) in ids
     assert resp.TotalCount == len(ids)
     by_id = {t.Definition: t for t in resp.TranscodeTemplateSet}
     hd = by_id["100030"]
@@ -75,6 +87,38 @@ def test_transcode_presets_listed(server: ServerProcess) -> None:
     assert seed.VideoTemplate.Height == 480 and seed.VideoTemplate.Bitrate == 500
     assert seed.VideoTemplate.Fps == 24
     assert seed.AudioTemplate.Bitrate == 48 and seed.AudioTemplate.SampleRate == 44100
+    for mp4, hls in zip(H265_MP4, H265_HLS, strict=True):
+        a, b = by_id[str(mp4)], by_id[str(hls)]
+        assert (a.Container, b.Container) == ("mp4", "hls")
+        assert a.VideoTemplate.Codec == b.VideoTemplate.Codec == "libx265"
+        assert a.VideoTemplate.Height == b.VideoTemplate.Height
+    assert [by_id[str(d)].VideoTemplate.Height for d in H265_MP4] == [
+        360,
+        540,
+        720,
+        1080,
+        1440,
+        2160,
+    ]
+
+
+def test_h265_preset_transcodes_to_hevc_hvc1(server: ServerProcess, tmp_path: Path) -> None:
+    file_id = add_media(server, make_video(tmp_path / "src.mp4", duration=2), name="h265")
+    task_id = server.call(
+        "ProcessMedia",
+        {"FileId": file_id, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 101010}]}},
+    )["TaskId"]
+    (result,) = wait_task(server, task_id)["ProcedureTask"]["MediaProcessResultSet"]
+    task = result["TranscodeTask"]
+    assert task["Status"] == "SUCCESS", task
+    out = task["Output"]
+    assert out["Definition"] == 101010 and out["Container"].startswith("mov,mp4")
+    (stream,) = out["VideoStreamSet"]
+    assert stream["Codec"] == "hevc" and stream["CodecTag"] == "hvc1"
+    assert out["Height"] == 360 and out["Width"] == 480  # short side 360, 4:3 source
+    key = unquote(urlparse(out["Url"]).path.removeprefix("/vod/"))
+    (video,) = probe(server.settings().resolved_blob_dir / key).video_streams
+    assert (video.codec, video.codec_tag) == ("hevc", "hvc1")
 
 
 def test_other_presets_listed(server: ServerProcess) -> None:
@@ -203,7 +247,7 @@ def test_describe_filters_and_paging(server: ServerProcess) -> None:
     page1 = vod.DescribeTranscodeTemplates(req)
     req.Offset = 5
     page2 = vod.DescribeTranscodeTemplates(req)
-    assert len(page1.TranscodeTemplateSet) == 5 and page1.TotalCount == page2.TotalCount == 27
+    assert len(page1.TranscodeTemplateSet) == 5 and page1.TotalCount == page2.TotalCount == 39
     assert not {t.Definition for t in page1.TranscodeTemplateSet} & {
         t.Definition for t in page2.TranscodeTemplateSet
     }

@@ -38,6 +38,14 @@ def test_preset_ids() -> None:
     heights = [transcode[d]["VideoTemplate"]["Height"] for d in (100010, 100020, 100030)]
     assert heights == [360, 540, 720]
     assert transcode[100080]["VideoTemplate"]["Bitrate"] == 6000
+    for mp4, hls in ((101010, 101210), (101040, 101240), (101080, 101280)):
+        assert (transcode[mp4]["Container"], transcode[hls]["Container"]) == ("mp4", "hls")
+        assert transcode[mp4]["VideoTemplate"]["Codec"] == "libx265"
+        assert transcode[mp4]["VideoTemplate"]["CodecTag"] == "hvc1"
+        assert transcode[mp4]["VideoTemplate"] == transcode[hls]["VideoTemplate"]
+        h264 = transcode[mp4 - 1000]["VideoTemplate"]
+        assert transcode[mp4]["VideoTemplate"]["Height"] == h264["Height"]
+        assert transcode[mp4]["VideoTemplate"]["Bitrate"] < h264["Bitrate"]
     seed = transcode[20]
     assert seed["VideoTemplate"]["Height"] == 480 and seed["VideoTemplate"]["Width"] == 0
     assert seed["VideoTemplate"]["ResolutionAdaptive"] == "open"
@@ -205,23 +213,75 @@ def test_modify_merges_nested_fields(service: Any) -> None:
     asyncio.run(run())
 
 
-def test_limits_and_concurrent_ids(service: Any) -> None:
+@pytest.mark.parametrize(
+    ("kind", "params", "limit"),
+    [
+        ("SnapshotByTimeOffset", {"Format": "jpg"}, 16),
+        ("SampleSnapshot", {"SampleType": "Time", "SampleInterval": 3}, 16),
+        (
+            "ImageSprite",
+            {"SampleType": "Time", "SampleInterval": 3, "RowCount": 2, "ColumnCount": 2},
+            16,
+        ),
+        ("AnimatedGraphics", {"Fps": 5}, 16),
+        (
+            "Transcode",
+            {
+                "Container": "mp4",
+                "VideoTemplate": {"Codec": "libx264", "Fps": 25, "Bitrate": 800},
+                "AudioTemplate": {"Codec": "aac", "Bitrate": 64, "SampleRate": 44100},
+            },
+            100,
+        ),
+    ],
+)
+def test_limits_and_concurrent_ids(service: Any, kind: str, params: dict, limit: int) -> None:
+    """Tencent's per-kind allowance (16 image/animation templates, 100 transcodes)."""
+
     async def run() -> None:
         db, svc = await service()
         try:
-            params = {"Format": "jpg"}
             ids = await asyncio.gather(
-                *(svc.create(1, "SnapshotByTimeOffset", "", "", params) for _ in range(100))
+                *(svc.create(1, kind, "", "", copy.deepcopy(params)) for _ in range(limit))
             )
-            assert len(set(ids)) == 100 and min(ids) > 1000000
+            assert len(set(ids)) == limit and min(ids) > 1000000
             with pytest.raises(VodError) as info:
-                await svc.create(1, "SnapshotByTimeOffset", "", "", params)
+                await svc.create(1, kind, "", "", copy.deepcopy(params))
             assert info.value.code == "LimitExceeded.TooMuchTemplate"
+            # Deleting one frees a place.
+            await svc.delete(1, kind, ids[0])
+            await svc.create(1, kind, "", "", copy.deepcopy(params))
             # Another kind and another application have their own allowance.
-            await svc.create(1, "AnimatedGraphics", "", "", {"Fps": 5})
+            other_kind = "AdaptiveDynamicStreaming" if kind != "Transcode" else "AnimatedGraphics"
+            other_params = (
+                {"Fps": 5}
+                if other_kind == "AnimatedGraphics"
+                else presets.preset("AdaptiveDynamicStreaming", 10)
+            )
+            await svc.create(1, other_kind, "", "", other_params)
             await AppService(db, 2).ensure_default()
-            other = await svc.create(2, "SnapshotByTimeOffset", "", "", params)
+            other = await svc.create(2, kind, "", "", copy.deepcopy(params))
             assert other not in ids
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+
+
+def test_procedure_limit(service: Any) -> None:
+    """CreateProcedureTemplate: 50 per application (Tencent's 模板上限：50)."""
+
+    async def run() -> None:
+        db, svc = await service()
+        try:
+            task = {"TranscodeTaskSet": [{"Definition": 20}]}
+            for n in range(50):
+                await svc.create_procedure(1, f"p{n}", "", task)
+            with pytest.raises(VodError) as info:
+                await svc.create_procedure(1, "p50", "", task)
+            assert info.value.code == "LimitExceeded.TooMuchTemplate"
+            await svc.delete_procedure(1, "p0")
+            await svc.create_procedure(1, "p50", "", task)
         finally:
             await db.close()
 

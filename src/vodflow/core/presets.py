@@ -78,6 +78,18 @@ _CURRENT = [
     (100080, 100280, "4K", 2160, 6000, 160),
 ]
 
+# (MP4 id, HLS id, label, short side, video kbps, audio kbps): the H.265 presets
+# (libx265, hvc1 in MP4), 25 fps. Tencent lists these ids next to the H.264 ones;
+# heights follow the H.264 table, bitrates are chosen (docs/templates.md).
+_HEVC = [
+    (101010, 101210, "FLU", 360, 300, 64),
+    (101020, 101220, "SD", 540, 800, 64),
+    (101030, 101230, "HD", 720, 1300, 128),
+    (101040, 101240, "FHD", 1080, 1800, 128),
+    (101070, 101270, "2K", 1440, 2200, 160),
+    (101080, 101280, "4K", 2160, 4500, 160),
+]
+
 # The older ids (10/20/30/40 MP4, 210/220/230/240 HLS): 24 fps, 48 kbps-class
 # audio. Definition 20 reproduces what the seed recorded: a 640x480 source came
 # out 640x480, ~500 kbps video, 48 kbps AAC 44.1 kHz, 24 fps.
@@ -110,6 +122,15 @@ def _transcode_presets() -> dict[int, dict[str, Any]]:
                 f"{label}-{container.upper()}",
                 container,
                 _video(height, vkbps, 25),
+                _audio(akbps),
+            )
+    for mp4, hls, label, height, vkbps, akbps in _HEVC:
+        for definition, container in ((mp4, "mp4"), (hls, "hls")):
+            out[definition] = _transcode(
+                definition,
+                f"{label}-H265-{container.upper()}",
+                container,
+                _video(height, vkbps, 25, codec="libx265"),
                 _audio(akbps),
             )
     for mp4, hls, label, height, vkbps, akbps in _LEGACY:
@@ -238,14 +259,14 @@ PRESET_PROCEDURES: dict[str, dict[str, Any]] = {
             ],
         },
     },
+    # Tencent: "Adaptive-HLS(10) + SpriteScreenshot(10) + TimepointScreenshot(10)";
+    # the time point is not given, vodflow takes it at 0 s.
     "LongVideoPreset": {
-        "Comment": "Adaptive HLS (FLU/SD/HD), cover at 0 s and a preview sprite.",
+        "Comment": "Adaptive-HLS(10) + SpriteScreenshot(10) + TimepointScreenshot(10)",
         "MediaProcessTask": {
             "AdaptiveDynamicStreamingTaskSet": [{"Definition": 10}],
-            "CoverBySnapshotTaskSet": [
-                {"Definition": 10, "PositionType": "Time", "PositionValue": 0}
-            ],
             "ImageSpriteTaskSet": [{"Definition": 10}],
+            "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "TimeOffsetSet": [0]}],
         },
     },
 }
