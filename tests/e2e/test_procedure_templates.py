@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
+from tests.flows_support import add_media, wait_task
+from tests.mediagen import make_video
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -242,3 +245,55 @@ def test_isolation(server: ServerProcess) -> None:
     (theirs,) = describe(server, SubAppId=other, Names=[name]).ProcedureTemplateSet
     assert mine.MediaProcessTask.TranscodeTaskSet[0].Definition == 20
     assert theirs.MediaProcessTask.TranscodeTaskSet[0].Definition == 30
+
+
+def test_procedure_limit_through_the_api(server: ServerProcess) -> None:
+    """50 procedure templates per application, then LimitExceeded.TooMuchTemplate."""
+    vod = server.vod()
+    app = models.CreateSubAppIdRequest()
+    app.Name = "proc-limit"
+    other = vod.CreateSubAppId(app).SubAppId
+    for n in range(50):
+        create(server, f"limit-{n}", mpt(20), SubAppId=other)
+    full = _req(models.CreateProcedureTemplateRequest(), "limit-50", mpt(20))
+    full.SubAppId = other
+    assert code_of(vod.CreateProcedureTemplate, full) == "LimitExceeded.TooMuchTemplate"
+    # The default application's allowance is its own.
+    create(server, unique("free"), mpt(20))
+
+
+def test_sprite_template_limit_through_the_api(server: ServerProcess) -> None:
+    vod = server.vod()
+    app = models.CreateSubAppIdRequest()
+    app.Name = "sprite-limit"
+    other = vod.CreateSubAppId(app).SubAppId
+    params = {"SubAppId": other, "SampleType": "Time", "SampleInterval": 5}
+    params |= {"RowCount": 2, "ColumnCount": 2}
+    for _ in range(16):
+        server.call("CreateImageSpriteTemplate", params)
+    assert raw_code(server, "CreateImageSpriteTemplate", params) == (
+        "LimitExceeded.TooMuchTemplate"
+    )
+
+
+def test_long_video_preset_is_tencents(server: ServerProcess, tmp_path: Path) -> None:
+    """Adaptive-HLS(10) + SpriteScreenshot(10) + TimepointScreenshot(10), and it runs."""
+    (p,) = describe(server, Names=["LongVideoPreset"]).ProcedureTemplateSet
+    task = p.MediaProcessTask
+    assert [t.Definition for t in task.AdaptiveDynamicStreamingTaskSet] == [10]
+    assert [t.Definition for t in task.ImageSpriteTaskSet] == [10]
+    assert [t.Definition for t in task.SnapshotByTimeOffsetTaskSet] == [10]
+    assert not task.TranscodeTaskSet and not task.CoverBySnapshotTaskSet
+    file_id = add_media(server, make_video(tmp_path / "long.mp4", duration=3), name="long")
+    task_id = server.call(
+        "ProcessMediaByProcedure", {"FileId": file_id, "ProcedureName": "LongVideoPreset"}
+    )["TaskId"]
+    results = wait_task(server, task_id)["ProcedureTask"]["MediaProcessResultSet"]
+    assert sorted(r["Type"] for r in results) == [
+        "AdaptiveDynamicStreaming",
+        "ImageSprites",
+        "SnapshotByTimeOffset",
+    ]
+    for r in results:
+        (body,) = [v for k, v in r.items() if k != "Type"]
+        assert body["Status"] == "SUCCESS", r

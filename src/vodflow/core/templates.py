@@ -24,9 +24,19 @@ from vodflow.timeutil import iso, now
 
 # Custom definitions start above this (Tencent's custom ids are 7-digit too).
 FIRST_CUSTOM_DEFINITION = 1000000
-# Custom templates of one kind per application (Tencent: LimitExceeded at 100).
-MAX_TEMPLATES_PER_KIND = 100
-MAX_PROCEDURES = 100
+# Custom templates of one kind per application: Tencent's "数量上限" of each
+# Create<Kind>Template (the SDK's vod_client.py docstrings), answered with
+# LimitExceeded.TooMuchTemplate.
+MAX_TEMPLATES = {
+    "Transcode": 100,
+    "AdaptiveDynamicStreaming": 100,
+    "SnapshotByTimeOffset": 16,
+    "SampleSnapshot": 16,
+    "ImageSprite": 16,
+    "AnimatedGraphics": 16,
+}
+# CreateProcedureTemplate: "模板上限：50".
+MAX_PROCEDURES = 50
 
 # MediaProcessTaskInput's task lists and the template kind each one names.
 TASK_SETS = {
@@ -155,10 +165,11 @@ class TemplateService:
     ) -> int:
         t = now()
         async with self.db.tx() as conn:
-            if await q.count(conn, app_id, kind) >= MAX_TEMPLATES_PER_KIND:
+            limit = MAX_TEMPLATES[kind]
+            if await q.count(conn, app_id, kind) >= limit:
                 raise VodError(
                     "LimitExceeded.TooMuchTemplate",
-                    f"An application may have at most {MAX_TEMPLATES_PER_KIND} {kind} templates.",
+                    f"An application may have at most {limit} custom {kind} templates.",
                 )
             definition = await q.next_definition(conn, FIRST_CUSTOM_DEFINITION)
             await q.create(
@@ -250,7 +261,7 @@ class TemplateService:
                 raise existed
             if await q.count_procedures(conn, app_id) >= MAX_PROCEDURES:
                 raise VodError(
-                    "LimitExceeded",
+                    "LimitExceeded.TooMuchTemplate",
                     f"An application may have at most {MAX_PROCEDURES} procedure templates.",
                 )
             await q.create_procedure(
