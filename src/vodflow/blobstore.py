@@ -7,10 +7,38 @@ and are moved into place atomically, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path, PurePosixPath
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _load_renameat2() -> object | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True).renameat2
+    return None
+
+
+_renameat2 = _load_renameat2()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE).
+
+    False where the system or filesystem cannot: the caller falls back to renames.
+    """
+    if _renameat2 is None:
+        return False
+    args = (_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return _renameat2(*args) == 0  # type: ignore[operator]
 
 
 class BlobStore:
@@ -39,6 +67,31 @@ class BlobStore:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
         return dest
+
+    def replace(self, new: Path, key: str) -> Path | None:
+        """Put `new` (a file or a directory) at `key`; return where the old blob went.
+
+        The old blob is not deleted: it ends up at a path beside `new`'s former one
+        (same filesystem), for the caller to delete once the change is recorded, or
+        to put back with another `replace` if it is dropped. On Linux the two are
+        swapped in one step, so a reader of a folder (HLS segments, sprites) finds
+        the old one whole or the new one whole, never a missing or half-deleted one;
+        elsewhere two renames leave an instant without either.
+        """
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(dest):
+            os.rename(new, dest)
+            return None
+        if exchange(new, dest):
+            return new
+        aside = new.with_name(f"{new.name}.old-{uuid.uuid4().hex[:8]}")
+        if dest.is_dir() and not dest.is_symlink():
+            os.rename(dest, aside)
+        else:
+            os.link(dest, aside)  # the old file stays readable until the replace below
+        os.replace(new, dest)
+        return aside
 
     def delete(self, key: str) -> None:
         target = self.path(key)

@@ -23,6 +23,7 @@ from vodflow.errors import VodError
 from vodflow.media import ops
 from vodflow.media.ops.animated import read_gif
 from vodflow.media.probe import probe, probe_playlist
+from vodflow.store import tasks as tasks_q
 from vodflow.store.schema import events, media_outputs, subtasks
 
 pytestmark = pytest.mark.slow
@@ -298,3 +299,302 @@ async def test_abort_waiting_flow_and_priority_order(env: tuple[Services, str]) 
         }
     assert rows[ids[10]] <= rows[ids[0]] <= rows[ids[-5]]
     assert rows[ids[3]] is None
+
+
+# --- error paths, clean restarts, output replacement ---------------------------------
+
+
+def results_of(detail: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(r["Type"], body(r)) for r in detail["ProcedureTask"]["MediaProcessResultSet"]]
+
+
+def assert_time_order(detail: dict[str, Any]) -> None:
+    """CreateTime <= BeginProcessTime <= FinishTime, for the flow and each subtask
+    (ISO 8601 UTC, one format: string order is time order)."""
+    created, began, ended = (detail[k] for k in ("CreateTime", "BeginProcessTime", "FinishTime"))
+    assert created <= began <= ended, detail
+    for kind, res in results_of(detail):
+        assert began <= res["BeginProcessTime"] <= res["FinishTime"] <= ended, (kind, res)
+
+
+async def test_some_subtasks_fail_and_the_flow_still_finishes(env: tuple[Services, str]) -> None:
+    services, file_id = env
+    await start_background(services)
+    detail = await run_flow(
+        services,
+        file_id,
+        {
+            "TranscodeTaskSet": [
+                {"Definition": 100010},
+                {"Definition": 100020, "StartTimeOffset": 100},  # the clip lasts 4 s
+            ],
+            "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["30s"]}],
+            "CoverBySnapshotTaskSet": [
+                {"Definition": 10, "PositionType": "Time", "PositionValue": 1}
+            ],
+            "AnimatedGraphicTaskSet": [
+                {"Definition": 20000, "StartTimeOffset": 3, "EndTimeOffset": 2}
+            ],
+        },
+    )
+    assert detail["Status"] == "FINISH"
+    shown = [
+        (kind, res["Status"], res["ErrCodeExt"], res["ErrCode"]) for kind, res in results_of(detail)
+    ]
+    offset = "InvalidInput.InvalidTimeOffset"
+    assert sorted(shown) == sorted(
+        [
+            ("Transcode", "SUCCESS", "", 0),
+            ("Transcode", "FAIL", offset, 40000),
+            ("SnapshotByTimeOffset", "FAIL", offset, 40000),
+            ("CoverBySnapshot", "SUCCESS", "", 0),
+            ("AnimatedGraphics", "FAIL", offset, 40000),
+        ]
+    )
+    for kind, res in results_of(detail):
+        if res["Status"] == "SUCCESS":
+            assert res["Message"] == "SUCCESS" and res["Progress"] == 100, (kind, res)
+        else:
+            assert res["Message"] and "Output" not in res, (kind, res)
+    assert_time_order(detail)
+    async with services.db.read() as conn:
+        outs = (await conn.execute(select(media_outputs.c.kind, media_outputs.c.definition))).all()
+    assert [tuple(o) for o in outs] == [("Transcode", 100010)]
+
+
+async def test_grouped_transcode_with_an_impossible_rendition(
+    env: tuple[Services, str], tmp_path: Path
+) -> None:
+    services, _ = env
+    app_id = services.settings.app_id
+    silent = make_video(tmp_path / "silent.mp4", duration=3, audio=False)
+    record = await services.library.add_media(app_id, silent, name="silent", media_type="mp4")  # type: ignore[union-attr]
+    # An audio-only rendition of a source without audio: FFmpeg cannot make it.
+    mp3 = await services.templates.create(  # type: ignore[union-attr]
+        app_id,
+        "Transcode",
+        "mp3",
+        "",
+        {
+            "Container": "mp3",
+            "AudioTemplate": {"Codec": "libmp3lame", "SampleRate": 44100, "AudioChannel": 2},
+        },
+    )
+    await start_background(services)
+    detail = await run_flow(
+        services,
+        record.file_id,
+        {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": mp3}]},
+    )
+    assert detail["Status"] == "FINISH"
+    by_definition = {res["Input"]["Definition"]: res for _kind, res in results_of(detail)}
+    good, bad = by_definition[100010], by_definition[mp3]
+    assert (good["Status"], good["ErrCodeExt"]) == ("SUCCESS", "")
+    assert probe(path_of(services, good["Output"]["Url"])).md5 == good["Output"]["Md5"]
+    assert (bad["Status"], bad["ErrCodeExt"], bad["ErrCode"]) == (
+        "FAIL",
+        "InvalidInput.ConfigurationUnsupported",
+        40000,
+    )
+    assert "Output" not in bad
+
+
+async def test_template_deleted_before_the_subtask_runs(env: tuple[Services, str]) -> None:
+    services, file_id = env
+    app_id = services.settings.app_id
+    templates = services.templates
+    transcode = await templates.create(  # type: ignore[union-attr]
+        app_id,
+        "Transcode",
+        "small",
+        "",
+        {
+            "Container": "mp4",
+            "VideoTemplate": {"Codec": "libx264", "Fps": 25, "Bitrate": 300, "Height": 128},
+            "AudioTemplate": {"Codec": "libfdk_aac", "SampleRate": 44100, "AudioChannel": 2},
+        },
+    )
+    snapshot = await templates.create(  # type: ignore[union-attr]
+        app_id, "SnapshotByTimeOffset", "small", "", {"Width": 64, "Height": 48}
+    )
+    mpt = {
+        "TranscodeTaskSet": [{"Definition": transcode}],
+        "SnapshotByTimeOffsetTaskSet": [{"Definition": snapshot, "TimeOffsetSet": [500]}],
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}],
+    }
+    # The executor is not started yet: the flow is accepted and stays WAITING.
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())  # type: ignore[union-attr]
+    waiting = await services.tasks.detail(app_id, task_id)  # type: ignore[union-attr]
+    assert waiting["Status"] == "WAITING"
+    await templates.delete(app_id, "Transcode", transcode)  # type: ignore[union-attr]
+    await templates.delete(app_id, "SnapshotByTimeOffset", snapshot)  # type: ignore[union-attr]
+    await start_background(services)
+    detail = await wait(services, task_id)
+    assert detail["Status"] == "FINISH"
+    shown = {
+        kind: (res["Status"], res["ErrCodeExt"], res["ErrCode"]) for kind, res in results_of(detail)
+    }
+    gone = ("FAIL", "InvalidInput.DefinitionNotExist", 40000)
+    assert shown == {
+        "Transcode": gone,
+        "SnapshotByTimeOffset": gone,
+        "CoverBySnapshot": ("SUCCESS", "", 0),
+    }
+
+
+async def test_interrupted_max_attempts_times_fails_with_internal_error(
+    env: tuple[Services, str],
+) -> None:
+    services, file_id = env
+    app_id = services.settings.app_id
+    mpt = {
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
+    }
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())  # type: ignore[union-attr]
+    # Three runners took the subtask and died, each leaving an expired lease.
+    async with services.db.tx() as conn:
+        (row,) = await tasks_q.subtasks_of(conn, task_id)
+        for n in range(subtasks_mod.MAX_ATTEMPTS):
+            assert await tasks_q.claim(conn, row["id"], f"gone-host:{n}:x", 0.0, 1.0)
+    await start_background(services)
+    detail = await wait(services, task_id)
+    assert detail["Status"] == "FINISH"
+    ((_kind, res),) = results_of(detail)
+    assert (res["Status"], res["ErrCodeExt"], res["ErrCode"]) == ("FAIL", "InternalError", 70000)
+    assert f"interrupted {subtasks_mod.MAX_ATTEMPTS} times" in res["Message"]
+    media = await services.library.get(app_id, file_id)  # type: ignore[union-attr]
+    assert media is not None and not media["cover_url"]
+
+
+async def test_clean_restarts_do_not_use_up_attempts(tmp_path: Path) -> None:
+    """Stopping the server gives a running job back; three restarts must not fail it."""
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
+    )
+    clip = make_video(tmp_path / "long.mp4", duration=20, width=640, height=360)
+    services = await build_services(settings)
+    app_id = settings.app_id
+    record = await services.library.add_media(app_id, clip, name="long", media_type="mp4")  # type: ignore[union-attr]
+    task_id = await services.flows.start(  # type: ignore[union-attr]
+        app_id,
+        record.file_id,
+        {"TranscodeTaskSet": [{"Definition": 100030}]},
+        FlowOptions(notify_mode="Change"),
+    )
+    from tests.e2e.test_crash import processes_with
+
+    try:
+        for _restart in range(subtasks_mod.MAX_ATTEMPTS):
+            await start_background(services)
+            async with asyncio.timeout(120):
+                while True:
+                    async with services.db.read() as conn:
+                        (row,) = await tasks_q.subtasks_of(conn, task_id)
+                    if row["status"] == "PROCESSING" and row["progress"] > 0:
+                        break
+                    await asyncio.sleep(0.1)
+            work = row["output"]["_work"]
+            assert processes_with(work), "FFmpeg should be running"
+            for part in reversed(services.background):
+                await part.stop()
+            # The stop gave the job back whole: no attempt used, no FFmpeg left behind.
+            async with services.db.read() as conn:
+                (row,) = await tasks_q.subtasks_of(conn, task_id)
+            assert (row["status"], row["attempts"], row["lease_owner"]) == ("WAITING", 0, None)
+            assert processes_with(work) == []
+            await services.db.close()
+            services = await build_services(settings)
+        await start_background(services)
+        detail = await wait(services, task_id)
+        ((_kind, res),) = results_of(detail)
+        assert (detail["Status"], res["Status"]) == ("FINISH", "SUCCESS"), res
+        async with services.db.read() as conn:
+            (row,) = await tasks_q.subtasks_of(conn, task_id)
+        assert row["attempts"] == 1
+        # TasksNotifyMode=Change: started, ended, flow finished; a restart is no change.
+        assert await count_events(services, task_id) == ["PROCESSING", "PROCESSING", "FINISH"]
+    finally:
+        for part in reversed(services.background):
+            await part.stop()
+        await services.db.close()
+
+
+async def runs_ended(services: Services) -> None:
+    """Until every run's work directory is gone (its last step, after the flow ends)."""
+    async with asyncio.timeout(30):
+        while list(services.blobs.tmp_dir.glob("flow-*")):
+            await asyncio.sleep(0.1)
+
+
+async def registered(services: Services, file_id: str, kind: str) -> list[dict[str, Any]]:
+    async with services.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(media_outputs).where(
+                    media_outputs.c.file_id == file_id, media_outputs.c.kind == kind
+                )
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def blob_bytes(services: Services, keys: list[str]) -> dict[str, bytes]:
+    return {key: services.blobs.path(key).read_bytes() for key in keys}
+
+
+async def test_replaced_folder_output_and_a_discarded_run(
+    env: tuple[Services, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, file_id = env
+    app_id = services.settings.app_id
+    await start_background(services)
+
+    def snapshots(*offsets: str) -> dict[str, Any]:
+        return {
+            "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": list(offsets)}]
+        }
+
+    first = await run_flow(services, file_id, snapshots("1s", "2s", "3s"))
+    assert results_of(first)[0][1]["Status"] == "SUCCESS"
+    (out,) = await registered(services, file_id, "SnapshotByTimeOffset")
+    folder = services.blobs.path(out["blob_keys"][0]).parent
+    kept = blob_bytes(services, out["blob_keys"])
+    assert len(kept) == 3
+
+    # A second run on the same definition is aborted after its folder was swapped
+    # in but before its result was recorded: the registered output keeps its files.
+    real_move = subtasks_mod.SubtaskRunner._move
+    loop = asyncio.get_running_loop()
+    aborted: list[str] = []
+
+    def move_then_abort(self: Any, moves: Any) -> Any:
+        placed = real_move(self, moves)
+        (task_id,) = aborted
+        asyncio.run_coroutine_threadsafe(services.flows.abort(app_id, task_id), loop).result(30)  # type: ignore[union-attr]
+        return placed
+
+    monkeypatch.setattr(subtasks_mod.SubtaskRunner, "_move", move_then_abort)
+    task_id = await services.flows.start(app_id, file_id, snapshots("0.5s"), FlowOptions())  # type: ignore[union-attr]
+    aborted.append(task_id)
+    assert (await wait(services, task_id))["Status"] == "ABORTED"
+    await runs_ended(services)
+    assert await registered(services, file_id, "SnapshotByTimeOffset") == [out]
+    assert blob_bytes(services, out["blob_keys"]) == kept
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        services.blobs.path(k).name for k in out["blob_keys"]
+    )
+    monkeypatch.undo()
+
+    # A recorded re-run replaces the folder whole: none of the old files remain.
+    third = await run_flow(services, file_id, snapshots("0.5s", "1.5s"))
+    (res,) = [r for _k, r in results_of(third)]
+    assert res["Status"] == "SUCCESS"
+    (new,) = await registered(services, file_id, "SnapshotByTimeOffset")
+    assert len(new["blob_keys"]) == 2
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        services.blobs.path(k).name for k in new["blob_keys"]
+    )
+    for pic in res["Output"]["PicInfoSet"]:
+        assert path_of(services, pic["Url"]).is_file()
+    await runs_ended(services)
+    assert list(services.blobs.tmp_dir.iterdir()) == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,53 @@ def test_owner_dead_and_kill_strays(tmp_path) -> None:
         assert proc.wait(10) != 0
     finally:
         proc.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="atomic swap is Linux's renameat2")
+def test_blob_replace_swaps_a_folder_whole(tmp_path) -> None:
+    """Readers of a replaced folder find the old files or the new ones, never none;
+    the old folder is kept aside (for the caller to delete or put back)."""
+    import threading
+
+    from vodflow.blobstore import BlobStore
+
+    blobs = BlobStore(tmp_path / "blobs")
+    key = "m/sprite.f10"
+
+    def folder(text: str) -> Path:
+        path = blobs.temp_path()
+        path.mkdir()
+        for name in ("0.jpg", "1.jpg", "index.vtt"):
+            (path / name).write_text(text)
+        return path
+
+    assert blobs.replace(folder("v0"), key) is None
+    missing: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            for name in ("0.jpg", "index.vtt"):
+                try:
+                    blobs.path(f"{key}/{name}").read_text()
+                except FileNotFoundError:
+                    missing.append(name)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(1, 200):
+            old = blobs.replace(folder(f"v{n}"), key)
+            assert old is not None and (old / "1.jpg").read_text() == f"v{n - 1}"
+            shutil.rmtree(old)
+    finally:
+        stop.set()
+        reader.join()
+    assert missing == []
+    assert blobs.path(f"{key}/0.jpg").read_text() == "v199"
+    # Putting the old one back is another replace.
+    old = blobs.replace(folder("v200"), key)
+    assert old is not None
+    mine = blobs.replace(old, key)
+    assert mine is not None and (mine / "0.jpg").read_text() == "v200"
+    assert blobs.path(f"{key}/0.jpg").read_text() == "v199"

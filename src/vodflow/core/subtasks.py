@@ -9,9 +9,11 @@ The life of a job, whatever executor delivered it:
 2. **Run** in a private work directory under the blob store's `.tmp`. A heartbeat
    renews the lease and stores progress every 1.5 s; when it finds the lease gone
    (the flow was aborted, by any process) it cancels the op, which kills FFmpeg.
-3. **Finish**: outputs are moved into the media's folder (atomic renames), then
-   one transaction records each subtask's result, registers outputs, sets the
-   cover, writes the events and, when nothing is left, ends the flow FINISH.
+3. **Finish**: outputs are swapped into the media's folder (the old ones are
+   renamed aside, not deleted), then one transaction records each subtask's
+   result, registers outputs, sets the cover, writes the events and, when nothing
+   is left, ends the flow FINISH. Only then are the old outputs deleted; a run
+   whose result is not recorded (aborted meanwhile) puts them back instead.
 
 A crash at any point leaves a lease that expires: the sweeper re-submits the
 subtask, the next claim kills stray FFmpeg processes of the dead attempt and
@@ -90,11 +92,23 @@ class Outcome:
 
 
 @dataclass
+class Placed:
+    """An output swapped into the blob store: where the blob it replaced went."""
+
+    key: str
+    ident: tuple[int, int]  # (device, inode) of what we put there
+    old: Path | None
+
+
+@dataclass
 class Claim:
     task: dict[str, Any]
     rows: list[dict[str, Any]]
     work: Path
     stale: list[str]
+    # Subtasks leased for the first time (a re-run after a crash or a clean
+    # restart is not a state change, so it writes no Change event).
+    first: set[int] = field(default_factory=set)
 
     @property
     def ids(self) -> list[int]:
@@ -151,6 +165,7 @@ class SubtaskRunner:
             if not await q.claim(conn, subtask_id, OWNER, until, t):
                 return None
             claimed = [subtask_id]
+            first = {subtask_id} if row["begin_time"] is None else set()
             if row["type"] == "Transcode":
                 for other in await q.subtasks_of(conn, row["task_id"]):
                     if (
@@ -160,6 +175,8 @@ class SubtaskRunner:
                         and await q.claim(conn, other["id"], OWNER, until, t, skip_locked=True)
                     ):
                         claimed.append(other["id"])
+                        if other["begin_time"] is None:
+                            first.add(other["id"])
             rows = [r for r in [await q.get_subtask(conn, i) for i in claimed] if r]
             stale = [str((r["output"] or {}).get("_work")) for r in rows if _work_of(r)]
             for r in rows:
@@ -167,10 +184,9 @@ class SubtaskRunner:
             if task["status"] == "WAITING":
                 await q.set_task_status(conn, task["task_id"], ["WAITING"], status="PROCESSING")
                 await q.update_task(conn, task["task_id"], begin_time=t)
-            for r in rows:
-                if r["attempts"] == 1:  # a state change; a re-run after a crash is not
-                    await self.flows.emit_state(conn, task["task_id"], final=False)
-        return Claim(task, rows, work, stale)
+            for _ in first:
+                await self.flows.emit_state(conn, task["task_id"], final=False)
+        return Claim(task, rows, work, stale, first)
 
     # --- 2. run -------------------------------------------------------------------
 
@@ -200,16 +216,19 @@ class SubtaskRunner:
             progress[0] = percent
 
         job = asyncio.create_task(self._execute(claim, media, outcomes, on_progress))
-        while True:
-            done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
-            if done:
-                break
-            if not await self._beat(claim, progress[0]):
-                log.info("subtasks %s lost their lease (aborted?): stopping", claim.ids)
-                job.cancel()
-                with contextlib.suppress(BaseException):
-                    await job
-                return
+        try:
+            while True:
+                done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
+                if done:
+                    break
+                if not await self._beat(claim, progress[0]):
+                    log.info("subtasks %s lost their lease (aborted?): stopping", claim.ids)
+                    await _stop(job)
+                    return
+        except asyncio.CancelledError:
+            # Shutdown: asyncio.wait does not cancel the op; FFmpeg must not outlive us.
+            await _stop(job)
+            raise
         try:
             job.result()
         except MediaError as exc:
@@ -265,11 +284,18 @@ class SubtaskRunner:
         async with self.db.read() as conn:
             if not await q.holds(conn, claim.ids, OWNER):
                 return  # aborted meanwhile: nothing of this run is kept
-        for o in outcomes:
-            if o.ok:
-                await asyncio.to_thread(self._move, o.moves)
+        placed = await asyncio.to_thread(self._move, [m for o in outcomes if o.ok for m in o.moves])
+        try:
+            kept = await self._record(claim, outcomes)
+        except Exception:
+            await asyncio.to_thread(self._unmove, placed)
+            raise
+        await asyncio.to_thread(self._settle, placed, kept)
+
+    async def _record(self, claim: Claim, outcomes: Sequence[Outcome]) -> set[str]:
+        """The one transaction of a finish; the blob keys of the outputs it recorded."""
         t = now()
-        discard: list[Outcome] = []
+        kept: set[str] = set()
         ran: list[tuple[int, str]] = []
         task_id = claim.task["task_id"]
         async with self.db.tx() as conn:
@@ -285,10 +311,10 @@ class SubtaskRunner:
                     "finish_time": t,
                 }
                 if not await q.finish_subtask(conn, o.subtask_id, OWNER, **values):
-                    if o.ok:
-                        discard.append(o)
-                    continue
+                    continue  # no longer ours (aborted): its outputs are not kept
                 ran.append((o.subtask_id, values["status"]))
+                if o.ok:
+                    kept.update(key for _path, key in o.moves)
                 if o.ok and o.register is not None:
                     out_kind, definition, info, keys = o.register
                     await media_q.upsert_output(
@@ -310,16 +336,70 @@ class SubtaskRunner:
         for subtask_id, status in ran:
             row = rows[subtask_id]
             metrics.observe_subtask(row["type"], status, t - float(row["begin_time"] or t))
-        for o in discard:
-            for _path, key in o.moves:
-                self.blobs.delete(key)
+        return kept
 
-    def _move(self, moves: Sequence[tuple[Path, str]]) -> None:
-        """Move finished outputs into place; a directory replaces the old one whole."""
-        for path, key in moves:
-            if self.blobs.path(key).is_dir():
-                self.blobs.delete(key)
-            self.blobs.commit(path, key)
+    def _move(self, moves: Sequence[tuple[Path, str]]) -> list[Placed]:
+        """Swap finished outputs into place, keeping what they replace aside.
+
+        A folder (HLS segments, sprites, snapshots) is swapped whole: readers see
+        the old one or the new one, and the old one is deleted only once the new
+        one is registered (`_settle`), so a registered output never lacks files.
+        """
+        placed: list[Placed] = []
+        try:
+            for path, key in moves:
+                if any(p.key == key for p in placed):
+                    continue  # several subtasks of one definition share one output
+                old = self.blobs.replace(path, key)
+                st = os.lstat(self.blobs.path(key))
+                placed.append(Placed(key, (st.st_dev, st.st_ino), old))
+        except OSError:
+            self._unmove(placed)
+            raise
+        return placed
+
+    def _settle(self, placed: Sequence[Placed], kept: set[str]) -> None:
+        """After the finish: delete what the recorded outputs replaced, undo the rest."""
+        self._unmove([p for p in placed if p.key not in kept])
+        for p in placed:
+            if p.key in kept and p.old is not None:
+                _remove(p.old)
+
+    def _unmove(self, placed: Sequence[Placed]) -> None:
+        """Put back what our unrecorded outputs replaced (an earlier flow's, still registered).
+
+        A key that someone else has replaced since is theirs: it is left alone.
+        """
+        for p in reversed(placed):
+            dest = self.blobs.path(p.key)
+            try:
+                st = os.lstat(dest)
+            except FileNotFoundError:
+                st = None
+            if st is None or (st.st_dev, st.st_ino) != p.ident:
+                if p.old is not None:
+                    _remove(p.old)
+                continue
+            if p.old is None:
+                self.blobs.delete(p.key)
+            else:
+                mine = self.blobs.replace(p.old, p.key)
+                if mine is not None:
+                    _remove(mine)
+
+
+async def _stop(job: asyncio.Task[None]) -> None:
+    """Cancel a running op (which kills its FFmpeg) and wait until it is gone."""
+    job.cancel()
+    with contextlib.suppress(BaseException):
+        await job
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _clip_key(item: Mapping[str, Any]) -> tuple[float, float]:
@@ -423,12 +503,10 @@ class _Context:
             moves.append(self.entry(name))
             info = specs.transcode_item(result, definition, self.url(result.path))
             keys = [self.key(f) for f in result.files]
+            # Several subtasks asking the same definition share one output (moved once).
             for o in wanted[definition]:
                 o.ok, o.output, o.moves = True, info, moves
                 o.register = ("Transcode", definition, info, keys)
-            # Several subtasks asking the same definition share one output: move it once.
-            for o in wanted[definition][1:]:
-                o.moves = []
 
     # --- the other kinds ------------------------------------------------------------------
 

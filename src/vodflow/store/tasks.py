@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.store.schema import subtasks, task_sessions, tasks
@@ -182,12 +182,22 @@ async def finish_subtask(
 
 
 async def release(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -> None:
-    """Give subtasks back (shutdown): waiting again, to be re-run from scratch."""
+    """Give subtasks back (shutdown): waiting again, to be re-run from scratch.
+
+    A clean release is not an interrupted attempt: its claim is taken back, so
+    restarting a server during a long job never uses up the job's attempts.
+    """
     stmt = (
         update(subtasks)
         .where(subtasks.c.id.in_(list(subtask_ids)), subtasks.c.lease_owner == owner)
         .where(subtasks.c.status == "PROCESSING")
-        .values(status="WAITING", lease_owner=None, lease_until=None, progress=0)
+        .values(
+            status="WAITING",
+            lease_owner=None,
+            lease_until=None,
+            progress=0,
+            attempts=case((subtasks.c.attempts > 0, subtasks.c.attempts - 1), else_=0),
+        )
     )
     await conn.execute(stmt)
 
