@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import struct
@@ -45,7 +46,9 @@ IMAGE_DEMUXERS: Final = frozenset(
 _SNIFF_BYTES: Final = 128 * 1024  # JPEG SOF can sit behind a 64 KiB EXIF segment
 _HASH_CHUNK: Final = 1024 * 1024
 _PLAYLIST_MARKERS: Final = (b"#EXTM3U", b"#EXTINF", b"ffconcat", b"<MPD", b"[playlist]", b"<smil")
-_STREAM_OPTIONS: Final = [{"max_pixels": str(MAX_DIMENSION * MAX_DIMENSION)}] * 64
+_MAX_PIXELS: Final = str(MAX_DIMENSION * MAX_DIMENSION)
+_MAX_STREAMS: Final = 64
+_STREAM_OPTIONS: Final = [{"max_pixels": _MAX_PIXELS}] * _MAX_STREAMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,21 +214,66 @@ def _open_untrusted(fh: _Nameless) -> Any:
     name can be mistaken for a sequence pattern or a URL. The whitelists
     still apply to anything the demuxer would open on its own.
 
-    Where the demuxer allows it, a decoder pixel cap (``max_pixels``) stops a
-    lying codec header from making the stream-info decode allocate
-    gigabytes. PyAV only passes per-stream options to demuxers that declare
-    their streams up front (MP4, MKV...); for the others (TS, PS, FLV, MP3)
-    it refuses, and we open without the cap.
+    A lying codec header must not make a decoder allocate gigabytes, so no
+    video decoder runs without the pixel cap (``max_pixels``):
+
+    * demuxers that declare their streams up front (MP4, MKV, TS, MP3...)
+      get the cap per stream for the stream-info decode; ``max_streams``
+      keeps every stream within the capped list;
+    * the others (FLV, MPEG-PS) create streams while FFmpeg reads packets,
+      where no per-stream option reaches the decoders, so the stream-info
+      pass may open no video decoder at all (``codec_whitelist``). Picture
+      sizes then come from the codec parsers (H.264/HEVC SPS, MPEG sequence
+      headers) or from :func:`_decoded_size`;
+    * our own decodes (:func:`_rotation`, :func:`_decoded_size`) use PyAV's
+      codec contexts, which get the cap here.
     """
-    options = _open_options(SAFE_DEMUXERS)
+    options = {**_open_options(SAFE_DEMUXERS), "max_streams": str(_MAX_STREAMS)}
     try:
         # PyAV's stub says list[str]; the runtime takes one dict per stream.
-        return av.open(fh, options=options, stream_options=_STREAM_OPTIONS)  # type: ignore[arg-type]
+        container = av.open(fh, options=options, stream_options=_STREAM_OPTIONS)  # type: ignore[arg-type]
     except ValueError as exc:
         if "stream_options" not in str(exc):
             raise
-    fh.seek(0)
-    return av.open(fh, options=options)
+        fh.seek(0)
+        container = av.open(fh, options={**options, "codec_whitelist": _non_video_decoders()})
+    for stream in container.streams.video:
+        if stream.codec_context is not None:
+            stream.codec_context.options = {"max_pixels": _MAX_PIXELS}
+    return container
+
+
+@functools.cache
+def _non_video_decoders() -> str:
+    """Every decoder but the video ones, as a ``codec_whitelist``."""
+    names = []
+    for name in sorted(av.codecs_available):
+        try:
+            codec = av.Codec(name, "r")
+        except (ValueError, av.error.FFmpegError):
+            continue  # an encoder only
+        if codec.type != "video":
+            names.append(name)
+    return ",".join(names)
+
+
+def _decoded_size(container: Any, stream: Any) -> tuple[int, int]:
+    """(width, height) of the first frame, for codecs without a parser (FLV1, VP6).
+
+    The stream's codec context carries the pixel cap, so a frame bigger than
+    MAX_DIMENSION squared is refused by the decoder instead of allocated; the
+    container is rewound for whoever reads next.
+    """
+    size = (0, 0)
+    try:
+        for frame in container.decode(stream):
+            size = (frame.width, frame.height)
+            break
+    except (av.error.FFmpegError, ValueError):
+        pass
+    with contextlib.suppress(av.error.FFmpegError):
+        container.seek(0)
+    return size
 
 
 def _open_options(formats: Iterable[str]) -> dict[str, str]:
@@ -330,14 +378,18 @@ def _measure(
     audio = list(container.streams.audio)
     if not video and not audio:
         raise ProbeError(CONTENT_MALFORMED, "no audio or video stream found")
+    sizes: dict[int, tuple[int, int]] = {}
     for stream in video:
         width, height = stream.codec_context.width, stream.codec_context.height
+        if (not width or not height) and container_name is None:
+            width, height = _decoded_size(container, stream)
         if not width or not height:
             raise ProbeError(CONTENT_MALFORMED, "video stream has no decodable picture size")
         if max(width, height) > MAX_DIMENSION:
             raise ProbeError(
                 CONTENT_UNSUPPORTED, f"picture size {width}x{height} exceeds {MAX_DIMENSION}"
             )
+        sizes[stream.index] = (width, height)
 
     duration = container.duration / 1_000_000 if container.duration else 0.0
     video_duration = max((_stream_duration(s) for s in video), default=0.0) or (
@@ -362,8 +414,8 @@ def _measure(
     video_infos = tuple(
         VideoStreamInfo(
             bitrate=rate(s),
-            width=s.codec_context.width,
-            height=s.codec_context.height,
+            width=sizes[s.index][0],
+            height=sizes[s.index][1],
             codec=_codec_name(s),
             fps=_fps(s),
             codec_tag=_codec_tag(s),

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +19,7 @@ from hypothesis import strategies as st
 from tests import mediagen
 from tests.unit.media.conftest import Corpus
 from vodflow.media.errors import CONTENT_MALFORMED, CONTENT_UNSUPPORTED, ProbeError
-from vodflow.media.probe import declared_image_size, file_md5, probe
+from vodflow.media.probe import MAX_DIMENSION, declared_image_size, file_md5, probe
 
 
 def test_seedlike_clip_fields(corpus: Corpus) -> None:
@@ -164,3 +168,147 @@ def test_full_seed_clip_matches_the_seed_metadata(tmp_path: Path) -> None:
     assert (video.codec, video.fps) == ("h264", 23)
     assert 550_000 < video.bitrate < 750_000
     assert media.audio_streams[0].sample_rate == 48000
+
+
+# --- a codec header that lies: an H.264 SPS claiming 16000x16000 ---------------------
+
+
+def _ue(value: int) -> str:
+    """Exp-Golomb code of `value`, as a string of bits."""
+    bits = f"{value + 1:b}"
+    return "0" * (len(bits) - 1) + bits
+
+
+class _Bits:
+    def __init__(self, data: bytes) -> None:
+        self.bits = "".join(f"{b:08b}" for b in data)
+        self.pos = 0
+
+    def u(self, n: int) -> int:
+        value = int(self.bits[self.pos : self.pos + n] or "0", 2)
+        self.pos += n
+        return value
+
+    def ue(self) -> int:
+        zeros = self.bits.index("1", self.pos) - self.pos
+        self.pos += zeros + 1
+        return (1 << zeros) - 1 + self.u(zeros)
+
+
+def _escape(rbsp: bytes) -> bytes:
+    """Re-insert emulation prevention bytes (00 00 0x -> 00 00 03 0x)."""
+    out, zeros = bytearray(), 0
+    for byte in rbsp:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+def _resize_sps(nal: bytes, mbs_wide: int, mbs_high: int) -> bytes:
+    """A Baseline-profile SPS NAL with its picture size (in macroblocks) replaced."""
+    r = _Bits(nal[1:].replace(b"\0\0\3", b"\0\0"))
+    assert r.u(8) == 66, "Baseline SPS expected"
+    r.u(16)  # constraint flags, level_idc
+    r.ue()  # seq_parameter_set_id
+    r.ue()  # log2_max_frame_num_minus4
+    poc_type = r.ue()
+    if poc_type == 0:
+        r.ue()
+    elif poc_type == 1:
+        r.u(1)
+        r.ue()
+        r.ue()
+        for _ in range(r.ue()):
+            r.ue()
+    r.ue()  # max_num_ref_frames
+    r.u(1)  # gaps_in_frame_num_value_allowed_flag
+    head = r.bits[: r.pos]
+    r.ue()  # pic_width_in_mbs_minus1
+    r.ue()  # pic_height_in_map_units_minus1
+    tail = r.bits[r.pos :].rstrip("0")[:-1]  # without the rbsp stop bit
+    bits = head + _ue(mbs_wide - 1) + _ue(mbs_high - 1) + tail + "1"
+    bits += "0" * (-len(bits) % 8)
+    return nal[:1] + _escape(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)))
+
+
+def make_lying_h264(path: Path, mbs: int) -> Path:
+    """A 64x64 H.264 clip whose SPS claims (16*mbs)x(16*mbs), in `path`'s container."""
+    small = path.with_name(path.stem + "-small.h264")
+    mediagen.ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", "1", "-c:v", "libx264",
+        "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-f", "h264", str(small),
+    )  # fmt: skip
+    units = re.split(b"(\0\0\0\1|\0\0\1)", small.read_bytes())
+    patched = b"".join(
+        _resize_sps(u, mbs, mbs) if u and not u.startswith(b"\0\0") and u[0] & 0x1F == 7 else u
+        for u in units
+    )
+    lying = small.with_suffix(".lying.h264")
+    lying.write_bytes(patched)
+    # Remuxed without decoding anything big: max_pixels caps the generator's own ffmpeg.
+    mediagen.ffmpeg(
+        "-max_pixels", "4096", "-f", "h264", "-framerate", "10", "-i", str(lying),
+        "-c", "copy", str(path),
+    )  # fmt: skip
+    return path
+
+
+_PROBE_IN_CHILD = """
+import json, resource, sys
+from vodflow.media.errors import ProbeError
+from vodflow.media.probe import probe
+try:
+    media = probe(sys.argv[1])
+    result = {"size": [media.width, media.height]}
+except ProbeError as exc:
+    result = {"code": exc.code, "message": exc.message}
+result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.parametrize("ext", ["mp4", "ts", "flv"])
+def test_lying_h264_header_refused_without_decoding_the_giant_frame(
+    tmp_path: Path, ext: str
+) -> None:
+    """16000x16000 is 256 MB of luma alone: the probe must refuse before allocating it.
+
+    FLV creates its streams while reading packets, where no per-stream pixel cap
+    reaches FFmpeg's stream-info decoders; this once decoded the lie (2 GB RSS).
+    """
+    mbs = 1000  # (16 * 1000)^2 passes FFmpeg's own sanity check, not MAX_DIMENSION
+    assert 16 * mbs > MAX_DIMENSION
+    path = make_lying_h264(tmp_path / f"lying.{ext}", mbs)
+    child = subprocess.run(
+        [sys.executable, "-c", _PROBE_IN_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    assert result.get("code") == CONTENT_UNSUPPORTED, result
+    assert "16000x16000" in result["message"]
+    # Less memory than one luma plane of the claimed picture: it was never decoded.
+    assert result["maxrss_kib"] * 1024 < (16 * mbs) ** 2, result
+
+
+def test_flv_and_mpeg_ps_still_measured(tmp_path: Path) -> None:
+    """The stream-info pass of FLV/PS decodes no video; sizes come from parsers or
+    from one capped decode (FLV1 has no parser), and audio is still decoded."""
+    base = mediagen.make_video(tmp_path / "base.mp4", duration=1.0)
+    cases = {
+        "h264.flv": ["-c", "copy"],
+        "flv1.flv": ["-c:v", "flv1", "-c:a", "aac"],
+        "mpeg2.mpg": ["-c:v", "mpeg2video", "-c:a", "mp2"],
+    }
+    for name, codec_args in cases.items():
+        out = tmp_path / name
+        mediagen.ffmpeg("-i", str(base), *codec_args, str(out))
+        media = probe(out, md5=False)
+        assert (media.width, media.height) == (320, 240), name
+        (audio,) = media.audio_streams
+        assert audio.sample_rate > 0 and audio.channels > 0, (name, audio)
