@@ -326,6 +326,7 @@ def test_cli_process_and_watch(server: ServerProcess, clip_id: str) -> None:
     )
     assert watched.returncode == 0, watched.stderr
     assert '"Status": "FINISH"' in watched.stdout
+    assert "Transcode 100010" in watched.stderr and "CoverBySnapshot 10" in watched.stderr
     bad = subprocess.run([*CLI, "process", clip_id], env=env, capture_output=True, text=True)
     assert bad.returncode != 0
 

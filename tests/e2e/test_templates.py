@@ -106,9 +106,17 @@ def test_h265_preset_transcodes_to_hevc_hvc1(server: ServerProcess, tmp_path: Pa
     file_id = add_media(server, make_video(tmp_path / "src.mp4", duration=2), name="h265")
     task_id = server.call(
         "ProcessMedia",
-        {"FileId": file_id, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 101010}]}},
+        {
+            "FileId": file_id,
+            "MediaProcessTask": {
+                "TranscodeTaskSet": [{"Definition": 101010}, {"Definition": 101210}]
+            },
+        },
     )["TaskId"]
-    (result,) = wait_task(server, task_id)["ProcedureTask"]["MediaProcessResultSet"]
+    result, hls = wait_task(server, task_id)["ProcedureTask"]["MediaProcessResultSet"]
+    assert hls["TranscodeTask"]["Status"] == "SUCCESS", hls
+    assert hls["TranscodeTask"]["Output"]["VideoStreamSet"][0]["Codec"] == "hevc"
+    assert hls["TranscodeTask"]["Output"]["Url"].endswith(".m3u8")
     task = result["TranscodeTask"]
     assert task["Status"] == "SUCCESS", task
     out = task["Output"]
