@@ -485,12 +485,15 @@ def test_procedure_on_upload_starts_the_flow(server: ServerProcess, small_clip: 
     assert cover.status_code == 200 and cover.headers["content-type"].startswith("image/")
 
 
-def test_cos_edge_requests(server: ServerProcess) -> None:
+def signed_sender(server: ServerProcess, applied: dict[str, Any]) -> Any:
+    """Raw COS requests on the session's media key, signed as the COS SDK signs them.
+
+    `body` may be bytes or an iterator of bytes (sent chunked, without Content-Length).
+    """
     import requests
     from qcloud_cos import CosConfig
     from qcloud_cos.cos_auth import CosS3Auth
 
-    applied = apply(server)
     cert = applied["TempCertificate"]
     conf = CosConfig(
         Region="ap-local",
@@ -504,11 +507,18 @@ def test_cos_edge_requests(server: ServerProcess) -> None:
     url = server.url + key
     token = {"x-cos-security-token": cert["Token"]}
 
-    def send(method: str, params: dict[str, str], body: bytes = b"") -> requests.Response:
+    def send(method: str, params: dict[str, str], body: Any = b"") -> requests.Response:
         auth = CosS3Auth(conf, key, params=params)
         return requests.request(
-            method, url, params=params, data=body, headers=token, auth=auth, timeout=30
+            method, url, params=params, data=body, headers=token, auth=auth, timeout=60
         )
+
+    return send
+
+
+def test_cos_edge_requests(server: ServerProcess) -> None:
+    applied = apply(server)
+    send = signed_sender(server, applied)
 
     upload_id = ET.fromstring(send("POST", {"uploads": ""}).content).findtext("UploadId")
     assert upload_id
@@ -528,3 +538,89 @@ def test_cos_edge_requests(server: ServerProcess) -> None:
     assert send("PUT", {}, b"hello").status_code == 200
     head = send("HEAD", {})
     assert head.status_code == 200 and head.headers["Content-Length"] == "5"
+
+
+# --- the size limit on every path ------------------------------------------------------
+
+LIMIT = 1000
+
+
+@pytest.fixture
+def small_limit(fresh_server: ServerProcess) -> ServerProcess:
+    fresh_server.env["VODFLOW_MAX_UPLOAD_BYTES"] = str(LIMIT)
+    return fresh_server.start()
+
+
+def _nothing_kept(server: ServerProcess, applied: dict[str, Any]) -> None:
+    code = code_of(server.call, "CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
+    assert code == "ResourceNotFound.FileNotExist"
+    assert _staged_files(server) == []
+    assert list((server.data_dir / "blobs" / ".tmp").iterdir()) == []
+
+
+def test_chunked_put_over_the_maximum_size(small_limit: ServerProcess) -> None:
+    applied = apply(small_limit)
+    send = signed_sender(small_limit, applied)
+    refused = send("PUT", {}, iter([b"x" * 600, b"y" * 600]))
+    assert "Content-Length" not in refused.request.headers
+    assert refused.request.headers["Transfer-Encoding"] == "chunked"
+    assert refused.status_code == 400 and b"<Code>EntityTooLarge</Code>" in refused.content
+    _nothing_kept(small_limit, applied)
+    # At the limit it is taken.
+    assert send("PUT", {}, iter([b"x" * 600, b"y" * 400])).status_code == 200
+
+
+def test_multipart_parts_over_the_maximum_size(small_limit: ServerProcess) -> None:
+    applied = apply(small_limit)
+    send = signed_sender(small_limit, applied)
+    upload_id = ET.fromstring(send("POST", {"uploads": ""}).content).findtext("UploadId")
+    assert upload_id
+    part = {"uploadId": upload_id}
+    assert send("PUT", part | {"partNumber": "1"}, b"a" * 600).status_code == 200
+    # Part 2 would take the sum past the maximum: refused while it is sent.
+    refused = send("PUT", part | {"partNumber": "2"}, iter([b"b" * 300, b"b" * 300]))
+    assert refused.status_code == 400 and b"EntityTooLarge" in refused.content
+    listed = ET.fromstring(send("GET", part).content)
+    assert [p.findtext("PartNumber") for p in listed.iter("Part")] == ["1"]
+    # Re-sending part 1 replaces it, so its own size does not count twice.
+    assert send("PUT", part | {"partNumber": "1"}, b"a" * 900).status_code == 200
+    assert send("DELETE", part).status_code == 204
+    _nothing_kept(small_limit, applied)
+
+
+def test_multipart_complete_over_the_maximum_size(small_limit: ServerProcess) -> None:
+    """Parts sent at the same time each fit; their sum is refused at complete."""
+    applied = apply(small_limit)
+    send = signed_sender(small_limit, applied)
+    upload_id = ET.fromstring(send("POST", {"uploads": ""}).content).findtext("UploadId")
+    assert upload_id
+    part = {"uploadId": upload_id}
+    half_sent, release = threading.Event(), threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b"a" * 300
+        half_sent.set()
+        release.wait(30)
+        yield b"a" * 300
+
+    answers: dict[str, Any] = {}
+    first = threading.Thread(
+        target=lambda: answers.update(one=send("PUT", part | {"partNumber": "1"}, slow_body()))
+    )
+    first.start()
+    assert half_sent.wait(30)
+    two = send("PUT", part | {"partNumber": "2"}, b"b" * 600)  # part 1 is not stored yet
+    release.set()
+    first.join(60)
+    one = answers["one"]
+    assert (one.status_code, two.status_code) == (200, 200)
+    listing = "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{r.headers['ETag']}</ETag></Part>"
+        for n, r in ((1, one), (2, two))
+    )
+    body = f"<CompleteMultipartUpload>{listing}</CompleteMultipartUpload>".encode()
+    refused = send("POST", part, body)
+    assert refused.status_code == 400 and b"EntityTooLarge" in refused.content
+    # The upload can never complete: it is gone with its parts.
+    assert b"NoSuchUpload" in send("GET", part).content
+    _nothing_kept(small_limit, applied)

@@ -336,6 +336,10 @@ class UploadService:
             paths.append(self.blobs.path(f"{folder}/{number}.{part.etag.strip(chr(34))}"))
             digests.update(bytes.fromhex(part.etag.strip('"')))
         if sum(have[n].size for n in numbers) > self.limit_for(key):
+            # Parts sent at the same time each fit, their sum does not: this upload
+            # can never complete, so it goes with its parts rather than wait for the
+            # session sweeper.
+            await self.abort(key, upload_id)
             raise StorageError(400, "EntityTooLarge", "The upload exceeds the maximum size.")
         tmp = self.blobs.temp_path()
         try:
