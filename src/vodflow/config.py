@@ -1,7 +1,14 @@
 """One Settings object, read from the environment (VODFLOW_*) and CLI flags.
 
-Nothing else in vodflow reads environment variables: every other module is handed
-the values it needs, which keeps tests free to build any configuration in-process.
+Nothing else in the service (`vodflow serve`, `vodflow worker` and everything they
+build) reads VODFLOW_* variables: every module is handed the values it needs,
+which keeps tests free to build any configuration in-process.
+
+The client side is the one exception, because it is not the service:
+`vodflow.client` (the SDK client of the CLI commands) reads VODFLOW_ENDPOINT,
+VODFLOW_SECRET_ID, VODFLOW_SECRET_KEY and VODFLOW_DATA_DIR to find a server, and
+`vodflow upload` keeps its resume state under XDG_CACHE_HOME. FFmpeg is found on
+PATH (see `vodflow.media.ffmpeg`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sqlite3
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +19,12 @@ from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models, vod_client
 
-from tests.servers import APP_ID, SECRET_ID, SECRET_KEY, ServerProcess
+from tests import mediagen
+from tests.servers import APP_ID, DEPLOYMENT, SECRET_ID, SECRET_KEY, ServerProcess
+from tests.signing import signed_headers
+from tests.uploadkit import upload
+from vodflow.api.ratelimit import RateLimiter
+from vodflow.config import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -236,3 +248,112 @@ def test_credentials_generated_once_and_printed(tmp_path) -> None:  # type: igno
     finally:
         # SIGTERM: graceful (uvicorn re-raises the signal once drained, hence -15).
         assert srv.stop(timeout=15) in (0, -signal.SIGTERM)
+
+
+def _post_signed(server: ServerProcess, action: str, **header_changes: str | None) -> Any:
+    headers = signed_headers(action, b"{}", server.host)
+    for name, value in header_changes.items():
+        headers.pop(name.replace("_", "-"), None)
+        if value is not None:
+            headers[name.replace("_", "-")] = value
+    r = httpx.post(server.url + "/", content=b"{}", headers=headers, timeout=30)
+    assert r.status_code == 200
+    return r.json()["Response"]
+
+
+def test_api_version_header(server: ServerProcess) -> None:
+    # X-TC-Version is not signed (SignedHeaders=content-type;host): the signature holds.
+    assert "SubAppIdInfoSet" in _post_signed(server, "DescribeSubAppIds")
+    wrong = _post_signed(server, "DescribeSubAppIds", X_TC_Version="2017-03-12")
+    assert wrong["Error"]["Code"] == "NoSuchVersion"  # Tencent's common code for it
+    assert "2017-03-12" in wrong["Error"]["Message"] and wrong["RequestId"]
+    missing = _post_signed(server, "DescribeSubAppIds", X_TC_Version=None)
+    assert missing["Error"]["Code"] == "MissingParameter"
+    assert "X-TC-Version" in missing["Error"]["Message"]
+
+
+def test_rate_limit_zero_switches_it_off(
+    fresh_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VODFLOW_RATE_LIMIT", "0")
+    limiter = RateLimiter(Settings.from_env().rate_limit)
+    assert all(limiter.allow(SECRET_ID, "DescribeEventsState") for _ in range(1000))
+
+    fresh_server.env["VODFLOW_RATE_LIMIT"] = "0"
+    fresh_server.start()
+
+    def call(_: int) -> str:
+        try:
+            fresh_server.common().call_json("DescribeEventsState", {})
+            return "ok"
+        except TencentCloudSDKException as exc:
+            return exc.get_code() or "?"
+
+    # DescribeEventsState is limited to 20/s when the limiter is on: 150 calls at
+    # once would be refused unless they were spread over more than 6 s.
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(call, range(150)))
+    assert codes == ["ok"] * 150, sorted(set(codes))
+
+
+def test_sqlite_runs_in_wal_mode(server: ServerProcess) -> None:
+    if DEPLOYMENT == "scaled" or server.settings().database_url:
+        pytest.skip("the scaled deployment runs on PostgreSQL")
+    server.call("DescribeSubAppIds")  # the server has written through its connection
+    db = server.data_dir / "vodflow.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.with_name("vodflow.db-wal").exists()
+
+
+def _urls(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [u for v in value.values() for u in _urls(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _urls(v)]
+    return [value] if isinstance(value, str) and "://" in value else []
+
+
+def test_public_url_is_the_base_of_every_url(fresh_server: ServerProcess, tmp_path: Path) -> None:
+    public = "https://media.vodflow.test:18443/cdn"
+    fresh_server.env["VODFLOW_PUBLIC_URL"] = public + "/"
+    fresh_server.start()
+    assert f"public URL    {public}" in fresh_server.log()
+    clip = mediagen.make_video(tmp_path / "clip.mp4", duration=1.0)
+    committed = upload(fresh_server, clip)
+    described = fresh_server.call("DescribeMediaInfos", {"FileIds": [committed["FileId"]]})
+    urls = _urls(committed) + _urls(described)
+    assert committed["MediaUrl"] in urls and len(urls) >= 2
+    assert all(u.startswith(public + "/") for u in urls), urls
+    # The path behind the public base is what vodflow itself serves.
+    media = httpx.get(committed["MediaUrl"].replace(public, fresh_server.url), timeout=30)
+    assert media.status_code == 200 and media.content == clip.read_bytes()
+
+
+_FFMPEG_EXE = "from vodflow.media.ffmpeg import ffmpeg_exe; print(ffmpeg_exe())"
+
+
+def _ffmpeg_exe_with_path(path: str) -> str:
+    env = {**os.environ, "PATH": path}
+    out = subprocess.run(
+        [sys.executable, "-c", _FFMPEG_EXE], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_ffmpeg_on_path_wins_over_imageio(tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    wrapper = wrapper_dir / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\nexec "{bundled}" "$@"\n')
+    wrapper.chmod(0o755)
+    assert _ffmpeg_exe_with_path(f"{wrapper_dir}{os.pathsep}{os.environ.get('PATH', '')}") == str(
+        wrapper
+    )
+    # Nothing named ffmpeg on PATH: the wheel's binary.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _ffmpeg_exe_with_path(str(empty)) == bundled

@@ -96,9 +96,11 @@ async def _handle(
     if not version:
         raise VodError("MissingParameter", "The request is missing the X-TC-Version header.")
     if version != API_VERSION:
+        # Tencent's common error code for an unknown API version.
         raise VodError(
-            "InvalidParameterValue",
-            f"X-TC-Version `{version[:32]}` is not supported; use {API_VERSION}.",
+            "NoSuchVersion",
+            f"The specified api version=`{version[:32]}` does not exist in service=`vod`; "
+            f"use {API_VERSION}.",
         )
     act = ACTIONS.get(action_name)
     if act is None:
