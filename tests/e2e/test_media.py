@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import sqlite3
 import threading
@@ -368,6 +369,48 @@ def test_serving_range_etag_and_deletion(
             for r in conn.execute("SELECT body FROM events WHERE event_type='FileDeleted'")
         ]
     assert any(b["FileDeleteEvent"]["FileIdSet"] == [media["FileId"]] for b in bodies)
+
+
+def _raw_get(server: ServerProcess, raw_path: str) -> tuple[int, bytes]:
+    """GET with the path sent exactly as written (httpx would normalise `..` away)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.putrequest("GET", raw_path, skip_accept_encoding=True)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_serving_refuses_path_traversal(server: ServerProcess, media: dict[str, Any]) -> None:
+    secret = b"canary-outside-the-blob-dir"
+    (server.data_dir / "canary.txt").write_bytes(secret)
+    folder = media["MediaUrl"].split("/vod/", 1)[1].rsplit("/", 1)[0]
+    up = "/".join([".."] * 4)
+    encoded = "/".join(["%2e%2e"] * 4)
+    attempts = [
+        "/vod/../canary.txt",
+        "/vod/%2e%2e/canary.txt",
+        "/vod/%2E%2E/%2E%2E/etc/passwd",
+        "/vod/..%2fcanary.txt",
+        "/vod/%2e%2e%2fcanary.txt",
+        f"/vod/{folder}/../../../../canary.txt",
+        f"/vod/{folder}/{up}/canary.txt",
+        f"/vod/{folder}/{encoded}/canary.txt",
+        f"/vod/{folder}/{encoded}/vodflow.db",
+        f"/vod/{folder}/%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fcanary.txt",
+        f"/vod/{folder}/..\\..\\..\\..\\canary.txt",
+        "/vod//etc/passwd",
+        "/vod/%2fetc%2fpasswd",
+    ]
+    for raw in attempts:
+        status, body = _raw_get(server, raw)
+        assert status in (403, 404), (raw, status)
+        assert secret not in body and b"SQLite format" not in body and b"root:" not in body
+    # The same raw client reaches the real file: the refusals above are not an accident.
+    status, body = _raw_get(server, f"/vod/{folder}/" + media["MediaUrl"].rsplit("/", 1)[1])
+    assert status == 200 and body[4:8] == b"ftyp"
 
 
 def test_delete_parts(server: ServerProcess, media: dict[str, Any]) -> None:
