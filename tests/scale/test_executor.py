@@ -36,6 +36,60 @@ def test_factory_refuses_unknown_executor() -> None:
         make_executor(Fake())  # type: ignore[arg-type]
 
 
+def test_celery_delivery_settings() -> None:
+    """What the docs promise of delivery (docs/operations.md, "Recovery"): messages
+    acknowledged after the job, one message per free slot, ten priority lists polled
+    in order, and unacknowledged messages given out again after the visibility timeout."""
+    settings = Settings(executor="celery", broker_url="redis://127.0.0.1:1/0", celery_queue="q1")
+    app = celery_app.make_celery(settings)
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_default_queue == "q1"
+    assert conf.task_serializer == "json" and list(conf.accept_content) == ["json"]
+    transport = conf.broker_transport_options
+    assert transport["priority_steps"] == list(range(10))
+    assert transport["queue_order_strategy"] == "priority"
+    assert transport["visibility_timeout"] == celery_app.VISIBILITY_TIMEOUT_S == 3600
+    # The task itself carries the same options (a task's own setting wins over conf).
+    task = app.tasks[celery_app.TASK_NAME]
+    assert task.acks_late is True and task.reject_on_worker_lost is True
+    assert task.ignore_result is True
+
+
+def test_submit_sends_the_mapped_priority_to_the_deployment_queue() -> None:
+    """A real message in Redis: the job's (kind, id), on this deployment's queue, in the
+    Redis list of its priority step (kombu names them `queue`, `queue:1`...`queue:9`)."""
+    import json
+
+    import redis
+
+    from tests.scale import services as svc
+
+    svc.require_services()
+    queue = svc.new_queue()
+    settings = Settings(executor="celery", broker_url=svc.BROKER_URL, celery_queue=queue)
+    executor = celery_app.CeleryExecutor(settings)
+    r = redis.Redis(host=svc.REDIS_HOST, port=svc.REDIS_PORT)
+
+    def lists() -> dict[str, int]:
+        names = [queue] + [f"{queue}:{i}" for i in range(1, 10)]
+        return {name: r.llen(name) for name in names if r.llen(name)}
+
+    try:
+        asyncio.run(executor.submit("subtask", "7", 10))
+        asyncio.run(executor.submit("subtask", "8", -10))
+        assert lists() == {queue: 1, f"{queue}:9": 1}
+        message = json.loads(r.lindex(f"{queue}:9", 0))
+        assert message["headers"]["task"] == celery_app.TASK_NAME
+        assert message["properties"]["priority"] == 9
+        assert message["headers"]["argsrepr"] == "['subtask', '8']"
+    finally:
+        asyncio.run(executor.stop())
+        svc.purge_queue(queue)
+
+
 def test_celery_needs_a_broker() -> None:
     with pytest.raises(ValueError, match="VODFLOW_BROKER_URL"):
         celery_app.make_celery(Settings(executor="celery"))
@@ -126,3 +180,68 @@ def test_sigterm_lets_the_running_job_finish(make_cluster, tmp_path: Path) -> No
     assert worker.stop() == 0
     [(status, attempts)] = cluster.sql("SELECT status, attempts FROM subtasks")
     assert (status, attempts) == ("SUCCESS", 1), worker.log()
+
+
+@pytest.mark.slow
+def test_a_subtask_sent_twice_runs_once(make_cluster, tmp_path: Path) -> None:
+    """Two messages for one subtask (a re-send, a redelivery), two workers taking them at
+    once: the database lease lets one run happen; the other message is acknowledged
+    without running anything. One FFmpeg run, one output, one event."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.mediagen import make_video
+    from tests.scale.cluster import WorkerProcess, metric
+
+    cluster = make_cluster(replicas=1, workers=0)
+    [api] = cluster.api
+    # About 5 s of FFmpeg: the second message arrives while the first run holds the lease.
+    clip = make_video(tmp_path / "clip.mp4", duration=30, width=320, height=240)
+    file_id = cluster.add_media(clip)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
+    task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
+    [(subtask_id,)] = cluster.sql("SELECT id FROM subtasks")
+    # The same job sent again, as a sweeper or a restored message would.
+    executor = celery_app.CeleryExecutor(cluster.settings())
+    try:
+        asyncio.run(executor.submit("subtask", str(subtask_id)))
+    finally:
+        asyncio.run(executor.stop())
+
+    # Two workers of one slot each, started together: with prefetch 1, the worker running
+    # the job holds its message, so the other message goes to the other worker.
+    ports = [free_port(), free_port()]
+    workers = [
+        WorkerProcess(
+            cluster.root / f"w{i}",
+            env={**cluster.shared_env(), "VODFLOW_METRICS_PORT": str(port)},
+        )
+        for i, port in enumerate(ports)
+    ]
+    cluster.pool += workers
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda w: w.start(), workers))
+
+    detail = wait_until(
+        lambda: api.call("DescribeTaskDetail", {"TaskId": task_id}),
+        lambda d: d["Status"] == "FINISH",
+        timeout=120,
+    )
+    [result] = detail["ProcedureTask"]["MediaProcessResultSet"]
+    assert result["TranscodeTask"]["Status"] == "SUCCESS", result
+
+    # Both messages were taken and acknowledged, one by each worker...
+    def taken(w: WorkerProcess) -> int:
+        return w.log_path.read_text().count("succeeded in") if w.log_path else 0
+
+    wait_until(lambda: {"n": sum(taken(w) for w in workers)}, lambda d: d["n"] == 2, timeout=60)
+    assert [taken(w) for w in workers] == [1, 1], cluster.logs()
+    # ...but the subtask was claimed once, and FFmpeg ran once (the workers' own count
+    # of finished runs), registering one output and writing one event.
+    assert cluster.sql("SELECT status, attempts FROM subtasks") == [("SUCCESS", 1)]
+    runs = 'vodflow_subtask_seconds_count{status="SUCCESS",type="Transcode"}'
+    counts = [metric(f"http://127.0.0.1:{port}", runs) or 0 for port in ports]
+    assert sorted(counts) == [0, 1], counts
+    outputs = cluster.sql("SELECT kind, definition FROM media_outputs WHERE file_id = $1", file_id)
+    assert [tuple(r) for r in outputs] == [("Transcode", 100030)]
+    [(events,)] = cluster.sql("SELECT count(*) FROM events")
+    assert events == 1
