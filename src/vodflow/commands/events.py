@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from vodflow.client import ClientError
+from vodflow.client import ClientError, VodApi
 from vodflow.commands.tasks import DATA_DIR, ENDPOINT, SECRET_ID, SECRET_KEY, SUB_APP, api
 from vodflow.receiver import InvalidCallback, verify
 
@@ -41,6 +42,55 @@ def _emit(event: dict[str, Any], json_out: bool, console: Console) -> None:
         console.print(_summary(event), highlight=False)
 
 
+# Errors of the network or of a server going away (or restarting): `--follow` waits
+# and tries again instead of exiting. Anything else (credentials, parameters) is final.
+TRANSIENT_CODES = {
+    "ClientNetworkError",
+    "ServerNetworkError",
+    "InternalError",
+    "RequestLimitExceeded",
+}
+BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+def _transient(exc: ClientError) -> bool:
+    return exc.code in TRANSIENT_CODES or exc.code.startswith("RequestLimitExceeded")
+
+
+def _call_retrying(client: VodApi, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`client.call`, retried with a short capped backoff while the error is transient."""
+    failures = 0
+    while True:
+        try:
+            return client.call(action, params)
+        except ClientError as exc:
+            if not _transient(exc):
+                raise
+            delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+            failures += 1
+            Console(stderr=True).print(
+                f"[yellow]{action} failed[/] ({exc.code}: {exc.message[:200]}); "
+                f"retrying in {delay:g} s",
+                highlight=False,
+            )
+            time.sleep(delay)
+
+
+def _confirm(client: VodApi, base: dict[str, Any], handles: list[str], follow: bool) -> None:
+    params = {**base, "EventHandles": handles}
+    if not follow:
+        client.call("ConfirmEvents", params)
+        return
+    try:
+        _call_retrying(client, "ConfirmEvents", params)
+    except ClientError as exc:
+        if exc.code != "InvalidParameterValue":
+            raise
+        # Handles that ran past their window while the server was away: those events
+        # come back to PullEvents and are printed again (delivery is at least once).
+        Console(stderr=True).print(f"[yellow]ConfirmEvents[/]: {exc.message}", highlight=False)
+
+
 @events_app.command()
 def pull(
     follow: bool = typer.Option(False, "--follow", help="Keep pulling until interrupted."),
@@ -56,18 +106,23 @@ def pull(
 
     Without --confirm the events come back after their 30 s window: use it to look.
     With --confirm, an event is confirmed only after it has been printed (at least once).
+    With --follow, network errors and server restarts are waited out (retried after
+    0.5 s, 1 s, 2 s, then every 5 s) instead of ending the command.
     """
     client = api(endpoint, secret_id, secret_key, data_dir)
     console = Console()
     base: dict[str, Any] = {"SubAppId": sub_app_id} if sub_app_id else {}
     try:
         while True:
-            got = client.call("PullEvents", dict(base)).get("EventSet") or []
+            if follow:
+                answer = _call_retrying(client, "PullEvents", dict(base))
+            else:
+                answer = client.call("PullEvents", dict(base))
+            got = answer.get("EventSet") or []
             for event in got:
                 _emit(event, json_out, console)
             if confirm and got:
-                handles = [e["EventHandle"] for e in got]
-                client.call("ConfirmEvents", {**base, "EventHandles": handles})
+                _confirm(client, base, [e["EventHandle"] for e in got], follow)
             if not follow:
                 return
     except ClientError as exc:
