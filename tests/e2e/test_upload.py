@@ -334,17 +334,36 @@ def test_expired_foreign_and_unknown_session(server: ServerProcess, small_clip: 
 
 
 def test_credential_scoped_to_its_session(server: ServerProcess, small_clip: Path) -> None:
-    mine, theirs = apply(server), apply(server)
+    mine, theirs = apply(server), apply(server, CoverType="png")
     cos = cos_client(server, mine)
-    for key in (theirs["MediaStoragePath"], "/upload/elsewhere/x.mp4", "/etc/passwd"):
+    sneaky = mine["MediaStoragePath"].rsplit("/", 1)[0] + "/../x/evil.mp4"
+    keys = (
+        theirs["MediaStoragePath"],  # another session's media key
+        theirs["CoverStoragePath"],  # and its cover key
+        "/upload/elsewhere/x.mp4",
+        sneaky,  # traversal: a key that climbs out of the session folder
+    )
+    for key in keys:
         with pytest.raises(CosServiceError) as info:
             cos.put_object(Bucket=mine["StorageBucket"], Key=key, Body=b"data")
-        assert info.value.get_status_code() in (403, 404, 405)
-    # Traversal: a key that climbs out of the session folder is refused.
-    sneaky = mine["MediaStoragePath"].rsplit("/", 1)[0] + "/../x/evil.mp4"
+        assert (info.value.get_status_code(), info.value.get_error_code()) == (
+            403,
+            "AccessDenied",
+        ), key
+        with pytest.raises(CosServiceError) as info:
+            cos.create_multipart_upload(Bucket=mine["StorageBucket"], Key=key)
+        assert (info.value.get_status_code(), info.value.get_error_code()) == (
+            403,
+            "AccessDenied",
+        ), key
+    # Outside /upload/ there is no object endpoint at all.
     with pytest.raises(CosServiceError) as info:
-        cos.put_object(Bucket=mine["StorageBucket"], Key=sneaky, Body=b"data")
-    assert info.value.get_status_code() in (403, 404)
+        cos.put_object(Bucket=mine["StorageBucket"], Key="/etc/passwd", Body=b"data")
+    assert info.value.get_status_code() == 404
+    # Nothing was written for the other session.
+    assert code_of(server.call, "CommitUpload", {"VodSessionKey": theirs["VodSessionKey"]}) == (
+        "ResourceNotFound.FileNotExist"
+    )
     # A temporary COS credential is not an API credential for anything else.
     assert not (server.data_dir / "blobs" / "x").exists()
 
