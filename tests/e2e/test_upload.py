@@ -202,6 +202,47 @@ def test_audio_only_m4a_is_kept(server: ServerProcess, media_dir: Path) -> None:
     assert info["BasicInfo"]["Category"] == "Audio"
 
 
+def test_png_is_kept_as_image_media(server: ServerProcess, media_dir: Path) -> None:
+    png = mediagen.make_png(media_dir / "picture.png", width=64, height=48)
+    done = upload(server, png, "png", MediaName="picture")
+    assert done["MediaUrl"].endswith(".png")
+    info = describe(server, done["FileId"])["MediaInfoSet"][0]
+    basic, meta = info["BasicInfo"], info["MetaData"]
+    assert (basic["Type"], basic["Category"]) == ("png", "Image")
+    assert meta["Container"] == "png_pipe"
+    assert (meta["Width"], meta["Height"]) == (64, 48)
+    assert meta["Size"] == png.stat().st_size and meta["Md5"] == md5(png)
+    assert meta["AudioStreamSet"] == []
+    served = httpx.get(done["MediaUrl"])
+    assert served.headers["content-type"] == "image/png"
+    assert served.content == png.read_bytes()
+
+
+@pytest.mark.parametrize("cover", ["text", "video"])
+def test_cover_that_is_not_an_image(
+    server: ServerProcess, small_clip: Path, tmp_path: Path, cover: str
+) -> None:
+    bad = (
+        mediagen.make_text_renamed(tmp_path / "cover.png")
+        if cover == "text"
+        else mediagen.make_video(tmp_path / "cover.mp4", duration=1.0)
+    )
+    before = server.call("SearchMedia", {"Limit": 1})["TotalCount"]
+    applied = apply(server, "mp4", CoverType="png")
+    put(server, applied, small_clip, multipart=False)
+    cos = cos_client(server, applied)
+    bucket, cover_key = applied["StorageBucket"], applied["CoverStoragePath"]
+    cos.put_object(Bucket=bucket, Key=cover_key, Body=bad.read_bytes())
+    session = {"VodSessionKey": applied["VodSessionKey"]}
+    assert code_of(server.call, "CommitUpload", session) == "InvalidParameterValue.CoverType"
+    assert server.call("SearchMedia", {"Limit": 1})["TotalCount"] == before
+    # The session stays open: a real image in its place, and the commit goes through.
+    good = mediagen.make_png(tmp_path / "good.png", width=32, height=24)
+    cos.put_object(Bucket=bucket, Key=cover_key, Body=good.read_bytes())
+    done = server.call("CommitUpload", session)
+    assert httpx.get(done["CoverUrl"]).content == good.read_bytes()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("multipart", [False, True], ids=["put", "multipart"])
 def test_acceptance_seed_clip(server: ServerProcess, seed_clip: Path, multipart: bool) -> None:
