@@ -1,10 +1,13 @@
 """kill -9 of the server while FFmpeg runs: after restart the subtask runs again
-from scratch, the flow finishes, no two runs overlap, no output is registered twice."""
+from scratch, the flow finishes, no two runs overlap, no output is registered twice.
+The re-run is watched through DescribeTaskDetail: its Progress rises step by step."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,10 @@ def processes_with(marker: str) -> list[int]:
             except OSError:
                 pass
     return found
+
+
+def transcode(detail: dict) -> dict:
+    return detail["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
 
 
 def rows(db_path: Path, sql: str, *args: object) -> list[tuple]:
@@ -47,15 +54,13 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     )["TaskId"]
     db_path = server.data_dir / "vodflow.db"
 
-    def progress() -> dict:
+    def detail() -> dict:
         return server.call("DescribeTaskDetail", {"TaskId": task_id})
 
-    wait_until(
-        progress,
-        lambda d: d["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]["Progress"] > 0,
-        timeout=120,
-        every=0.1,
-    )
+    running = wait_until(detail, lambda d: transcode(d)["Progress"] > 0, timeout=120, every=0.1)
+    assert running["Status"] == "PROCESSING"
+    assert running["ProcedureTask"]["Status"] == "PROCESSING"
+    assert transcode(running)["Status"] == "PROCESSING"
     ((output,),) = rows(db_path, "select output from subtasks where task_id=?", task_id)
     old_work = json.loads(output)["_work"]
     assert processes_with(old_work), "FFmpeg should be running for the first attempt"
@@ -63,7 +68,6 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     server.kill()
     server.start()
 
-    # The new attempt starts only after the old FFmpeg is gone.
     wait_until(
         lambda: {
             "attempts": rows(db_path, "select attempts from subtasks where task_id=?", task_id)
@@ -72,13 +76,36 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
         timeout=60,
         every=0.1,
     )
-    assert processes_with(old_work) == []
-    assert not Path(old_work).exists()
+    # The new attempt kills the old FFmpeg just after its claim commits: wait for that.
+    wait_until(
+        lambda: {"ffmpeg": processes_with(old_work), "work": Path(old_work).exists()},
+        lambda v: v == {"ffmpeg": [], "work": False},
+        timeout=30,
+        every=0.1,
+    )
 
-    detail = wait_task(server, task_id)
-    assert detail["Status"] == "FINISH"
-    result = detail["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
-    assert result["Status"] == "SUCCESS", result
+    # The re-run, seen through the API: Progress is saved as FFmpeg goes, never
+    # backwards, and changes several times over the ~40 s transcode.
+    seen = [transcode(detail())]
+    while seen[-1]["Status"] == "PROCESSING":
+        assert len(seen) < 3000, "the re-run did not finish"
+        time.sleep(0.2)
+        seen.append(transcode(detail()))
+    progress = [r["Progress"] for r in seen if r["Status"] == "PROCESSING"]
+    assert progress == sorted(progress), progress
+    changes = sum(1 for a, b in itertools.pairwise(progress) if b != a)
+    assert changes >= 3, progress
+    assert all(0 <= p <= 99 for p in progress), progress
+
+    finished = wait_task(server, task_id)
+    assert finished["Status"] == "FINISH"
+    result = transcode(finished)
+    assert (result["Status"], result["Progress"]) == ("SUCCESS", 100), result
+    # Times are ISO 8601 UTC in one format: string order is time order.
+    assert finished["CreateTime"] <= finished["BeginProcessTime"] <= result["BeginProcessTime"], (
+        finished
+    )
+    assert result["BeginProcessTime"] <= result["FinishTime"] <= finished["FinishTime"], finished
     assert rows(db_path, "select attempts from subtasks where task_id=?", task_id) == [(2,)]
     outputs = rows(db_path, "select kind, definition from media_outputs where file_id=?", file_id)
     assert outputs == [("Transcode", 100030)]
@@ -88,5 +115,10 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
         f"%{task_id}%",
     )
     assert events == [(1,)]
-    leftovers = [p.name for p in (server.data_dir / "blobs" / ".tmp").glob("flow-*")]
-    assert leftovers == []
+    # The work directory is removed just after the flow's end is committed.
+    wait_until(
+        lambda: {"left": [p.name for p in (server.data_dir / "blobs" / ".tmp").glob("flow-*")]},
+        lambda v: v["left"] == [],
+        timeout=30,
+        every=0.1,
+    )
