@@ -8,7 +8,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from tencentcloud.vod.v20180717 import models, vod_client
 from tests import mediagen
 from tests.servers import APP_ID, DEPLOYMENT, SECRET_ID, SECRET_KEY, ServerProcess
 from tests.signing import signed_headers
-from tests.uploadkit import upload
+from tests.uploadkit import apply, upload
 from vodflow.api.ratelimit import RateLimiter
 from vodflow.config import Settings
 
@@ -357,3 +359,93 @@ def test_ffmpeg_on_path_wins_over_imageio(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _ffmpeg_exe_with_path(str(empty)) == bundled
+
+
+def _slow_cos_put(
+    server: ServerProcess, applied: dict[str, Any], data: bytes, release: threading.Event
+) -> Any:
+    """PUT the object as the COS SDK signs it; the second half waits for `release`."""
+    import requests
+    from qcloud_cos import CosConfig
+    from qcloud_cos.cos_auth import CosS3Auth
+
+    cert = applied["TempCertificate"]
+    conf = CosConfig(
+        Region=applied["StorageRegion"],
+        SecretId=cert["SecretId"],
+        SecretKey=cert["SecretKey"],
+        Token=cert["Token"],
+        Domain=server.host,
+        Scheme="http",
+    )
+    key = applied["MediaStoragePath"]
+
+    def body() -> Iterator[bytes]:
+        yield data[: len(data) // 2]
+        release.wait(60)
+        yield data[len(data) // 2 :]
+
+    return requests.put(
+        server.url + key,
+        data=body(),
+        headers={"x-cos-security-token": cert["Token"]},
+        auth=CosS3Auth(conf, key),
+        timeout=60,
+    )
+
+
+def test_sigterm_lets_in_flight_requests_finish(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    """SIGTERM during a PullEvents long poll and a half-sent upload: both get their
+    answer, the process exits cleanly, nothing is left half-written in blobs/.tmp."""
+    fresh_server.env["VODFLOW_PULL_WAIT_S"] = "8"  # still polling when SIGTERM comes
+    fresh_server.start()
+    clip = mediagen.make_video(tmp_path / "clip.mp4", duration=1.0).read_bytes()
+    applied = apply(fresh_server)
+    tmp_dir = fresh_server.settings().resolved_blob_dir / ".tmp"
+    assert tmp_dir.is_dir() and not list(tmp_dir.iterdir())
+
+    answers: dict[str, Any] = {}
+    release = threading.Event()
+
+    def pull() -> None:
+        headers = signed_headers("PullEvents", b"{}", fresh_server.host)
+        answers["pull"] = httpx.post(
+            fresh_server.url + "/", content=b"{}", headers=headers, timeout=60
+        )
+
+    def put() -> None:
+        answers["put"] = _slow_cos_put(fresh_server, applied, clip, release)
+
+    threads = [threading.Thread(target=pull), threading.Thread(target=put)]
+    for t in threads:
+        t.start()
+    try:
+        # The upload is in flight once its temporary file exists.
+        deadline = time.monotonic() + 60
+        while not list(tmp_dir.iterdir()):
+            assert time.monotonic() < deadline, "the upload never reached the server"
+            time.sleep(0.05)
+        assert fresh_server.proc is not None
+        fresh_server.proc.send_signal(signal.SIGTERM)
+    finally:
+        release.set()
+        for t in threads:
+            t.join(90)
+
+    put_answer = answers["put"]
+    assert put_answer.status_code == 200 and put_answer.headers["ETag"], put_answer.text
+    pulled = answers["pull"]
+    assert pulled.status_code == 200
+    inner = pulled.json()["Response"]
+    assert inner["RequestId"] and ("EventSet" in inner or inner["Error"]["Code"])
+    # uvicorn drains, then re-raises the signal: -15 (or 0).
+    assert fresh_server.proc.wait(60) in (0, -signal.SIGTERM)
+    assert list(tmp_dir.iterdir()) == []
+
+    # What was uploaded during the drain is whole: it commits after a restart.
+    fresh_server.start()
+    committed = fresh_server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
+    media = httpx.get(committed["MediaUrl"], timeout=30)
+    assert media.content == clip
