@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +143,15 @@ def test_default_push_schedule_retries_for_exactly_24_hours() -> None:
     assert 0 < schedule[-1] <= 3600  # ... the last gap cut short
     assert sum(schedule) == 24 * 3600
     assert Settings.from_env().push_schedule_s == schedule
+
+
+def test_readme_configuration_table_names_every_setting() -> None:
+    """Every VODFLOW_* variable Settings.from_env reads has a row in README's table."""
+    root = Path(__file__).resolve().parents[2]
+    source = inspect.getsource(Settings.from_env)
+    names = set(re.findall(r'_env(?:_int|_float|_bool)?\(\s*"([A-Z_]+)"', source))
+    assert {"PUSH_SCHEDULE", "PUSH_PER_URL", "LEASE_S"} <= names  # the parse found them
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {m for line in table.splitlines() for m in re.findall(r"`VODFLOW_([A-Z_]+)`", line)}
+    assert names - rows == set()
