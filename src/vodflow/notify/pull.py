@@ -95,8 +95,8 @@ class PullQueue:
                         await asyncio.wait_for(woken.wait(), min(remaining, POLL_S))
                         break
                     except TimeoutError:
-                        # Leases running out, and commits of other processes (workers),
-                        # do not wake us: look for them now and then.
+                        # Leases running out do not wake us, nor commits whose notice
+                        # was lost (a dropped LISTEN connection): look now and then.
                         if await self._any_visible(app_id):
                             break
 
