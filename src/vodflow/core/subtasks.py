@@ -353,8 +353,8 @@ class SubtaskRunner:
                 old = self.blobs.replace(path, key)
                 st = os.lstat(self.blobs.path(key))
                 placed.append(Placed(key, (st.st_dev, st.st_ino), old))
-        except OSError:
-            self._unmove(placed)
+        except Exception:
+            self._unmove(placed)  # all or nothing: the earlier outputs stay whole
             raise
         return placed
 
