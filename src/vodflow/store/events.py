@@ -20,8 +20,13 @@ from vodflow.store.schema import delivery_attempts, events
 E = events.c
 
 
+# Built once: every flow state change writes an event, and constructing the
+# statement anew (plus its cache key) cost more CPU than executing it.
+_ADD = insert(events).returning(E.id)
+
+
 async def add(conn: AsyncConnection, **values: Any) -> int:
-    result = await conn.execute(insert(events).values(**values).returning(E.id))
+    result = await conn.execute(_ADD, values)
     return int(result.scalar_one())
 
 
