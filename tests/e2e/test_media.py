@@ -556,6 +556,36 @@ def test_pull_upload_failures(server: ServerProcess, origin: str) -> None:
         assert event["ErrCode"] == out["ErrCode"]
 
 
+def _pull_task(server: ServerProcess, task_id: str, app_id: int | None = None) -> dict[str, Any]:
+    """The PullUploadTask of DescribeTaskDetail once the task has finished."""
+    sub = {"SubAppId": app_id} if app_id else {}
+    detail = wait_until(
+        lambda: server.call("DescribeTaskDetail", {"TaskId": task_id, **sub}),
+        lambda d: d["Status"] == "FINISH",
+        timeout=60,
+    )
+    assert detail["TaskType"] == "PullUpload"
+    return dict(detail["PullUploadTask"])
+
+
+def _pulled_complete(server: ServerProcess, task_id: str, app_id: int | None = None) -> Any:
+    """The PullComplete event of a task, read with the SDK in PULL mode and confirmed."""
+    vod = server.vod()
+    req = models.PullEventsRequest()
+    if app_id:
+        req.SubAppId = app_id
+    found = []
+    for event in vod.PullEvents(req).EventSet:
+        if event.EventType == "PullComplete" and event.PullCompleteEvent.TaskId == task_id:
+            found.append(event.PullCompleteEvent)
+        server.call(
+            "ConfirmEvents",
+            {"EventHandles": [event.EventHandle], **({"SubAppId": app_id} if app_id else {})},
+        )
+    (event,) = found
+    return event
+
+
 @pytest.mark.parametrize("route", ["", "stream/"], ids=["content-length", "streamed"])
 def test_pull_upload_over_the_maximum_size(
     fresh_server: ServerProcess, origin: str, files: Path, route: str
@@ -564,12 +594,12 @@ def test_pull_upload_over_the_maximum_size(
     fresh_server.env["VODFLOW_MAX_UPLOAD_BYTES"] = str(limit)
     fresh_server.start()
     task_id = fresh_server.call("PullUpload", {"MediaUrl": f"{origin}/{route}clip.mp4"})["TaskId"]
-    out = _wait_task(fresh_server, task_id)
+    out = _pull_task(fresh_server, task_id)
     assert out["ErrCode"] == 40000
     assert out["Message"] == f"The file is larger than {limit} bytes."
     assert "FileId" not in out
-    (event,) = _pull_events(fresh_server, task_id)
-    assert (event["ErrCode"], event["Message"]) == (40000, out["Message"])
+    event = _pulled_complete(fresh_server, task_id)
+    assert (event.ErrCode, event.Message, event.FileId) == (40000, out["Message"], None)
     # Nothing stored: no media, no file left in the blob store.
     assert fresh_server.call("SearchMedia", {})["TotalCount"] == 0
     blobs = fresh_server.data_dir / "blobs"
@@ -577,29 +607,39 @@ def test_pull_upload_over_the_maximum_size(
 
 
 def test_pull_upload_with_a_procedure(server: ServerProcess, origin: str) -> None:
-    name = f"pull-proc-{time.time_ns() % 10**6}"
+    app = server.call("CreateSubAppId", {"Name": "pull-procedure"})["SubAppId"]
     server.call(
         "CreateProcedureTemplate",
-        {"Name": name, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]}},
+        {
+            "SubAppId": app,
+            "Name": "pull-proc",
+            "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]},
+        },
     )
     task_id = server.call(
         "PullUpload",
-        {"MediaUrl": f"{origin}/clip.mp4", "Procedure": name, "SessionContext": "pp"},
+        {
+            "SubAppId": app,
+            "MediaUrl": f"{origin}/clip.mp4",
+            "Procedure": "pull-proc",
+            "SessionContext": "pp",
+        },
     )["TaskId"]
-    out = _wait_task(server, task_id)
+    out = _pull_task(server, task_id, app)
     assert out["ErrCode"] == 0, out
-    (event,) = _pull_events(server, task_id)
-    flow_id = event["ProcedureTaskId"]
+    event = _pulled_complete(server, task_id, app)
+    flow_id = event.ProcedureTaskId
     assert flow_id and flow_id == out["ProcedureTaskId"]
-    flow = _wait_flow(server, flow_id)
+    assert event.FileId == out["FileId"]
+    flow = _wait_flow(server, flow_id, app)
     assert flow["Status"] == "FINISH" and flow["TaskType"] == "Procedure"
     procedure = flow["ProcedureTask"]
     assert procedure["FileId"] == out["FileId"] and procedure["ErrCode"] == 0
     assert procedure["SessionContext"] == "pp"
     (transcode,) = procedure["MediaProcessResultSet"]
     assert transcode["TranscodeTask"]["Status"] == "SUCCESS"
-    info = server.call("DescribeMediaInfos", {"FileIds": [out["FileId"]]})["MediaInfoSet"][0]
-    (output,) = info["TranscodeInfo"]["TranscodeSet"]
+    info = server.call("DescribeMediaInfos", {"FileIds": [out["FileId"]], "SubAppId": app})
+    (output,) = info["MediaInfoSet"][0]["TranscodeInfo"]["TranscodeSet"]
     assert httpx.get(output["Url"]).status_code == 200
 
 

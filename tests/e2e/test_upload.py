@@ -19,7 +19,7 @@ from qcloud_cos.cos_exception import CosServiceError
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests import mediagen
-from tests.flows_support import wait_task
+from tests.flows_support import wait_task, wait_until
 from tests.servers import ServerProcess
 from tests.uploadkit import apply, cos_client, put, upload
 
@@ -669,7 +669,11 @@ def test_multipart_complete_over_the_maximum_size(small_limit: ServerProcess) ->
     )
     first.start()
     assert half_sent.wait(30)
-    two = send("PUT", part | {"partNumber": "2"}, b"b" * 600)  # part 1 is not stored yet
+    # Part 1 is being received (its temporary file exists, so the server has already
+    # measured the other parts) but is not stored yet when part 2 arrives.
+    tmp_dir = small_limit.data_dir / "blobs" / ".tmp"
+    wait_until(lambda: {"files": list(tmp_dir.iterdir())}, lambda d: bool(d["files"]), 30, 0.05)
+    two = send("PUT", part | {"partNumber": "2"}, b"b" * 600)
     release.set()
     first.join(60)
     one = answers["one"]
