@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from starlette.responses import JSONResponse, Response
 
 from vodflow.errors import VodError
@@ -54,13 +55,19 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 def from_validation(exc: ValidationError) -> VodError:
     """The first problem decides the code, as Tencent reports one error at a time."""
-    first = exc.errors(include_url=False)[0]
+    return from_error(exc.errors(include_url=False)[0])
+
+
+def from_error(first: ErrorDetails) -> VodError:
+    """One pydantic error as Tencent's code: wrong type, bad value, or missing."""
     where = _where(first["loc"])
     kind = first["type"]
     if kind == "missing":
         return VodError(
             "MissingParameter", f"The request is missing a required parameter `{where}`."
         )
+    if kind == "literal_error" and not isinstance(first.get("input"), str):
+        kind = "string_type"  # every enumeration is of strings: not one is a wrong type
     if kind in _VALUE_ERRORS:
         return VodError(
             "InvalidParameterValue", f"The value of parameter `{where}` is invalid: {first['msg']}."

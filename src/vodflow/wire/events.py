@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from vodflow.core.events import EVENT_FIELDS, MAX_URL_LEN
 from vodflow.wire.common import Int, Request, Str
 
-
-def _text(value: Any) -> Any:
-    # A Literal alone answers any wrong value as a bad value (InvalidParameterValue);
-    # a value that is not even a string is a wrong type (InvalidParameter), as elsewhere.
-    if not isinstance(value, str):
-        raise PydanticCustomError("string_type", "Input should be a valid string")
-    return value
-
-
-Text = BeforeValidator(_text)
-Switch = Annotated[Literal["ON", "OFF"], Text]
-EventTypeName = Literal["NewFileUpload", "ProcedureStateChanged", "FileDeleted", "PullComplete"]
-assert set(EventTypeName.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
-EventType = Annotated[EventTypeName, Text]
+Switch = Literal["ON", "OFF"]
+EventType = Literal["NewFileUpload", "ProcedureStateChanged", "FileDeleted", "PullComplete"]
+assert set(EventType.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
 Handle = Annotated[Str, Field(min_length=1, max_length=64)]
 ExtInfoStr = Annotated[Str, Field(max_length=1000)]
 
 
 class ModifyEventConfigRequest(Request):
-    Mode: Annotated[Literal["PUSH", "PULL"], Text] | None = None
+    Mode: Literal["PUSH", "PULL"] | None = None
     NotificationUrl: Annotated[Str, Field(max_length=MAX_URL_LEN)] | None = None
     UploadMediaCompleteEventSwitch: Switch | None = None
     DeleteMediaCompleteEventSwitch: Switch | None = None
@@ -58,7 +46,7 @@ class DescribeEventDeliveriesRequest(Request):
     """vodflow extension: the outbox with every delivery attempt, newest first."""
 
     EventTypes: Annotated[list[EventType], Field(max_length=4)] | None = None
-    Status: Annotated[Literal["PENDING", "DELIVERED", "FAILED"], Text] | None = None
+    Status: Literal["PENDING", "DELIVERED", "FAILED"] | None = None
     StartTime: Annotated[Str, Field(max_length=32)] | None = None
     EndTime: Annotated[Str, Field(max_length=32)] | None = None
     Offset: Annotated[Int, Field(ge=0, le=1_000_000)] = 0
