@@ -103,8 +103,10 @@ def main() -> None:
 
             # (a)
             cmd = ffmpeg_command(seed, 20, tmp / "direct")
-            direct = min(run_direct(cmd) for _ in range(2))
-            api = min(timed_flow(server, seed_id, [20]) for _ in range(2))
+            direct, api = float("inf"), float("inf")
+            for _ in range(3):
+                direct = min(direct, run_direct(cmd))
+                api = min(api, timed_flow(server, seed_id, [20]))
             print(
                 f"(a) seed transcode 20: direct ffmpeg {direct:.2f} s, vodflow {api:.2f} s, "
                 f"ratio {api / direct:.3f} (goal <= 1.05)"
@@ -113,8 +115,11 @@ def main() -> None:
             # (b)
             three = [100010, 100020, 100030]
             cmds = [ffmpeg_command(seed, d, tmp / f"direct{d}") for d in three]
-            separate = sum(run_direct(c) for c in cmds)
-            together = timed_flow(server, seed_id, three)
+            # Alternated, best of two each: the machine is shared, its load drifts.
+            separate, together = float("inf"), float("inf")
+            for _ in range(2):
+                separate = min(separate, sum(run_direct(c) for c in cmds))
+                together = min(together, timed_flow(server, seed_id, three))
             print(
                 f"(b) three renditions: 3 separate ffmpeg runs {separate:.2f} s, one flow "
                 f"{together:.2f} s, ratio {together / separate:.3f} (goal <= 0.9)"
