@@ -4,9 +4,9 @@ ProcedureTask shaped like the seed's ProcedureStateChangeEvent."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -21,6 +21,26 @@ from tests.servers import ServerProcess
 from vodflow.media.probe import probe
 
 SEED = Path("/work/shared/seed/push_callback_body.json")
+
+
+def outbox_bodies(server: ServerProcess, event_type: str) -> list[dict[str, Any]]:
+    """Bodies of the server's outbox events of one type, whatever its database (the
+    embedded SQLite file, or PostgreSQL when the suite runs on the scaled deployment)."""
+    from sqlalchemy import select
+
+    from vodflow.app import build_services
+    from vodflow.store.schema import events
+
+    async def go() -> list[dict[str, Any]]:
+        services = await build_services(server.settings())
+        try:
+            async with services.db.read() as conn:
+                stmt = select(events.c.body).where(events.c.event_type == event_type)
+                return [json.loads(body) for (body,) in (await conn.execute(stmt)).all()]
+        finally:
+            await services.db.close()
+
+    return asyncio.run(go())
 
 
 def key_paths(value: Any, prefix: str = "") -> dict[str, str]:
@@ -97,14 +117,7 @@ def test_seed_scenario(fresh_server: ServerProcess, tmp_path: Path) -> None:
     assert "null" not in ours.values()
 
     # The event in the outbox carries the same ProcedureTask (one event: Finish mode).
-    db = sqlite3.connect(server.data_dir / "vodflow.db")
-    bodies = [
-        json.loads(b)
-        for (b,) in db.execute(
-            "select body from events where event_type='ProcedureStateChanged'"
-        ).fetchall()
-    ]
-    db.close()
+    bodies = outbox_bodies(server, "ProcedureStateChanged")
     mine = [b for b in bodies if b["ProcedureStateChangeEvent"]["TaskId"] == task_id]
     assert len(mine) == 1
     event_paths = key_paths(mine[0]["ProcedureStateChangeEvent"])

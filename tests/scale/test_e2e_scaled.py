@@ -46,7 +46,7 @@ LEFT_OUT = {
     "test_media.py::test_pull_upload_from_loopback": SQLITE,
     "test_media.py::test_pull_upload_failures": SQLITE,
     "test_media.py::test_pull_upload_refuses_private_addresses": SQLITE,
-    "test_seed_scenario.py::test_seed_scenario": SQLITE,
+    "test_media.py::test_pull_upload_over_the_maximum_size": SQLITE,
     "test_upload.py::test_new_file_upload_event_in_outbox": SQLITE,
     "test_upload.py::test_expired_foreign_and_unknown_session": SQLITE,
     "test_upload.py::test_procedure_on_upload_starts_the_flow": SQLITE,
