@@ -28,8 +28,9 @@ TRANSCODE = {"TranscodeTaskSet": [{"Definition": 100010}]}
 # Two renditions: sibling subtasks, delivered to both workers at once and claimed together.
 TWO_RENDITIONS = {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}]}
 FLOWS = 20
-# The issue's goal for a wake-up across processes; measured twice, see below.
+# The issue's goal for a wake-up across processes, met by every one of WAKE_SAMPLES.
 WAKE_GOAL_S = 0.2
+WAKE_SAMPLES = 5
 HOLD_S = 20.0
 
 
@@ -122,11 +123,10 @@ def test_two_replicas_two_workers(make_cluster, tiny_clip: Path) -> None:
     assert sorted(seen) == sorted(task_ids)
 
     # Wake-up latency: from the worker's event insert (an upper bound of its commit)
-    # to PullEvents returning on the other replica. Measured twice, the same way;
-    # the better one must meet the goal (the other is there to show it is no fluke
-    # of timing, and must stay within a generous bound).
+    # to PullEvents returning on the other replica, WAKE_SAMPLES times: every one must
+    # meet the goal (the issue promises it of every event, not of the best).
     latencies = []
-    for _ in range(2):
+    for _ in range(WAKE_SAMPLES):
         held = in_thread(lambda: (time.time(), b.call("PullEvents")["EventSet"], time.time()))
         time.sleep(0.5)  # the poll is held on replica b
         task_id = a.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": TRANSCODE})[
@@ -140,8 +140,7 @@ def test_two_replicas_two_workers(make_cluster, tiny_clip: Path) -> None:
         latencies.append(returned - created)
         b.call("ConfirmEvents", {"EventHandles": [got[0]["EventHandle"]]})
     print(f"wake-up latencies across processes: {latencies}")
-    assert min(latencies) < WAKE_GOAL_S, latencies
-    assert max(latencies) < 5 * WAKE_GOAL_S, latencies
+    assert max(latencies) < WAKE_GOAL_S, latencies
 
 
 def test_worker_killed_mid_transcode(make_cluster, tmp_path: Path) -> None:
