@@ -9,8 +9,12 @@ in Redis until the visibility timeout; the lease expires much sooner).
 
 Delivery settings that matter:
 
-- `acks_late` + `task_reject_on_worker_lost`: a message is acknowledged after the
-  job ran, so a worker lost mid-job means the message is delivered again.
+- `acks_late`: a message is acknowledged after the job returned. A worker killed
+  mid-job leaves it unacknowledged; Redis gives it out again only after
+  VISIBILITY_TIMEOUT_S, long after the lease re-ran the job, so that copy is
+  refused by the claim. `task_reject_on_worker_lost` is set as well but acts only
+  on a dead *prefork* child: `vodflow worker` runs the thread pool, where there is
+  none. Recovery from a lost worker is the lease's (docs/operations.md, Recovery).
 - `worker_prefetch_multiplier=1`: a worker holds no more messages than it runs, so
   an idle worker is never starved by a busy one hoarding the queue.
 - Priorities: Redis has none, so kombu keeps one list per priority step and polls
