@@ -56,6 +56,8 @@ def worker(
     signals.worker_shutdown.connect(lambda **_: rt.close_worker_runtime(), weak=False)
     if settings.metrics_port:
         metrics.serve_in_thread(settings.metrics_port, settings.host)
+    # The thread pool: jobs are FFmpeg subprocesses awaited on one loop, so threads
+    # suffice; a job of a killed worker is re-run by lease (docs/operations.md).
     app.worker_main(
         [
             "worker",
