@@ -567,8 +567,8 @@ async def test_replaced_folder_output_and_a_discarded_run(
     loop = asyncio.get_running_loop()
     aborted: list[str] = []
 
-    def move_then_abort(self: Any, moves: Any) -> Any:
-        placed = real_move(self, moves)
+    def move_then_abort(self: Any, *args: Any) -> Any:
+        placed = real_move(self, *args)
         (task_id,) = aborted
         asyncio.run_coroutine_threadsafe(services.flows.abort(app_id, task_id), loop).result(30)  # type: ignore[union-attr]
         return placed
@@ -598,3 +598,74 @@ async def test_replaced_folder_output_and_a_discarded_run(
         assert path_of(services, pic["Url"]).is_file()
     await runs_ended(services)
     assert list(services.blobs.tmp_dir.iterdir()) == []
+
+
+async def test_a_run_stopped_before_recording_gives_the_old_output_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outputs swapped in, then the server stops before the result is recorded, and the
+    re-run fails: the output still registered (an earlier flow's) keeps all its files."""
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
+    )
+    app_id = settings.app_id
+    services = await build_services(settings)
+    clip = make_video(tmp_path / "clip.mp4", duration=4, width=320, height=240)
+    record = await services.library.add_media(app_id, clip, name="clip", media_type="mp4")  # type: ignore[union-attr]
+    definition = await services.templates.create(  # type: ignore[union-attr]
+        app_id, "SnapshotByTimeOffset", "small", "", {"Width": 64, "Height": 48}
+    )
+
+    def snapshots(*offsets: str) -> dict[str, Any]:
+        return {
+            "SnapshotByTimeOffsetTaskSet": [
+                {"Definition": definition, "ExtTimeOffsetSet": list(offsets)}
+            ]
+        }
+
+    try:
+        await start_background(services)
+        first = await run_flow(services, record.file_id, snapshots("1s", "2s", "3s"))
+        assert results_of(first)[0][1]["Status"] == "SUCCESS"
+        (out,) = await registered(services, record.file_id, "SnapshotByTimeOffset")
+        folder = services.blobs.path(out["blob_keys"][0]).parent
+        kept = blob_bytes(services, out["blob_keys"])
+
+        reached = asyncio.Event()
+
+        async def stuck(self: Any, claim: Any, outcomes: Any) -> set[str]:
+            reached.set()
+            await asyncio.Event().wait()  # until the shutdown cancels it
+            raise AssertionError("not reached")
+
+        monkeypatch.setattr(subtasks_mod.SubtaskRunner, "_record", stuck)
+        task_id = await services.flows.start(  # type: ignore[union-attr]
+            app_id, record.file_id, snapshots("0.5s"), FlowOptions()
+        )
+        async with asyncio.timeout(60):
+            await reached.wait()
+        assert len(list(folder.iterdir())) == 1  # the new folder is in place, unrecorded
+        for part in reversed(services.background):
+            await part.stop()
+        monkeypatch.undo()
+        await services.templates.delete(app_id, "SnapshotByTimeOffset", definition)  # type: ignore[union-attr]
+        await services.db.close()
+
+        # The next start re-runs the subtask, which now fails: nothing replaces the
+        # registered output, whose files must be the earlier flow's, all of them.
+        services = await build_services(settings)
+        await start_background(services)
+        detail = await wait(services, task_id)
+        ((_kind, res),) = results_of(detail)
+        assert (res["Status"], res["ErrCodeExt"]) == ("FAIL", "InvalidInput.DefinitionNotExist")
+        assert await registered(services, record.file_id, "SnapshotByTimeOffset") == [out]
+        assert blob_bytes(services, out["blob_keys"]) == kept
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            services.blobs.path(k).name for k in out["blob_keys"]
+        )
+        await runs_ended(services)
+        assert list(services.blobs.tmp_dir.iterdir()) == []
+    finally:
+        for part in reversed(services.background):
+            await part.stop()
+        await services.db.close()

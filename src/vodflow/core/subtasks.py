@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -60,13 +61,19 @@ HOST = socket.gethostname()
 OWNER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 HEARTBEAT_S = 1.5
 MAX_ATTEMPTS = 3
+JOURNAL = ".placed.json"  # in a work directory: the outputs it swapped in
 DEFINITION_NOT_EXIST = "InvalidInput.DefinitionNotExist"
 
 _running = 0  # subtask jobs running in this process (sizes FFmpeg threads)
 
 
 def ffmpeg_threads() -> int:
-    """Threads per FFmpeg so that the jobs running now share the cores, not fight."""
+    """Threads for an FFmpeg starting now: the cores shared by the jobs running now.
+
+    A job alone gets every core; one that started alone keeps them when others join
+    (FFmpeg cannot change its thread count), a brief, mild oversubscription that is
+    cheaper than reserving cores for jobs that may never come.
+    """
     cores = os.cpu_count() or 1
     return max(1, cores // max(1, _running))
 
@@ -109,6 +116,13 @@ class Claim:
     # Subtasks leased for the first time (a re-run after a crash or a clean
     # restart is not a state change, so it writes no Change event).
     first: set[int] = field(default_factory=set)
+    # Outputs swapped in but not yet settled: the work directory holds what they
+    # replaced and the journal, which the next claim needs (see `_recover`).
+    unsettled: bool = False
+
+    @property
+    def journal(self) -> Path:
+        return self.work / JOURNAL
 
     @property
     def ids(self) -> list[int]:
@@ -147,7 +161,8 @@ class SubtaskRunner:
             raise
         finally:
             _running -= 1
-            shutil.rmtree(claim.work, ignore_errors=True)
+            if not claim.unsettled:
+                shutil.rmtree(claim.work, ignore_errors=True)
 
     # --- 1. claim ---------------------------------------------------------------
 
@@ -194,6 +209,7 @@ class SubtaskRunner:
         for path in claim.stale:
             # A dead attempt's FFmpeg may still run: stop it before starting again.
             await asyncio.to_thread(kill_strays, path)
+            await asyncio.to_thread(self._recover, Path(path))
             shutil.rmtree(path, ignore_errors=True)
         claim.work.mkdir(parents=True, exist_ok=True)
         outcomes = [Outcome(r["id"]) for r in claim.rows]
@@ -284,13 +300,19 @@ class SubtaskRunner:
         async with self.db.read() as conn:
             if not await q.holds(conn, claim.ids, OWNER):
                 return  # aborted meanwhile: nothing of this run is kept
-        placed = await asyncio.to_thread(self._move, [m for o in outcomes if o.ok for m in o.moves])
+        moves = [m for o in outcomes if o.ok for m in o.moves]
+        claim.unsettled = bool(moves)
+        placed = await asyncio.to_thread(self._move, moves, claim.journal)
         try:
             kept = await self._record(claim, outcomes)
         except Exception:
             await asyncio.to_thread(self._unmove, placed)
+            claim.unsettled = False
             raise
+        # (A crash or a shutdown before this point leaves the work directory and
+        # its journal to the next claim, which puts the replaced outputs back.)
         await asyncio.to_thread(self._settle, placed, kept)
+        claim.unsettled = False
 
     async def _record(self, claim: Claim, outcomes: Sequence[Outcome]) -> set[str]:
         """The one transaction of a finish; the blob keys of the outputs it recorded."""
@@ -338,12 +360,13 @@ class SubtaskRunner:
             metrics.observe_subtask(row["type"], status, t - float(row["begin_time"] or t))
         return kept
 
-    def _move(self, moves: Sequence[tuple[Path, str]]) -> list[Placed]:
+    def _move(self, moves: Sequence[tuple[Path, str]], journal: Path) -> list[Placed]:
         """Swap finished outputs into place, keeping what they replace aside.
 
         A folder (HLS segments, sprites, snapshots) is swapped whole: readers see
         the old one or the new one, and the old one is deleted only once the new
         one is registered (`_settle`), so a registered output never lacks files.
+        Each swap is written to `journal` for the next claim, should we die first.
         """
         placed: list[Placed] = []
         try:
@@ -353,6 +376,7 @@ class SubtaskRunner:
                 old = self.blobs.replace(path, key)
                 st = os.lstat(self.blobs.path(key))
                 placed.append(Placed(key, (st.st_dev, st.st_ino), old))
+                _write_journal(journal, placed)
         except Exception:
             self._unmove(placed)  # all or nothing: the earlier outputs stay whole
             raise
@@ -364,6 +388,14 @@ class SubtaskRunner:
         for p in placed:
             if p.key in kept and p.old is not None:
                 _remove(p.old)
+
+    def _recover(self, work: Path) -> None:
+        """Undo the swaps of a dead attempt, found by the next claim of its subtasks.
+
+        That they are claimed again means the attempt's result was never recorded:
+        the outputs it replaced (still registered) go back in place.
+        """
+        self._unmove(_read_journal(work / JOURNAL))
 
     def _unmove(self, placed: Sequence[Placed]) -> None:
         """Put back what our unrecorded outputs replaced (an earlier flow's, still registered).
@@ -393,6 +425,29 @@ async def _stop(job: asyncio.Task[None]) -> None:
     job.cancel()
     with contextlib.suppress(BaseException):
         await job
+
+
+def _write_journal(journal: Path, placed: Sequence[Placed]) -> None:
+    entries = [
+        {"key": p.key, "ident": list(p.ident), "old": None if p.old is None else str(p.old)}
+        for p in placed
+    ]
+    tmp = journal.with_name(journal.name + ".tmp")
+    tmp.write_text(json.dumps(entries))
+    os.replace(tmp, journal)
+
+
+def _read_journal(journal: Path) -> list[Placed]:
+    try:
+        entries = json.loads(journal.read_text())
+    except (OSError, ValueError):
+        return []
+    return [
+        Placed(
+            e["key"], (int(e["ident"][0]), int(e["ident"][1])), Path(e["old"]) if e["old"] else None
+        )
+        for e in entries
+    ]
 
 
 def _remove(path: Path) -> None:
