@@ -9,7 +9,6 @@ itself when its lease runs out. A handle is valid while its lease lasts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,11 +43,8 @@ class PullQueue:
         self.visibility_s = visibility_s
         self.wait_s = wait_s
         # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
-        self._fast: q.SqliteQueue | None = None
-        self._lock = contextlib.nullcontext()  # type: ignore[var-annotated]
-        if db.is_sqlite:
-            self._fast = q.SqliteQueue(str(db.engine.url.database))
-            self._lock = db._write_lock  # type: ignore[assignment]
+        self._fast = q.SqliteQueue(db.sqlite_path) if db.is_sqlite else None
+        self._lock = db.write_lock()
 
     def close(self) -> None:
         if self._fast is not None:

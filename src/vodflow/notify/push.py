@@ -83,6 +83,8 @@ class PushRelay:
         self._tls = ssl.create_default_context()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # SQLite: claims and outcome batches run inline (see store.events.InlineSqlite).
+        self._inline = q.SqlitePush(db.sqlite_path) if db.is_sqlite else None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -110,6 +112,9 @@ class PushRelay:
         for pool in self._pools.values():
             await pool.aclose()
         self._pools.clear()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     def kick(self) -> None:
         self._wake.set()
@@ -146,39 +151,52 @@ class PushRelay:
     async def _claim(self, limit: int) -> int:
         t = now()
         lease = t + self.settings.push_timeout_s + LEASE_MARGIN_S
-        async with self.db.tx() as conn:
-            rows = await q.claim_push(
-                conn, now=t, lease_until=lease, limit=limit, skip_apps=self._saturated_apps()
-            )
-            if not rows:
-                return 0
-            targets: dict[int, Target] = {}
-            for app_id in {r["app_id"] for r in rows}:
-                app = await apps_q.get(conn, app_id)
-                url = app["notification_url"] if app else ""
-                targets[app_id] = Target(url, app["sign_key"] if app else "")
-                self._app_url[app_id] = url
-            # Keep each URL within its cap; give the excess back at once.
-            cap = self.settings.push_per_url
-            keep: list[tuple[dict[str, Any], Target]] = []
-            give_back: list[dict[str, Any]] = []
-            taken: Counter[str] = Counter()
-            for row in rows:
-                target = targets[row["app_id"]]
-                if target.url and self._per_url[target.url] + taken[target.url] >= cap:
-                    give_back.append(
-                        {"id": row["id"], "status": "PENDING", "attempts": row["attempts"]}
-                        | {"next_at": t, "done_at": None}
-                    )
-                    continue
-                taken[target.url] += 1
-                keep.append((row, target))
-            await q.finish_push(conn, give_back)
-        self._per_url.update(taken)
+        skip = self._saturated_apps()
+        if self._inline is not None:
+            async with self.db.write_lock():
+                with self._inline.transaction():
+                    rows = self._inline.claim(t, lease, limit, skip)
+                    targets = self._inline.targets(list({r["app_id"] for r in rows}))
+                    keep, give_back = self._within_caps(rows, targets, t)
+                    self._inline.finish((), give_back)
+        else:
+            async with self.db.tx() as conn:
+                rows = await q.claim_push(
+                    conn, now=t, lease_until=lease, limit=limit, skip_apps=skip
+                )
+                targets = {}
+                for app_id in {r["app_id"] for r in rows}:
+                    app = await apps_q.get(conn, app_id)
+                    if app is not None:
+                        targets[app_id] = (app["notification_url"], app["sign_key"])
+                keep, give_back = self._within_caps(rows, targets, t)
+                await q.finish_push(conn, give_back)
         for row, target in keep:
+            self._per_url[target.url] += 1
             task = asyncio.create_task(self._deliver(row, target))
             self._inflight[row["id"]] = task
         return len(keep)
+
+    def _within_caps(
+        self, rows: list[dict[str, Any]], targets: dict[int, tuple[str, str]], t: float
+    ) -> tuple[list[tuple[dict[str, Any], Target]], list[dict[str, Any]]]:
+        """The claimed rows to deliver now, and those to give back: each URL within its cap."""
+        cap = self.settings.push_per_url
+        keep: list[tuple[dict[str, Any], Target]] = []
+        give_back: list[dict[str, Any]] = []
+        taken: Counter[str] = Counter()
+        for row in rows:
+            url, sign_key = targets.get(row["app_id"], ("", ""))
+            self._app_url[row["app_id"]] = url
+            if url and self._per_url[url] + taken[url] >= cap:
+                give_back.append(
+                    {"id": row["id"], "status": "PENDING", "attempts": row["attempts"]}
+                    | {"next_at": t, "done_at": None}
+                )
+                continue
+            taken[url] += 1
+            keep.append((row, Target(url, sign_key)))
+        return keep, give_back
 
     # ------------------------------------------------------------ delivering
 
@@ -293,10 +311,16 @@ class PushRelay:
         batch, self._outcomes = self._outcomes, []
         if not batch:
             return
+        attempts, outcomes = [a for a, _ in batch], [o for _, o in batch]
         try:
-            async with self.db.tx() as conn:
-                await q.record_attempts(conn, [a for a, _ in batch])
-                await q.finish_push(conn, [o for _, o in batch])
+            if self._inline is not None:
+                async with self.db.write_lock():
+                    with self._inline.transaction():
+                        self._inline.finish(attempts, outcomes)
+            else:
+                async with self.db.tx() as conn:
+                    await q.record_attempts(conn, attempts)
+                    await q.finish_push(conn, outcomes)
         except BaseException:
             self._outcomes[:0] = batch
             raise

@@ -46,6 +46,14 @@ class Database:
             finally:
                 await asyncio.shield(_quietly(conn.close()))
 
+    def write_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Held around writes made outside `tx` (inline SQLite statements)."""
+        return self._write_lock or contextlib.nullcontext()
+
+    @property
+    def sqlite_path(self) -> str:
+        return str(self.engine.url.database)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:

@@ -9,7 +9,9 @@ does not grow with the number of events queued, in flight or done.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
@@ -54,8 +56,7 @@ async def claim_pull(
         .values(visible_at=until, handle=token, attempts=E.attempts + 1)
         .returning(E.id, E.event_type, E.body)
     )
-    rows = (await conn.execute(stmt)).all()
-    rows.sort(key=lambda r: r[0])
+    rows = sorted((await conn.execute(stmt)).all(), key=lambda r: r[0])
     return [(r[0], r[1], r[2]) for r in rows]
 
 
@@ -277,20 +278,17 @@ async def purge_before(conn: AsyncConnection, app_id: int, cutoff: float, batch:
 # ---------------------------------------------------------------- SQLite fast path
 
 
-class SqliteQueue:
-    """The PULL queue's three hot statements on a plain sqlite3 connection.
+class InlineSqlite:
+    """Hot statements on a plain sqlite3 connection, run on the event loop's thread.
 
     Through aiosqlite every statement costs several hops to a worker thread
     (cursor, execute, fetch, close), about 1 ms per claim on a busy 2-core machine,
     while SQLite itself answers in tens of microseconds from the partial index.
-    These statements therefore run inline on the event loop's thread. The caller
-    holds the Database's write lock around writes, so they never wait on SQLite's
-    lock for this process's other writers (and other processes wait briefly).
+    The caller holds the Database's write lock around writes, so they never wait on
+    SQLite's lock for this process's other writers (and other processes wait briefly).
     """
 
     def __init__(self, path: str) -> None:
-        import sqlite3
-
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -298,6 +296,79 @@ class SqliteQueue:
 
     def close(self) -> None:
         self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+
+_PUSH_COLUMNS = ("id", "app_id", "event_type", "body", "attempts", "create_time")
+
+
+class SqlitePush(InlineSqlite):
+    """The push relay's claims and outcome batches inline (the same statements as
+    claim_push, record_attempts and finish_push)."""
+
+    def claim(
+        self, now: float, lease_until: float, limit: int, skip_apps: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        skip = f" AND app_id NOT IN ({','.join('?' * len(skip_apps))})" if skip_apps else ""
+        rows = self.conn.execute(
+            "UPDATE events SET next_attempt_at = ? WHERE id IN (SELECT id FROM events "
+            f"WHERE delivery_status = 'PENDING' AND next_attempt_at <= ?{skip} "
+            f"ORDER BY next_attempt_at LIMIT ?) RETURNING {', '.join(_PUSH_COLUMNS)}",
+            (lease_until, now, *skip_apps, limit),
+        ).fetchall()
+        return [dict(zip(_PUSH_COLUMNS, r, strict=True)) for r in rows]
+
+    def targets(self, app_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """(NotificationUrl, SignKey) per application."""
+        marks = ",".join("?" * len(app_ids))
+        rows = self.conn.execute(
+            f"SELECT id, notification_url, sign_key FROM apps WHERE id IN ({marks})",
+            tuple(app_ids),
+        ).fetchall()
+        return {r[0]: (r[1] or "", r[2] or "") for r in rows}
+
+    def finish(
+        self, attempts: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        if attempts:
+            self.conn.executemany(
+                "INSERT INTO delivery_attempts (event_id, attempt_time, url, status_code, "
+                "latency_ms, error, response_head) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a["event_id"],
+                        a["attempt_time"],
+                        a["url"],
+                        a["status_code"],
+                        a["latency_ms"],
+                        a["error"],
+                        a["response_head"],
+                    )
+                    for a in attempts
+                ],
+            )
+        if outcomes:
+            self.conn.executemany(
+                "UPDATE events SET delivery_status = ?, attempts = ?, next_attempt_at = ?, "
+                "delivered_at = ? WHERE id = ? AND delivery_status = 'PENDING'",
+                [
+                    (o["status"], o["attempts"], o["next_at"], o["done_at"], o["id"])
+                    for o in outcomes
+                ],
+            )
+
+
+class SqliteQueue(InlineSqlite):
+    """The PULL queue's hot statements inline."""
 
     def claim(
         self, app_id: int, now: float, until: float, token: str, limit: int
