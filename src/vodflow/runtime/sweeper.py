@@ -7,6 +7,12 @@ or its owner was a process on this host that no longer exists (a kill -9 of the
 previous server), which is recovered at once instead of after the lease. Then,
 every few seconds, subtasks whose lease expired are re-submitted. A re-submitted
 job that someone else claims first is simply refused by its lease.
+
+It also removes the work directories that runs leave under the blob store's
+`.tmp` when they die after their result was recorded: those of subtasks that have
+ended (or no longer exist), once they are older than `WORK_DIR_MAX_AGE_S`. The
+directory of an unfinished subtask is kept, since its next run reads the journal
+of outputs a dead attempt swapped (core/subtasks.py).
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import shutil
 import signal
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +38,8 @@ log = logging.getLogger("vodflow.sweeper")
 
 JOB_KIND = "subtask"
 SESSION_WINDOW_S = 3 * 24 * 3600.0
+WORK_DIR_MAX_AGE_S = 3600.0
+_WORK_DIR = re.compile(r"^flow-(\d+)-[0-9a-f]+$")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -110,10 +121,30 @@ class Sweeper:
                 if ticks % 600 == 0:
                     async with self.services.db.tx() as conn:
                         await q.purge_sessions(conn, now() - SESSION_WINDOW_S)
+                    await self.clean_work_dirs()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("sweep failed")
+
+    async def clean_work_dirs(self, max_age_s: float = WORK_DIR_MAX_AGE_S) -> int:
+        """Remove old work directories of ended subtasks; the number removed."""
+        tmp = self.services.blobs.tmp_dir
+        cutoff = time.time() - max_age_s
+        old: dict[int, Path] = {}
+        for entry in tmp.iterdir() if tmp.is_dir() else ():
+            match = _WORK_DIR.match(entry.name)
+            with contextlib.suppress(OSError):
+                if match and entry.is_dir() and entry.stat().st_mtime < cutoff:
+                    old[int(match.group(1))] = entry
+        removed = 0
+        async with self.services.db.read() as conn:
+            for subtask_id, path in old.items():
+                row = await q.get_subtask(conn, subtask_id)
+                if row is None or row["status"] in q.FINAL:
+                    await asyncio.to_thread(shutil.rmtree, path, True)
+                    removed += 1
+        return removed
 
     async def sweep(self, *, startup: bool) -> int:
         """Re-submit what nobody runs; the number of jobs submitted."""
