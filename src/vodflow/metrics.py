@@ -44,6 +44,7 @@ QUEUE_DEPTH = Gauge(
     "vodflow_subtasks", "Subtasks of live flows by state: WAITING (queued), PROCESSING.", ["state"]
 )
 PULL_BACKLOG = Gauge("vodflow_pull_backlog", "PULL events not yet confirmed, all applications.")
+PULLS_HELD = Gauge("vodflow_pulls_held", "PullEvents requests held open, waiting for an event.")
 PUSH_PENDING = Gauge("vodflow_push_pending", "PUSH events waiting for a (next) delivery attempt.")
 DELIVERY_ATTEMPTS = Counter(
     "vodflow_push_attempts", "Push delivery attempts by result (ok or error).", ["result"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -394,6 +395,12 @@ def _slow_cos_put(
     )
 
 
+def _pulls_held(server: ServerProcess) -> float:
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    found = re.search(r"^vodflow_pulls_held (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_sigterm_lets_in_flight_requests_finish(
     fresh_server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -422,10 +429,11 @@ def test_sigterm_lets_in_flight_requests_finish(
     for t in threads:
         t.start()
     try:
-        # The upload is in flight once its temporary file exists.
+        # The pull is held once the server counts it; the upload is in flight once
+        # its temporary file exists.
         deadline = time.monotonic() + 60
-        while not list(tmp_dir.iterdir()):
-            assert time.monotonic() < deadline, "the upload never reached the server"
+        while not _pulls_held(fresh_server) or not list(tmp_dir.iterdir()):
+            assert time.monotonic() < deadline, "the requests never reached the server"
             time.sleep(0.05)
         assert fresh_server.proc is not None
         fresh_server.proc.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vodflow import metrics
 from vodflow.core import events as core
 from vodflow.errors import VodError
 from vodflow.notify.wakeup import Hub
@@ -83,18 +84,24 @@ class PullQueue:
                 got = await self._claim(app_id, limit)
                 if got:
                     return got
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                with metrics.PULLS_HELD.track_inprogress():
+                    if not await self._hold(app_id, woken, deadline):
                         return []
-                    try:
-                        await asyncio.wait_for(woken.wait(), min(remaining, POLL_S))
-                        break
-                    except TimeoutError:
-                        # Leases running out do not wake us, nor commits whose notice
-                        # was lost (a dropped LISTEN connection): look now and then.
-                        if await self._any_visible(app_id):
-                            break
+
+    async def _hold(self, app_id: int, woken: asyncio.Event, deadline: float) -> bool:
+        """Wait for a wake-up or a visible event (True), or the deadline (False)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(woken.wait(), min(remaining, POLL_S))
+                return True
+            except TimeoutError:
+                # Leases running out do not wake us, nor commits whose notice
+                # was lost (a dropped LISTEN connection): look now and then.
+                if await self._any_visible(app_id):
+                    return True
 
     async def confirm(self, app_id: int, handles: Sequence[str]) -> None:
         """Confirm the events of these handles.
