@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
@@ -191,7 +192,7 @@ def test_pull_survives_sigkill(fresh_server: ServerProcess, tmp_path: Path) -> N
                         for e in got
                         if e["EventType"] == "ProcedureStateChanged"
                     )
-            except TencentCloudSDKException:
+            except (TencentCloudSDKException, requests.RequestException):
                 time.sleep(0.2)  # the server is down or restarting
 
     consumer = threading.Thread(target=consume, daemon=True)

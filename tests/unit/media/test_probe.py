@@ -257,7 +257,7 @@ def make_lying_h264(path: Path, mbs: int) -> Path:
 
 
 _PROBE_IN_CHILD = """
-import json, resource, sys
+import json, sys
 from vodflow.media.errors import ProbeError
 from vodflow.media.probe import probe
 try:
@@ -265,7 +265,9 @@ try:
     result = {"size": [media.width, media.height]}
 except ProbeError as exc:
     result = {"code": exc.code, "message": exc.message}
-result["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM: this process image's own peak (ru_maxrss would keep the forking parent's).
+status = open("/proc/self/status").read()
+result["maxrss_kib"] = int(status.split("VmHWM:")[1].split()[0])
 print(json.dumps(result))
 """
 
