@@ -85,13 +85,44 @@ async def test_three_renditions_from_one_ffmpeg_run(
     assert len(spawns.commands) == 1  # one process, so one decode of the source
     (command,) = spawns.commands
     graph = command[command.index("-filter_complex") + 1]
-    assert "split=3" in graph and "asplit=3" in graph
-    assert command.count("-i") == 1
+    # One decode split three ways; the same audio settings: one audio encode, teed.
+    assert "split=3" in graph and "asplit=1" in graph
+    assert command.count("-i") == 1 and command.count("tee") == 1
     assert [(r.width, r.height) for r in results] == [(160, 120), (240, 180), (320, 240)]
     assert results[0].size < results[1].size < results[2].size
     for result in results:
         assert result.md5 == hashlib.md5(result.path.read_bytes()).hexdigest()
+        (audio,) = result.audio_streams
+        assert audio.codec == "aac"
+        assert result.duration == pytest.approx(4.0, abs=0.1)
     assert entries(tmp_path) == ["r120.mp4", "r180.mp4", "r240.mp4"]
+
+
+async def test_renditions_share_audio_only_when_it_is_the_same(
+    corpus: Corpus, tmp_path: Path, spawns: Spawns
+) -> None:
+    low, high = AudioSpec(bitrate=48), AudioSpec(bitrate=128)
+    specs = [
+        TranscodeSpec(name="a", video=VideoSpec(height=120, preset="ultrafast"), audio=low),
+        TranscodeSpec(name="b", video=VideoSpec(height=180, preset="ultrafast"), audio=high),
+        TranscodeSpec(name="c", video=VideoSpec(height=240, preset="ultrafast"), audio=low),
+        TranscodeSpec(
+            name="d", container="hls", video=VideoSpec(height=120, preset="ultrafast"), audio=low
+        ),
+    ]
+    results = await transcode_many(corpus.clip, specs, tmp_path, threads=1)
+    (command,) = spawns.commands
+    graph = command[command.index("-filter_complex") + 1]
+    assert "asplit=3" in graph  # a+c share one encode; b and the HLS d have their own
+    assert command.count("tee") == 1
+    rates = [r.audio_streams[0].bitrate for r in results]
+    assert rates[0] == rates[2] and abs(rates[1] - 128_000) < abs(rates[0] - 128_000)
+    assert [(r.width, r.height) for r in results] == [
+        (160, 120),
+        (240, 180),
+        (320, 240),
+        (160, 120),
+    ]
 
 
 async def test_hls_output_is_a_playlist_with_segments(corpus: Corpus, tmp_path: Path) -> None:

@@ -336,9 +336,9 @@ def _ffmpeg_args(
             args += ["-t", f"{end - start:.3f}"]
     args += ["-i", source_arg(input_path)]
 
+    outputs = _outputs(plans, work_dir)
     graph: list[str] = []
     video_plans = [i for i, plan in enumerate(plans) if plan.video]
-    audio_plans = [i for i, plan in enumerate(plans) if plan.audio]
     if video_plans:
         src = source.video_streams[0].index
         outs = "".join(f"[vs{i}]" for i in video_plans)
@@ -352,40 +352,76 @@ def _ffmpeg_args(
             chain += fit_filter(f"vf{i}", f"vz{i}", size[0], size[1], fill, tag=f"g{i}")
             chain += f";[vz{i}]format=yuv420p[vo{i}]"
             graph.append(chain)
-    if audio_plans:
+    audio_outputs = [n for n, group in enumerate(outputs) if plans[group[0]].audio]
+    if audio_outputs:
         src = source.audio_streams[0].index
-        outs = "".join(f"[ao{i}]" for i in audio_plans)
-        graph.append(f"[0:{src}]asplit={len(audio_plans)}{outs}")
+        outs = "".join(f"[ao{n}]" for n in audio_outputs)
+        graph.append(f"[0:{src}]asplit={len(audio_outputs)}{outs}")
     if graph:
         args += ["-filter_complex", ";".join(graph)]
 
-    for i, plan in enumerate(plans):
-        if plan.video:
-            args += ["-map", f"[vo{i}]", *_video_options(plan, threads)]
-        if plan.audio:
-            args += ["-map", f"[ao{i}]", *_audio_options(plan.audio)]
+    for n, group in enumerate(outputs):
+        tee = len(group) > 1
+        for k, i in enumerate(group):
+            if plans[i].video:
+                args += ["-map", f"[vo{i}]", *_video_options(plans[i], threads, k if tee else None)]
+        audio = plans[group[0]].audio
+        if audio:
+            args += ["-map", f"[ao{n}]", *_audio_options(audio)]
         args += output_threads(threads)
-        args += _container_options(plan, work_dir)
+        if tee:
+            args += _tee_options([plans[i] for i in group], work_dir)
+        else:
+            args += _container_options(plans[group[0]], work_dir)
     return args
 
 
-def _video_options(plan: _Plan, threads: int | None) -> list[str]:
+_TEE_MUXERS = frozenset({"mp4", "flv", "mpegts"})
+_TEE_UNSAFE = frozenset("|[]:'\\,;=")
+
+
+def _outputs(plans: list[_Plan], work_dir: Path) -> list[list[int]]:
+    """Plans grouped by FFmpeg output: renditions whose audio is the same are encoded once.
+
+    Such renditions (several definitions over one audio preset: 100010 and 100020
+    both carry 64 kbps AAC) become one output of the ``tee`` muxer, which writes the
+    one audio encode beside each rendition's video into each file. The rest, and
+    any path the tee syntax could misread, get an output of their own.
+    """
+    groups: dict[tuple[object, ...], list[int]] = {}
+    alone: list[list[int]] = []
+    for i, plan in enumerate(plans):
+        muxer = plan.container.muxer
+        target = str(work_dir / f"{plan.spec.name}.{plan.container.ext}")
+        if plan.video and plan.audio and muxer in _TEE_MUXERS and not _TEE_UNSAFE & set(target):
+            groups.setdefault((muxer, plan.audio), []).append(i)
+        else:
+            alone.append([i])
+    return sorted([*groups.values(), *alone])
+
+
+def _video_options(plan: _Plan, threads: int | None, index: int | None = None) -> list[str]:
+    """Encoder options of one video stream; `index` addresses the k-th of a tee output."""
     video = plan.video
     assert video is not None
-    opts = ["-c:v", _VIDEO_ENCODERS[video.codec], "-preset", video.preset]
+
+    def opt(name: str, kind: str = ":v") -> str:
+        return name if index is None else f"{name.removesuffix(':v')}{kind}:{index}"
+
+    opts = [opt("-c:v"), _VIDEO_ENCODERS[video.codec], opt("-preset"), video.preset]
     if video.bitrate:
-        opts += ["-b:v", f"{video.bitrate}k"]
+        opts += [opt("-b:v"), f"{video.bitrate}k"]
     if video.gop:
-        opts += ["-g", str(video.gop)]
+        opts += [opt("-g"), str(video.gop)]
     if plan.container.muxer == "hls":
         # Segments must start on a keyframe to be cut at the asked duration.
         seg = plan.spec.segment_duration
-        opts += ["-force_key_frames", f"expr:gte(t,n_forced*{seg:g})"]
+        opts += [opt("-force_key_frames"), f"expr:gte(t,n_forced*{seg:g})"]
     if video.codec == "h265":
         params = "log-level=error" + (f":pools={threads}" if threads else "")
-        opts += ["-x265-params", params]
+        opts += [opt("-x265-params"), params]
         if plan.container.muxer in ("mp4", "ipod"):
-            opts += ["-tag:v", "hvc1"]  # what Apple players require for HEVC in MP4
+            opts += [opt("-tag:v"), "hvc1"]  # what Apple players require for HEVC in MP4
     return opts
 
 
@@ -398,6 +434,20 @@ def _audio_options(audio: AudioSpec) -> list[str]:
     if audio.channels:
         opts += ["-ac", str(audio.channels)]
     return opts
+
+
+def _muxer_flags(container: _Container) -> list[tuple[str, str]]:
+    return [("movflags", "+faststart")] if container.muxer in ("mp4", "ipod") else []
+
+
+def _tee_options(plans: list[_Plan], work_dir: Path) -> list[str]:
+    """One tee output writing the k-th video and the shared audio into each plan's file."""
+    slaves = []
+    for k, plan in enumerate(plans):
+        flags = "".join(f":{name}={value}" for name, value in _muxer_flags(plan.container))
+        target = work_dir / f"{plan.spec.name}.{plan.container.ext}"
+        slaves.append(f"[f={plan.container.muxer}{flags}:select=\\'v:{k},a\\']{target}")
+    return ["-f", "tee", "|".join(slaves)]
 
 
 def _container_options(plan: _Plan, work_dir: Path) -> list[str]:
@@ -424,8 +474,8 @@ def _container_options(plan: _Plan, work_dir: Path) -> list[str]:
             str(target),
         ]
     opts = ["-f", container.muxer]
-    if container.muxer in ("mp4", "ipod"):
-        opts += ["-movflags", "+faststart"]
+    for name_, value in _muxer_flags(container):
+        opts += [f"-{name_}", value]
     return [*opts, str(target)]
 
 
