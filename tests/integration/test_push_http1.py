@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.tlsutil import make_ca_and_server_cert
-from vodflow.notify.http1 import MAX_DRAIN, OriginPool, RequestError
+from vodflow.notify.http1 import MAX_DRAIN, OriginPool, RequestError, request_target
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -151,3 +151,19 @@ async def test_https_with_a_trusted_ca(tmp_path: Path) -> None:
         got = await trusting.post("/", [], b"{}", 64)
         assert (got.status, got.head) == (200, b"ok:{}")
         await trusting.aclose()
+
+
+def test_request_targets_are_ascii() -> None:
+    assert request_target("http://h/cb") == "/cb"
+    assert request_target("http://h") == "/"
+    assert request_target("http://h/a%20b/回调?x=1&y=é") == "/a%20b/%E5%9B%9E%E8%B0%83?x=1&y=%C3%A9"
+
+
+async def test_an_unsendable_request_is_a_request_error() -> None:
+    async with tcp_server(keep_alive) as (port, accepted):
+        pool = OriginPool("http", "127.0.0.1", port, size=4)
+        with pytest.raises(RequestError, match="LocalProtocolError"):
+            await pool.post("/回调", [], b"{}", 64)
+        with pytest.raises(RequestError, match="LocalProtocolError"):
+            await pool.post("/", [("X-Bad", "line\r\nbreak")], b"{}", 64)
+    assert accepted == []

@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import quote, urlsplit
 
 import h11
 
@@ -36,6 +37,13 @@ IDLE_S: Final = 30.0
 """An idle connection older than this is closed rather than reused."""
 
 AddressCheck = Callable[[str], Awaitable[bool]]
+
+
+def request_target(url: str) -> str:
+    """The path and query of `url` as an HTTP request target, non-ASCII percent-encoded."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return quote(target, safe="!#$%&'()*+,/:;=?@[]~")
 
 
 class RequestError(Exception):
@@ -91,6 +99,8 @@ class OriginPool:
     ) -> None:
         self.host = host
         self.port = port
+        with contextlib.suppress(UnicodeError):  # an internationalised name, as DNS knows it
+            host = host.encode("idna").decode("ascii")
         self.size = size
         self.check_address = check_address
         self.tls = (tls or ssl.create_default_context()) if url_scheme == "https" else None
@@ -109,16 +119,19 @@ class OriginPool:
         Raises RequestError when no complete answer came; the caller bounds the
         time (asyncio.timeout), and a cancelled request closes its connection.
         """
-        request = h11.Request(
-            method="POST",
-            target=target,
-            headers=[
-                ("Host", self.host_header),
-                ("User-Agent", self.user_agent),
-                *headers,
-                ("Content-Length", str(len(body))),
-            ],
-        )
+        try:
+            request = h11.Request(
+                method="POST",
+                target=target,
+                headers=[
+                    ("Host", self.host_header),
+                    ("User-Agent", self.user_agent),
+                    *headers,
+                    ("Content-Length", str(len(body))),
+                ],
+            )
+        except (h11.LocalProtocolError, UnicodeError) as exc:  # nothing was sent
+            raise RequestError(f"LocalProtocolError: cannot send this request: {exc}") from None
         conn = self._take_idle()
         if conn is not None:
             try:

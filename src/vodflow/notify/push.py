@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from vodflow import metrics
 from vodflow.config import Settings
 from vodflow.core import events as core
-from vodflow.notify.http1 import OriginPool, RequestError
+from vodflow.notify.http1 import OriginPool, RequestError, request_target
 from vodflow.notify.wakeup import Hub
 from vodflow.store import apps as apps_q
 from vodflow.store import events as q
@@ -269,8 +269,7 @@ class PushRelay:
         if not target.url:
             attempt["error"] = "the application has no NotificationUrl"
             return False
-        parts = urlsplit(target.url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path = request_target(target.url)
         body = core.push_body(row["body"], target.sign_key, now()).encode()
         headers = [
             ("Content-Type", "application/json"),
