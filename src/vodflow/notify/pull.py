@@ -45,7 +45,6 @@ class PullQueue:
         self.wait_s = wait_s
         # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
         self._fast = q.SqliteQueue(db.sqlite_path) if db.is_sqlite else None
-        self._lock = db.write_lock()
 
     def close(self) -> None:
         if self._fast is not None:
@@ -57,7 +56,7 @@ class PullQueue:
         t = now()
         until = t + self.visibility_s
         if self._fast is not None:
-            async with self._lock:
+            async with self.db.write_lock(urgent=True):
                 rows = self._fast.claim(app_id, t, until, token, limit)
         else:
             async with self.db.tx() as conn:
@@ -124,7 +123,7 @@ class PullQueue:
         t = now()
         done: set[int] = set()
         if self._fast is not None:
-            async with self._lock:
+            async with self.db.write_lock(urgent=True):
                 for token, ids in by_token.items():
                     done.update(self._fast.confirm(app_id, token, ids, t))
         else:

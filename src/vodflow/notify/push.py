@@ -153,7 +153,7 @@ class PushRelay:
         lease = t + self.settings.push_timeout_s + LEASE_MARGIN_S
         skip = self._saturated_apps()
         if self._inline is not None:
-            async with self.db.write_lock():
+            async with self.db.write_lock(urgent=True):
                 with self._inline.transaction():
                     rows = self._inline.claim(t, lease, limit, skip)
                     targets = self._inline.targets(list({r["app_id"] for r in rows}))
@@ -313,7 +313,7 @@ class PushRelay:
         attempts, outcomes = [a for a, _ in batch], [o for _, o in batch]
         try:
             if self._inline is not None:
-                async with self.db.write_lock():
+                async with self.db.write_lock(urgent=True):
                     with self._inline.transaction():
                         self._inline.finish(attempts, outcomes)
             else:

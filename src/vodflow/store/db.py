@@ -2,7 +2,8 @@
 
 SQLite (the embedded default) runs in WAL mode so readers never wait for the
 writer; writes from this process are serialised by an asyncio lock instead of by
-SQLite's busy-waiting, which keeps latency flat under concurrent requests.
+SQLite's busy-waiting, which keeps latency flat under concurrent requests (with a
+fast lane for the event queues' inline statements: store/writelock.py).
 PostgreSQL needs no such lock: row claims there use FOR UPDATE SKIP LOCKED.
 """
 
@@ -18,6 +19,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from vodflow.store.writelock import WriteLock
+
 log = logging.getLogger("vodflow.store")
 
 
@@ -26,12 +29,12 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = WriteLock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on success, rolled back on error."""
-        async with self._write_lock or contextlib.nullcontext():
+        async with self.write_lock():
             conn = await self.engine.connect()
             try:
                 trans = await conn.begin()
@@ -46,9 +49,15 @@ class Database:
             finally:
                 await asyncio.shield(_quietly(conn.close()))
 
-    def write_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """Held around writes made outside `tx` (inline SQLite statements)."""
-        return self._write_lock or contextlib.nullcontext()
+    def write_lock(self, *, urgent: bool = False) -> contextlib.AbstractAsyncContextManager[Any]:
+        """This process's SQLite write lock (nothing on PostgreSQL); `urgent` goes first.
+
+        Held by `tx`, and around the inline statements of the event queues, which
+        take it urgent (store/writelock.py).
+        """
+        if self._write_lock is None:
+            return contextlib.nullcontext()
+        return self._write_lock.hold(urgent=urgent)
 
     @property
     def sqlite_path(self) -> str:

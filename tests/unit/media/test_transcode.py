@@ -284,7 +284,9 @@ def test_plan_size_properties(
         swapped = adaptive and src[1] > src[0]
         assert (out_w, out_h) == ((height, width) if swapped else (width, height))
     elif width or height:
-        # One side given: the other follows the source aspect (within rounding).
-        assert abs(out_w / out_h - src[0] / src[1]) <= 2.5 * max(1 / out_h, out_w / out_h**2)
+        # One side given: the other follows the source aspect (within rounding), unless
+        # an extreme aspect (5761x16 at width 320) puts it at the 2-pixel floor.
+        if min(out_w, out_h) > 2:
+            assert abs(out_w / out_h - src[0] / src[1]) <= 2.5 * max(1 / out_h, out_w / out_h**2)
     else:
         assert abs(out_w - src[0]) <= 1 and abs(out_h - src[1]) <= 1
