@@ -64,3 +64,34 @@ def upload(
 
 def _sub(params: dict[str, Any]) -> dict[str, Any]:
     return {"SubAppId": params["SubAppId"]} if "SubAppId" in params else {}
+
+
+def signed_sender(server: ServerProcess, applied: dict[str, Any]) -> Any:
+    """Raw COS requests on the session's media key, signed as the COS SDK signs them.
+
+    `body` may be bytes or an iterator of bytes (sent chunked, without Content-Length).
+    """
+    import requests
+    from qcloud_cos import CosConfig
+    from qcloud_cos.cos_auth import CosS3Auth
+
+    cert = applied["TempCertificate"]
+    conf = CosConfig(
+        Region="ap-local",
+        SecretId=cert["SecretId"],
+        SecretKey=cert["SecretKey"],
+        Token=cert["Token"],
+        Domain=server.host,
+        Scheme="http",
+    )
+    key = applied["MediaStoragePath"]
+    url = server.url + key
+    token = {"x-cos-security-token": cert["Token"]}
+
+    def send(method: str, params: dict[str, str], body: Any = b"") -> requests.Response:
+        auth = CosS3Auth(conf, key, params=params)
+        return requests.request(
+            method, url, params=params, data=body, headers=token, auth=auth, timeout=60
+        )
+
+    return send

@@ -25,7 +25,7 @@ from tencentcloud.vod.v20180717 import models, vod_client
 from tests import mediagen
 from tests.servers import APP_ID, DEPLOYMENT, SECRET_ID, SECRET_KEY, ServerProcess
 from tests.signing import signed_headers
-from tests.uploadkit import apply, upload
+from tests.uploadkit import apply, signed_sender, upload
 from vodflow.api.ratelimit import RateLimiter
 from vodflow.config import Settings
 
@@ -366,33 +366,13 @@ def _slow_cos_put(
     server: ServerProcess, applied: dict[str, Any], data: bytes, release: threading.Event
 ) -> Any:
     """PUT the object as the COS SDK signs it; the second half waits for `release`."""
-    import requests
-    from qcloud_cos import CosConfig
-    from qcloud_cos.cos_auth import CosS3Auth
-
-    cert = applied["TempCertificate"]
-    conf = CosConfig(
-        Region=applied["StorageRegion"],
-        SecretId=cert["SecretId"],
-        SecretKey=cert["SecretKey"],
-        Token=cert["Token"],
-        Domain=server.host,
-        Scheme="http",
-    )
-    key = applied["MediaStoragePath"]
 
     def body() -> Iterator[bytes]:
         yield data[: len(data) // 2]
         release.wait(60)
         yield data[len(data) // 2 :]
 
-    return requests.put(
-        server.url + key,
-        data=body(),
-        headers={"x-cos-security-token": cert["Token"]},
-        auth=CosS3Auth(conf, key),
-        timeout=60,
-    )
+    return signed_sender(server, applied)("PUT", {}, body())
 
 
 def _pulls_held(server: ServerProcess) -> float:

@@ -21,7 +21,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tests import mediagen
 from tests.flows_support import wait_task, wait_until
 from tests.servers import ServerProcess
-from tests.uploadkit import apply, cos_client, put, upload
+from tests.uploadkit import apply, cos_client, put, signed_sender, upload
 
 pytestmark = pytest.mark.e2e
 
@@ -543,37 +543,6 @@ def test_procedure_on_upload_starts_the_flow(server: ServerProcess, small_clip: 
     cover_url = describe(server, done["FileId"])["MediaInfoSet"][0]["BasicInfo"]["CoverUrl"]
     cover = httpx.get(cover_url)
     assert cover.status_code == 200 and cover.headers["content-type"].startswith("image/")
-
-
-def signed_sender(server: ServerProcess, applied: dict[str, Any]) -> Any:
-    """Raw COS requests on the session's media key, signed as the COS SDK signs them.
-
-    `body` may be bytes or an iterator of bytes (sent chunked, without Content-Length).
-    """
-    import requests
-    from qcloud_cos import CosConfig
-    from qcloud_cos.cos_auth import CosS3Auth
-
-    cert = applied["TempCertificate"]
-    conf = CosConfig(
-        Region="ap-local",
-        SecretId=cert["SecretId"],
-        SecretKey=cert["SecretKey"],
-        Token=cert["Token"],
-        Domain=server.host,
-        Scheme="http",
-    )
-    key = applied["MediaStoragePath"]
-    url = server.url + key
-    token = {"x-cos-security-token": cert["Token"]}
-
-    def send(method: str, params: dict[str, str], body: Any = b"") -> requests.Response:
-        auth = CosS3Auth(conf, key, params=params)
-        return requests.request(
-            method, url, params=params, data=body, headers=token, auth=auth, timeout=60
-        )
-
-    return send
 
 
 def test_cos_edge_requests(server: ServerProcess) -> None:
