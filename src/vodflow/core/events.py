@@ -153,7 +153,9 @@ async def resolve_public(host: str, port: int, timeout: float = 5.0) -> bool:
     except (OSError, TimeoutError, UnicodeError):
         return False
     addrs = {info[4][0] for info in infos}
-    return bool(addrs) and not any(_blocked(ipaddress.ip_address(a.split("%")[0])) for a in addrs)
+    return bool(addrs) and not any(
+        _blocked(ipaddress.ip_address(str(a).split("%")[0])) for a in addrs
+    )
 
 
 async def check_notification_url(url: str, *, allow_private: bool) -> str:

@@ -95,11 +95,11 @@ def snapshot_offsets(item: Mapping[str, Any], duration: float) -> list[float]:
         except ValueError:
             raise MediaOpError(INVALID_TIME_OFFSET, f"time offset {value!r} is not valid") from None
     out += [float(ms) / 1000.0 for ms in item.get("TimeOffsetSet") or []]
-    for value in out:
-        if not math.isfinite(value) or value < 0 or value > duration:
+    for offset in out:
+        if not math.isfinite(offset) or offset < 0 or offset > duration:
             raise MediaOpError(
                 INVALID_TIME_OFFSET,
-                f"time offset {value:g}s is outside the media (0-{duration:g}s)",
+                f"time offset {offset:g}s is outside the media (0-{duration:g}s)",
             )
     if not out:
         raise MediaOpError(INVALID_TIME_OFFSET, "no time offset given")

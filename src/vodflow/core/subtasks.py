@@ -140,7 +140,8 @@ class SubtaskRunner:
         self.db = services.db
         self.blobs = services.blobs
         self.settings = services.settings
-        self.flows: FlowService = services.flows  # type: ignore[attr-defined]
+        assert services.flows is not None  # a runner exists only where flows do
+        self.flows: FlowService = services.flows
 
     @property
     def public_url(self) -> str:

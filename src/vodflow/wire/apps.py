@@ -27,13 +27,13 @@ class DescribeSubAppIdsRequest(WireModel):
 
 
 class ModifySubAppIdInfoRequest(Request):
-    SubAppId: Annotated[Int, Field(ge=1)]  # type: ignore[assignment]
+    SubAppId: Annotated[Int, Field(ge=1)]
     Name: Name40 | None = None
     Description: Desc300 | None = None
 
 
 class ModifySubAppIdStatusRequest(Request):
-    SubAppId: Annotated[Int, Field(ge=1)]  # type: ignore[assignment]
+    SubAppId: Annotated[Int, Field(ge=1)]
     Status: Literal["On", "Off", "Destroyed"]
 
 

@@ -7,7 +7,7 @@ parts are omitted rather than null.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field
 
@@ -68,18 +68,18 @@ class AdaptiveDynamicStreamingTaskInput(WireModel):
     Definition: Definition
 
 
-def _set(model: type[WireModel]) -> Any:
-    return Annotated[list[model], Field(max_length=MAX_PER_SET)] | None  # type: ignore[valid-type]
+_Item = TypeVar("_Item", bound=WireModel)
+TaskSet = Annotated[list[_Item], Field(max_length=MAX_PER_SET)]
 
 
 class MediaProcessTaskInput(WireModel):
-    TranscodeTaskSet: _set(TranscodeTaskInput) = None
-    AnimatedGraphicTaskSet: _set(AnimatedGraphicTaskInput) = None
-    SnapshotByTimeOffsetTaskSet: _set(SnapshotByTimeOffsetTaskInput) = None
-    SampleSnapshotTaskSet: _set(SampleSnapshotTaskInput) = None
-    ImageSpriteTaskSet: _set(ImageSpriteTaskInput) = None
-    CoverBySnapshotTaskSet: _set(CoverBySnapshotTaskInput) = None
-    AdaptiveDynamicStreamingTaskSet: _set(AdaptiveDynamicStreamingTaskInput) = None
+    TranscodeTaskSet: TaskSet[TranscodeTaskInput] | None = None
+    AnimatedGraphicTaskSet: TaskSet[AnimatedGraphicTaskInput] | None = None
+    SnapshotByTimeOffsetTaskSet: TaskSet[SnapshotByTimeOffsetTaskInput] | None = None
+    SampleSnapshotTaskSet: TaskSet[SampleSnapshotTaskInput] | None = None
+    ImageSpriteTaskSet: TaskSet[ImageSpriteTaskInput] | None = None
+    CoverBySnapshotTaskSet: TaskSet[CoverBySnapshotTaskInput] | None = None
+    AdaptiveDynamicStreamingTaskSet: TaskSet[AdaptiveDynamicStreamingTaskInput] | None = None
 
 
 # Task set -> (MediaProcessTaskResult.Type, the result's field, template kind).
