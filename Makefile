@@ -24,6 +24,7 @@ test: install
 lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) vodflow-data .pytest_cache
