@@ -80,10 +80,12 @@ async def _handle(
 ) -> dict[str, Any] | envelope.RawPayload:
     body = await read_body(request, services.settings.max_body_bytes)
     headers = {k.lower(): v for k, v in request.headers.items()}
+    # From the scope, not request.url: building a URL parses the Host header again.
+    query = request.scope["query_string"].decode("latin-1")
     signed = auth.SignedRequest(
         method=request.method,
-        path=request.url.path,
-        query=request.url.query,
+        path=request.scope["path"],
+        query=query,
         headers=headers,
         body=body,
     )
@@ -110,9 +112,7 @@ async def _handle(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
         )
 
-    raw = (
-        params.from_query(request.url.query) if request.method == "GET" else params.from_json(body)
-    )
+    raw = params.from_query(query) if request.method == "GET" else params.from_json(body)
     try:
         req = act.model.model_validate(raw)
     except ValidationError as exc:
