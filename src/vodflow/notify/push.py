@@ -168,7 +168,7 @@ class PushRelay:
                 for app_id in {r["app_id"] for r in rows}:
                     app = await apps_q.get(conn, app_id)
                     if app is not None:
-                        targets[app_id] = (app["notification_url"], app["sign_key"])
+                        targets[app_id] = (app["notification_url"] or "", app["sign_key"] or "")
                 keep, give_back = self._within_caps(rows, targets, t)
                 await q.finish_push(conn, give_back)
         for row, target in keep:
