@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from vodflow.errors import VodError
 from vodflow.wire.common import Int, Request, Str, WireModel
@@ -134,31 +134,20 @@ class SearchMediaRequest(Request):
     Filters: Annotated[list[FilterField], Field(max_length=32)] | None = None
     # vodflow extension: keyset paging past Tencent's Offset+Limit <= 5000 window.
     ScrollToken: Annotated[Str, Field(max_length=512)] | None = None
-    # Any value: only whether one was given matters (see UNSUPPORTED_SEARCH_FILTERS).
-    Tags: Any = None
-    StreamIds: Any = None
-    StreamId: Any = None
-    ExpireTime: Any = None
-    StorageRegions: Any = None
-    StorageClasses: Any = None
-    Status: Any = None
-    ReviewResults: Any = None
-    TrtcSdkAppIds: Any = None
-    TrtcRoomIds: Any = None
-    Vids: Any = None
-    Vid: Any = None
-    StreamDomains: Any = None
-    StreamPaths: Any = None
-    KnowledgeBases: Any = None
 
-    def unsupported_filters(self) -> list[str]:
-        """The names of the filters given that vodflow cannot honour."""
-        given = []
-        for name in UNSUPPORTED_SEARCH_FILTERS:
-            value = getattr(self, name)
-            if value not in (None, "", [], {}):
-                given.append(name)
-        return given
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unsupported_filters(cls, data: Any) -> Any:
+        """Name the filters vodflow cannot honour, whatever their values' shape."""
+        if isinstance(data, dict):
+            given = [n for n in UNSUPPORTED_SEARCH_FILTERS if data.get(n) not in (None, "", [], {})]
+            if given:
+                raise VodError(
+                    "InvalidParameterValue",
+                    f"vodflow cannot search by {', '.join(given)}: it keeps no such data "
+                    "(see docs/media-library.md); leave it out.",
+                )
+        return data
 
 
 class MediaDeleteItem(WireModel):

@@ -78,13 +78,7 @@ async def ModifyMediaInfo(ctx: Context, req: ModifyMediaInfoRequest) -> dict[str
 
 @action()
 async def SearchMedia(ctx: Context, req: SearchMediaRequest) -> dict[str, Any]:
-    unsupported = req.unsupported_filters()
-    if unsupported:
-        raise VodError(
-            "InvalidParameterValue",
-            f"vodflow cannot search by {', '.join(unsupported)}: it keeps no such data "
-            "(see docs/media-library.md); leave it out.",
-        )
+    # Filters vodflow keeps no data for are refused by the wire model, by name.
     categories = req.Categories or []
     for name in categories:
         if name not in CATEGORIES:
