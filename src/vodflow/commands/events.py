@@ -44,17 +44,12 @@ def _emit(event: dict[str, Any], json_out: bool, console: Console) -> None:
 
 # Errors of the network or of a server going away (or restarting): `--follow` waits
 # and tries again instead of exiting. Anything else (credentials, parameters) is final.
-TRANSIENT_CODES = {
-    "ClientNetworkError",
-    "ServerNetworkError",
-    "InternalError",
-    "RequestLimitExceeded",
-}
+TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", "InternalError"}
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 
 
 def _transient(exc: ClientError) -> bool:
-    return exc.code in TRANSIENT_CODES or exc.code.startswith("RequestLimitExceeded")
+    return exc.code in TRANSIENT_CODES or exc.code.startswith("RequestLimitExceeded")  # .X too
 
 
 def _call_retrying(client: VodApi, action: str, params: dict[str, Any]) -> dict[str, Any]:
