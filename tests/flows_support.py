@@ -26,7 +26,6 @@ def add_media(
         settings = server_settings(server)
         services = await build_services(settings)
         try:
-            assert services.library is not None
             media_type = path.suffix.lstrip(".") or "mp4"
             record = await services.library.add_media(
                 app_id or settings.app_id, path, name=name, media_type=media_type, copy=True

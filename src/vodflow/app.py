@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
@@ -18,89 +16,86 @@ from starlette.routing import BaseRoute, Route
 from vodflow.api import registry
 from vodflow.api.cos import OBJECT_METHODS, object_endpoint, root_endpoint
 from vodflow.api.files import serve_file
-from vodflow.api.ratelimit import RateLimiter
 from vodflow.api.server import healthz
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import pull_upload as _pull_upload  # noqa: F401  (the "pull_upload" job)
-from vodflow.core import subtasks as _subtasks  # noqa: F401  (registers the "subtask" job)
 from vodflow.core.apps import AppService
-from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.credentials import CredentialService
+from vodflow.core.expiry import LibrarySweeper
 from vodflow.core.flows import FlowService
-from vodflow.core.library import LibraryService, LibrarySweeper
+from vodflow.core.library import LibraryService
+from vodflow.core.pull_upload import PullUploadService
+from vodflow.core.subtasks import SubtaskRunner
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.uploads import UploadService
 from vodflow.credentials_file import load_root_credential
 from vodflow.metrics import metrics_endpoint
 from vodflow.notify.service import EventsService
-from vodflow.runtime.executor import Executor
+from vodflow.ratelimit import RateLimiter
 from vodflow.runtime.factory import make_executor
+from vodflow.runtime.jobs import JobTable
 from vodflow.runtime.sweeper import Sweeper
+from vodflow.services import Background, Services
 from vodflow.store.db import Database
 from vodflow.store.migrate import upgrade_async
+
+__all__ = ["Background", "Services", "build_services", "create_app"]
 
 log = logging.getLogger("vodflow")
 
 
-class Background(Protocol):
-    """A long-running part of the service (executor, push relay, sweeper)."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    root_credential: Credential
-    apps: AppService
-    credentials: CredentialService
-    limiter: RateLimiter
-    executor: Executor | None = None
-    templates: TemplateService | None = None
-    library: LibraryService | None = None
-    uploads: UploadService | None = None
-    flows: FlowService | None = None
-    tasks: TaskQueries | None = None
-    events: EventsService | None = None
-    background: list[Background] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 async def build_services(settings: Settings) -> Services:
+    """Every service of one process, each given only what it uses."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_database_url
     await upgrade_async(url)
     db = Database(url)
+    blobs = BlobStore(settings.resolved_blob_dir)
     root = load_root_credential(settings)
-    services = Services(
+    apps = AppService(db, settings.app_id)
+    await apps.ensure_default()
+    credentials = CredentialService(db, root)
+    events = EventsService(db, settings)
+    # Work submitted before the table is bound waits in the queue: the table
+    # needs the services below, which need the queue.
+    jobs = JobTable()
+    executor = make_executor(settings, jobs.run)
+    templates = TemplateService(db)
+    flows = FlowService(db, settings, executor, templates)
+    library = LibraryService(db, blobs, settings, flows, templates)
+    uploads = UploadService(db, blobs, settings, library, credentials, apps)
+    pulls = PullUploadService(db, blobs, settings, library, executor)
+    runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
+    jobs.bind(runner, pulls)
+    return Services(
         settings=settings,
         db=db,
-        blobs=BlobStore(settings.resolved_blob_dir),
+        blobs=blobs,
         root_credential=root,
-        apps=AppService(db, settings.app_id),
-        credentials=CredentialService(db, root),
+        apps=apps,
+        credentials=credentials,
         limiter=RateLimiter(settings.rate_limit),
+        events=events,
+        templates=templates,
+        flows=flows,
+        library=library,
+        uploads=uploads,
+        pulls=pulls,
+        runner=runner,
+        tasks=TaskQueries(db),
+        executor=executor,
+        jobs=jobs,
+        # Event delivery starts first (and stops last) so no committed event waits.
+        background=[
+            events,
+            events.relay,
+            events.sweeper,
+            LibrarySweeper(library, uploads),
+            executor,
+            Sweeper(db, blobs, executor, settings.lease_s),
+        ],
     )
-    await services.apps.ensure_default()
-    # Event delivery starts first (and stops last) so no committed event waits.
-    services.events = EventsService(db, settings)
-    services.background += [services.events, services.events.relay, services.events.sweeper]
-    services.templates = TemplateService(db)
-    services.library = LibraryService(services)
-    services.uploads = UploadService(services)
-    services.background.append(LibrarySweeper(services))
-    executor = make_executor(services)
-    services.executor = executor
-    services.background.append(executor)
-    services.flows = FlowService(services)
-    services.tasks = TaskQueries(db)
-    services.background.append(Sweeper(services))
-    return services
 
 
 def routes() -> list[BaseRoute]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,9 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vodflow.store import stats
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
+from vodflow.store.db import Database
 
 REQUESTS = Counter(
     "vodflow_api_requests",
@@ -83,14 +80,14 @@ def observe_subtask(subtask_type: str, status: str, seconds: float) -> None:
     SUBTASK_SECONDS.labels(subtask_type, status).observe(max(0.0, seconds))
 
 
-async def refresh(services: Services) -> None:
+async def refresh(db: Database) -> None:
     """Read the deployment-wide gauges from the database (at most once a second)."""
     global _last_refresh
     with _refresh_lock:
         if time.monotonic() - _last_refresh < _GAUGE_TTL_S:
             return
         _last_refresh = time.monotonic()
-    async with services.db.read() as conn:
+    async with db.read() as conn:
         live = await stats.subtasks_live(conn)
         backlog = await stats.pull_backlog(conn)
         pending = await stats.push_pending(conn)
@@ -106,9 +103,9 @@ def exposition() -> bytes:
 
 async def metrics_endpoint(request: Request) -> Response:
     """GET /metrics (no signature, like /healthz: keep it on the internal network)."""
-    services: Services | None = getattr(request.app.state, "services", None)
+    services = getattr(request.app.state, "services", None)
     if services is not None:
-        await refresh(services)
+        await refresh(services.db)
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -26,8 +26,8 @@ from tests import mediagen
 from tests.servers import APP_ID, DEPLOYMENT, SECRET_ID, SECRET_KEY, ServerProcess
 from tests.signing import signed_headers
 from tests.uploadkit import apply, signed_sender, upload
-from vodflow.api.ratelimit import RateLimiter
 from vodflow.config import Settings
+from vodflow.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.e2e
 

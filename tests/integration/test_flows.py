@@ -36,9 +36,7 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[Services, str]]:
     )
     services = await build_services(settings)
     clip = make_video(tmp_path / "clip.mp4", duration=4, width=320, height=240)
-    record = await services.library.add_media(  # type: ignore[union-attr]
-        settings.app_id, clip, name="clip", media_type="mp4"
-    )
+    record = await services.library.add_media(settings.app_id, clip, name="clip", media_type="mp4")
     yield services, record.file_id
     for part in reversed(services.background):
         await part.stop()
@@ -54,14 +52,14 @@ async def run_flow(
     services: Services, file_id: str, mpt: dict[str, Any], **opts: Any
 ) -> dict[str, Any]:
     app_id = services.settings.app_id
-    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions(**opts))  # type: ignore[union-attr]
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions(**opts))
     return await wait(services, task_id)
 
 
 async def wait(services: Services, task_id: str, timeout: float = 240) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
-            detail = await services.tasks.detail(services.settings.app_id, task_id)  # type: ignore[union-attr]
+            detail = await services.tasks.detail(services.settings.app_id, task_id)
             if detail["Status"] in ("FINISH", "ABORTED"):
                 return detail
             await asyncio.sleep(0.2)
@@ -120,7 +118,7 @@ async def test_every_subtask_type_real_output(env: tuple[Services, str]) -> None
 
     cover_url = results["CoverBySnapshot6"]["Output"]["CoverUrl"]
     assert path_of(services, cover_url).read_bytes()[:3] == b"\xff\xd8\xff"
-    media = await services.library.get(services.settings.app_id, file_id)  # type: ignore[union-attr]
+    media = await services.library.get(services.settings.app_id, file_id)
     assert media is not None and media["cover_url"] == cover_url
 
     pics = results["SnapshotByTimeOffset3"]["Output"]["PicInfoSet"]
@@ -230,11 +228,11 @@ async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path)
     )
     services = await build_services(settings)
     clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360)
-    record = await services.library.add_media(settings.app_id, clip, name="long", media_type="mp4")  # type: ignore[union-attr]
+    record = await services.library.add_media(settings.app_id, clip, name="long", media_type="mp4")
     await start_background(services)
     try:
         app_id = settings.app_id
-        task_id = await services.flows.start(  # type: ignore[union-attr]
+        task_id = await services.flows.start(
             app_id, record.file_id, {"TranscodeTaskSet": [{"Definition": 100030}]}, FlowOptions()
         )
         async with asyncio.timeout(120):
@@ -247,7 +245,7 @@ async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path)
                     break
                 await asyncio.sleep(0.1)
         work = row.output["_work"]
-        await services.flows.abort(app_id, task_id)  # type: ignore[union-attr]
+        await services.flows.abort(app_id, task_id)
         detail = await wait(services, task_id)
         assert detail["Status"] == "ABORTED"
         res = body(detail["ProcedureTask"]["MediaProcessResultSet"][0])
@@ -264,7 +262,7 @@ async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path)
             outs = (await conn.execute(select(media_outputs))).all()
         assert outs == []
         with pytest.raises(VodError) as info:
-            await services.flows.abort(app_id, task_id)  # type: ignore[union-attr]
+            await services.flows.abort(app_id, task_id)
         assert info.value.code == "FailedOperation"
     finally:
         for part in reversed(services.background):
@@ -276,14 +274,14 @@ async def test_abort_waiting_flow_and_priority_order(env: tuple[Services, str]) 
     services, file_id = env
     app_id = services.settings.app_id
     executor = services.executor
-    executor.concurrency = 1  # type: ignore[union-attr]
+    executor.concurrency = 1
     mpt = {
         "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
     }
     ids = {}
     for prio in (-5, 10, 0, 3):
-        ids[prio] = await services.flows.start(app_id, file_id, mpt, FlowOptions(priority=prio))  # type: ignore[union-attr]
-    await services.flows.abort(app_id, ids[3])  # type: ignore[union-attr]
+        ids[prio] = await services.flows.start(app_id, file_id, mpt, FlowOptions(priority=prio))
+    await services.flows.abort(app_id, ids[3])
     await start_background(services)
     begins = {}
     for prio in (-5, 10, 0):
@@ -368,9 +366,9 @@ async def test_grouped_transcode_with_an_impossible_rendition(
     services, _ = env
     app_id = services.settings.app_id
     silent = make_video(tmp_path / "silent.mp4", duration=3, audio=False)
-    record = await services.library.add_media(app_id, silent, name="silent", media_type="mp4")  # type: ignore[union-attr]
+    record = await services.library.add_media(app_id, silent, name="silent", media_type="mp4")
     # An audio-only rendition of a source without audio: FFmpeg cannot make it.
-    mp3 = await services.templates.create(  # type: ignore[union-attr]
+    mp3 = await services.templates.create(
         app_id,
         "Transcode",
         "mp3",
@@ -403,7 +401,7 @@ async def test_template_deleted_before_the_subtask_runs(env: tuple[Services, str
     services, file_id = env
     app_id = services.settings.app_id
     templates = services.templates
-    transcode = await templates.create(  # type: ignore[union-attr]
+    transcode = await templates.create(
         app_id,
         "Transcode",
         "small",
@@ -414,7 +412,7 @@ async def test_template_deleted_before_the_subtask_runs(env: tuple[Services, str
             "AudioTemplate": {"Codec": "libfdk_aac", "SampleRate": 44100, "AudioChannel": 2},
         },
     )
-    snapshot = await templates.create(  # type: ignore[union-attr]
+    snapshot = await templates.create(
         app_id, "SnapshotByTimeOffset", "small", "", {"Width": 64, "Height": 48}
     )
     mpt = {
@@ -423,11 +421,11 @@ async def test_template_deleted_before_the_subtask_runs(env: tuple[Services, str
         "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}],
     }
     # The executor is not started yet: the flow is accepted and stays WAITING.
-    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())  # type: ignore[union-attr]
-    waiting = await services.tasks.detail(app_id, task_id)  # type: ignore[union-attr]
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())
+    waiting = await services.tasks.detail(app_id, task_id)
     assert waiting["Status"] == "WAITING"
-    await templates.delete(app_id, "Transcode", transcode)  # type: ignore[union-attr]
-    await templates.delete(app_id, "SnapshotByTimeOffset", snapshot)  # type: ignore[union-attr]
+    await templates.delete(app_id, "Transcode", transcode)
+    await templates.delete(app_id, "SnapshotByTimeOffset", snapshot)
     await start_background(services)
     detail = await wait(services, task_id)
     assert detail["Status"] == "FINISH"
@@ -450,7 +448,7 @@ async def test_interrupted_max_attempts_times_fails_with_internal_error(
     mpt = {
         "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
     }
-    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())  # type: ignore[union-attr]
+    task_id = await services.flows.start(app_id, file_id, mpt, FlowOptions())
     # Three runners took the subtask and died, each leaving an expired lease.
     async with services.db.tx() as conn:
         (row,) = await tasks_q.subtasks_of(conn, task_id)
@@ -462,7 +460,7 @@ async def test_interrupted_max_attempts_times_fails_with_internal_error(
     ((_kind, res),) = results_of(detail)
     assert (res["Status"], res["ErrCodeExt"], res["ErrCode"]) == ("FAIL", "InternalError", 70000)
     assert f"interrupted {subtasks_mod.MAX_ATTEMPTS} times" in res["Message"]
-    media = await services.library.get(app_id, file_id)  # type: ignore[union-attr]
+    media = await services.library.get(app_id, file_id)
     assert media is not None and not media["cover_url"]
 
 
@@ -474,8 +472,8 @@ async def test_clean_restarts_do_not_use_up_attempts(tmp_path: Path) -> None:
     clip = make_video(tmp_path / "long.mp4", duration=20, width=640, height=360)
     services = await build_services(settings)
     app_id = settings.app_id
-    record = await services.library.add_media(app_id, clip, name="long", media_type="mp4")  # type: ignore[union-attr]
-    task_id = await services.flows.start(  # type: ignore[union-attr]
+    record = await services.library.add_media(app_id, clip, name="long", media_type="mp4")
+    task_id = await services.flows.start(
         app_id,
         record.file_id,
         {"TranscodeTaskSet": [{"Definition": 100030}]},
@@ -570,11 +568,11 @@ async def test_replaced_folder_output_and_a_discarded_run(
     def move_then_abort(self: Any, *args: Any) -> Any:
         placed = real_move(self, *args)
         (task_id,) = aborted
-        asyncio.run_coroutine_threadsafe(services.flows.abort(app_id, task_id), loop).result(30)  # type: ignore[union-attr]
+        asyncio.run_coroutine_threadsafe(services.flows.abort(app_id, task_id), loop).result(30)
         return placed
 
     monkeypatch.setattr(subtasks_mod.SubtaskRunner, "_move", move_then_abort)
-    task_id = await services.flows.start(app_id, file_id, snapshots("0.5s"), FlowOptions())  # type: ignore[union-attr]
+    task_id = await services.flows.start(app_id, file_id, snapshots("0.5s"), FlowOptions())
     aborted.append(task_id)
     assert (await wait(services, task_id))["Status"] == "ABORTED"
     await runs_ended(services)
@@ -611,8 +609,8 @@ async def test_a_run_stopped_before_recording_gives_the_old_output_back(
     app_id = settings.app_id
     services = await build_services(settings)
     clip = make_video(tmp_path / "clip.mp4", duration=4, width=320, height=240)
-    record = await services.library.add_media(app_id, clip, name="clip", media_type="mp4")  # type: ignore[union-attr]
-    definition = await services.templates.create(  # type: ignore[union-attr]
+    record = await services.library.add_media(app_id, clip, name="clip", media_type="mp4")
+    definition = await services.templates.create(
         app_id, "SnapshotByTimeOffset", "small", "", {"Width": 64, "Height": 48}
     )
 
@@ -639,7 +637,7 @@ async def test_a_run_stopped_before_recording_gives_the_old_output_back(
             raise AssertionError("not reached")
 
         monkeypatch.setattr(subtasks_mod.SubtaskRunner, "_record", stuck)
-        task_id = await services.flows.start(  # type: ignore[union-attr]
+        task_id = await services.flows.start(
             app_id, record.file_id, snapshots("0.5s"), FlowOptions()
         )
         async with asyncio.timeout(60):
@@ -648,7 +646,7 @@ async def test_a_run_stopped_before_recording_gives_the_old_output_back(
         for part in reversed(services.background):
             await part.stop()
         monkeypatch.undo()
-        await services.templates.delete(app_id, "SnapshotByTimeOffset", definition)  # type: ignore[union-attr]
+        await services.templates.delete(app_id, "SnapshotByTimeOffset", definition)
         await services.db.close()
 
         # The next start re-runs the subtask, which now fails: nothing replaces the

@@ -41,7 +41,6 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
 async def test_add_media_stores_row_blob_and_event(services: Services, clip: Path) -> None:
     async with services.db.tx() as conn:
         await apps_q.modify(conn, APP, upload_event_switch="ON")
-    assert services.library is not None
     rec = await services.library.add_media(APP, clip, name="clip", media_type="mp4", copy=True)
     assert clip.exists()  # copy=True leaves the source in place
     assert rec.media_url.startswith("http://media.test:9000/vod/")
@@ -71,7 +70,6 @@ async def test_add_media_stores_row_blob_and_event(services: Services, clip: Pat
 async def test_add_media_moves_by_default(services: Services, clip: Path, tmp_path: Path) -> None:
     src = tmp_path / "mine.mp4"
     src.write_bytes(clip.read_bytes())
-    assert services.library is not None
     rec = await services.library.add_media(APP, src, name="mine", media_type="mp4")
     assert not src.exists()
     got = await services.library.get(APP, rec.file_id)
@@ -79,7 +77,6 @@ async def test_add_media_moves_by_default(services: Services, clip: Path, tmp_pa
 
 
 async def test_outputs_upsert_and_cover(services: Services, clip: Path) -> None:
-    assert services.library is not None
     rec = await services.library.add_media(APP, clip, name="c", media_type="mp4", copy=True)
     async with services.db.tx() as conn:
         for size in (1, 2):
@@ -102,7 +99,6 @@ async def test_outputs_upsert_and_cover(services: Services, clip: Path) -> None:
 async def test_refused_media_leaves_nothing(services: Services, tmp_path: Path) -> None:
     bad = make_corrupt(tmp_path / "bad.mp4")
     audio = make_audio_only(tmp_path / "a.m4a", duration=1.0)
-    assert services.library is not None
     with pytest.raises(VodError) as info:
         await services.library.add_media(APP, bad, name="bad", media_type="mp4", copy=True)
     assert info.value.code == "InvalidParameterValue.SrcFile"
@@ -116,11 +112,10 @@ async def test_refused_media_leaves_nothing(services: Services, tmp_path: Path) 
 
 
 async def test_expired_media_swept_with_event(services: Services, clip: Path) -> None:
-    from vodflow.core.library import LibrarySweeper
+    from vodflow.core.expiry import LibrarySweeper
 
     async with services.db.tx() as conn:
         await apps_q.modify(conn, APP, delete_event_switch="ON")
-    assert services.library is not None
     keep = await services.library.add_media(APP, clip, name="k", media_type="mp4", copy=True)
     gone = await services.library.add_media(
         APP, clip, name="g", media_type="mp4", copy=True, expire_time=4e9
@@ -128,7 +123,7 @@ async def test_expired_media_swept_with_event(services: Services, clip: Path) ->
     folder = Path((await services.library.get(APP, gone.file_id))["path"]).parent
     async with services.db.tx() as conn:
         await media_q.modify(conn, APP, gone.file_id, expire_time=1.0)
-    await LibrarySweeper(services).sweep_once()
+    await LibrarySweeper(services.library, services.uploads).sweep_once()
     assert await services.library.get(APP, gone.file_id) is None
     assert await services.library.get(APP, keep.file_id) is not None
     assert not folder.exists()

@@ -22,13 +22,11 @@ async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> No
     services = await build_services(settings)  # background parts not started: nothing runs
     try:
         clip = make_video(tmp_path / "clip.mp4", duration=2, width=160, height=120)
-        record = await services.library.add_media(  # type: ignore[union-attr]
+        record = await services.library.add_media(
             settings.app_id, clip, name="clip", media_type="mp4"
         )
         mpt = {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}]}
-        task_id = await services.flows.start(  # type: ignore[union-attr]
-            settings.app_id, record.file_id, mpt, FlowOptions()
-        )
+        task_id = await services.flows.start(settings.app_id, record.file_id, mpt, FlowOptions())
         async with services.db.tx() as conn:
             ended, waiting = [r["id"] for r in await tasks_q.subtasks_of(conn, task_id)]
             await tasks_q.abort_subtasks(conn, task_id, time.time())
@@ -52,7 +50,9 @@ async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> No
             if name.endswith("_old"):
                 os.utime(path, (hour_ago, hour_ago))
 
-        removed = await Sweeper(services).clean_work_dirs()
+        removed = await Sweeper(
+            services.db, services.blobs, services.executor, services.settings.lease_s
+        ).clean_work_dirs()
 
         assert removed == 2
         left = {name for name, path in dirs.items() if path.exists()}

@@ -20,7 +20,7 @@ from tests.flows_support import wait_until
 from tests.mediagen import make_video
 from tests.scale.cluster import metric
 from tests.servers import ServerProcess
-from vodflow.core.events import parse_handle
+from vodflow.notify.handles import parse_handle
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ import pytest
 from tests.events_support import emit_many, receiver
 from tests.scale.cluster import Cluster, metric
 from tests.servers import ServerProcess
-from vodflow.core.events import parse_handle
+from vodflow.notify.handles import parse_handle
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

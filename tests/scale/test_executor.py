@@ -29,11 +29,11 @@ def test_priority_maps_onto_redis_steps() -> None:
 
 
 def test_factory_refuses_unknown_executor() -> None:
-    class Fake:
-        settings = Settings(executor="spark")
+    async def run_job(kind: str, job_id: str) -> None:
+        return None
 
     with pytest.raises(ValueError, match="VODFLOW_EXECUTOR"):
-        make_executor(Fake())  # type: ignore[arg-type]
+        make_executor(Settings(executor="spark"), run_job)
 
 
 def test_celery_delivery_settings() -> None:

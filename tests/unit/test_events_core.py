@@ -14,23 +14,25 @@ import pytest
 from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.errors import VodError
+from vodflow.notify import handles
 from vodflow.notify.push import next_delay
+from vodflow.notify.signing import push_body
 from vodflow.receiver import InvalidCallback, expected_sign, verify
 
 
 def test_handles_round_trip_and_are_fresh() -> None:
-    a, b = core.new_token(), core.new_token()
-    assert a != b and len(a) == core.HANDLE_TOKEN_LEN
-    h = core.make_handle(a, 12345)
-    assert core.parse_handle(h) == (12345, a)
-    assert core.make_handle(b, 12345) != h
+    a, b = handles.new_token(), handles.new_token()
+    assert a != b and len(a) == handles.HANDLE_TOKEN_LEN
+    h = handles.make_handle(a, 12345)
+    assert handles.parse_handle(h) == (12345, a)
+    assert handles.make_handle(b, 12345) != h
 
 
 @pytest.mark.parametrize(
     "garbage", ["", "x", "0" * 16, "g" * 20, "ABCDEF0123456789ab", "0" * 65, "12 34", "é" * 20]
 )
 def test_garbage_handles_do_not_parse(garbage: str) -> None:
-    assert core.parse_handle(garbage) is None
+    assert handles.parse_handle(garbage) is None
 
 
 def test_event_content_drops_nulls_recursively() -> None:
@@ -46,13 +48,13 @@ def test_event_content_drops_nulls_recursively() -> None:
 def test_push_body_signs_with_t_now_plus_600() -> None:
     raw = json.dumps(core.event_content("FileDeleted", {"FileIdSet": ["1"]}), separators=(",", ":"))
     t0 = time.time()
-    signed = json.loads(core.push_body(raw, "Key123", t0))
+    signed = json.loads(push_body(raw, "Key123", t0))
     assert signed["T"] == int(t0) + 600 and isinstance(signed["T"], int)
     assert signed["Sign"] == expected_sign("Key123", signed["T"])
     assert signed["Sign"] == signed["Sign"].lower() and len(signed["Sign"]) == 32
     assert verify(json.dumps(signed), "Key123")["FileDeleteEvent"] == {"FileIdSet": ["1"]}
     # Without a key the stored body goes out as is.
-    assert core.push_body(raw, "", t0) == raw
+    assert push_body(raw, "", t0) == raw
 
 
 def test_verify_refuses_forgeries_replays_and_garbage() -> None:

@@ -15,7 +15,8 @@ from vodflow.core.flows import FlowOptions, expand
 from vodflow.core.tasks import decode_token, encode_token, err_code, subtask_result
 from vodflow.errors import VodError
 from vodflow.media.errors import MediaOpError
-from vodflow.runtime.sweeper import kill_strays, owner_dead
+from vodflow.media.strays import kill_strays
+from vodflow.runtime.sweeper import owner_dead
 
 
 def test_window() -> None:

@@ -27,11 +27,10 @@ from vodflow import ids
 from vodflow.api import cos_auth
 from vodflow.api.server import api_endpoint
 from vodflow.core.uploads import KEY_PREFIX, StorageError, UploadService
-from vodflow.store import uploads as uq
 from vodflow.timeutil import iso
 
 if TYPE_CHECKING:
-    from vodflow.app import Services
+    from vodflow.services import Services
 
 COMPLETE_BODY_LIMIT = 2 * 1024 * 1024
 OBJECT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
@@ -60,7 +59,6 @@ def error_response(status: int, code: str, message: str, resource: str) -> Respo
 
 def _uploads(request: Request) -> UploadService:
     services: Services = request.app.state.services
-    assert services.uploads is not None
     return services.uploads
 
 
@@ -121,12 +119,7 @@ async def _list_uploads(request: Request) -> Response:
     uploads = _uploads(request)
     query = _query(request)
     prefix = query.get("prefix", "")
-    rows: list[dict[str, Any]] = []
-    if credential.scope == "cos" and credential.session_key:
-        if credential.app_id is not None:
-            await uploads.check_app(credential.app_id)
-        async with uploads.db.read() as conn:
-            rows = await uq.list_multipart(conn, credential.session_key)
+    rows = await uploads.list_uploads(credential)
     items = "".join(
         "<Upload>"
         + _el("Key", quote(r["object_key"]))

@@ -15,10 +15,9 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from vodflow.core.media_info import content_type
 from vodflow.errors import VodError
-from vodflow.store import media as media_q
 
 if TYPE_CHECKING:
-    from vodflow.app import Services
+    from vodflow.services import Services
 
 MAX_KEY = 1024
 
@@ -38,13 +37,12 @@ async def serve_file(request: Request) -> Response:
     app_id, file_id, token = parts[0], parts[1], parts[2]
     if not app_id.isdigit() or len(file_id) > 32:
         return _not_found()
-    async with services.db.read() as conn:
-        row = await media_q.get_any(conn, file_id)
-    if row is None or str(row["app_id"]) != app_id or row["url_token"] != token:
+    owner = await services.library.owner_of_url(app_id, file_id, token)
+    if owner is None:
         return _not_found()
     try:
         # A disabled application serves nothing, as it answers no API call.
-        await services.apps.resolve(row["app_id"])
+        await services.apps.resolve(owner)
     except VodError:
         return PlainTextResponse("Forbidden: the application is disabled", status_code=403)
     try:

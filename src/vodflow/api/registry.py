@@ -17,7 +17,7 @@ from vodflow.core.credentials import Credential
 from vodflow.wire.common import WireModel
 
 if TYPE_CHECKING:
-    from vodflow.app import Services
+    from vodflow.services import Services
 
 
 @dataclass

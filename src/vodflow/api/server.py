@@ -23,7 +23,7 @@ from vodflow.errors import VodError
 from vodflow.wire.common import WireModel
 
 if TYPE_CHECKING:
-    from vodflow.app import Services
+    from vodflow.services import Services
 
 log = logging.getLogger("vodflow.api")
 

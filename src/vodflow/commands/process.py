@@ -28,7 +28,9 @@ def process(
     cover: int = typer.Option(None, help="Take the cover with this snapshot template id."),
     cover_at: float = typer.Option(0.0, help="Cover position in seconds."),
     priority: int = typer.Option(0, min=-10, max=10, help="TasksPriority, -10..10."),
-    notify: str = typer.Option("Finish", help="TasksNotifyMode: Finish, Change or None."),
+    notify: str = typer.Option(
+        None, help="TasksNotifyMode: Finish, Change or None (the server's default: Finish)."
+    ),
     watch: bool = typer.Option(False, "--watch", help="Show progress bars until the flow ends."),
     sub_app_id: int = SUB_APP,
     endpoint: str = ENDPOINT,
@@ -42,8 +44,9 @@ def process(
     params: dict[str, Any] = {
         "FileId": file_id,
         "TasksPriority": priority,
-        "TasksNotifyMode": notify,
     }
+    if notify is not None:
+        params["TasksNotifyMode"] = notify
     if sub_app_id:
         params["SubAppId"] = sub_app_id
     if procedure:

@@ -31,6 +31,7 @@ def worker(
     from celery import signals
 
     from vodflow import metrics
+    from vodflow.app import build_services
     from vodflow.runtime import celery_app as rt
     from vodflow.runtime.executor import default_concurrency
 
@@ -50,7 +51,7 @@ def worker(
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = rt.make_celery(settings)
-    rt.configure_worker(settings)
+    rt.configure_worker(settings, build_services)
     # Build the services (and run migrations) before taking the first message.
     rt.worker_runtime()
     signals.worker_shutdown.connect(lambda **_: rt.close_worker_runtime(), weak=False)

@@ -4,6 +4,7 @@
 Whether the row is queued for PullEvents (PULL) or for the push relay (PUSH) is
 decided here from the application's configuration at the time of the change.
 After commit, the store's commit hook wakes whoever waits for this application.
+EventHandles and push signing are delivery's (notify/handles.py, notify/signing.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import ipaddress
 import json
 import re
-import secrets
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -21,21 +21,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.errors import invalid_value
-from vodflow.receiver import expected_sign as sign
 from vodflow.store import events as q
 from vodflow.timeutil import now
 from vodflow.wire.common import dump_clean
-
-# EventType -> the EventContent field that carries its object.
-EVENT_FIELDS = {
-    "NewFileUpload": "FileUploadEvent",
-    "ProcedureStateChanged": "ProcedureStateChangeEvent",
-    "FileDeleted": "FileDeleteEvent",
-    "PullComplete": "PullCompleteEvent",
-}
-
-# Per-connection set of application ids that got events in this transaction.
-PENDING_KEY = "vodflow.pending_events"
+from vodflow.wire.events import EVENT_FIELDS, MAX_URL_LEN
 
 
 def event_content(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,50 +62,13 @@ async def emit(
         next_attempt_at=t if mode == "PUSH" else None,
         attempts=0,
     )
-    conn.info.setdefault(PENDING_KEY, set()).add(app["id"])
+    conn.info.setdefault(q.PENDING_KEY, set()).add(app["id"])
     return event_id
-
-
-# ------------------------------------------------------------------ handles
-
-HANDLE_TOKEN_LEN = 16
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
-def new_token() -> str:
-    """The random part of the EventHandles of one pull (fresh on every pull)."""
-    return secrets.token_hex(HANDLE_TOKEN_LEN // 2)
-
-
-def make_handle(token: str, event_id: int) -> str:
-    """An opaque EventHandle: the pull's token followed by the event id in hex."""
-    return f"{token}{event_id:x}"
-
-
-def parse_handle(handle: str) -> tuple[int, str] | None:
-    """(event id, token) of a handle vodflow made, or None for anything else."""
-    if len(handle) <= HANDLE_TOKEN_LEN or len(handle) > 64 or not _HEX.match(handle):
-        return None
-    return int(handle[HANDLE_TOKEN_LEN:], 16), handle[:HANDLE_TOKEN_LEN]
-
-
-# ------------------------------------------------------------------ signing
-
-SIGN_TTL_S = 600
-SIGN_KEY_RE = re.compile(r"^[A-Za-z0-9]{0,32}$")
-
-
-def push_body(body: str, sign_key: str, now_s: float) -> str:
-    """The POST body: the stored EventContent, plus T and Sign when the app has a key."""
-    if not sign_key:
-        return body
-    t = int(now_s) + SIGN_TTL_S
-    return f'{body[:-1]},"T":{t},"Sign":"{sign(sign_key, t)}"}}'
 
 
 # ------------------------------------------------------------------ configuration
 
-MAX_URL_LEN = 1024
+SIGN_KEY_RE = re.compile(r"^[A-Za-z0-9]{0,32}$")
 
 
 def check_sign_key(value: str) -> str:

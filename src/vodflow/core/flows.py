@@ -11,59 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow import ids
+from vodflow.config import Settings
 from vodflow.core import events
 from vodflow.core.blobkeys import url_for
+from vodflow.core.jobs import SUBTASK_JOB, JobQueue
+from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.core.tasks import procedure_task_in
+from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.store import apps as apps_q
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
+from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.tasks import TASK_SETS, MediaProcessTaskInput
 
-if TYPE_CHECKING:
-    from vodflow.app import Services
+__all__ = ["FlowOptions", "FlowService", "StartedFlow", "expand"]
 
 MAX_SUBTASKS = 100
-SESSION_WINDOW_S = 3 * 24 * 3600.0
-MAX_SESSION_CONTEXT = 1000
-MAX_SESSION_ID = 50
-NOTIFY_MODES = ("Finish", "Change", "None")
-JOB_KIND = "subtask"
-
-
-@dataclass
-class FlowOptions:
-    priority: int = 0
-    notify_mode: str = "Finish"
-    session_context: str = ""
-    session_id: str = ""
-    ext_info: str = ""
-
-    def check(self) -> None:
-        """Tencent's limits, with Tencent's specific error codes."""
-        if not -10 <= self.priority <= 10:
-            raise VodError("InvalidParameterValue", "TasksPriority must be between -10 and 10.")
-        if self.notify_mode not in NOTIFY_MODES:
-            raise VodError(
-                "InvalidParameterValue", "TasksNotifyMode must be Finish, Change or None."
-            )
-        if len(self.session_context) > MAX_SESSION_CONTEXT:
-            raise VodError(
-                "InvalidParameterValue.SessionContextTooLong",
-                f"SessionContext is longer than {MAX_SESSION_CONTEXT} characters.",
-            )
-        if len(self.session_id) > MAX_SESSION_ID:
-            raise VodError(
-                "InvalidParameterValue.SessionIdTooLong",
-                f"SessionId is longer than {MAX_SESSION_ID} characters.",
-            )
 
 
 @dataclass
@@ -94,13 +65,17 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 class FlowService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
+    def __init__(
+        self, db: Database, settings: Settings, queue: JobQueue, templates: TemplateService
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.queue = queue
+        self.templates = templates
 
     @property
     def public_url(self) -> str:
-        return self.services.settings.resolved_public_url
+        return self.settings.resolved_public_url
 
     async def start_in(
         self,
@@ -110,24 +85,18 @@ class FlowService:
         media_process_task: Mapping[str, Any],
         options: FlowOptions,
     ) -> StartedFlow:
-        """Create the flow (task, subtasks, SessionId claim) in the caller's transaction."""
-        options.check()
+        """Create the flow (task, subtasks, SessionId claim) in the caller's transaction.
+
+        `options` come checked (FlowOptions.of).
+        """
         items = expand(media_process_task)
         app_id = int(app_row["id"])
         media = await media_q.get(conn, app_id, file_id)
         if media is None:
             raise VodError("ResourceNotFound.FileNotExist", f"The file `{file_id}` does not exist.")
         t = now()
-        task_id = ids.task_id(self.services.settings.app_id)
-        if options.session_id:
-            found = await q.session_task(conn, app_id, options.session_id, t - SESSION_WINDOW_S)
-            if found is not None:
-                raise VodError(
-                    "InvalidParameterValue.SessionId",
-                    "A request with this SessionId was made in the last 3 days "
-                    f"(task `{found}`); it is not repeated.",
-                )
-            await q.put_session(conn, app_id, options.session_id, task_id, t)
+        task_id = ids.task_id(self.settings.app_id)
+        await claim_session(conn, app_id, options.session_id, task_id, t)
         await q.add_task(
             conn,
             task_id=task_id,
@@ -168,11 +137,8 @@ class FlowService:
         return StartedFlow(task_id, [(sid, options.priority) for sid in subtask_ids])
 
     async def dispatch(self, started: StartedFlow) -> None:
-        executor = self.services.executor
-        if executor is None:
-            return  # the sweeper of whichever process runs work will find it
         for subtask_id, priority in started.jobs:
-            await executor.submit(JOB_KIND, str(subtask_id), priority)
+            await self.queue.submit(SUBTASK_JOB, str(subtask_id), priority)
 
     async def start(
         self,
@@ -182,11 +148,8 @@ class FlowService:
         options: FlowOptions,
     ) -> str:
         """ProcessMedia: check definitions, create the flow, hand it to the executor."""
-        options.check()
         expand(media_process_task)
-        templates = self.services.templates
-        if templates is not None:
-            await templates.check_media_process_task(app_id, dict(media_process_task))
+        await self.templates.check_media_process_task(app_id, dict(media_process_task))
         async with self.db.tx() as conn:
             app_row = await apps_q.get(conn, app_id)
             if app_row is None:
@@ -225,7 +188,7 @@ class FlowService:
         task = await q.get_task_any(conn, task_id)
         if task is None:
             return
-        mode = task["notify_mode"] or "Finish"
+        mode = task["notify_mode"]
         if mode == "None" or (mode == "Finish" and not final):
             return
         app_row = await apps_q.get(conn, task["app_id"])

@@ -19,24 +19,25 @@ import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow import ids
+from vodflow.blobstore import BlobStore
+from vodflow.config import Settings
 from vodflow.core import events
 from vodflow.core.blobkeys import media_dir, url_for
-from vodflow.core.flows import FlowOptions
+from vodflow.core.flows import FlowOptions, FlowService
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
+from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.media.errors import ProbeError
 from vodflow.media.probe import MediaProbe, probe
 from vodflow.store import apps as apps_q
 from vodflow.store import media as q
+from vodflow.store.db import Database
 from vodflow.timeutil import iso, now
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.library")
 
@@ -86,14 +87,23 @@ class MediaRecord:
 
 
 class LibraryService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.blobs = services.blobs
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        flows: FlowService,
+        templates: TemplateService,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.settings = settings
+        self.flows = flows
+        self.templates = templates
 
     @property
     def public_url(self) -> str:
-        return self.services.settings.resolved_public_url
+        return self.settings.resolved_public_url
 
     # --- adding -------------------------------------------------------------
 
@@ -177,8 +187,7 @@ class LibraryService:
                     raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
                 await q.add(conn, **row)
                 if mpt is not None:
-                    assert self.services.flows is not None
-                    started = await self.services.flows.start_in(
+                    started = await self.flows.start_in(
                         conn, app_row, file_id, mpt, flow_options or FlowOptions()
                     )
                     record.procedure_task_id = started.task_id
@@ -199,22 +208,15 @@ class LibraryService:
         except BaseException:
             self.blobs.delete_prefix(folder)
             raise
-        if started is not None and self.services.flows is not None:
-            await self.services.flows.dispatch(started)
+        if started is not None:
+            await self.flows.dispatch(started)
         return record
 
     async def procedure_task(self, app_id: int, procedure: str | None) -> dict[str, Any] | None:
-        """The MediaProcessTask of a procedure name, when task flows are available.
-
-        Unknown names are refused. Without the task-flow service, None: the name
-        stays recorded on the upload session / pull task so it can be honoured.
-        """
+        """The MediaProcessTask of a procedure name; unknown names are refused."""
         if not procedure:
             return None
-        templates = self.services.templates
-        if templates is None or self.services.flows is None:
-            return None
-        mpt = await templates.get_procedure(app_id, procedure)
+        mpt = await self.templates.get_procedure(app_id, procedure)
         if mpt is None:
             raise VodError(
                 "InvalidParameterValue.ProcedureName",
@@ -266,6 +268,15 @@ class LibraryService:
         row["cover_url"] = url_for(self.public_url, row["cover_key"]) if row["cover_key"] else ""
         row["folder"] = media_folder(row)
         return row
+
+    async def owner_of_url(self, app_id: str, file_id: str, url_token: str) -> int | None:
+        """The application of the media a `/vod/` URL names, while the media exists and
+        carries that URL token; None otherwise (deleted, guessed or foreign)."""
+        async with self.db.read() as conn:
+            row = await q.get_any(conn, file_id)
+        if row is None or str(row["app_id"]) != app_id or row["url_token"] != url_token:
+            return None
+        return int(row["app_id"])
 
     def record(self, row: Mapping[str, Any]) -> MediaRecord:
         basic = self.basic_info(row)
@@ -508,39 +519,3 @@ def _source_info(stored: Any) -> dict[str, Any]:
     info.setdefault("SourceType", "Upload")
     info.setdefault("SourceContext", "")
     return info
-
-
-class LibrarySweeper:
-    """Background part: deletes expired media and forgets expired upload sessions."""
-
-    def __init__(self, services: Services, interval_s: float = 60.0) -> None:
-        self.services = services
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="vodflow-library-sweeper")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def sweep_once(self) -> None:
-        if self.services.library is not None:
-            await self.services.library.sweep_expired()
-        uploads = getattr(self.services, "uploads", None)
-        if uploads is not None:
-            await uploads.sweep()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("library sweep failed")
-            await asyncio.sleep(self.interval_s)

@@ -15,33 +15,32 @@ import ipaddress
 import logging
 import socket
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
 from vodflow import ids
+from vodflow.blobstore import BlobStore
+from vodflow.config import Settings
 from vodflow.core import events
-from vodflow.core.library import MediaRecord, MediaRefused
+from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
+from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
-from vodflow.core.uploads import flow_options, parse_expire_time
+from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
-from vodflow.runtime.executor import job_handler
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
+from vodflow.store.db import Database
 from vodflow.timeutil import now
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.pull")
 
-JOB_KIND = "pull_upload"
 MAX_REDIRECTS = 5
 READ_TIMEOUT_S = 30.0
 DEADLINE_S = 3600.0
 COVER_MAX_BYTES = 10 * 1024 * 1024
-SESSION_WINDOW_S = 3 * 24 * 3600.0
 # Tencent's PullUploadTask ErrCode classes.
 ERR_INPUT = 40000
 ERR_SOURCE = 60000
@@ -75,160 +74,197 @@ def check_url_shape(url: str, field: str = "MediaUrl") -> None:
         raise VodError(code, f"{field} must be an http or https URL.")
 
 
-async def start(services: Services, app_id: int, req: Any) -> str:
-    """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
-    check_url_shape(req.MediaUrl)
-    if req.CoverUrl:
-        check_url_shape(req.CoverUrl, "CoverUrl")
-    declared = req.MediaType or media_type_from_url(req.MediaUrl)
-    if not declared:
-        raise VodError(
-            "InvalidParameterValue.MediaType",
-            "MediaType is required when the URL path has no file extension.",
+class PullUploadService:
+    """PullUpload tasks: recorded by `start`, fetched and added by `run` (a job)."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        library: LibraryService,
+        queue: JobQueue,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.settings = settings
+        self.library = library
+        self.queue = queue
+
+    async def start(self, app_id: int, req: Any) -> str:
+        """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
+        check_url_shape(req.MediaUrl)
+        if req.CoverUrl:
+            check_url_shape(req.CoverUrl, "CoverUrl")
+        declared = req.MediaType or media_type_from_url(req.MediaUrl)
+        if not declared:
+            raise VodError(
+                "InvalidParameterValue.MediaType",
+                "MediaType is required when the URL path has no file extension.",
+            )
+        media_type = normalise_media_type(declared)
+        expire = parse_expire_time(req.ExpireTime)
+        options = FlowOptions.of(
+            priority=req.TasksPriority,
+            session_context=req.SessionContext,
+            session_id=req.SessionId,
+            ext_info=req.ExtInfo,
         )
-    media_type = normalise_media_type(declared)
-    expire = parse_expire_time(req.ExpireTime)
-    assert services.library is not None
-    await services.library.check_procedure(app_id, req.Procedure)
+        await self.library.check_procedure(app_id, req.Procedure)
 
-    t = now()
-    task_id = ids.task_id(services.settings.app_id, "PullUpload")
-    output = {
-        "TaskId": task_id,
-        "Status": "WAITING",
-        "ErrCode": 0,
-        "Message": "",
-        "Progress": 0,
-        "SessionContext": req.SessionContext or "",
-        "SessionId": req.SessionId or "",
-    }
-    async with services.db.tx() as conn:
-        if req.SessionId:
-            found = await tasks_q.session_task(conn, app_id, req.SessionId, t - SESSION_WINDOW_S)
-            if found is not None:
-                raise VodError(
-                    "InvalidParameterValue.SessionId",
-                    f"A request with this SessionId was made recently (task `{found}`).",
-                )
-            await tasks_q.put_session(conn, app_id, req.SessionId, task_id, t)
-        await tasks_q.add_task(
-            conn,
-            task_id=task_id,
-            app_id=app_id,
-            type="PullUpload",
-            status="WAITING",
-            priority=req.TasksPriority or 0,
-            notify_mode="Finish",
-            session_context=req.SessionContext or "",
-            session_id=req.SessionId or "",
-            ext_info=req.ExtInfo or "",
-            err_code=0,
-            err_code_ext="",
-            message="",
-            input={
-                "MediaUrl": req.MediaUrl,
-                "MediaType": media_type,
-                "MediaName": req.MediaName or name_from_url(req.MediaUrl),
-                "CoverUrl": req.CoverUrl or "",
-                "Procedure": req.Procedure or "",
-                "ExpireTime": expire,
-                "ClassId": req.ClassId or 0,
-                "SourceContext": req.SourceContext or "",
-            },
-            output=output,
-            create_time=t,
+        t = now()
+        task_id = ids.task_id(self.settings.app_id, "PullUpload")
+        output = {
+            "TaskId": task_id,
+            "Status": "WAITING",
+            "ErrCode": 0,
+            "Message": "",
+            "Progress": 0,
+            "SessionContext": options.session_context,
+            "SessionId": options.session_id,
+        }
+        async with self.db.tx() as conn:
+            await claim_session(conn, app_id, options.session_id, task_id, t)
+            await tasks_q.add_task(
+                conn,
+                task_id=task_id,
+                app_id=app_id,
+                type="PullUpload",
+                status="WAITING",
+                priority=options.priority,
+                notify_mode=options.notify_mode,
+                session_context=options.session_context,
+                session_id=options.session_id,
+                ext_info=options.ext_info,
+                err_code=0,
+                err_code_ext="",
+                message="",
+                input={
+                    "MediaUrl": req.MediaUrl,
+                    "MediaType": media_type,
+                    "MediaName": req.MediaName or name_from_url(req.MediaUrl),
+                    "CoverUrl": req.CoverUrl or "",
+                    "Procedure": req.Procedure or "",
+                    "ExpireTime": expire,
+                    "ClassId": req.ClassId or 0,
+                    "SourceContext": req.SourceContext or "",
+                },
+                output=output,
+                create_time=t,
+            )
+        await self.queue.submit(PULL_UPLOAD_JOB, task_id, options.priority)
+        return task_id
+
+    async def run(self, task_id: str) -> None:
+        """The PULL_UPLOAD_JOB: fetch, add to the library, finish the task."""
+        async with self.db.tx() as conn:
+            task = await tasks_q.get_task_any(conn, task_id)
+            if task is None or task["type"] != "PullUpload":
+                return
+            if not await tasks_q.set_task_status(
+                conn, task_id, ["WAITING"], status="PROCESSING", begin_time=now()
+            ):
+                return  # already run (a duplicate delivery)
+            output = dict(task["output"] or {}) | {"Status": "PROCESSING"}
+            await tasks_q.update_task(conn, task_id, output=output)
+        spec = task["input"]
+        media = cover = None
+        try:
+            async with asyncio.timeout(DEADLINE_S):
+                media = await self._fetch(spec["MediaUrl"], self.settings.max_upload_bytes)
+                if spec.get("CoverUrl"):
+                    cover = await self._fetch(spec["CoverUrl"], COVER_MAX_BYTES)
+            record = await self._add(task, spec, media, cover)
+            log.info("pulled %s as %s", task_id, record.file_id)
+        except FetchError as exc:
+            await self._finish(task, exc.err_code, exc.message)
+        except TimeoutError:
+            await self._finish(task, ERR_INPUT, "The download took too long.")
+        except MediaRefused as exc:
+            await self._finish(task, ERR_SOURCE, f"{exc.source_code}: {exc.message}")
+        except VodError as exc:
+            await self._finish(task, ERR_INPUT, f"{exc.code}: {exc.message}")
+        except Exception:
+            log.exception("PullUpload %s failed", task_id)
+            await self._finish(task, ERR_INTERNAL, "Internal error while pulling the file.")
+        finally:
+            for path in (media, cover):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+
+    async def _fetch(self, url: str, limit: int) -> Path:
+        return await fetch(
+            url, limit, dest=self.blobs.temp_path(), allow_private=self.settings.allow_private_urls
         )
-    if services.executor is not None:
-        await services.executor.submit(JOB_KIND, task_id, req.TasksPriority or 0)
-    return task_id
 
+    async def _add(
+        self,
+        task: dict[str, Any],
+        spec: dict[str, Any],
+        media: Path,
+        cover: Path | None,
+    ) -> MediaRecord:
+        async def finish_in(conn: Any, record: MediaRecord) -> None:
+            output = _output(task) | {
+                "Status": "FINISH",
+                "ErrCode": 0,
+                "Message": "SUCCESS",
+                "Progress": 100,
+                "FileId": record.file_id,
+                "FileUrl": record.media_url,
+                "MediaBasicInfo": record.basic_info,
+                "MetaData": record.meta,
+                "ProcedureTaskId": record.procedure_task_id or "",
+            }
+            await tasks_q.update_task(
+                conn,
+                task["task_id"],
+                status="FINISH",
+                file_id=record.file_id,
+                message="SUCCESS",
+                output=output,
+                finish_time=now(),
+            )
+            app_row = await apps_q.get(conn, task["app_id"])
+            assert app_row is not None
+            await events.emit(conn, app_row, "PullComplete", _event(output))
 
-@job_handler(JOB_KIND)
-async def run_pull(services: Services, task_id: str) -> None:
-    async with services.db.tx() as conn:
-        task = await tasks_q.get_task_any(conn, task_id)
-        if task is None or task["type"] != "PullUpload":
-            return
-        if not await tasks_q.set_task_status(
-            conn, task_id, ["WAITING"], status="PROCESSING", begin_time=now()
-        ):
-            return  # already run (a duplicate delivery)
-        output = dict(task["output"] or {}) | {"Status": "PROCESSING"}
-        await tasks_q.update_task(conn, task_id, output=output)
-    spec = task["input"]
-    media = cover = None
-    try:
-        async with asyncio.timeout(DEADLINE_S):
-            media = await fetch(services, spec["MediaUrl"], services.settings.max_upload_bytes)
-            if spec.get("CoverUrl"):
-                cover = await fetch(services, spec["CoverUrl"], COVER_MAX_BYTES)
-        record = await _add(services, task, spec, media, cover)
-        log.info("pulled %s as %s", task_id, record.file_id)
-    except FetchError as exc:
-        await _finish(services, task, exc.err_code, exc.message)
-    except TimeoutError:
-        await _finish(services, task, ERR_INPUT, "The download took too long.")
-    except MediaRefused as exc:
-        await _finish(services, task, ERR_SOURCE, f"{exc.source_code}: {exc.message}")
-    except VodError as exc:
-        await _finish(services, task, ERR_INPUT, f"{exc.code}: {exc.message}")
-    except Exception:
-        log.exception("PullUpload %s failed", task_id)
-        await _finish(services, task, ERR_INTERNAL, "Internal error while pulling the file.")
-    finally:
-        for path in (media, cover):
-            if path is not None:
-                path.unlink(missing_ok=True)
+        return await self.library.add_media(
+            task["app_id"],
+            media,
+            name=spec["MediaName"],
+            media_type=spec["MediaType"],
+            class_id=spec.get("ClassId") or 0,
+            expire_time=spec.get("ExpireTime"),
+            source_info={"SourceType": "Upload", "SourceContext": spec.get("SourceContext") or ""},
+            cover_src=cover,
+            procedure=spec.get("Procedure") or None,
+            flow_options=FlowOptions.of(
+                priority=task["priority"], session_context=task["session_context"]
+            ),
+            conn_hook=finish_in,
+        )
 
-
-async def _add(
-    services: Services,
-    task: dict[str, Any],
-    spec: dict[str, Any],
-    media: Path,
-    cover: Path | None,
-) -> MediaRecord:
-    async def finish_in(conn: Any, record: MediaRecord) -> None:
+    async def _finish(self, task: dict[str, Any], err_code: int, message: str) -> None:
         output = _output(task) | {
             "Status": "FINISH",
-            "ErrCode": 0,
-            "Message": "SUCCESS",
+            "ErrCode": err_code,
+            "Message": message[:500],
             "Progress": 100,
-            "FileId": record.file_id,
-            "FileUrl": record.media_url,
-            "MediaBasicInfo": record.basic_info,
-            "MetaData": record.meta,
-            "ProcedureTaskId": record.procedure_task_id or "",
         }
-        await tasks_q.update_task(
-            conn,
-            task["task_id"],
-            status="FINISH",
-            file_id=record.file_id,
-            message="SUCCESS",
-            output=output,
-            finish_time=now(),
-        )
-        app_row = await apps_q.get(conn, task["app_id"])
-        assert app_row is not None
-        await events.emit(conn, app_row, "PullComplete", _event(output))
-
-    assert services.library is not None
-    return await services.library.add_media(
-        task["app_id"],
-        media,
-        name=spec["MediaName"],
-        media_type=spec["MediaType"],
-        class_id=spec.get("ClassId") or 0,
-        expire_time=spec.get("ExpireTime"),
-        source_info={"SourceType": "Upload", "SourceContext": spec.get("SourceContext") or ""},
-        cover_src=cover,
-        procedure=spec.get("Procedure") or None,
-        flow_options=flow_options(
-            priority=task["priority"], session_context=task["session_context"] or ""
-        ),
-        conn_hook=finish_in,
-    )
+        async with self.db.tx() as conn:
+            await tasks_q.update_task(
+                conn,
+                task["task_id"],
+                status="FINISH",
+                err_code=err_code,
+                message=message[:500],
+                output=output,
+                finish_time=now(),
+            )
+            app_row = await apps_q.get(conn, task["app_id"])
+            if app_row is not None:
+                await events.emit(conn, app_row, "PullComplete", _event(output))
 
 
 def _output(task: dict[str, Any]) -> dict[str, Any]:
@@ -249,28 +285,6 @@ def _event(output: dict[str, Any]) -> dict[str, Any]:
         "SessionId",
     )
     return {k: output[k] for k in keys if k in output}
-
-
-async def _finish(services: Services, task: dict[str, Any], err_code: int, message: str) -> None:
-    output = _output(task) | {
-        "Status": "FINISH",
-        "ErrCode": err_code,
-        "Message": message[:500],
-        "Progress": 100,
-    }
-    async with services.db.tx() as conn:
-        await tasks_q.update_task(
-            conn,
-            task["task_id"],
-            status="FINISH",
-            err_code=err_code,
-            message=message[:500],
-            output=output,
-            finish_time=now(),
-        )
-        app_row = await apps_q.get(conn, task["app_id"])
-        if app_row is not None:
-            await events.emit(conn, app_row, "PullComplete", _event(output))
 
 
 # --- fetching ------------------------------------------------------------------
@@ -305,10 +319,9 @@ async def check_host(url: str, allow_private: bool) -> None:
         )
 
 
-async def fetch(services: Services, url: str, limit: int) -> Path:
-    """Download `url` to a temporary file in the blob store (streamed, bounded)."""
-    allow_private = services.settings.allow_private_urls
-    tmp = services.blobs.temp_path()
+async def fetch(url: str, limit: int, *, dest: Path, allow_private: bool) -> Path:
+    """Download `url` to `dest`, a temporary file in the blob store (streamed, bounded)."""
+    tmp = dest
     timeout = httpx.Timeout(READ_TIMEOUT_S, connect=10.0)
     try:
         async with httpx.AsyncClient(

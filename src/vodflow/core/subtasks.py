@@ -35,23 +35,24 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vodflow import metrics
+from vodflow.blobstore import BlobStore
+from vodflow.config import Settings
 from vodflow.core import subtask_specs as specs
 from vodflow.core.blobkeys import url_for
-from vodflow.core.flows import JOB_KIND, FlowService
+from vodflow.core.flows import FlowService
+from vodflow.core.library import LibraryService
+from vodflow.core.templates import TemplateService
 from vodflow.media import ops
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
-from vodflow.runtime.executor import job_handler
-from vodflow.runtime.sweeper import kill_strays
+from vodflow.media.strays import kill_strays
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
+from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.tasks import RESULT_FIELDS
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.subtasks")
 
@@ -129,27 +130,32 @@ class Claim:
         return [r["id"] for r in self.rows]
 
 
-@job_handler(JOB_KIND)
-async def run_subtask(services: Services, job_id: str) -> None:
-    await SubtaskRunner(services).run(int(job_id))
-
-
 class SubtaskRunner:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.blobs = services.blobs
-        self.settings = services.settings
-        assert services.flows is not None  # a runner exists only where flows do
-        self.flows: FlowService = services.flows
+    """Runs the SUBTASK_JOB: `run(subtask id)`, whatever executor delivered it."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        flows: FlowService,
+        library: LibraryService,
+        templates: TemplateService,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.settings = settings
+        self.flows = flows
+        self.library = library
+        self.templates = templates
 
     @property
     def public_url(self) -> str:
         return self.settings.resolved_public_url
 
-    async def run(self, subtask_id: int) -> None:
+    async def run(self, job_id: str) -> None:
         global _running
-        claim = await self.claim(subtask_id)
+        claim = await self.claim(int(job_id))
         if claim is None:
             return
         _running += 1
@@ -220,7 +226,7 @@ class SubtaskRunner:
                 o.fail(INTERNAL_ERROR, f"processing was interrupted {MAX_ATTEMPTS} times")
             await self.finish(claim, outcomes)
             return
-        media = await self.services.library.get(claim.task["app_id"], claim.task["file_id"])  # type: ignore[union-attr]
+        media = await self.library.get(claim.task["app_id"], claim.task["file_id"])
         if media is None:
             for o in outcomes:
                 o.fail(SOURCE_FILE_ERROR, "the media no longer exists")
@@ -287,7 +293,7 @@ class SubtaskRunner:
         item = row["input"]
         definition = int(item.get("Definition", 0))
         _field, tpl_kind = RESULT_FIELDS[kind]
-        tpl = await self.services.templates.find(app_id, tpl_kind, definition)  # type: ignore[union-attr]
+        tpl = await self.templates.find(app_id, tpl_kind, definition)
         if tpl is None:
             outcome.fail(
                 DEFINITION_NOT_EXIST, f"the {tpl_kind} template {definition} does not exist"
@@ -521,9 +527,9 @@ class _Context:
         for o in outcomes:
             wanted.setdefault(int(rows[o.subtask_id]["input"]["Definition"]), []).append(o)
         plans: dict[int, ops.TranscodeSpec] = {}
-        templates = self.runner.services.templates
+        templates = self.runner.templates
         for definition, group in wanted.items():
-            tpl = await templates.find(app_id, "Transcode", definition)  # type: ignore[union-attr]
+            tpl = await templates.find(app_id, "Transcode", definition)
             if tpl is None:
                 for o in group:
                     o.fail(

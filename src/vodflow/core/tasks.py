@@ -80,7 +80,7 @@ def procedure_task(
             "MetaData": snap.get("MetaData") or None,
             "MediaProcessResultSet": [subtask_result(s) for s in subtasks],
             "TasksPriority": int(task["priority"] or 0),
-            "TasksNotifyMode": task["notify_mode"] or "Finish",
+            "TasksNotifyMode": task["notify_mode"],
             "SessionContext": task["session_context"] or "",
             "SessionId": task["session_id"] or "",
         }

@@ -19,19 +19,20 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vodflow import ids
-from vodflow.core.credentials import Credential
-from vodflow.core.flows import FlowOptions
-from vodflow.core.library import MediaRecord, MediaRefused
+from vodflow.blobstore import BlobStore
+from vodflow.config import Settings
+from vodflow.core.apps import AppService
+from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
+from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
 from vodflow.store import uploads as q
+from vodflow.store.db import Database
 from vodflow.timeutil import now, parse_iso
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.uploads")
 
@@ -71,14 +72,25 @@ class Part:
 
 
 class UploadService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.blobs = services.blobs
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        settings: Settings,
+        library: LibraryService,
+        credentials: CredentialService,
+        apps: AppService,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.settings = settings
+        self.library = library
+        self.credentials = credentials
+        self.apps = apps
 
     @property
     def max_bytes(self) -> int:
-        return self.services.settings.max_upload_bytes
+        return self.settings.max_upload_bytes
 
     # --- ApplyUpload / CommitUpload -------------------------------------------
 
@@ -105,14 +117,14 @@ class UploadService:
                     f"CoverType must be one of {', '.join(sorted(COVER_TYPES))}.",
                 )
         expires = parse_expire_time(expire_time)
-        assert self.services.library is not None
-        await self.services.library.check_procedure(app_id, procedure)
+        FlowOptions.of(session_context=session_context)  # checked now, used at commit
+        await self.library.check_procedure(app_id, procedure)
 
         session_key = ids.token(32)
         folder = f"{KEY_PREFIX}{ids.token(12)}"
         media_key = f"{folder}/{ids.token(6)}.{media_type}"
         cover_key = f"{folder}/cover.{cover}" if cover else None
-        cred = await self.services.credentials.issue(
+        cred = await self.credentials.issue(
             scope="cos", duration_s=CREDENTIAL_S, app_id=app_id, session_key=session_key
         )
         t = now()
@@ -175,9 +187,8 @@ class UploadService:
         async def mark_committed(conn: Any, record: MediaRecord) -> None:
             await q.transition(conn, session_key, "COMMITTING", "COMMITTED", file_id=record.file_id)
 
-        assert self.services.library is not None
         try:
-            record = await self.services.library.add_media(
+            record = await self.library.add_media(
                 app_id,
                 media_path,
                 name=session["media_name"],
@@ -190,7 +201,7 @@ class UploadService:
                 },
                 cover_src=cover_path,
                 procedure=session["procedure"],
-                flow_options=flow_options(session_context=session["session_context"] or ""),
+                flow_options=FlowOptions.of(session_context=session["session_context"]),
                 conn_hook=mark_committed,
             )
         except MediaRefused:
@@ -243,7 +254,7 @@ class UploadService:
     async def check_app(self, app_id: int) -> None:
         """A disabled (or destroyed) application accepts no bytes, as it takes no calls."""
         try:
-            await self.services.apps.resolve(app_id)
+            await self.apps.resolve(app_id)
         except VodError:
             raise StorageError(
                 403, "AccessDenied", f"The application {app_id} is disabled."
@@ -283,9 +294,14 @@ class UploadService:
             raise StorageError(404, "NoSuchUpload", "The multipart upload does not exist.")
         return row
 
-    async def list_uploads(self, session: dict[str, Any]) -> list[dict[str, Any]]:
+    async def list_uploads(self, credential: Credential) -> list[dict[str, Any]]:
+        """The multipart uploads in progress of a 'cos' credential's session."""
+        if credential.scope != "cos" or not credential.session_key:
+            return []
+        if credential.app_id is not None:
+            await self.check_app(credential.app_id)
         async with self.db.read() as conn:
-            return await q.list_multipart(conn, session["session_key"])
+            return await q.list_multipart(conn, credential.session_key)
 
     async def put_part(
         self, key: str, upload_id: str, number: int, chunks: AsyncIterator[bytes]
@@ -409,11 +425,6 @@ def parse_expire_time(value: str | None) -> float | None:
     if expires <= now():
         raise VodError("InvalidParameterValue.ExpireTime", "ExpireTime must be in the future.")
     return expires
-
-
-def flow_options(**values: Any) -> FlowOptions:
-    """Options of a procedure started by an upload (SessionContext, priority)."""
-    return FlowOptions(**values)
 
 
 def _write(fh: Any, digest: Any, data: bytes) -> None:

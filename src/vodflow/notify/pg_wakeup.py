@@ -27,8 +27,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vodflow.core.events import PENDING_KEY
 from vodflow.notify.wakeup import Hub, LocalBackend
+from vodflow.store.events import PENDING_KEY
 
 log = logging.getLogger("vodflow.wakeup")
 

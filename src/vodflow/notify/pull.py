@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vodflow import metrics
-from vodflow.core import events as core
 from vodflow.errors import VodError
+from vodflow.notify.handles import make_handle, new_token, parse_handle
 from vodflow.notify.wakeup import Hub
 from vodflow.store import events as q
 from vodflow.store.db import Database
@@ -52,7 +52,7 @@ class PullQueue:
             self._fast = None
 
     async def _claim(self, app_id: int, limit: int) -> list[PulledEvent]:
-        token = core.new_token()
+        token = new_token()
         t = now()
         until = t + self.visibility_s
         if self._fast is not None:
@@ -63,7 +63,7 @@ class PullQueue:
                 rows = await q.claim_pull(
                     conn, app_id, now=t, until=until, token=token, limit=limit
                 )
-        return [PulledEvent(i, core.make_handle(token, i), et, body) for i, et, body in rows]
+        return [PulledEvent(i, make_handle(token, i), et, body) for i, et, body in rows]
 
     async def _any_visible(self, app_id: int) -> bool:
         if self._fast is not None:
@@ -113,7 +113,7 @@ class PullQueue:
         by_token: dict[str, list[int]] = {}
         bad: list[str] = []
         for h in handles:
-            p = core.parse_handle(h)
+            p = parse_handle(h)
             if p is None:
                 bad.append(h)
             else:
@@ -151,7 +151,7 @@ def _check(missing: dict[int, str], states: States) -> None:
     unknown: list[str] = []
     for event_id, token in missing.items():
         state = states.get(event_id)
-        handle = core.make_handle(token, event_id)
+        handle = make_handle(token, event_id)
         if state is None or state[0] != token:
             unknown.append(handle)
         elif state[2] is None:

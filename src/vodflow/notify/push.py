@@ -26,6 +26,7 @@ from vodflow import metrics
 from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.notify.http1 import OriginPool, RequestError, request_target
+from vodflow.notify.signing import push_body
 from vodflow.notify.wakeup import Hub
 from vodflow.store import apps as apps_q
 from vodflow.store import events as q
@@ -270,7 +271,7 @@ class PushRelay:
             attempt["error"] = "the application has no NotificationUrl"
             return False
         path = request_target(target.url)
-        body = core.push_body(row["body"], target.sign_key, now()).encode()
+        body = push_body(row["body"], target.sign_key, now()).encode()
         headers = [
             ("Content-Type", "application/json"),
             ("X-Vodflow-Event-Id", str(row["id"])),

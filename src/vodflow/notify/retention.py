@@ -9,11 +9,11 @@ transaction holds the write lock long.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
 
+from vodflow.periodic import Periodic
 from vodflow.store import events as q
 from vodflow.store.db import Database
 from vodflow.store.schema import apps
@@ -24,21 +24,11 @@ log = logging.getLogger("vodflow.events")
 BATCH = 2000
 
 
-class RetentionSweeper:
+class RetentionSweeper(Periodic):
     def __init__(self, db: Database, retention_s: float, interval_s: float) -> None:
+        super().__init__("events retention sweep", interval_s, self._pass)
         self.db = db
         self.retention_s = retention_s
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="events-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def purge_once(self) -> int:
         """Delete every event older than the window; the number deleted."""
@@ -56,14 +46,7 @@ class RetentionSweeper:
                 await asyncio.sleep(0)  # let requests through between batches
         return total
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                n = await self.purge_once()
-                if n:
-                    log.info("purged %d events older than %.0f s", n, self.retention_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("events retention sweep failed")
-            await asyncio.sleep(self.interval_s)
+    async def _pass(self) -> None:
+        n = await self.purge_once()
+        if n:
+            log.info("purged %d events older than %.0f s", n, self.retention_s)

@@ -112,4 +112,4 @@ class EventsService:
                     f"The event ids {missing[:5]} do not exist in this application.",
                 )
             await q.redeliver(conn, app_id, ids, now())
-            conn.info.setdefault(core.PENDING_KEY, set()).add(app_id)
+            conn.info.setdefault(q.PENDING_KEY, set()).add(app_id)

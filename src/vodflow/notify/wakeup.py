@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from vodflow.core.events import PENDING_KEY
+from vodflow.store.events import PENDING_KEY
 
 COMMITTED_KEY = "vodflow.committed_events"
 

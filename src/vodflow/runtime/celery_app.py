@@ -35,15 +35,12 @@ import contextlib
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from celery import Celery
 
 from vodflow.config import Settings
-from vodflow.runtime.executor import run_job
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.celery")
 
@@ -155,50 +152,57 @@ class CeleryExecutor:
 # --------------------------------------------------------------------- worker side
 
 
+class WorkerServices(Protocol):
+    """What a worker process needs of the services the composition root builds."""
+
+    async def run_job(self, kind: str, job_id: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# Builds a process's services from the settings (app.build_services).
+BuildServices = Callable[[Settings], Awaitable[WorkerServices]]
+
+
 class WorkerRuntime:
     """One per worker process: an asyncio loop in a thread, and the services built on it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, build: BuildServices) -> None:
         self.settings = settings
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, name="vodflow-loop", daemon=True)
         self._thread.start()
-        self.services: Services = self.call(self._build())
+        self.services: WorkerServices = self.call(build(settings))
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
-
-    async def _build(self) -> Services:
-        from vodflow.app import build_services
-
-        return await build_services(self.settings)
 
     def call(self, coro: Any) -> Any:
         """Run a coroutine on the runtime's loop and wait for its result (from any thread)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def run(self, kind: str, job_id: str) -> None:
-        self.call(run_job(self.services, kind, job_id))
+        self.call(self.services.run_job(kind, job_id))
 
     def close(self) -> None:
         try:
-            self.call(self.services.db.close())
+            self.call(self.services.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
 
 
 _runtime: WorkerRuntime | None = None
-_runtime_settings: Settings | None = None
+_runtime_config: tuple[Settings, BuildServices] | None = None
 _runtime_lock = threading.Lock()
 
 
-def configure_worker(settings: Settings) -> None:
+def configure_worker(settings: Settings, build: BuildServices) -> None:
     """Tell this process (and the pool processes it forks) how to build its runtime."""
-    global _runtime_settings
-    _runtime_settings = settings
+    global _runtime_config
+    _runtime_config = (settings, build)
 
 
 def worker_runtime() -> WorkerRuntime:
@@ -206,7 +210,9 @@ def worker_runtime() -> WorkerRuntime:
     global _runtime
     with _runtime_lock:
         if _runtime is None or _runtime.pid != os.getpid():
-            _runtime = WorkerRuntime(_runtime_settings or Settings.from_env())
+            if _runtime_config is None:
+                raise RuntimeError("configure_worker() was not called in this process")
+            _runtime = WorkerRuntime(*_runtime_config)
         return _runtime
 
 

@@ -3,8 +3,8 @@
 Executors are told "run job (kind, id)"; they hold no state that matters. The
 database is the truth (leases on subtask rows), the queue is a hint: a job that is
 lost is found again by the sweeper, and a job delivered twice is refused by its
-lease. Job handlers are registered by kind, so the same handler runs under the
-in-process pool and under Celery workers.
+lease. What a job kind runs is runtime/jobs.py's one table, so the same core
+entry point runs under the in-process pool and under Celery workers.
 """
 
 from __future__ import annotations
@@ -15,28 +15,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
+from typing import Protocol
 
 log = logging.getLogger("vodflow.executor")
 
-JobHandler = Callable[["Services", str], Awaitable[None]]
-JOB_HANDLERS: dict[str, JobHandler] = {}
-
-
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    def register(fn: JobHandler) -> JobHandler:
-        JOB_HANDLERS[kind] = fn
-        return fn
-
-    return register
-
-
-async def run_job(services: Services, kind: str, job_id: str) -> None:
-    """What every backend calls: find the handler for `kind` and run it."""
-    await JOB_HANDLERS[kind](services, job_id)
+# Runs job (kind, id): runtime/jobs.py's JobTable.run.
+RunJob = Callable[[str, str], Awaitable[None]]
 
 
 class Executor(Protocol):
@@ -65,8 +49,8 @@ class LocalExecutor:
     suffice; `concurrency` bounds how many run at once (higher priority first).
     """
 
-    def __init__(self, services: Services, concurrency: int | None = None) -> None:
-        self.services = services
+    def __init__(self, run_job: RunJob, concurrency: int | None = None) -> None:
+        self.run_job = run_job
         self.concurrency = concurrency or default_concurrency()
         self._queue: asyncio.PriorityQueue[_Item] = asyncio.PriorityQueue()
         self._counter = itertools.count()
@@ -91,7 +75,7 @@ class LocalExecutor:
         while True:
             item = await self._queue.get()
             try:
-                await run_job(self.services, item.kind, item.job_id)
+                await self.run_job(item.kind, item.job_id)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from vodflow.runtime.executor import Executor, LocalExecutor
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
+from vodflow.config import Settings
+from vodflow.runtime.executor import Executor, LocalExecutor, RunJob
 
 EXECUTORS = ("local", "celery")
 
 
-def make_executor(services: Services) -> Executor:
+def make_executor(settings: Settings, run_job: RunJob) -> Executor:
     """`local`: the in-process pool (embedded); `celery`: `vodflow worker` processes."""
-    settings = services.settings
     name = settings.executor.strip().lower()
     if name == "local":
-        return LocalExecutor(services, settings.workers or None)
+        return LocalExecutor(run_job, settings.workers or None)
     if name == "celery":
         # Imported here so the embedded deployment never loads Celery.
         from vodflow.runtime.celery_app import CeleryExecutor

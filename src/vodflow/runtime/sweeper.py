@@ -23,21 +23,24 @@ import logging
 import os
 import re
 import shutil
-import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from vodflow.blobstore import BlobStore
+from vodflow.core.jobs import SUBTASK_JOB, JobQueue
+from vodflow.core.limits import SESSION_WINDOW_S
+from vodflow.core.subtasks import HOST, OWNER
+from vodflow.periodic import Periodic
+from vodflow.store import credentials as credentials_q
 from vodflow.store import tasks as q
+from vodflow.store.db import Database
 from vodflow.timeutil import now
-
-if TYPE_CHECKING:
-    from vodflow.app import Services
 
 log = logging.getLogger("vodflow.sweeper")
 
-JOB_KIND = "subtask"
-SESSION_WINDOW_S = 3 * 24 * 3600.0
+# Housekeeping (forgotten SessionIds, expired credentials, old work directories)
+# runs every this many sweeps.
+HOUSEKEEPING_EVERY = 600
 WORK_DIR_MAX_AGE_S = 3600.0
 _WORK_DIR = re.compile(r"^flow-(\d+)-[0-9a-f]+$")
 
@@ -67,69 +70,43 @@ def owner_dead(owner: str | None, host: str, me: str) -> bool:
     return pid == os.getpid() or not _pid_alive(pid)
 
 
-def kill_strays(marker: str) -> int:
-    """SIGKILL processes (FFmpeg of a dead attempt) whose command line contains `marker`.
-
-    `marker` is a work directory path with a random component, so only processes
-    started for that very attempt match. Linux only; elsewhere nothing happens and
-    the lease still keeps two live runs apart.
-    """
-    proc = Path("/proc")
-    if not marker or not proc.is_dir():
-        return 0
-    needle = marker.encode()
-    killed = 0
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline:
-            with contextlib.suppress(OSError):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-    return killed
-
-
-class Sweeper:
-    def __init__(self, services: Services, interval: float | None = None) -> None:
-        self.services = services
-        lease = services.settings.lease_s
-        self.interval = interval or max(0.5, min(10.0, lease / 3))
-        self._task: asyncio.Task[None] | None = None
+class Sweeper(Periodic):
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        queue: JobQueue,
+        lease_s: float,
+        interval: float | None = None,
+    ) -> None:
+        interval = interval or max(0.5, min(10.0, lease_s / 3))
+        super().__init__("sweep", interval, self._tick, first_delay_s=interval)
+        self.db = db
+        self.blobs = blobs
+        self.queue = queue
+        self._ticks = 0
 
     async def start(self) -> None:
         await self.sweep(startup=True)
-        self._task = asyncio.create_task(self._loop(), name="vodflow-sweeper")
+        await super().start()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def _tick(self) -> None:
+        await self.sweep(startup=False)
+        self._ticks += 1
+        if self._ticks % HOUSEKEEPING_EVERY == 0:
+            await self.housekeep()
 
-    async def _loop(self) -> None:
-        ticks = 0
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep(startup=False)
-                ticks += 1
-                if ticks % 600 == 0:
-                    async with self.services.db.tx() as conn:
-                        await q.purge_sessions(conn, now() - SESSION_WINDOW_S)
-                    await self.clean_work_dirs()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sweep failed")
+    async def housekeep(self, at: float | None = None) -> None:
+        """Forget SessionIds past their window and expired credentials; old work dirs."""
+        t = now() if at is None else at
+        async with self.db.tx() as conn:
+            await q.purge_sessions(conn, t - SESSION_WINDOW_S)
+            await credentials_q.purge_expired(conn, t)
+        await self.clean_work_dirs()
 
     async def clean_work_dirs(self, max_age_s: float = WORK_DIR_MAX_AGE_S) -> int:
         """Remove old work directories of ended subtasks; the number removed."""
-        tmp = self.services.blobs.tmp_dir
+        tmp = self.blobs.tmp_dir
         cutoff = time.time() - max_age_s
         old: dict[int, Path] = {}
         for entry in tmp.iterdir() if tmp.is_dir() else ():
@@ -138,7 +115,7 @@ class Sweeper:
                 if match and entry.is_dir() and entry.stat().st_mtime < cutoff:
                     old[int(match.group(1))] = entry
         removed = 0
-        async with self.services.db.read() as conn:
+        async with self.db.read() as conn:
             for subtask_id, path in old.items():
                 row = await q.get_subtask(conn, subtask_id)
                 if row is None or row["status"] in q.FINAL:
@@ -148,12 +125,7 @@ class Sweeper:
 
     async def sweep(self, *, startup: bool) -> int:
         """Re-submit what nobody runs; the number of jobs submitted."""
-        from vodflow.core.subtasks import HOST, OWNER
-
-        executor = self.services.executor
-        if executor is None:
-            return 0
-        db = self.services.db
+        db = self.db
         if startup:
             async with db.tx() as conn:
                 for row in await q.held_by_others(conn, HOST + ":"):
@@ -162,7 +134,7 @@ class Sweeper:
         async with db.read() as conn:
             rows = await q.runnable(conn, now(), waiting=startup)
         for row in rows:
-            await executor.submit(JOB_KIND, str(row["id"]), int(row["priority"] or 0))
+            await self.queue.submit(SUBTASK_JOB, str(row["id"]), int(row["priority"] or 0))
         if rows:
             log.info("sweeper re-submitted %d subtask(s)", len(rows))
         return len(rows)

@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow.store.schema import delivery_attempts, events
 
 E = events.c
+# conn.info key: the application ids that got events in this transaction (the
+# commit hook wakes their waiters; notify/wakeup.py).
+PENDING_KEY = "vodflow.pending_events"
 
 
 # Built once: every flow state change writes an event, and constructing the

@@ -6,8 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from vodflow.core.events import EVENT_FIELDS, MAX_URL_LEN
 from vodflow.wire.common import Int, Request, Str
+
+# EventType -> the EventContent field that carries its object.
+EVENT_FIELDS = {
+    "NewFileUpload": "FileUploadEvent",
+    "ProcedureStateChanged": "ProcedureStateChangeEvent",
+    "FileDeleted": "FileDeleteEvent",
+    "PullComplete": "PullCompleteEvent",
+}
+MAX_URL_LEN = 1024
 
 Switch = Literal["ON", "OFF"]
 EventType = Literal["NewFileUpload", "ProcedureStateChanged", "FileDeleted", "PullComplete"]

@@ -109,6 +109,8 @@ RESULT_FIELDS = {t: (f, k) for t, f, k in TASK_SETS.values()}
 
 class FlowRequest(Request):
     TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
+    # The enumeration is checked here; its default and Tencent's length limits are
+    # core/task_options.py's.
     TasksNotifyMode: Literal["Finish", "Change", "None"] | None = None
     SessionContext: LooseText | None = None
     SessionId: LooseText | None = None

@@ -16,7 +16,9 @@ TimeField = Annotated[Str, Field(max_length=64)]
 RegionField = Annotated[Str, Field(max_length=32)]
 ClassIdField = Annotated[Int, Field(ge=0, le=2**31 - 1)]
 SourceContextField = Annotated[Str, Field(max_length=250)]
-SessionContextField = Annotated[Str, Field(max_length=1000)]
+# Bounded here; Tencent's limits (and their specific codes) are core/task_options.py's.
+SessionContextField = Annotated[Str, Field(max_length=8192)]
+SessionIdField = Annotated[Str, Field(max_length=8192)]
 ExtInfoField = Annotated[Str, Field(max_length=1000)]
 StoragePathField = Annotated[Str, Field(max_length=512)]
 UrlField = Annotated[Str, Field(min_length=1, max_length=2048)]
@@ -51,7 +53,7 @@ class PullUploadRequest(Request):
     ClassId: ClassIdField | None = None
     TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
     SessionContext: SessionContextField | None = None
-    SessionId: Annotated[Str, Field(max_length=50)] | None = None
+    SessionId: SessionIdField | None = None
     ExtInfo: ExtInfoField | None = None
     SourceContext: SourceContextField | None = None
     MediaStoragePath: StoragePathField | None = None

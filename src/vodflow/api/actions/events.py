@@ -22,7 +22,6 @@ from vodflow.wire.events import (
 
 
 def _events(ctx: Context) -> EventsService:
-    assert ctx.services.events is not None
     return ctx.services.events
 
 

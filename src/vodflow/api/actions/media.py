@@ -29,9 +29,7 @@ CATEGORIES = ("Video", "Audio", "Image")
 
 
 def _library(ctx: Context) -> LibraryService:
-    service = ctx.services.library
-    assert service is not None
-    return service
+    return ctx.services.library
 
 
 def _filters(values: list[str] | None) -> set[str] | None:

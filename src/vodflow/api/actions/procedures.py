@@ -17,7 +17,6 @@ from vodflow.wire.templates import (
 
 
 def _svc(ctx: Context) -> TemplateService:
-    assert ctx.services.templates is not None
     return ctx.services.templates
 
 

@@ -22,26 +22,20 @@ from vodflow.wire.tasks import (
 
 
 def _flows(ctx: Context) -> FlowService:
-    flows = ctx.services.flows
-    if flows is None:
-        raise VodError("InternalError", "Task flows are not available.")
-    return flows
+    return ctx.services.flows
 
 
 def _tasks(ctx: Context) -> TaskQueries:
-    tasks = ctx.services.tasks
-    if tasks is None:
-        raise VodError("InternalError", "Task queries are not available.")
-    return tasks
+    return ctx.services.tasks
 
 
 def _options(req: FlowRequest) -> FlowOptions:
-    return FlowOptions(
-        priority=req.TasksPriority or 0,
-        notify_mode=req.TasksNotifyMode or "Finish",
-        session_context=req.SessionContext or "",
-        session_id=req.SessionId or "",
-        ext_info=req.ExtInfo or "",
+    return FlowOptions.of(
+        priority=req.TasksPriority,
+        notify_mode=req.TasksNotifyMode,
+        session_context=req.SessionContext,
+        session_id=req.SessionId,
+        ext_info=req.ExtInfo,
     )
 
 
@@ -56,8 +50,7 @@ async def ProcessMedia(ctx: Context, req: ProcessMediaRequest) -> dict[str, Any]
 async def ProcessMediaByProcedure(
     ctx: Context, req: ProcessMediaByProcedureRequest
 ) -> dict[str, Any]:
-    templates = ctx.services.templates
-    mpt = await templates.get_procedure(ctx.app_id, req.ProcedureName) if templates else None
+    mpt = await ctx.services.templates.get_procedure(ctx.app_id, req.ProcedureName)
     if mpt is None:
         raise VodError(
             "InvalidParameterValue.ProcedureName",

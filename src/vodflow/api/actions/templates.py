@@ -36,7 +36,6 @@ _NOT_PARAMS = {"SubAppId", "Definition", "Name", "Comment"}
 
 
 def _svc(ctx: Context) -> TemplateService:
-    assert ctx.services.templates is not None
     return ctx.services.templates
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from vodflow.api.registry import Context, action
-from vodflow.core import pull_upload
 from vodflow.core.uploads import UploadService
 from vodflow.wire.upload import ApplyUploadRequest, CommitUploadRequest, PullUploadRequest
 
 
 def _uploads(ctx: Context) -> UploadService:
-    service = ctx.services.uploads
-    assert service is not None
-    return service
+    return ctx.services.uploads
 
 
 @action()
@@ -43,5 +40,5 @@ async def CommitUpload(ctx: Context, req: CommitUploadRequest) -> dict[str, Any]
 
 @action()
 async def PullUpload(ctx: Context, req: PullUploadRequest) -> dict[str, Any]:
-    task_id = await pull_upload.start(ctx.services, ctx.app_id, req)
+    task_id = await ctx.services.pulls.start(ctx.app_id, req)
     return {"TaskId": task_id}

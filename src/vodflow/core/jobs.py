@@ -1,0 +1,20 @@
+"""The job-queue port: how core hands work to whatever runs it.
+
+Core names the kinds of job it submits; `runtime/` maps each kind to the core
+entry point that runs it (runtime/jobs.py) and provides the queues (the
+in-process pool, Celery). The queue is only a hint: the database rows are the
+truth, and a lost job is found again by the sweeper.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+# Run one subtask of a task flow (job id: the subtask row id).
+SUBTASK_JOB = "subtask"
+# Fetch the file of one PullUpload task (job id: the TaskId).
+PULL_UPLOAD_JOB = "pull_upload"
+
+
+class JobQueue(Protocol):
+    async def submit(self, kind: str, job_id: str, priority: int = 0) -> None: ...
