@@ -16,7 +16,3 @@ class VodError(Exception):
 
 def invalid_value(field: str, why: str, code: str | None = None) -> VodError:
     return VodError(code or "InvalidParameterValue", f"The value of `{field}` is invalid: {why}")
-
-
-def not_found(what: str, ident: object, code: str = "ResourceNotFound") -> VodError:
-    return VodError(code, f"{what} `{ident}` does not exist.")

@@ -16,6 +16,8 @@ from tests.flows_support import add_media, wait_task, wait_until
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
 
+pytestmark = pytest.mark.e2e
+
 
 def processes_with(marker: str) -> list[int]:
     found = []

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
+from tests.assertions import call_code as code_of
 from tests.events_support import emit_many, receiver
 from tests.flows_support import server_settings, wait_until
 from tests.servers import ServerProcess
@@ -29,12 +29,6 @@ def inject(server: ServerProcess, n: int, app_id: int | None = None, **kw: Any) 
             await services.db.close()
 
     asyncio.run(go())
-
-
-def code_of(server: ServerProcess, action: str, params: dict[str, Any]) -> str:
-    with pytest.raises(TencentCloudSDKException) as info:
-        server.call(action, params)
-    return str(info.value.get_code())
 
 
 def new_app(server: ServerProcess, name: str) -> int:

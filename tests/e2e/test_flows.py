@@ -19,13 +19,15 @@ from urllib.parse import unquote, urlparse
 import httpx
 import pytest
 from sqlalchemy import update
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from tests.assertions import call_code as code_of
 from tests.flows_support import add_media, wait_task
 from tests.mediagen import make_audio_only, make_video
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
 from vodflow.app import build_services
 from vodflow.store.schema import task_sessions
+
+pytestmark = pytest.mark.e2e
 
 MPT = {"TranscodeTaskSet": [{"Definition": 100010}]}
 
@@ -34,12 +36,6 @@ MPT = {"TranscodeTaskSet": [{"Definition": 100010}]}
 def clip_id(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> str:
     path = make_video(tmp_path_factory.mktemp("flows") / "clip.mp4", duration=3)
     return add_media(server, path)
-
-
-def code_of(server: ServerProcess, action: str, params: dict[str, Any]) -> str:
-    with pytest.raises(TencentCloudSDKException) as info:
-        server.call(action, params)
-    return str(info.value.get_code())
 
 
 @pytest.mark.parametrize(

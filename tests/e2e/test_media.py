@@ -20,17 +20,12 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.vod.v20180717 import models
 
 from tests import mediagen
+from tests.assertions import code_of
 from tests.flows_support import wait_until
 from tests.servers import ServerProcess
 from tests.uploadkit import upload
 
 pytestmark = pytest.mark.e2e
-
-
-def code_of(fn: Any, *args: Any) -> str:
-    with pytest.raises(TencentCloudSDKException) as info:
-        fn(*args)
-    return str(info.value.get_code())
 
 
 @pytest.fixture(scope="module")

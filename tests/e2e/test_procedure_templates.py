@@ -6,26 +6,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
+from tests.assertions import call_code as raw_code
+from tests.assertions import code_of
 from tests.flows_support import add_media, wait_task
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-
-def code_of(fn, req) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(TencentCloudSDKException) as info:
-        fn(req)
-    return info.value.get_code()
-
-
-def raw_code(server: ServerProcess, action: str, params: dict) -> str:  # type: ignore[type-arg]
-    with pytest.raises(TencentCloudSDKException) as info:
-        server.call(action, params)
-    return info.value.get_code()
 
 
 def unique(prefix: str) -> str:

@@ -20,6 +20,8 @@ from tests.mediagen import make_seed_clip
 from tests.servers import ServerProcess
 from vodflow.media.probe import probe
 
+pytestmark = pytest.mark.e2e
+
 SEED = Path("/work/shared/seed/push_callback_body.json")
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models
 
+from tests.assertions import call_code as raw_code
+from tests.assertions import code_of
 from tests.flows_support import add_media, wait_task
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
@@ -19,18 +20,6 @@ pytestmark = pytest.mark.e2e
 # Tencent's H.265 transcoding presets: FLU, SD, HD, FHD, 2K, 4K.
 H265_MP4 = (101010, 101020, 101030, 101040, 101070, 101080)
 H265_HLS = (101210, 101220, 101230, 101240, 101270, 101280)
-
-
-def code_of(fn, req) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(TencentCloudSDKException) as info:
-        fn(req)
-    return info.value.get_code()
-
-
-def raw_code(server: ServerProcess, action: str, params: dict) -> str:  # type: ignore[type-arg]
-    with pytest.raises(TencentCloudSDKException) as info:
-        server.call(action, params)
-    return info.value.get_code()
 
 
 def video(**kw) -> models.VideoTemplateInfo:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from qcloud_cos.cos_exception import CosServiceError
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests import mediagen
+from tests.assertions import code_of
 from tests.flows_support import wait_task, wait_until
 from tests.servers import ServerProcess
 from tests.uploadkit import apply, cos_client, put, signed_sender, upload
@@ -28,12 +29,6 @@ pytestmark = pytest.mark.e2e
 
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def code_of(fn: Any, *args: Any, **kwargs: Any) -> str:
-    with pytest.raises(TencentCloudSDKException) as info:
-        fn(*args, **kwargs)
-    return str(info.value.get_code())
 
 
 def describe(server: ServerProcess, file_id: str, **params: Any) -> dict[str, Any]:

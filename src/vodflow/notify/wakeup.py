@@ -112,7 +112,3 @@ class LocalBackend:
             committed = record.info.pop(COMMITTED_KEY, None)
             if committed:
                 hub.notify_threadsafe(committed)
-
-
-def attach_local(engine: AsyncEngine, hub: Hub) -> None:
-    LocalBackend().attach(engine, hub)

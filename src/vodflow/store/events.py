@@ -72,15 +72,6 @@ async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
     return (await conn.execute(stmt)).first() is not None
 
 
-async def next_visible(conn: AsyncConnection, app_id: int) -> float | None:
-    """When the earliest leased, unconfirmed event of the application becomes visible."""
-    stmt = select(func.min(E.visible_at)).where(
-        E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at.is_not(None)
-    )
-    value = (await conn.execute(stmt)).scalar()
-    return float(value) if value is not None else None
-
-
 async def lease_states(
     conn: AsyncConnection, app_id: int, ids: Sequence[int]
 ) -> dict[int, tuple[str | None, float | None, float | None]]:

@@ -56,11 +56,6 @@ async def lock_task(conn: AsyncConnection, task_id: str) -> None:
     await conn.execute(stmt)
 
 
-async def task_status(conn: AsyncConnection, task_id: str) -> str | None:
-    stmt = select(tasks.c.status).where(tasks.c.task_id == task_id)
-    return (await conn.execute(stmt)).scalar_one_or_none()
-
-
 async def update_task(conn: AsyncConnection, task_id: str, **values: Any) -> None:
     await conn.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
 
@@ -76,22 +71,6 @@ async def set_task_status(
 async def subtasks_of(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
     stmt = select(subtasks).where(subtasks.c.task_id == task_id).order_by(subtasks.c.seq)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-
-async def subtasks_of_many(
-    conn: AsyncConnection, task_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {t: [] for t in task_ids}
-    if not task_ids:
-        return out
-    stmt = (
-        select(subtasks)
-        .where(subtasks.c.task_id.in_(list(task_ids)))
-        .order_by(subtasks.c.task_id, subtasks.c.seq)
-    )
-    for row in (await conn.execute(stmt)).mappings():
-        out[row["task_id"]].append(dict(row))
-    return out
 
 
 async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:

@@ -247,10 +247,6 @@ class AdaptiveDynamicStreamingInfoItem(WireModel):
     SubStreamSet: list[MediaSubStreamInfoItem]
 
 
-class CoverBySnapshotTaskOutput(WireModel):
-    CoverUrl: str
-
-
 class SubtaskResult(WireModel):
     """The common shape of every MediaProcessTask*Result."""
 
