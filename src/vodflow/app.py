@@ -56,7 +56,7 @@ async def build_services(settings: Settings) -> Services:
     apps = AppService(db, settings.app_id)
     await apps.ensure_default()
     credentials = CredentialService(db, root)
-    events = EventsService(db, settings)
+    events = EventsService(db, settings, apps)
     # Work submitted before the table is bound waits in the queue: the table
     # needs the services below, which need the queue.
     jobs = JobTable()

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.errors import invalid_value
+from vodflow.status import DeliveryStatus
 from vodflow.store import events as q
 from vodflow.timeutil import now
 from vodflow.wire.common import dump_clean
@@ -58,7 +59,7 @@ async def emit(
         mode=mode,
         create_time=t,
         visible_at=t if mode == "PULL" else None,
-        delivery_status="PENDING" if mode == "PUSH" else None,
+        delivery_status=DeliveryStatus.PENDING if mode == "PUSH" else None,
         next_attempt_at=t if mode == "PUSH" else None,
         attempts=0,
     )

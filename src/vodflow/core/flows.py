@@ -25,6 +25,7 @@ from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.core.tasks import procedure_task_in
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
+from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
@@ -102,13 +103,9 @@ class FlowService:
             task_id=task_id,
             app_id=app_id,
             type="Procedure",
-            status="WAITING",
+            status=TaskStatus.WAITING,
             file_id=file_id,
-            priority=options.priority,
-            notify_mode=options.notify_mode,
-            session_context=options.session_context,
-            session_id=options.session_id,
-            ext_info=options.ext_info,
+            **options.columns(),
             err_code=0,
             err_code_ext="",
             message="",
@@ -127,7 +124,7 @@ class FlowService:
                 "seq": seq,
                 "type": result_type,
                 "input": item,
-                "status": "WAITING",
+                "status": SubtaskStatus.WAITING,
                 "priority": options.priority,
                 "create_time": t,
             }
@@ -168,7 +165,7 @@ class FlowService:
                 )
             t = now()
             changed = await q.set_task_status(
-                conn, task_id, q.TASK_LIVE, status="ABORTED", finish_time=t
+                conn, task_id, TASK_LIVE, status=TaskStatus.ABORTED, finish_time=t
             )
             if not changed:
                 raise VodError(

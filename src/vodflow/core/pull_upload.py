@@ -30,6 +30,7 @@ from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
+from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database
@@ -130,12 +131,8 @@ class PullUploadService:
                 task_id=task_id,
                 app_id=app_id,
                 type="PullUpload",
-                status="WAITING",
-                priority=options.priority,
-                notify_mode=options.notify_mode,
-                session_context=options.session_context,
-                session_id=options.session_id,
-                ext_info=options.ext_info,
+                status=TaskStatus.WAITING,
+                **options.columns(),
                 err_code=0,
                 err_code_ext="",
                 message="",
@@ -162,7 +159,7 @@ class PullUploadService:
             if task is None or task["type"] != "PullUpload":
                 return
             if not await tasks_q.set_task_status(
-                conn, task_id, ["WAITING"], status="PROCESSING", begin_time=now()
+                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
             ):
                 return  # already run (a duplicate delivery)
             output = dict(task["output"] or {}) | {"Status": "PROCESSING"}
@@ -219,7 +216,7 @@ class PullUploadService:
             await tasks_q.update_task(
                 conn,
                 task["task_id"],
-                status="FINISH",
+                status=TaskStatus.FINISH,
                 file_id=record.file_id,
                 message="SUCCESS",
                 output=output,
@@ -256,7 +253,7 @@ class PullUploadService:
             await tasks_q.update_task(
                 conn,
                 task["task_id"],
-                status="FINISH",
+                status=TaskStatus.FINISH,
                 err_code=err_code,
                 message=message[:500],
                 output=output,

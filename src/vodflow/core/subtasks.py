@@ -48,6 +48,7 @@ from vodflow.core.templates import TemplateService
 from vodflow.media import ops
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.strays import kill_strays
+from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
@@ -182,7 +183,7 @@ class SubtaskRunner:
             if row is None:
                 return None
             task = await q.get_task_any(conn, row["task_id"])
-            if task is None or task["status"] not in q.TASK_LIVE:
+            if task is None or task["status"] not in TASK_LIVE:
                 return None
             if not await q.claim(conn, subtask_id, OWNER, until, t):
                 return None
@@ -203,8 +204,10 @@ class SubtaskRunner:
             stale = [str((r["output"] or {}).get("_work")) for r in rows if _work_of(r)]
             for r in rows:
                 await q.set_output(conn, r["id"], {"_work": str(work)})
-            if task["status"] == "WAITING":
-                await q.set_task_status(conn, task["task_id"], ["WAITING"], status="PROCESSING")
+            if task["status"] == TaskStatus.WAITING:
+                await q.set_task_status(
+                    conn, task["task_id"], [TaskStatus.WAITING], status=TaskStatus.PROCESSING
+                )
                 await q.update_task(conn, task["task_id"], begin_time=t)
             for _ in first:
                 await self.flows.emit_state(conn, task["task_id"], final=False)
@@ -331,7 +334,7 @@ class SubtaskRunner:
             await q.lock_task(conn, task_id)
             for o in outcomes:
                 values: dict[str, Any] = {
-                    "status": "SUCCESS" if o.ok else "FAIL",
+                    "status": SubtaskStatus.SUCCESS if o.ok else SubtaskStatus.FAIL,
                     "progress": 100 if o.ok else 0,
                     "output": o.output if o.ok else None,
                     "err_code_ext": "" if o.ok else o.code,
@@ -358,7 +361,7 @@ class SubtaskRunner:
                     await media_q.set_cover(conn, claim.task["file_id"], o.cover_key)
                 await self.flows.emit_state(conn, task_id, final=False)
             if await q.count_live(conn, task_id) == 0 and await q.set_task_status(
-                conn, task_id, q.TASK_LIVE, status="FINISH", finish_time=t
+                conn, task_id, TASK_LIVE, status=TaskStatus.FINISH, finish_time=t
             ):
                 await self.flows.emit_state(conn, task_id, final=True)
         rows = {r["id"]: r for r in claim.rows}

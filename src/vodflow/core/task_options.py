@@ -10,6 +10,7 @@ so the same mistake answers the same code from every action.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -46,6 +47,16 @@ class FlowOptions:
         )
         options.check()
         return options
+
+    def columns(self) -> dict[str, Any]:
+        """The task row's columns these options fill."""
+        return {
+            "priority": self.priority,
+            "notify_mode": self.notify_mode,
+            "session_context": self.session_context,
+            "session_id": self.session_id,
+            "ext_info": self.ext_info,
+        }
 
     def check(self) -> None:
         """Tencent's limits, with Tencent's specific error codes."""

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.errors import VodError, invalid_value
+from vodflow.status import SubtaskStatus
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
 from vodflow.timeutil import iso
@@ -39,11 +40,11 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
     status = row["status"]
     code_ext, message = row["err_code_ext"] or "", row["message"] or ""
     progress = int(row["progress"] or 0)
-    if status == "SUCCESS":
+    if status == SubtaskStatus.SUCCESS:
         shown, code_ext, message, progress = "SUCCESS", "", "SUCCESS", 100
-    elif status == "FAIL":
+    elif status == SubtaskStatus.FAIL:
         shown = "FAIL"
-    elif status == "ABORTED":
+    elif status == SubtaskStatus.ABORTED:
         shown, code_ext, message = "FAIL", ABORTED_CODE, ABORTED_MESSAGE
     else:  # WAITING or PROCESSING: Tencent reports both as PROCESSING
         shown, code_ext, message = "PROCESSING", "", ""
@@ -57,7 +58,7 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
         "BeginProcessTime": iso(row["begin_time"]),
         "FinishTime": iso(row["finish_time"]),
     }
-    if status == "SUCCESS" and row.get("output") is not None:
+    if status == SubtaskStatus.SUCCESS and row.get("output") is not None:
         body["Output"] = row["output"]
     field, _kind = RESULT_FIELDS[row["type"]]
     return {"Type": row["type"], field: body}

@@ -30,6 +30,7 @@ from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
+from vodflow.status import UploadState
 from vodflow.store import uploads as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now, parse_iso
@@ -143,7 +144,7 @@ class UploadService:
                 media_expire_time=expires,
                 media_key=media_key,
                 cover_key=cover_key,
-                state="PENDING",
+                state=UploadState.PENDING,
                 create_time=t,
                 expires_at=t + SESSION_S,
             )
@@ -169,12 +170,14 @@ class UploadService:
             session = await q.get_session(conn, session_key)
             if session is None or session["app_id"] != app_id or session["expires_at"] < now():
                 raise bad_session()
-            if not await q.transition(conn, session_key, "PENDING", "COMMITTING"):
+            if not await q.transition(
+                conn, session_key, UploadState.PENDING, UploadState.COMMITTING
+            ):
                 raise bad_session()
         media_path = self.blobs.path(staging_key(session["media_key"]))
         if not media_path.is_file():
             async with self.db.tx() as conn:
-                await q.transition(conn, session_key, "COMMITTING", "PENDING")
+                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.PENDING)
             raise VodError(
                 "ResourceNotFound.FileNotExist",
                 f"Nothing was uploaded to /{session['media_key']} yet; upload it, then commit.",
@@ -185,7 +188,13 @@ class UploadService:
             cover_path = candidate if candidate.is_file() else None
 
         async def mark_committed(conn: Any, record: MediaRecord) -> None:
-            await q.transition(conn, session_key, "COMMITTING", "COMMITTED", file_id=record.file_id)
+            await q.transition(
+                conn,
+                session_key,
+                UploadState.COMMITTING,
+                UploadState.COMMITTED,
+                file_id=record.file_id,
+            )
 
         try:
             record = await self.library.add_media(
@@ -207,12 +216,12 @@ class UploadService:
         except MediaRefused:
             # Refused bytes are not kept: the session ends and its objects go.
             async with self.db.tx() as conn:
-                await q.transition(conn, session_key, "COMMITTING", "FAILED")
+                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.FAILED)
             self.drop_staging(session["media_key"])
             raise
         except BaseException:
             async with self.db.tx() as conn:
-                await q.transition(conn, session_key, "COMMITTING", "PENDING")
+                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.PENDING)
             raise
         self.drop_staging(session["media_key"])
         return record
@@ -242,7 +251,7 @@ class UploadService:
             session = await q.get_session(conn, credential.session_key)
         if session is None or session["expires_at"] < now():
             raise StorageError(403, "AccessDenied", "The upload session has expired.")
-        if session["state"] != "PENDING":
+        if session["state"] != UploadState.PENDING:
             raise StorageError(403, "AccessDenied", "The upload session is already committed.")
         await self.check_app(session["app_id"])
         if key not in {session["media_key"], session["cover_key"]}:

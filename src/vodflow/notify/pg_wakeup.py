@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vodflow.notify.wakeup import Hub, LocalBackend
+from vodflow.periodic import cancel_and_wait
 from vodflow.store.events import PENDING_KEY
 
 log = logging.getLogger("vodflow.wakeup")
@@ -94,11 +95,8 @@ class PgWakeup:
             await asyncio.wait_for(self._listening.wait(), 10.0)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     @property
     def listening(self) -> bool:

@@ -28,6 +28,7 @@ from vodflow.core import events as core
 from vodflow.notify.http1 import OriginPool, RequestError, request_target
 from vodflow.notify.signing import push_body
 from vodflow.notify.wakeup import Hub
+from vodflow.status import DeliveryStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import events as q
 from vodflow.store.db import Database
@@ -191,7 +192,7 @@ class PushRelay:
             self._app_url[row["app_id"]] = url
             if url and self._per_url[url] + taken[url] >= cap:
                 give_back.append(
-                    {"id": row["id"], "status": "PENDING", "attempts": row["attempts"]}
+                    {"id": row["id"], "status": DeliveryStatus.PENDING, "attempts": row["attempts"]}
                     | {"next_at": t, "done_at": None}
                 )
                 continue
@@ -252,16 +253,20 @@ class PushRelay:
         done = now()
         attempts = row["attempts"] + 1
         if ok:
-            outcome = {"status": "DELIVERED", "next_at": None, "done_at": done}
+            outcome = {"status": DeliveryStatus.DELIVERED, "next_at": None, "done_at": done}
         else:
             delay = next_delay(self.settings.push_schedule_s, attempts)
             if delay is None:
-                outcome = {"status": "FAILED", "next_at": None, "done_at": done}
+                outcome = {"status": DeliveryStatus.FAILED, "next_at": None, "done_at": done}
             else:
-                outcome = {"status": "PENDING", "next_at": done + delay, "done_at": None}
+                outcome = {
+                    "status": DeliveryStatus.PENDING,
+                    "next_at": done + delay,
+                    "done_at": None,
+                }
         outcome |= {"id": row["id"], "attempts": attempts}
         metrics.observe_delivery(ok)
-        if outcome["status"] == "FAILED":
+        if outcome["status"] == DeliveryStatus.FAILED:
             metrics.observe_delivery_failed()
         self._outcomes.append((attempt, outcome))
         self._outcome_ready.set()
@@ -324,5 +329,5 @@ class PushRelay:
         except BaseException:
             self._outcomes[:0] = batch
             raise
-        if any(o["status"] == "PENDING" for _, o in batch):
+        if any(o["status"] == DeliveryStatus.PENDING for _, o in batch):
             self._wake.set()

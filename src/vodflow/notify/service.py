@@ -11,6 +11,7 @@ from typing import Any
 
 from vodflow.config import Settings
 from vodflow.core import events as core
+from vodflow.core.apps import AppService
 from vodflow.errors import VodError
 from vodflow.notify.pg_wakeup import wakeup_backend
 from vodflow.notify.pull import PullQueue
@@ -24,9 +25,10 @@ from vodflow.timeutil import now
 
 
 class EventsService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, apps: AppService) -> None:
         self.db = db
         self.settings = settings
+        self.apps = apps
         self.hub = Hub()
         # In-process hooks on SQLite; LISTEN/NOTIFY across processes on PostgreSQL.
         self.wakeup = wakeup_backend(db.url)
@@ -82,11 +84,7 @@ class EventsService:
         self.relay.kick()  # a new URL or key applies to pending deliveries at once
 
     async def config(self, app_id: int) -> dict[str, Any]:
-        async with self.db.read() as conn:
-            app = await apps_q.get(conn, app_id)
-        if app is None:
-            raise VodError("InvalidParameterValue.SubAppId", f"Unknown application `{app_id}`.")
-        return app
+        return await self.apps.get(app_id)
 
     # ------------------------------------------------------------ history
 

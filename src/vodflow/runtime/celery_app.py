@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import os
 import threading
@@ -41,6 +40,7 @@ from typing import Any, Protocol
 from celery import Celery
 
 from vodflow.config import Settings
+from vodflow.periodic import cancel_and_wait
 
 log = logging.getLogger("vodflow.celery")
 
@@ -142,10 +142,7 @@ class CeleryExecutor:
         return None
 
     async def stop(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retry
+        await cancel_and_wait(self._retry)
         self._pool.shutdown(wait=True)
 
 

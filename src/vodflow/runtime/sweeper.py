@@ -31,6 +31,7 @@ from vodflow.core.jobs import SUBTASK_JOB, JobQueue
 from vodflow.core.limits import SESSION_WINDOW_S
 from vodflow.core.subtasks import HOST, OWNER
 from vodflow.periodic import Periodic
+from vodflow.status import SUBTASK_FINAL
 from vodflow.store import credentials as credentials_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
@@ -118,7 +119,7 @@ class Sweeper(Periodic):
         async with self.db.read() as conn:
             for subtask_id, path in old.items():
                 row = await q.get_subtask(conn, subtask_id)
-                if row is None or row["status"] in q.FINAL:
+                if row is None or row["status"] in SUBTASK_FINAL:
                     await asyncio.to_thread(shutil.rmtree, path, True)
                     removed += 1
         return removed

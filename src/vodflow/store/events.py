@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.status import DeliveryStatus
 from vodflow.store.schema import delivery_attempts, events
 
 E = events.c
@@ -122,7 +123,7 @@ async def claim_push(
     skip_apps: Iterable[int] = (),
 ) -> list[dict[str, Any]]:
     """Take up to `limit` due PUSH deliveries, pushing their due time past the lease."""
-    cond = [E.delivery_status == "PENDING", E.next_attempt_at <= now]
+    cond = [E.delivery_status == DeliveryStatus.PENDING, E.next_attempt_at <= now]
     skip = list(skip_apps)
     if skip:
         cond.append(E.app_id.not_in(skip))
@@ -139,7 +140,7 @@ async def claim_push(
 
 
 async def next_push_due(conn: AsyncConnection) -> float | None:
-    stmt = select(func.min(E.next_attempt_at)).where(E.delivery_status == "PENDING")
+    stmt = select(func.min(E.next_attempt_at)).where(E.delivery_status == DeliveryStatus.PENDING)
     value = (await conn.execute(stmt)).scalar()
     return float(value) if value is not None else None
 
@@ -155,7 +156,7 @@ async def finish_push(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]])
         return
     stmt = (
         update(events)
-        .where(E.id == bindparam("b_id"), E.delivery_status == "PENDING")
+        .where(E.id == bindparam("b_id"), E.delivery_status == DeliveryStatus.PENDING)
         .values(
             delivery_status=bindparam("b_status"),
             attempts=bindparam("b_attempts"),
@@ -196,16 +197,16 @@ def _filters(
         cond.append(E.create_time < end)
     if status == "PENDING":
         cond.append(
-            ((E.mode == "PUSH") & (E.delivery_status == "PENDING"))
+            ((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.PENDING))
             | ((E.mode == "PULL") & E.confirmed_at.is_(None))
         )
     elif status == "DELIVERED":
         cond.append(
-            ((E.mode == "PUSH") & (E.delivery_status == "DELIVERED"))
+            ((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.DELIVERED))
             | ((E.mode == "PULL") & E.confirmed_at.is_not(None))
         )
     elif status == "FAILED":
-        cond.append((E.mode == "PUSH") & (E.delivery_status == "FAILED"))
+        cond.append((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.FAILED))
     return cond
 
 
@@ -242,7 +243,10 @@ async def redeliver(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: 
     base = update(events).where(E.app_id == app_id, E.id.in_(list(ids)))
     await conn.execute(
         base.where(E.mode == "PUSH").values(
-            delivery_status="PENDING", attempts=0, next_attempt_at=at, delivered_at=None
+            delivery_status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=at,
+            delivered_at=None,
         )
     )
     await conn.execute(

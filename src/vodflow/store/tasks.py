@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus
+from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
 from vodflow.store.schema import subtasks, task_sessions, tasks
 
-# Subtask states. WAITING and PROCESSING are live; the others are final.
-LIVE = ("WAITING", "PROCESSING")
-FINAL = ("SUCCESS", "FAIL", "ABORTED")
-# Task states.
-TASK_LIVE = ("WAITING", "PROCESSING")
+# Subtask states: WAITING and PROCESSING are live, the others final; task states.
+LIVE = SUBTASK_LIVE
+FINAL = SUBTASK_FINAL
+TASK_LIVE = TASK_LIVE_STATES
 
 
 async def add_task(conn: AsyncConnection, **values: Any) -> None:
@@ -82,9 +83,9 @@ async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] 
 
 def _claimable(now: float) -> Any:
     return or_(
-        subtasks.c.status == "WAITING",
+        subtasks.c.status == SubtaskStatus.WAITING,
         and_(
-            subtasks.c.status == "PROCESSING",
+            subtasks.c.status == SubtaskStatus.PROCESSING,
             or_(subtasks.c.lease_until.is_(None), subtasks.c.lease_until < now),
         ),
     )
@@ -113,7 +114,7 @@ async def claim(
         update(subtasks)
         .where(*cond)
         .values(
-            status="PROCESSING",
+            status=SubtaskStatus.PROCESSING,
             lease_owner=owner,
             lease_until=until,
             attempts=subtasks.c.attempts + 1,
@@ -133,7 +134,7 @@ async def renew(
         .where(
             subtasks.c.id.in_(list(subtask_ids)),
             subtasks.c.lease_owner == owner,
-            subtasks.c.status == "PROCESSING",
+            subtasks.c.status == SubtaskStatus.PROCESSING,
         )
         .values(lease_until=until, progress=progress)
     )
@@ -144,7 +145,7 @@ async def holds(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -
     stmt = select(func.count()).where(
         subtasks.c.id.in_(list(subtask_ids)),
         subtasks.c.lease_owner == owner,
-        subtasks.c.status == "PROCESSING",
+        subtasks.c.status == SubtaskStatus.PROCESSING,
     )
     return int((await conn.execute(stmt)).scalar_one()) == len(subtask_ids)
 
@@ -169,9 +170,9 @@ async def release(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str)
     stmt = (
         update(subtasks)
         .where(subtasks.c.id.in_(list(subtask_ids)), subtasks.c.lease_owner == owner)
-        .where(subtasks.c.status == "PROCESSING")
+        .where(subtasks.c.status == SubtaskStatus.PROCESSING)
         .values(
-            status="WAITING",
+            status=SubtaskStatus.WAITING,
             lease_owner=None,
             lease_until=None,
             progress=0,
@@ -185,7 +186,7 @@ async def abort_subtasks(conn: AsyncConnection, task_id: str, now: float) -> Non
     stmt = (
         update(subtasks)
         .where(subtasks.c.task_id == task_id, subtasks.c.status.in_(list(LIVE)))
-        .values(status="ABORTED", lease_owner=None, lease_until=None, finish_time=now)
+        .values(status=SubtaskStatus.ABORTED, lease_owner=None, lease_until=None, finish_time=now)
     )
     await conn.execute(stmt)
 
@@ -202,10 +203,10 @@ async def runnable(
 ) -> list[dict[str, Any]]:
     """Subtasks of live tasks that nobody runs: expired leases (and WAITING ones if asked)."""
     expired = and_(
-        subtasks.c.status == "PROCESSING",
+        subtasks.c.status == SubtaskStatus.PROCESSING,
         or_(subtasks.c.lease_until.is_(None), subtasks.c.lease_until < now),
     )
-    cond = or_(subtasks.c.status == "WAITING", expired) if waiting else expired
+    cond = or_(subtasks.c.status == SubtaskStatus.WAITING, expired) if waiting else expired
     stmt = (
         select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner, subtasks.c.status)
         .join(tasks, tasks.c.task_id == subtasks.c.task_id)
@@ -219,7 +220,8 @@ async def runnable(
 async def held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
     """Running subtasks whose lease owner starts with `owner_prefix` (same host)."""
     stmt = select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner).where(
-        subtasks.c.status == "PROCESSING", subtasks.c.lease_owner.like(owner_prefix + "%")
+        subtasks.c.status == SubtaskStatus.PROCESSING,
+        subtasks.c.lease_owner.like(owner_prefix + "%"),
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 

@@ -9,6 +9,7 @@ from vodflow.api.envelope import RawPayload
 from vodflow.api.registry import Context, action
 from vodflow.errors import invalid_value
 from vodflow.notify.service import EventsService
+from vodflow.status import DeliveryStatus
 from vodflow.timeutil import iso, parse_iso
 from vodflow.wire.events import (
     ConfirmEventsRequest,
@@ -72,7 +73,7 @@ async def DescribeEventsState(ctx: Context, req: DescribeEventsStateRequest) -> 
 def _status(row: dict[str, Any]) -> str:
     if row["mode"] == "PUSH":
         return str(row["delivery_status"])
-    return "DELIVERED" if row["confirmed_at"] is not None else "PENDING"
+    return DeliveryStatus.DELIVERED if row["confirmed_at"] is not None else DeliveryStatus.PENDING
 
 
 def _attempt(a: dict[str, Any]) -> dict[str, Any]:
