@@ -656,6 +656,28 @@ def test_pull_upload_bad_input(server: ServerProcess) -> None:
     assert code_of(call, "PullUpload", session) == "InvalidParameterValue.SessionId"
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("SessionContext", "c" * 1001, "InvalidParameterValue.SessionContextTooLong"),
+        ("SessionId", "s" * 51, "InvalidParameterValue.SessionIdTooLong"),
+    ],
+)
+def test_session_fields_answer_one_code_in_every_action(
+    server: ServerProcess, field: str, value: str, code: str
+) -> None:
+    """PullUpload, ApplyUpload and ProcessMedia share one rule (core/task_options.py)."""
+    call = server.call
+    assert code_of(call, "PullUpload", {"MediaUrl": "http://example.com/a.mp4", field: value}) == (
+        code
+    )
+    if field == "SessionContext":  # ApplyUpload takes no SessionId
+        assert code_of(call, "ApplyUpload", {"MediaType": "mp4", field: value}) == code
+    mpt = {"TranscodeTaskSet": [{"Definition": 100010}]}
+    process = {"FileId": "1" * 19, "MediaProcessTask": mpt, field: value}
+    assert code_of(call, "ProcessMedia", process) == code
+
+
 def test_pull_upload_refuses_private_addresses(fresh_server: ServerProcess, origin: str) -> None:
     fresh_server.env["VODFLOW_ALLOW_PRIVATE_URLS"] = "0"
     fresh_server.start()

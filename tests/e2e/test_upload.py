@@ -477,7 +477,10 @@ def test_names_and_parameters(server: ServerProcess) -> None:
         "InvalidParameterValue.ExpireTime"
     )
     assert code_of(apply, server, "mp4", ClassId=-1) == "InvalidParameterValue"
-    assert code_of(apply, server, "mp4", SessionContext="c" * 1001) == "InvalidParameterValue"
+    # The same code as ProcessMedia and PullUpload answer for the same mistake.
+    assert code_of(apply, server, "mp4", SessionContext="c" * 1001) == (
+        "InvalidParameterValue.SessionContextTooLong"
+    )
     assert code_of(server.call, "CommitUpload", {"VodSessionKey": "k" * 20000}) == (
         "InvalidParameterValue"
     )

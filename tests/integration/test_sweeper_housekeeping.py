@@ -25,7 +25,7 @@ async def test_a_committed_uploads_credential_is_gone_once_expired(tmp_path: Pat
     services = await build_services(settings)  # background parts not started
     try:
         app_id = settings.app_id
-        answer = await services.uploads.apply(
+        ticket = await services.uploads.apply(
             app_id,
             media_type="mp4",
             media_name="clip",
@@ -36,11 +36,11 @@ async def test_a_committed_uploads_credential_is_gone_once_expired(tmp_path: Pat
             expire_time=None,
             class_id=None,
         )
-        secret_id = answer["TempCertificate"]["SecretId"]
+        secret_id = ticket.credential.secret_id
         clip = make_video(tmp_path / "clip.mp4", duration=1, width=160, height=120)
-        key = answer["MediaStoragePath"].lstrip("/")
+        key = ticket.media_key
         await services.uploads.put_object(key, _chunks(clip))
-        await services.uploads.commit(app_id, answer["VodSessionKey"])
+        await services.uploads.commit(app_id, ticket.session_key)
         sweeper = Sweeper(services.db, services.blobs, services.executor, settings.lease_s)
 
         await sweeper.housekeep()  # still valid: kept

@@ -12,11 +12,12 @@ import pytest
 
 from vodflow.core import subtask_specs as specs
 from vodflow.core.flows import FlowOptions, expand
-from vodflow.core.tasks import decode_token, encode_token, err_code, subtask_result
+from vodflow.core.tasks import decode_token, encode_token
 from vodflow.errors import VodError
 from vodflow.media.errors import MediaOpError
 from vodflow.media.strays import kill_strays
 from vodflow.runtime.sweeper import owner_dead
+from vodflow.wire.task_views import err_code, subtask_result
 
 
 def test_window() -> None:

@@ -65,6 +65,17 @@ def bad_session() -> VodError:
 
 
 @dataclass(frozen=True)
+class UploadTicket:
+    """What ApplyUpload hands out: the session, its object keys and its credential."""
+
+    app_id: int
+    session_key: str
+    media_key: str
+    cover_key: str | None
+    credential: Credential
+
+
+@dataclass(frozen=True)
 class Part:
     number: int
     etag: str  # quoted hex MD5, as COS answers it
@@ -107,7 +118,7 @@ class UploadService:
         source_context: str | None,
         expire_time: str | None,
         class_id: int | None,
-    ) -> dict[str, Any]:
+    ) -> UploadTicket:
         media_type = normalise_media_type(media_type)
         cover = None
         if cover_type:
@@ -148,21 +159,7 @@ class UploadService:
                 create_time=t,
                 expires_at=t + SESSION_S,
             )
-        answer: dict[str, Any] = {
-            "StorageBucket": f"vodflow-{app_id}",
-            "StorageRegion": "ap-local",
-            "VodSessionKey": session_key,
-            "MediaStoragePath": "/" + media_key,
-            "TempCertificate": {
-                "SecretId": cred.secret_id,
-                "SecretKey": cred.secret_key,
-                "Token": cred.token,
-                "ExpiredTime": int(cred.expires_at or 0),
-            },
-        }
-        if cover_key:
-            answer["CoverStoragePath"] = "/" + cover_key
-        return answer
+        return UploadTicket(app_id, session_key, media_key, cover_key, cred)
 
     async def commit(self, app_id: int, session_key: str) -> MediaRecord:
         """Make the uploaded object media; a session commits at most once."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -36,6 +36,32 @@ class ApplyUploadRequest(Request):
     SessionContext: SessionContextField | None = None
     ExtInfo: ExtInfoField | None = None
     MediaStoragePath: StoragePathField | None = None
+
+
+def apply_upload_answer(
+    app_id: int,
+    session_key: str,
+    media_key: str,
+    cover_key: str | None,
+    credential: tuple[str, str, str, float | None],
+) -> dict[str, Any]:
+    """ApplyUpload's answer; `credential` is (SecretId, SecretKey, Token, expiry)."""
+    secret_id, secret_key, token, expires_at = credential
+    answer: dict[str, Any] = {
+        "StorageBucket": f"vodflow-{app_id}",
+        "StorageRegion": "ap-local",
+        "VodSessionKey": session_key,
+        "MediaStoragePath": "/" + media_key,
+        "TempCertificate": {
+            "SecretId": secret_id,
+            "SecretKey": secret_key,
+            "Token": token,
+            "ExpiredTime": int(expires_at or 0),
+        },
+    }
+    if cover_key:
+        answer["CoverStoragePath"] = "/" + cover_key
+    return answer
 
 
 class CommitUploadRequest(Request):

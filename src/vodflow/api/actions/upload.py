@@ -6,7 +6,12 @@ from typing import Any
 
 from vodflow.api.registry import Context, action
 from vodflow.core.uploads import UploadService
-from vodflow.wire.upload import ApplyUploadRequest, CommitUploadRequest, PullUploadRequest
+from vodflow.wire.upload import (
+    ApplyUploadRequest,
+    CommitUploadRequest,
+    PullUploadRequest,
+    apply_upload_answer,
+)
 
 
 def _uploads(ctx: Context) -> UploadService:
@@ -15,7 +20,7 @@ def _uploads(ctx: Context) -> UploadService:
 
 @action()
 async def ApplyUpload(ctx: Context, req: ApplyUploadRequest) -> dict[str, Any]:
-    return await _uploads(ctx).apply(
+    ticket = await _uploads(ctx).apply(
         ctx.app_id,
         media_type=req.MediaType,
         media_name=req.MediaName,
@@ -25,6 +30,14 @@ async def ApplyUpload(ctx: Context, req: ApplyUploadRequest) -> dict[str, Any]:
         source_context=req.SourceContext,
         expire_time=req.ExpireTime,
         class_id=req.ClassId,
+    )
+    cred = ticket.credential
+    return apply_upload_answer(
+        ticket.app_id,
+        ticket.session_key,
+        ticket.media_key,
+        ticket.cover_key,
+        (cred.secret_id, cred.secret_key, cred.token or "", cred.expires_at),
     )
 
 
