@@ -1,8 +1,23 @@
-"""TC3-HMAC-SHA256 verification, exactly as the official SDK signs.
+"""TC3-HMAC-SHA256 verification, exactly as the official SDKs sign.
 
-Reference: `tencentcloud/common/abstract_client.py` (`_build_req_with_tc3_signature`).
-The checks run in the order that gives the most useful error: a garbled header
-first, then an unknown SecretId, then the clock, then the signature itself.
+Reference: `tencentcloud/common/abstract_client.py` (`_build_req_with_tc3_signature`)
+of the Python SDK and `common/sign.js` (`sign3`) of the Node.js SDK. The checks run
+in the order that gives the most useful error: a garbled header first, then an
+unknown SecretId, then the clock, then the signature itself; every error names the
+part that did not match.
+
+Two leniencies make every official SDK work at any `host:port` endpoint:
+
+- The service in the credential scope is taken as the client wrote it. The Python
+  SDK signs `vod`; the Node.js SDK signs the first dot-separated label of its
+  endpoint (`127` for `127.0.0.1:8080`). The label still feeds the signing key and
+  the string to sign, so the signature binds it; vodflow serves one service, so
+  there is no other service a signature could be replayed against.
+- The signed `host` may be the Host header with or without its port. The Node.js
+  SDK signs the host name alone while sending `Host: 127.0.0.1:8080`. The port is
+  not a secret and the signature still covers the method, path, query, content type,
+  body, timestamp and credential; at most a request signed for one port of the same
+  host is accepted on another, within the same 5-minute window.
 """
 
 from __future__ import annotations
@@ -11,7 +26,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from vodflow.core.credentials import Credential
@@ -22,10 +37,17 @@ SERVICE = "vod"
 MAX_SKEW_S = 300
 
 _AUTH_RE = re.compile(
-    r"^TC3-HMAC-SHA256\s+Credential=(?P<sid>[^/,\s]+)/(?P<date>\d{4}-\d{2}-\d{2})/"
-    r"(?P<service>[a-z0-9]+)/tc3_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*"
+    r"^TC3-HMAC-SHA256\s+Credential=(?P<sid>[^/,\s]+)/(?P<date>[^/,\s]{1,32})/"
+    r"(?P<service>[^/,\s]{1,64})/tc3_request,\s*SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*"
     r"Signature=(?P<sig>[0-9a-f]{64})$"
 )
+_PORT_RE = re.compile(r"^(?P<name>\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")
+
+
+def host_variants(host: str) -> list[str]:
+    """The Host header, then the same without its port (what the Node.js SDK signs)."""
+    match = _PORT_RE.match(host)
+    return [host, match["name"]] if match else [host]
 
 
 @dataclass(frozen=True)
@@ -80,25 +102,54 @@ def _fail(code: str, message: str) -> VodError:
     return VodError(f"AuthFailure.{code}", message)
 
 
+def _parse(req: SignedRequest) -> tuple[re.Match[str], str, list[str]]:
+    """The Authorization header's parts and the timestamp, or the error naming what is wrong."""
+    header = req.headers.get("authorization", "").strip()
+    if not header:
+        raise _fail(
+            "InvalidAuthorization",
+            "The Authorization header is missing; sign the request with TC3-HMAC-SHA256 "
+            "(or signature v1: Signature, SecretId, Timestamp and Nonce parameters).",
+        )
+    match = _AUTH_RE.match(header)
+    if match is None:
+        raise _fail(
+            "InvalidAuthorization",
+            "The Authorization header is malformed; expected `TC3-HMAC-SHA256 "
+            "Credential=<SecretId>/<date>/<service>/tc3_request, "
+            "SignedHeaders=content-type;host, Signature=<64 hex digits>`.",
+        )
+    timestamp = req.headers.get("x-tc-timestamp", "")
+    if not timestamp:
+        raise _fail("InvalidAuthorization", "The X-TC-Timestamp header is missing.")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise _fail(
+            "InvalidAuthorization",
+            f"X-TC-Timestamp `{timestamp[:32]}` is not a Unix time in seconds.",
+        )
+    signed = match["signed"].split(";")
+    missing = [h for h in ("content-type", "host") if h not in signed]
+    if missing:
+        raise _fail(
+            "InvalidAuthorization",
+            f"SignedHeaders `{match['signed'][:100]}` lacks {' and '.join(missing)}; "
+            "it must include content-type and host.",
+        )
+    if signed != sorted(signed):
+        raise _fail(
+            "InvalidAuthorization",
+            f"SignedHeaders `{match['signed'][:100]}` is not in ascending order.",
+        )
+    return match, timestamp, signed
+
+
 async def verify(
     req: SignedRequest,
     lookup: Callable[[str], Awaitable[Credential | None]],
     now: float,
 ) -> Credential:
     """Return the credential that signed `req`, or raise the AuthFailure it deserves."""
-    header = req.headers.get("authorization", "")
-    match = _AUTH_RE.match(header.strip())
-    timestamp = req.headers.get("x-tc-timestamp", "")
-    if not match or not timestamp.isdigit() or len(timestamp) > 12:
-        raise _fail(
-            "InvalidAuthorization",
-            "The Authorization header or X-TC-Timestamp is missing or malformed; "
-            "expected TC3-HMAC-SHA256 Credential=<SecretId>/<date>/vod/tc3_request, "
-            "SignedHeaders=content-type;host, Signature=<hex>.",
-        )
-    signed = match["signed"].split(";")
-    if "host" not in signed or "content-type" not in signed or signed != sorted(signed):
-        raise _fail("InvalidAuthorization", "SignedHeaders must include content-type and host.")
+    match, timestamp, signed = _parse(req)
     cred = await lookup(match["sid"])
     if cred is None or cred.scope != "api":
         raise _fail("SecretIdNotFound", "The SecretId is not found; check your credentials.")
@@ -115,14 +166,28 @@ async def verify(
             f"{int(now)}; check the client's clock.",
         )
     date = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d")
-    if match["date"] != date or match["service"] != SERVICE:
-        raise _fail("SignatureFailure", "The credential scope does not match the timestamp.")
-    key = signing_key(cred.secret_key, date, SERVICE)
-    msg = string_to_sign(req, signed, timestamp, date, SERVICE)
-    expected = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, match["sig"]):
+    if match["date"] != date:
         raise _fail(
             "SignatureFailure",
-            "The signature does not match; check the SecretKey and what was signed.",
+            f"The credential scope date {match['date']} is not {date}, the UTC date of "
+            f"X-TC-Timestamp {timestamp}.",
         )
-    return cred
+    service = match["service"]
+    key = signing_key(cred.secret_key, date, service)
+    hosts = host_variants(req.headers.get("host", ""))
+    for host in hosts:
+        variant = replace(req, headers={**req.headers, "host": host})
+        msg = string_to_sign(variant, signed, timestamp, date, service)
+        expected = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, match["sig"]):
+            return cred
+    unsigned = req.headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD"
+    payload = "UNSIGNED-PAYLOAD" if unsigned else f"a body of {len(req.body)} bytes"
+    raise _fail(
+        "SignatureFailure",
+        "The signature does not match the request vodflow received: "
+        f"{req.method} {req.path[:100]} with host {' or '.join(f'`{h[:100]}`' for h in hosts)}, "
+        f"content-type `{req.headers.get('content-type', '')[:100]}`, {payload}, "
+        f"signed headers {';'.join(signed)}, scope {date}/{service}/tc3_request; check the "
+        "SecretKey and that nothing changed the request after it was signed.",
+    )
