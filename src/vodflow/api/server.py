@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from vodflow import ids, metrics
-from vodflow.api import auth, envelope, params
+from vodflow.api import auth, auth_v1, envelope, params
 from vodflow.api.registry import ACTIONS, Context
 from vodflow.errors import VodError
 from vodflow.wire.common import WireModel
@@ -89,12 +90,17 @@ async def _handle(
         headers=headers,
         body=body,
     )
-    credential = await auth.verify(signed, services.credentials.lookup, time.time())
-
-    action_name = headers.get("x-tc-action", "")
+    v1 = None
+    if auth_v1.applies(request.method, headers, query):
+        # Signature v1: Action, Version and the rest travel as (signed) parameters.
+        v1 = await auth_v1.verify(signed, services.credentials.lookup, time.time())
+        credential, action_name, version = v1.credential, v1.action, v1.version
+    else:
+        credential = await auth.verify(signed, services.credentials.lookup, time.time())
+        action_name = headers.get("x-tc-action", "")
+        version = headers.get("x-tc-version", "")
     if not action_name:
         raise VodError("MissingParameter", "The request is missing the X-TC-Action header.")
-    version = headers.get("x-tc-version", "")
     if not version:
         raise VodError("MissingParameter", "The request is missing the X-TC-Version header.")
     if version != API_VERSION:
@@ -112,7 +118,10 @@ async def _handle(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
         )
 
-    raw = params.from_query(query) if request.method == "GET" else params.from_json(body)
+    if v1 is not None:
+        raw = params.from_query(urlencode(v1.params))
+    else:
+        raw = params.from_query(query) if request.method == "GET" else params.from_json(body)
     try:
         req = act.model.model_validate(raw)
     except ValidationError as exc:
