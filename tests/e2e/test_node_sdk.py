@@ -72,7 +72,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_flow(
-    node: str, server: ServerProcess, clip: Path, *, extra_env: dict[str, str] | None = None
+    node: str,
+    server: ServerProcess,
+    clip: Path,
+    *,
+    sign_method: str = "TC3-HMAC-SHA256",
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -81,7 +86,7 @@ def run_flow(
         **(extra_env or {}),
     }
     return subprocess.run(
-        [node, str(NODE_DIR / "flow.js"), server.host, server.scheme, str(clip)],
+        [node, str(NODE_DIR / "flow.js"), server.host, server.scheme, str(clip), sign_method],
         cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -124,12 +129,13 @@ def check_flow(
     assert out["error"]["requestId"]
 
 
+@pytest.mark.parametrize("sign_method", ["TC3-HMAC-SHA256", "HmacSHA1", "HmacSHA256"])
 def test_node_sdk_and_cos_sdk_over_http(
-    node: str, fresh_server: ServerProcess, clip: Path, tmp_path: Path
+    node: str, fresh_server: ServerProcess, clip: Path, tmp_path: Path, sign_method: str
 ) -> None:
     # A server of its own: the flow confirms every event it pulls.
     server = fresh_server.start()
-    done = run_flow(node, server, clip)
+    done = run_flow(node, server, clip, sign_method=sign_method)
     assert done.returncode == 0, done.stderr + server.log()
     check_flow(server, clip, json.loads(done.stdout), tmp_path)
 
