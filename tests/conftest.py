@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,34 @@ def require_service(name: str, host: str, port: int) -> None:
         if IN_CI:
             pytest.fail(message + " — CI must have it")
         pytest.skip(message)
+
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+def _missing(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message + " — CI must have node and npm")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The `node` binary, with the pinned Node.js clients installed (`npm ci`, once)."""
+    node_bin, npm_bin = shutil.which("node"), shutil.which("npm")
+    if node_bin is None or npm_bin is None:
+        _missing("node and npm are needed for the Node.js SDK tests and are not on PATH")
+    assert node_bin is not None and npm_bin is not None
+    lock = NODE_DIR / "package-lock.json"
+    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        done = subprocess.run(
+            [npm_bin, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=NODE_DIR, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pytest.fail(f"`npm ci` in {NODE_DIR} failed:\n{done.stdout}\n{done.stderr}")
+    return node_bin
 
 
 @pytest.fixture(scope="session")

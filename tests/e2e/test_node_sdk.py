@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -23,39 +22,12 @@ import httpx
 import pytest
 
 from tests import mediagen
-from tests.conftest import IN_CI
+from tests.conftest import NODE_DIR
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
 from tests.tlsutil import make_ca_and_server_cert
 from vodflow.media.probe import probe
 
 pytestmark = pytest.mark.e2e
-
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-
-
-def _missing(message: str) -> None:
-    if IN_CI:
-        pytest.fail(message + " — CI must have node and npm")
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    """The `node` binary, with the pinned Node.js clients installed (`npm ci`, once)."""
-    node_bin, npm_bin = shutil.which("node"), shutil.which("npm")
-    if node_bin is None or npm_bin is None:
-        _missing("node and npm are needed for the Node.js SDK tests and are not on PATH")
-    assert node_bin is not None and npm_bin is not None
-    lock = NODE_DIR / "package-lock.json"
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run(
-            [npm_bin, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        if done.returncode != 0:
-            pytest.fail(f"`npm ci` in {NODE_DIR} failed:\n{done.stdout}\n{done.stderr}")
-    return node_bin
 
 
 @pytest.fixture(scope="module")
