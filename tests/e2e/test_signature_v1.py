@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,23 @@ def test_sdk_v1_mode_calls_actions(v1_server: ServerProcess, sign_method: str, m
     # Errors of the action itself arrive as with TC3.
     err = error(client, "DescribeTaskDetail", {"TaskId": "nope"})
     assert err.get_code() == "InvalidParameterValue.TaskId"
+
+
+def test_v1_requests_counted_under_their_action(v1_server: ServerProcess) -> None:
+    def count() -> float:
+        text = httpx.get(v1_server.url + "/metrics").text
+        found = re.search(
+            r'^vodflow_api_requests_total\{action="DescribeTaskDetail",'
+            r'code="InvalidParameterValue.TaskId"\} (\S+)$',
+            text,
+            re.M,
+        )
+        return float(found.group(1)) if found else 0.0
+
+    before = count()
+    client = v1_client(v1_server, "HmacSHA1", "GET")
+    error(client, "DescribeTaskDetail", {"TaskId": "nope"})
+    assert count() == before + 1
 
 
 @pytest.mark.parametrize(("sign_method", "method"), METHODS)

@@ -72,6 +72,7 @@ async def api_endpoint(request: Request) -> Response:
             request_id,
         )
     finally:
+        action_name = getattr(request.state, "action", action_name)  # v1: from the parameters
         known = action_name if action_name in ACTIONS else metrics.UNKNOWN_ACTION
         metrics.observe_request(known, code, time.monotonic() - started)
 
@@ -99,6 +100,7 @@ async def _handle(
         credential = await auth.verify(signed, services.credentials.lookup, time.time())
         action_name = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version", "")
+    request.state.action = action_name
     if not action_name:
         raise VodError("MissingParameter", "The request is missing the X-TC-Action header.")
     if not version:
