@@ -27,4 +27,4 @@ lint: install
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) vodflow-data .pytest_cache
+	rm -rf $(VENV) vodflow-data .pytest_cache tests/node/node_modules
