@@ -49,6 +49,7 @@ def run_flow(
     clip: Path,
     *,
     sign_method: str = "TC3-HMAC-SHA256",
+    req_method: str = "POST",
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
@@ -57,8 +58,9 @@ def run_flow(
         "VODFLOW_SECRET_KEY": SECRET_KEY,
         **(extra_env or {}),
     }
+    args = [server.host, server.scheme, str(clip), sign_method, req_method]
     return subprocess.run(
-        [node, str(NODE_DIR / "flow.js"), server.host, server.scheme, str(clip), sign_method],
+        [node, str(NODE_DIR / "flow.js"), *args],
         cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -101,13 +103,26 @@ def check_flow(
     assert out["error"]["requestId"]
 
 
-@pytest.mark.parametrize("sign_method", ["TC3-HMAC-SHA256", "HmacSHA1", "HmacSHA256"])
+@pytest.mark.parametrize(
+    ("sign_method", "req_method"),
+    [
+        ("TC3-HMAC-SHA256", "POST"),
+        ("TC3-HMAC-SHA256", "GET"),
+        ("HmacSHA1", "POST"),
+        ("HmacSHA256", "GET"),
+    ],
+)
 def test_node_sdk_and_cos_sdk_over_http(
-    node: str, fresh_server: ServerProcess, clip: Path, tmp_path: Path, sign_method: str
+    node: str,
+    fresh_server: ServerProcess,
+    clip: Path,
+    tmp_path: Path,
+    sign_method: str,
+    req_method: str,
 ) -> None:
     # A server of its own: the flow confirms every event it pulls.
     server = fresh_server.start()
-    done = run_flow(node, server, clip, sign_method=sign_method)
+    done = run_flow(node, server, clip, sign_method=sign_method, req_method=req_method)
     assert done.returncode == 0, done.stderr + server.log()
     check_flow(server, clip, json.loads(done.stdout), tmp_path)
 

@@ -2,7 +2,7 @@
 // ApplyUpload, a COS upload with cos-nodejs-sdk-v5, CommitUpload, ProcessMedia,
 // PullEvents/ConfirmEvents until the flow's event, then DescribeTaskDetail.
 //
-// Usage: node flow.js <endpoint host:port> <http|https> <clip path>
+// Usage: node flow.js <endpoint host:port> <http|https> <clip path> [signMethod] [GET|POST]
 // (VODFLOW_SECRET_ID / VODFLOW_SECRET_KEY in the environment; NODE_EXTRA_CA_CERTS
 // trusts a private CA for https). Prints one JSON object with what each step returned;
 // tests/e2e/test_node_sdk.py asserts on it.
@@ -11,7 +11,7 @@
 const tencentcloud = require("tencentcloud-sdk-nodejs-vod");
 const COS = require("cos-nodejs-sdk-v5");
 
-const [endpoint, scheme, clipPath, signMethod] = process.argv.slice(2);
+const [endpoint, scheme, clipPath, signMethod, reqMethod] = process.argv.slice(2);
 
 const VodClient = tencentcloud.vod.v20180717.Client;
 const vod = new VodClient({
@@ -22,7 +22,7 @@ const vod = new VodClient({
   region: "",
   profile: {
     signMethod: signMethod || "TC3-HMAC-SHA256",
-    httpProfile: { endpoint, protocol: `${scheme}://` },
+    httpProfile: { endpoint, protocol: `${scheme}://`, reqMethod: reqMethod || "POST" },
   },
 });
 
