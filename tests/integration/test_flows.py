@@ -210,7 +210,7 @@ async def test_several_renditions_share_one_ffmpeg_run(
         calls.append(len(specs))
         return await real(src, specs, out, **kw)
 
-    monkeypatch.setattr(subtasks_mod.ops, "transcode_many", counting)
+    monkeypatch.setattr(ops, "transcode_many", counting)
     await start_background(services)
     mpt = {
         "TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}, {"Definition": 100030}]

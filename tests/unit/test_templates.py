@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vodflow.core import presets, template_rules
+from vodflow.core import kinds, presets, template_rules
 from vodflow.core.apps import AppService
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
@@ -26,7 +26,7 @@ def test_every_preset_obeys_the_custom_rules(kind: str) -> None:
         if kind == "Transcode" and item["Definition"] in ("1020", "1100"):
             continue  # Tencent's 320 and 24 kbps presets are outside the custom 26-256 range
         params = {k: v for k, v in item.items() if k not in _META}
-        assert template_rules.RULES[kind](copy.deepcopy(params)) == params
+        assert kinds.family(kind).rules(copy.deepcopy(params)) == params
 
 
 def test_preset_ids() -> None:

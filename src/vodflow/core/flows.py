@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow import ids
 from vodflow.config import Settings
-from vodflow.core import events
+from vodflow.core import events, kinds
 from vodflow.core.blobkeys import url_for
 from vodflow.core.jobs import SUBTASK_JOB, JobQueue
 from vodflow.core.task_options import FlowOptions, claim_session
@@ -31,11 +31,9 @@ from vodflow.store import media as media_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
-from vodflow.wire.tasks import TASK_SETS, MediaProcessTaskInput
+from vodflow.wire.tasks import MediaProcessTaskInput
 
 __all__ = ["FlowOptions", "FlowService", "StartedFlow", "expand"]
-
-MAX_SUBTASKS = 100
 
 
 @dataclass
@@ -52,16 +50,10 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     except ValidationError as exc:
         raise VodError("InvalidParameterValue", f"MediaProcessTask is invalid: {exc}") from None
     items: list[tuple[str, dict[str, Any]]] = []
-    for set_name, (result_type, _field, _kind) in TASK_SETS.items():
-        for item in getattr(model, set_name) or []:
-            items.append((result_type, item.dump()))
-    if not items:
-        raise VodError("InvalidParameterValue", "MediaProcessTask must contain at least one task.")
-    if len(items) > MAX_SUBTASKS:
-        raise VodError(
-            "InvalidParameterValue",
-            f"MediaProcessTask asks for {len(items)} tasks; at most {MAX_SUBTASKS} are allowed.",
-        )
+    for k in kinds.KINDS:
+        for item in getattr(model, k.task_set) or []:
+            items.append((k.name, item.dump()))
+    kinds.check_task_count(len(items))
     return items
 
 

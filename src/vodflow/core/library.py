@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import events
+from vodflow.core import events, kinds
 from vodflow.core.blobkeys import media_dir, url_for
 from vodflow.core.flows import FlowOptions, FlowService
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
@@ -45,21 +45,6 @@ log = logging.getLogger("vodflow.library")
 NEVER = "9999-12-31T23:59:59Z"
 # ModifyMediaInfo: "leave ExpireTime as it is".
 KEEP = object()
-# media_outputs kind -> (MediaInfo section, its item list).
-OUTPUT_SECTIONS = {
-    "Transcode": ("TranscodeInfo", "TranscodeSet"),
-    "AnimatedGraphics": ("AnimatedGraphicsInfo", "AnimatedGraphicsSet"),
-    "SampleSnapshot": ("SampleSnapshotInfo", "SampleSnapshotSet"),
-    "ImageSprite": ("ImageSpriteInfo", "ImageSpriteSet"),
-    "SnapshotByTimeOffset": ("SnapshotByTimeOffsetInfo", "SnapshotByTimeOffsetSet"),
-    "AdaptiveDynamicStreaming": ("AdaptiveDynamicStreamingInfo", "AdaptiveDynamicStreamingSet"),
-}
-# DeleteMedia DeleteParts Type -> media_outputs kind (OriginalFiles is the source).
-# Wechat publishing parts have no outputs here: accepted, nothing to remove.
-PART_KINDS = {
-    "TranscodeFiles": "Transcode",
-    "AdaptiveDynamicStreamingFiles": "AdaptiveDynamicStreaming",
-}
 DEFAULT_CLASS_NAME = "其他"
 
 ConnHook = Callable[[AsyncConnection, "MediaRecord"], Awaitable[None]]
@@ -343,9 +328,9 @@ class LibraryService:
             "BasicInfo": self.basic_info(row),
             "MetaData": row.get("meta") or None,
         }
-        for kind, (section, item_set) in OUTPUT_SECTIONS.items():
-            items = [o["info"] for o in outputs if o["kind"] == kind]
-            sections[section] = {item_set: items} if items else None
+        for fam in kinds.FAMILIES:
+            items = [o["info"] for o in outputs if o["kind"] == fam.name]
+            sections[fam.section] = {fam.item_set: items} if items else None
         for name, value in sections.items():
             wanted = filters is None or name[0].lower() + name[1:] in filters
             if wanted and value is not None:
@@ -431,9 +416,11 @@ class LibraryService:
                         if row["blob_key"]:
                             doomed.append(row["blob_key"])
                         await q.modify(conn, app_id, file_id, blob_key="", update_time=now())
-                    elif kind in PART_KINDS:
+                    # The others name a template family's outputs (its descriptor's
+                    # delete_part); Wechat publishing parts have none here.
+                    elif (fam := kinds.family_of_part(kind)) is not None:
                         for out in outputs:
-                            if out["kind"] == PART_KINDS[kind] and definition in (
+                            if out["kind"] == fam.name and definition in (
                                 0,
                                 out["definition"],
                             ):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -40,12 +39,12 @@ from typing import Any
 from vodflow import metrics
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import subtask_specs as specs
+from vodflow.core import kinds
 from vodflow.core.blobkeys import url_for
 from vodflow.core.flows import FlowService
+from vodflow.core.kinds import Outcome
 from vodflow.core.library import LibraryService
 from vodflow.core.templates import TemplateService
-from vodflow.media import ops
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.strays import kill_strays
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
@@ -53,7 +52,6 @@ from vodflow.store import media as media_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
-from vodflow.wire.tasks import RESULT_FIELDS
 
 log = logging.getLogger("vodflow.subtasks")
 
@@ -78,26 +76,6 @@ def ffmpeg_threads() -> int:
     """
     cores = os.cpu_count() or 1
     return max(1, cores // max(1, _running))
-
-
-@dataclass
-class Outcome:
-    """What one subtask produced: a success with outputs, or a failure."""
-
-    subtask_id: int
-    ok: bool = False
-    code: str = ""
-    message: str = ""
-    output: dict[str, Any] | None = None
-    # (kind, definition, info, blob keys) for media_outputs, or the cover key.
-    register: tuple[str, int, dict[str, Any], list[str]] | None = None
-    cover_key: str | None = None
-    # (path in the work dir, blob key) to move into the media's folder.
-    moves: list[tuple[Path, str]] = field(default_factory=list)
-
-    def fail(self, code: str, message: str) -> Outcome:
-        self.ok, self.code, self.message = False, code, message
-        return self
 
 
 @dataclass
@@ -189,12 +167,13 @@ class SubtaskRunner:
                 return None
             claimed = [subtask_id]
             first = {subtask_id} if row["begin_time"] is None else set()
-            if row["type"] == "Transcode":
+            group_key = kinds.kind(row["type"]).group_key
+            if group_key is not None:
                 for other in await q.subtasks_of(conn, row["task_id"]):
                     if (
                         other["id"] != subtask_id
-                        and other["type"] == "Transcode"
-                        and _clip_key(other["input"]) == _clip_key(row["input"])
+                        and other["type"] == row["type"]
+                        and group_key(other["input"]) == group_key(row["input"])
                         and await q.claim(conn, other["id"], OWNER, until, t, skip_locked=True)
                     ):
                         claimed.append(other["id"])
@@ -284,25 +263,9 @@ class SubtaskRunner:
         outcomes: list[Outcome],
         on_progress: Callable[[float], None],
     ) -> None:
-        app_id = int(claim.task["app_id"])
-        kind = claim.rows[0]["type"]
         duration = float((media.get("meta") or {}).get("Duration") or 0.0)
         ctx = _Context(self, claim, media, duration, on_progress)
-        if kind == "Transcode":
-            await ctx.transcode(app_id, outcomes)
-            return
-        (outcome,) = outcomes
-        row = claim.rows[0]
-        item = row["input"]
-        definition = int(item.get("Definition", 0))
-        _field, tpl_kind = RESULT_FIELDS[kind]
-        tpl = await self.templates.find(app_id, tpl_kind, definition)
-        if tpl is None:
-            outcome.fail(
-                DEFINITION_NOT_EXIST, f"the {tpl_kind} template {definition} does not exist"
-            )
-            return
-        await getattr(ctx, _HANDLERS[kind])(tpl, item, definition, outcome)
+        await kinds.kind(claim.rows[0]["type"]).run(ctx, outcomes)
 
     # --- 3. finish ------------------------------------------------------------------
 
@@ -467,34 +430,35 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _clip_key(item: Mapping[str, Any]) -> tuple[float, float]:
-    return float(item.get("StartTimeOffset") or 0.0), float(item.get("EndTimeOffset") or 0.0)
-
-
 def _work_of(row: Mapping[str, Any]) -> bool:
     out = row.get("output")
     return isinstance(out, dict) and bool(out.get("_work"))
 
 
-_HANDLERS = {
-    "CoverBySnapshot": "cover",
-    "SnapshotByTimeOffset": "snapshots",
-    "SampleSnapshot": "samples",
-    "ImageSprites": "sprites",
-    "AnimatedGraphics": "animated",
-    "AdaptiveDynamicStreaming": "adaptive",
-}
-
-
 @dataclass
 class _Context:
-    """One run's inputs and the helpers every op handler shares."""
+    """One run's inputs and the helpers every kind's run shares (kinds.RunContext)."""
 
     runner: SubtaskRunner
     claim: Claim
     media: Mapping[str, Any]
     duration: float
     on_progress: Callable[[float], None]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.claim.rows
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        return self.media.get("meta") or {}
+
+    async def template(self, family: str, definition: int) -> dict[str, Any] | None:
+        app_id = int(self.claim.task["app_id"])
+        return await self.runner.templates.find(app_id, family, definition)
+
+    def missing(self, o: Outcome, family: str, definition: int) -> None:
+        o.fail(DEFINITION_NOT_EXIST, f"the {family} template {definition} does not exist")
 
     @property
     def src(self) -> str:
@@ -514,156 +478,11 @@ class _Context:
     def url(self, path: Path) -> str:
         return url_for(self.runner.public_url, self.key(path))
 
+    def url_of(self, name: str) -> str:
+        return url_for(self.runner.public_url, f"{self.folder}/{name}")
+
     def entry(self, name: str) -> tuple[Path, str]:
         return self.work / name, f"{self.folder}/{name}"
 
     def opts(self) -> dict[str, Any]:
         return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
-
-    # --- Transcode: every rendition of the group from one decode -----------------
-
-    async def transcode(self, app_id: int, outcomes: list[Outcome]) -> None:
-        rows = {r["id"]: r for r in self.claim.rows}
-        item = self.claim.rows[0]["input"]
-        clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), self.duration)
-        wanted: dict[int, list[Outcome]] = {}
-        for o in outcomes:
-            wanted.setdefault(int(rows[o.subtask_id]["input"]["Definition"]), []).append(o)
-        plans: dict[int, ops.TranscodeSpec] = {}
-        templates = self.runner.templates
-        for definition, group in wanted.items():
-            tpl = await templates.find(app_id, "Transcode", definition)
-            if tpl is None:
-                for o in group:
-                    o.fail(
-                        DEFINITION_NOT_EXIST, f"the Transcode template {definition} does not exist"
-                    )
-                continue
-            plans[definition] = specs.transcode_spec(tpl, f"v.f{definition}", clip)
-        if not plans:
-            return
-        definitions = list(plans)
-        try:
-            results = await ops.transcode_many(
-                self.src, [plans[d] for d in definitions], self.work, **self.opts()
-            )
-            done = dict(zip(definitions, results, strict=True))
-        except MediaError as exc:
-            if len(definitions) == 1:
-                raise
-            # One bad rendition must not fail the others: run each alone to attribute errors.
-            log.info("grouped transcode failed (%s); running renditions one by one", exc.code)
-            done = {}
-            for d in definitions:
-                try:
-                    done[d] = await ops.transcode(self.src, plans[d], self.work, **self.opts())
-                except MediaError as one:
-                    for o in wanted[d]:
-                        o.fail(one.code, one.message)
-        for definition, result in done.items():
-            name = result.path.name
-            moves = []
-            if plans[definition].container.lower() == "hls":
-                moves.append(self.entry(name.rsplit(".", 1)[0]))  # the segment directory
-            moves.append(self.entry(name))
-            info = specs.transcode_item(result, definition, self.url(result.path))
-            keys = [self.key(f) for f in result.files]
-            # Several subtasks asking the same definition share one output (moved once).
-            for o in wanted[definition]:
-                o.ok, o.output, o.moves = True, info, moves
-                o.register = ("Transcode", definition, info, keys)
-
-    # --- the other kinds ------------------------------------------------------------------
-
-    async def cover(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        spec = specs.cover_spec(tpl, item, f"cover.f{definition}")
-        image = await ops.cover_by_snapshot(self.src, spec, self.work, **self.opts())
-        o.ok, o.output = True, {"CoverUrl": self.url(image.path)}
-        o.moves = [self.entry(image.path.name)]
-        o.cover_key = self.key(image.path)
-
-    async def snapshots(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        offsets = specs.snapshot_offsets(item, self.duration)
-        sub = f"snapshot.f{definition}"
-        result = await ops.snapshot_by_time_offsets(
-            self.src, specs.snapshot_spec(tpl, offsets), self.work / sub, **self.opts()
-        )
-        info = specs.snapshot_item(
-            result.images, definition, [self.url(i.path) for i in result.images]
-        )
-        self._register(
-            o, "SnapshotByTimeOffset", definition, info, sub, [i.path for i in result.images]
-        )
-
-    async def samples(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        sub = f"sample.f{definition}"
-        result = await ops.sample_snapshot(
-            self.src, specs.sample_spec(tpl), self.work / sub, **self.opts()
-        )
-        paths = [i.path for i in result.images]
-        info = specs.sample_item(result, tpl, definition, [self.url(p) for p in paths])
-        self._register(o, "SampleSnapshot", definition, info, sub, paths)
-
-    async def sprites(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        sub = f"sprite.f{definition}"
-        prefix = url_for(self.runner.public_url, f"{self.folder}/{sub}") + "/"
-        result = await ops.image_sprites(
-            self.src, specs.sprite_spec(tpl, prefix), self.work / sub, **self.opts()
-        )
-        paths = [s.path for s in result.sheets]
-        info = specs.sprite_item(
-            result, definition, [self.url(p) for p in paths], self.url(result.vtt.path)
-        )
-        self._register(o, "ImageSprite", definition, info, sub, [*paths, result.vtt.path])
-
-    async def animated(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        spec = specs.animated_spec(tpl, item, self.duration)
-        spec = dataclasses.replace(spec, name=f"animated.f{definition}")
-        result = await ops.animated_graphics(self.src, spec, self.work, **self.opts())
-        info = specs.animated_item(result, spec, definition, self.url(result.path))
-        o.ok, o.output, o.moves = True, info, [self.entry(result.path.name)]
-        o.register = ("AnimatedGraphics", definition, info, [self.key(result.path)])
-
-    async def adaptive(
-        self, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
-    ) -> None:
-        meta = self.media.get("meta") or {}
-        name = f"adaptive.f{definition}"
-        spec = specs.adaptive_spec(
-            tpl,
-            name,
-            (int(meta.get("Width") or 0), int(meta.get("Height") or 0)),
-            int(meta.get("Bitrate") or 0),
-        )
-        result = await ops.adaptive_streaming(self.src, spec, self.work, **self.opts())
-        info = specs.adaptive_item(result, definition, self.url(result.path))
-        o.ok, o.output = True, info
-        o.moves = [self.entry(name), self.entry(result.path.name)]
-        o.register = (
-            "AdaptiveDynamicStreaming",
-            definition,
-            info,
-            [self.key(f) for f in result.files],
-        )
-
-    def _register(
-        self,
-        o: Outcome,
-        kind: str,
-        definition: int,
-        info: dict[str, Any],
-        sub: str,
-        paths: Sequence[Path],
-    ) -> None:
-        o.ok, o.output, o.moves = True, info, [self.entry(sub)]
-        o.register = (kind, definition, info, [self.key(p) for p in paths])

@@ -5,6 +5,8 @@ Modify merges the change into the stored template and the merged result must
 obey the same rules as a Create. Every function takes the template as Tencent
 describes it (the item of Describe<Kind>Templates) and returns it normalised:
 aliases such as `h264`/`aac` become Tencent's encoder names, defaults filled in.
+Which function rules which template kind is said by the kind's descriptor
+(`core/kinds/`).
 """
 
 from __future__ import annotations
@@ -263,13 +265,3 @@ def adaptive_dynamic_streaming(item: dict[str, Any]) -> dict[str, Any]:
         out.append(s)
     item["StreamInfos"] = out
     return item
-
-
-RULES = {
-    "Transcode": transcode,
-    "SnapshotByTimeOffset": snapshot_by_time_offset,
-    "SampleSnapshot": sample_snapshot,
-    "ImageSprite": image_sprite,
-    "AnimatedGraphics": animated_graphics,
-    "AdaptiveDynamicStreaming": adaptive_dynamic_streaming,
-}

@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from vodflow.core import presets
-from vodflow.core.template_rules import RULES
+from vodflow.core import kinds, presets
 from vodflow.errors import VodError
 from vodflow.store import templates as q
 from vodflow.store.db import Database
@@ -24,32 +23,9 @@ from vodflow.timeutil import iso, now
 
 # Custom definitions start above this (Tencent's custom ids are 7-digit too).
 FIRST_CUSTOM_DEFINITION = 1000000
-# Custom templates of one kind per application: Tencent's "数量上限" of each
-# Create<Kind>Template (the SDK's vod_client.py docstrings), answered with
-# LimitExceeded.TooMuchTemplate.
-MAX_TEMPLATES = {
-    "Transcode": 100,
-    "AdaptiveDynamicStreaming": 100,
-    "SnapshotByTimeOffset": 16,
-    "SampleSnapshot": 16,
-    "ImageSprite": 16,
-    "AnimatedGraphics": 16,
-}
-# CreateProcedureTemplate: "模板上限：50".
+# CreateProcedureTemplate: "模板上限：50". (The limit of each parameter-template
+# kind is part of its descriptor in core/kinds/.)
 MAX_PROCEDURES = 50
-
-# MediaProcessTaskInput's task lists and the template kind each one names.
-TASK_SETS = {
-    "TranscodeTaskSet": "Transcode",
-    "AnimatedGraphicTaskSet": "AnimatedGraphics",
-    "SnapshotByTimeOffsetTaskSet": "SnapshotByTimeOffset",
-    "SampleSnapshotTaskSet": "SampleSnapshot",
-    "ImageSpriteTaskSet": "ImageSprite",
-    "CoverBySnapshotTaskSet": "SnapshotByTimeOffset",
-    "AdaptiveDynamicStreamingTaskSet": "AdaptiveDynamicStreaming",
-}
-# The most subtasks one MediaProcessTask may ask for.
-MAX_SUBTASKS = 100
 
 # Fields of the stored row, not of the template parameters.
 _META = ("Definition", "Type", "Name", "Comment", "CreateTime", "UpdateTime")
@@ -63,9 +39,7 @@ class TemplateService:
 
     async def find(self, app_id: int, kind: str, definition: int) -> dict[str, Any] | None:
         """The template as Describe<Kind>Templates shows it; presets first."""
-        if kind not in presets.KINDS:
-            raise ValueError(f"unknown template kind {kind!r}")
-        item = presets.preset(kind, definition)
+        item = kinds.family(kind).preset(definition)
         if item is not None:
             return item
         async with self.db.read() as conn:
@@ -89,7 +63,8 @@ class TemplateService:
             raise VodError("InvalidParameter", "MediaProcessTask must be an object.")
         total = 0
         wanted: list[tuple[str, str, int]] = []
-        for set_name, kind in TASK_SETS.items():
+        for k in kinds.KINDS:
+            set_name, kind = k.task_set, k.family.name
             tasks = mpt.get(set_name) or []
             if not isinstance(tasks, list):
                 raise VodError("InvalidParameter", f"MediaProcessTask.{set_name} must be a list.")
@@ -102,15 +77,7 @@ class TemplateService:
                         f"MediaProcessTask.{set_name}.N.Definition must be an integer.",
                     )
                 wanted.append((set_name, kind, definition))
-        if total == 0:
-            raise VodError(
-                "InvalidParameterValue", "MediaProcessTask must contain at least one task."
-            )
-        if total > MAX_SUBTASKS:
-            raise VodError(
-                "InvalidParameterValue",
-                f"MediaProcessTask asks for {total} tasks; at most {MAX_SUBTASKS} are allowed.",
-            )
+        kinds.check_task_count(total)
         for set_name, kind, definition in wanted:
             if await self.find(app_id, kind, definition) is None:
                 raise VodError(
@@ -151,7 +118,7 @@ class TemplateService:
     async def create(
         self, app_id: int, kind: str, name: str, comment: str, params: dict[str, Any]
     ) -> int:
-        checked = RULES[kind](_params(params))
+        checked = kinds.family(kind).rules(_params(params))
         # Two database writers (PostgreSQL) may pick the same next id: retry.
         for _attempt in range(5):
             try:
@@ -165,7 +132,7 @@ class TemplateService:
     ) -> int:
         t = now()
         async with self.db.tx() as conn:
-            limit = MAX_TEMPLATES[kind]
+            limit = kinds.family(kind).max_templates
             if await q.count(conn, app_id, kind) >= limit:
                 raise VodError(
                     "LimitExceeded.TooMuchTemplate",
@@ -204,7 +171,7 @@ class TemplateService:
         async with self.db.tx() as conn:
             row = await self._own(conn, app_id, kind, definition)
             merged = _merge(row["params"], _params(changes))
-            checked = RULES[kind](merged)
+            checked = kinds.family(kind).rules(merged)
             values: dict[str, Any] = {"params": checked, "update_time": now()}
             if name is not None:
                 values["name"] = name
@@ -357,7 +324,9 @@ def _definition(item: dict[str, Any]) -> int:
 def _item(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     """A stored custom template as Describe<Kind>Templates shows it."""
     item = {
-        "Definition": str(row["definition"]) if kind == "Transcode" else row["definition"],
+        "Definition": (
+            str(row["definition"]) if kinds.family(kind).string_definition else row["definition"]
+        ),
         "Type": "Custom",
         "Name": row["name"],
         "Comment": row["comment"],

@@ -48,8 +48,7 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
     }
     if status == SubtaskStatus.SUCCESS and row.get("output") is not None:
         body["Output"] = row["output"]
-    field, _kind = RESULT_FIELDS[row["type"]]
-    return {"Type": row["type"], field: body}
+    return {"Type": row["type"], RESULT_FIELDS[row["type"]]: body}
 
 
 def procedure_task(

@@ -82,28 +82,6 @@ class MediaProcessTaskInput(WireModel):
     AdaptiveDynamicStreamingTaskSet: TaskSet[AdaptiveDynamicStreamingTaskInput] | None = None
 
 
-# Task set -> (MediaProcessTaskResult.Type, the result's field, template kind).
-TASK_SETS: dict[str, tuple[str, str, str]] = {
-    "TranscodeTaskSet": ("Transcode", "TranscodeTask", "Transcode"),
-    "AnimatedGraphicTaskSet": ("AnimatedGraphics", "AnimatedGraphicTask", "AnimatedGraphics"),
-    "SnapshotByTimeOffsetTaskSet": (
-        "SnapshotByTimeOffset",
-        "SnapshotByTimeOffsetTask",
-        "SnapshotByTimeOffset",
-    ),
-    "SampleSnapshotTaskSet": ("SampleSnapshot", "SampleSnapshotTask", "SampleSnapshot"),
-    "ImageSpriteTaskSet": ("ImageSprites", "ImageSpriteTask", "ImageSprite"),
-    "CoverBySnapshotTaskSet": ("CoverBySnapshot", "CoverBySnapshotTask", "SnapshotByTimeOffset"),
-    "AdaptiveDynamicStreamingTaskSet": (
-        "AdaptiveDynamicStreaming",
-        "AdaptiveDynamicStreamingTask",
-        "AdaptiveDynamicStreaming",
-    ),
-}
-# MediaProcessTaskResult.Type -> (result field, template kind).
-RESULT_FIELDS = {t: (f, k) for t, f, k in TASK_SETS.values()}
-
-
 # --- requests -------------------------------------------------------------------
 
 
@@ -272,6 +250,20 @@ class MediaProcessTaskResult(WireModel):
     AdaptiveDynamicStreamingTask: SubtaskResult | None = None
 
 
+# MediaProcessTaskResult.Type -> the field above that holds that result. Here, not
+# in core, because wire/task_views.py shapes the result and cannot import core; each
+# kind's descriptor (core/kinds/) reads its `result_field` from it.
+RESULT_FIELDS = {
+    "Transcode": "TranscodeTask",
+    "AnimatedGraphics": "AnimatedGraphicTask",
+    "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask",
+    "SampleSnapshot": "SampleSnapshotTask",
+    "ImageSprites": "ImageSpriteTask",
+    "CoverBySnapshot": "CoverBySnapshotTask",
+    "AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTask",
+}
+
+
 class ProcedureTask(WireModel):
     TaskId: str
     Status: Literal["WAITING", "PROCESSING", "FINISH", "ABORTED"]
@@ -303,14 +295,3 @@ class TaskSimpleInfo(WireModel):
     FinishTime: str | None = None
     SessionId: str
     SessionContext: str
-
-
-# The item structures of media outputs, by output kind (validated before storing).
-OUTPUT_ITEMS: dict[str, type[WireModel]] = {
-    "Transcode": MediaTranscodeItem,
-    "SnapshotByTimeOffset": MediaSnapshotByTimeOffsetItem,
-    "SampleSnapshot": MediaSampleSnapshotItem,
-    "ImageSprite": MediaImageSpriteItem,
-    "AnimatedGraphics": MediaAnimatedGraphicsItem,
-    "AdaptiveDynamicStreaming": AdaptiveDynamicStreamingInfoItem,
-}

@@ -1,0 +1,84 @@
+"""AdaptiveDynamicStreaming: an HLS master playlist over several renditions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from vodflow.core import subtask_specs as specs
+from vodflow.core import template_rules
+from vodflow.core.kinds import transcode
+from vodflow.core.kinds.base import (
+    Kind,
+    Outcome,
+    RunContext,
+    TemplateFamily,
+    one,
+    preset_audio,
+    preset_common,
+    preset_video,
+)
+from vodflow.media import ops
+from vodflow.wire.tasks import AdaptiveDynamicStreamingInfoItem, AdaptiveDynamicStreamingTaskInput
+
+
+def _streams() -> list[dict[str, Any]]:
+    """The renditions of adaptive preset 10: the FLU/SD/HD H.264 transcode presets."""
+    return [
+        {
+            "Video": preset_video(height, vkbps, 25),
+            "Audio": preset_audio(akbps),
+            "RemoveAudio": 0,
+            "RemoveVideo": 0,
+        }
+        for _mp4, _hls, _label, height, vkbps, akbps in transcode.CURRENT[:3]
+    ]
+
+
+FAMILY = TemplateFamily(
+    name="AdaptiveDynamicStreaming",
+    rules=template_rules.adaptive_dynamic_streaming,
+    presets={
+        10: {
+            **preset_common(10, "HLS-FLU-SD-HD"),
+            "Format": "HLS",
+            "DrmType": "",
+            "StreamInfos": _streams(),
+            "DisableHigherVideoBitrate": 0,
+            "DisableHigherVideoResolution": 0,
+            "SegmentType": "ts",
+        }
+    },
+    max_templates=100,
+    section="AdaptiveDynamicStreamingInfo",
+    item_set="AdaptiveDynamicStreamingSet",
+    item_model=AdaptiveDynamicStreamingInfoItem,
+    delete_part="AdaptiveDynamicStreamingFiles",
+)
+
+
+async def _adaptive(
+    ctx: RunContext, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
+) -> None:
+    meta = ctx.meta
+    name = f"adaptive.f{definition}"
+    spec = specs.adaptive_spec(
+        tpl,
+        name,
+        (int(meta.get("Width") or 0), int(meta.get("Height") or 0)),
+        int(meta.get("Bitrate") or 0),
+    )
+    result = await ops.adaptive_streaming(ctx.src, spec, ctx.work, **ctx.opts())
+    info = specs.adaptive_item(result, definition, ctx.url(result.path))
+    o.ok, o.output = True, info
+    o.moves = [ctx.entry(name), ctx.entry(result.path.name)]
+    o.register = (FAMILY.name, definition, info, [ctx.key(f) for f in result.files])
+
+
+KIND = Kind(
+    name="AdaptiveDynamicStreaming",
+    task_set="AdaptiveDynamicStreamingTaskSet",
+    input_model=AdaptiveDynamicStreamingTaskInput,
+    family=FAMILY,
+    run=one(FAMILY, _adaptive),
+)
