@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vodflow.core.library import category, decode_scroll_token, encode_scroll_token
+from vodflow.core.library import decode_scroll_token, encode_scroll_token
 from vodflow.core.media_info import (
     check_type_matches,
     content_type,
@@ -15,6 +15,7 @@ from vodflow.core.pull_upload import _public, media_type_from_url, name_from_url
 from vodflow.core.uploads import parse_expire_time, staging_key
 from vodflow.errors import VodError
 from vodflow.media.probe import AudioStreamInfo, MediaProbe, VideoStreamInfo
+from vodflow.wire.media_views import category
 
 
 def probe_of(container: str, *, codec: str = "h264", tag: str = "avc1") -> MediaProbe:

@@ -37,15 +37,13 @@ from vodflow.media.probe import MediaProbe, probe
 from vodflow.store import apps as apps_q
 from vodflow.store import media as q
 from vodflow.store.db import Database
-from vodflow.timeutil import iso, now
+from vodflow.timeutil import now
+from vodflow.wire.media_views import media_basic_info, media_info
 
 log = logging.getLogger("vodflow.library")
 
-# ExpireTime shown for media that never expires (as Tencent shows it).
-NEVER = "9999-12-31T23:59:59Z"
 # ModifyMediaInfo: "leave ExpireTime as it is".
 KEEP = object()
-DEFAULT_CLASS_NAME = "其他"
 
 ConnHook = Callable[[AsyncConnection, "MediaRecord"], Awaitable[None]]
 
@@ -277,27 +275,9 @@ class LibraryService:
 
     def basic_info(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Tencent's MediaBasicInfo of a media row."""
-        cover = url_for(self.public_url, row["cover_key"]) if row.get("cover_key") else ""
-        return {
-            "Name": row["name"],
-            "Description": row.get("description") or "",
-            "CreateTime": iso(row["create_time"]),
-            "UpdateTime": iso(row["update_time"]),
-            "ExpireTime": iso(row["expire_time"]) if row.get("expire_time") else NEVER,
-            "ClassId": row.get("class_id") or 0,
-            "ClassName": DEFAULT_CLASS_NAME,
-            "ClassPath": DEFAULT_CLASS_NAME,
-            "CoverUrl": cover,
-            "Type": row["type"],
-            "MediaUrl": url_for(self.public_url, row["blob_key"]) if row["blob_key"] else "",
-            "SourceInfo": _source_info(row.get("source_info")),
-            "StorageRegion": row.get("storage_region") or "ap-local",
-            "TagSet": [],
-            "Vid": "",
-            "Category": category(row.get("meta") or {}),
-            "Status": "Normal",
-            "StorageClass": "STANDARD",
-        }
+        media_url = url_for(self.public_url, row["blob_key"]) if row["blob_key"] else ""
+        cover_url = url_for(self.public_url, row["cover_key"]) if row.get("cover_key") else ""
+        return media_basic_info(row, media_url, cover_url)
 
     # --- library actions ------------------------------------------------------
 
@@ -323,19 +303,8 @@ class LibraryService:
         filters: set[str] | None = None,
     ) -> dict[str, Any]:
         """Tencent's MediaInfo: BasicInfo, MetaData and one *Info per output kind."""
-        info: dict[str, Any] = {"FileId": row["file_id"]}
-        sections: dict[str, Any] = {
-            "BasicInfo": self.basic_info(row),
-            "MetaData": row.get("meta") or None,
-        }
-        for fam in kinds.FAMILIES:
-            items = [o["info"] for o in outputs if o["kind"] == fam.name]
-            sections[fam.section] = {fam.item_set: items} if items else None
-        for name, value in sections.items():
-            wanted = filters is None or name[0].lower() + name[1:] in filters
-            if wanted and value is not None:
-                info[name] = value
-        return info
+        sections = [(fam.name, fam.section, fam.item_set) for fam in kinds.FAMILIES]
+        return media_info(row, self.basic_info(row), outputs, sections, filters)
 
     async def modify(
         self,
@@ -478,16 +447,6 @@ def media_folder(row: Mapping[str, Any]) -> str:
     return media_dir(row["app_id"], row["file_id"], row["url_token"])
 
 
-def category(meta: Mapping[str, Any]) -> str:
-    """Tencent's Category: Video, Audio or Image (store.media._category_is in SQL)."""
-    container = str(meta.get("Container", ""))
-    if container.endswith("_pipe") or container == "gif":
-        return "Image"
-    if not meta.get("VideoStreamSet") and meta.get("AudioStreamSet"):
-        return "Audio"
-    return "Video"
-
-
 def cover_ext(container: str) -> str:
     return {
         "png_pipe": "png",
@@ -499,10 +458,3 @@ def cover_ext(container: str) -> str:
         "gif": "gif",
         "tiff_pipe": "tiff",
     }.get(container, "jpg")
-
-
-def _source_info(stored: Any) -> dict[str, Any]:
-    info = dict(stored or {})
-    info.setdefault("SourceType", "Upload")
-    info.setdefault("SourceContext", "")
-    return info

@@ -134,7 +134,7 @@ async def search(
 
 
 def _category_is(name: str) -> ColumnElement[bool]:
-    """SQL of core.library.category(): what Tencent calls Video, Audio or Image.
+    """SQL of wire.media_views.category(): what Tencent calls Video, Audio or Image.
 
     Image: a picture demuxer (`*_pipe`) or gif; Audio: no video stream but an
     audio one; Video: the rest. Read from the MetaData kept on every media.

@@ -9,7 +9,6 @@ from typing import Any
 from vodflow.api.registry import Context, action
 from vodflow.core.library import (
     KEEP,
-    NEVER,
     LibraryService,
     decode_scroll_token,
     encode_scroll_token,
@@ -23,6 +22,7 @@ from vodflow.wire.media import (
     ModifyMediaInfoRequest,
     SearchMediaRequest,
 )
+from vodflow.wire.media_views import NEVER
 
 SEARCH_WINDOW = 5000
 CATEGORIES = ("Video", "Audio", "Image")
