@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.scale import services as svc
-from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess, free_port
+from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess, free_port, stop_process
 
 
 @dataclass
@@ -76,14 +76,7 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return stop_process(self.proc, sig, timeout)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
