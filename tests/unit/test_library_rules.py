@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vodflow import net_policy
 from vodflow.core.library import decode_scroll_token, encode_scroll_token
 from vodflow.core.media_info import (
     check_type_matches,
@@ -11,7 +12,7 @@ from vodflow.core.media_info import (
     meta_data,
     normalise_media_type,
 )
-from vodflow.core.pull_upload import _public, media_type_from_url, name_from_url
+from vodflow.core.pull_upload import media_type_from_url, name_from_url
 from vodflow.core.uploads import parse_expire_time, staging_key
 from vodflow.errors import VodError
 from vodflow.media.probe import AudioStreamInfo, MediaProbe, VideoStreamInfo
@@ -114,7 +115,7 @@ def test_scroll_token_round_trip_and_tamper() -> None:
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
-    assert _public(address) is public
+    assert net_policy.is_public(address) is public
 
 
 def test_url_helpers_and_keys() -> None:

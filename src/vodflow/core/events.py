@@ -9,17 +9,15 @@ EventHandles and push signing are delivery's (notify/handles.py, notify/signing.
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import json
 import re
-import socket
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow import net_policy
 from vodflow.errors import invalid_value
 from vodflow.status import DeliveryStatus
 from vodflow.store import events as q
@@ -78,39 +76,6 @@ def check_sign_key(value: str) -> str:
     return value
 
 
-def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
-async def resolve_public(host: str, port: int, timeout: float = 5.0) -> bool:
-    """Whether every address `host` resolves to is public (False when it does not resolve)."""
-    try:
-        return not _blocked(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
-        )
-    except (OSError, TimeoutError, UnicodeError):
-        return False
-    addrs = {info[4][0] for info in infos}
-    return bool(addrs) and not any(
-        _blocked(ipaddress.ip_address(str(a).split("%")[0])) for a in addrs
-    )
-
-
 async def check_notification_url(url: str, *, allow_private: bool) -> str:
     """An http(s) URL with a host; private, loopback and link-local hosts refused."""
     if url == "":
@@ -128,10 +93,14 @@ async def check_notification_url(url: str, *, allow_private: bool) -> str:
         raise invalid_value("NotificationUrl", "no spaces or control characters")
     if parts.username or parts.password:
         raise invalid_value("NotificationUrl", "no user name or password in the URL")
-    if not allow_private and not await resolve_public(parts.hostname, port):
+    if allow_private:
+        return url
+    try:
+        await net_policy.resolve_allowed(parts.hostname, port, allow_private=False, timeout=5.0)
+    except (net_policy.AddressRefused, net_policy.Unresolvable):
         raise invalid_value(
             "NotificationUrl",
             "the host must resolve to public addresses only (private, loopback and "
             "link-local hosts are refused unless VODFLOW_ALLOW_PRIVATE_URLS=1)",
-        )
+        ) from None
     return url

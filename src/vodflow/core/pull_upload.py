@@ -2,25 +2,26 @@
 
 The fetch treats the URL as hostile: http(s) only, every redirect hop checked,
 every address the host name resolves to must be public unless the operator
-allowed private URLs, a byte limit, a per-read timeout and an overall
-deadline. The task row (type PullUpload) carries the complete PullUploadTask
-dict as its output; the PullComplete event is written in the transaction that
-finishes the task (and, on success, adds the media).
+allowed private URLs (vodflow.net_policy), and the connection goes to the
+address that was checked (no second DNS lookup to rebind), a byte limit, a
+per-read timeout and an overall deadline. The task row (type PullUpload)
+carries the complete PullUploadTask dict as its output; the PullComplete event
+is written in the transaction that finishes the task (and, on success, adds
+the media).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import httpcore
 import httpx
 
-from vodflow import ids
+from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import events
@@ -287,33 +288,23 @@ def _event(output: dict[str, Any]) -> dict[str, Any]:
 # --- fetching ------------------------------------------------------------------
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+class _CheckedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that connects only where the
+    address policy allows, to the very address it checked (net_policy)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=4,
+            network_backend=net_policy.CheckedBackend(allow_private=allow_private),
+        )
 
 
-async def check_host(url: str, allow_private: bool) -> None:
-    """Refuse URLs whose host resolves to any non-public address."""
+def check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(ERR_INPUT, "Only http and https URLs can be pulled.")
-    if allow_private:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except OSError:
-        raise FetchError(
-            ERR_INPUT, f"The host {parts.hostname[:100]} cannot be resolved."
-        ) from None
-    if not infos or not all(_public(str(info[4][0])) for info in infos):
-        raise FetchError(
-            ERR_INPUT, "The URL points at a private, loopback or link-local address; refused."
-        )
 
 
 async def fetch(url: str, limit: int, *, dest: Path, allow_private: bool) -> Path:
@@ -322,10 +313,13 @@ async def fetch(url: str, limit: int, *, dest: Path, allow_private: bool) -> Pat
     timeout = httpx.Timeout(READ_TIMEOUT_S, connect=10.0)
     try:
         async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            transport=_CheckedTransport(allow_private),
         ) as client:
             for _hop in range(MAX_REDIRECTS + 1):
-                await check_host(url, allow_private)
+                check_scheme(url)
                 async with client.stream("GET", url) as response:
                     if response.is_redirect:
                         location = response.headers.get("location", "")
@@ -349,6 +343,12 @@ async def fetch(url: str, limit: int, *, dest: Path, allow_private: bool) -> Pat
                             await asyncio.to_thread(fh.write, chunk)
                     return tmp
             raise FetchError(ERR_INPUT, f"More than {MAX_REDIRECTS} redirects.")
+    except net_policy.AddressRefused:
+        tmp.unlink(missing_ok=True)
+        raise FetchError(ERR_INPUT, net_policy.REFUSED_MESSAGE) from None
+    except net_policy.Unresolvable as exc:
+        tmp.unlink(missing_ok=True)
+        raise FetchError(ERR_INPUT, str(exc)) from None
     except httpx.HTTPError as exc:
         tmp.unlink(missing_ok=True)
         raise FetchError(ERR_INPUT, f"The download failed: {type(exc).__name__}.") from None

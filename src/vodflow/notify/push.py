@@ -17,14 +17,12 @@ import random
 import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from vodflow import metrics
+from vodflow import metrics, net_policy
 from vodflow.config import Settings
-from vodflow.core import events as core
 from vodflow.notify.http1 import OriginPool, RequestError, request_target
 from vodflow.notify.signing import push_body
 from vodflow.notify.wakeup import Hub
@@ -52,13 +50,9 @@ class Target:
     sign_key: str
 
 
-def _check_public(port: int) -> Callable[[str], Awaitable[bool]]:
-    """Whether a resolved address may be connected to (private and loopback may not)."""
-
-    async def check(address: str) -> bool:
-        return await core.resolve_public(address, port)
-
-    return check
+async def _check_public(address: str) -> bool:
+    """Whether a resolved address may be connected to (the one outbound policy)."""
+    return net_policy.is_public(address)
 
 
 def next_delay(schedule: tuple[float, ...], attempts: int) -> float | None:
@@ -213,7 +207,7 @@ class PushRelay:
                 # Forget the oldest origin's idle connections.
                 oldest = next(iter(self._pools))
                 asyncio.get_running_loop().create_task(self._pools.pop(oldest).aclose())
-            check = None if self.settings.allow_private_urls else _check_public(port)
+            check = None if self.settings.allow_private_urls else _check_public
             pool = self._pools[origin] = OriginPool(
                 scheme,
                 origin[1],
