@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from tencentcloud.common import credential
+from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models, vod_client
 
@@ -184,12 +185,12 @@ def test_temporary_credentials(server: ServerProcess) -> None:
     creds = server.call("CreateTempCredential", {"DurationSeconds": 600})["Credentials"]
     cred = credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
     vod = vod_client.VodClient(cred, "", server.profile())
-    assert vod.DescribeSubAppIds(models.DescribeSubAppIdsRequest()).TotalCount >= 1
+    assert vod.DescribeEventConfig(models.DescribeEventConfigRequest()).Mode in ("PUSH", "PULL")
     # The same key without its token is refused; temp keys cannot mint more.
     no_token = vod_client.VodClient(
         credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"]), "", server.profile()
     )
-    err = sdk_error(no_token.DescribeSubAppIds, models.DescribeSubAppIdsRequest())
+    err = sdk_error(no_token.DescribeEventConfig, models.DescribeEventConfigRequest())
     assert err.get_code() == "AuthFailure.TokenFailure"
     err = sdk_error(vod.call_json, "CreateTempCredential", {})
     assert err.get_code() == "UnauthorizedOperation"
@@ -202,12 +203,46 @@ def test_temporary_credential_limited_to_its_application(server: ServerProcess) 
     creds = server.call("CreateTempCredential", {"SubAppId": other})["Credentials"]
     cred = credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
     vod = vod_client.VodClient(cred, "", server.profile())
-    req = models.ModifySubAppIdInfoRequest()
+    req = models.DescribeEventConfigRequest()
     req.SubAppId = other
-    req.Description = "mine"
-    vod.ModifySubAppIdInfo(req)
+    vod.DescribeEventConfig(req)
     req.SubAppId = APP_ID
-    assert sdk_error(vod.ModifySubAppIdInfo, req).get_code() == "UnauthorizedOperation"
+    assert sdk_error(vod.DescribeEventConfig, req).get_code() == "UnauthorizedOperation"
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_temporary_credentials_cannot_manage_applications(
+    server: ServerProcess, scoped: bool
+) -> None:
+    """Application management needs the root credential: a temporary credential, even
+    one limited to its own application, cannot list, create, rename, disable or
+    destroy applications (issue 12 item 13)."""
+    mine = server.call("CreateSubAppId", {"Name": f"scoped-{scoped}"})["SubAppId"]
+    params = {"SubAppId": mine} if scoped else {}
+    creds = server.call("CreateTempCredential", params)["Credentials"]
+    cred = credential.Credential(creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"])
+    common = CommonClient("vod", "2018-07-17", cred, "", server.profile())
+    own = {"SubAppId": mine}
+    attempts = [
+        ("DescribeSubAppIds", {}),
+        ("DescribeSubAppIds", own),
+        ("CreateSubAppId", {"Name": "sneaky"}),
+        ("ModifySubAppIdInfo", own | {"Name": "renamed"}),
+        ("ModifySubAppIdStatus", own | {"Status": "Off"}),
+        ("ModifySubAppIdStatus", own | {"Status": "Destroyed"}),
+        ("CreateTempCredential", own),
+    ]
+    for action, body in attempts:
+        err = sdk_error(common.call_json, action, body)
+        assert err.get_code() == "UnauthorizedOperation", action
+        assert "root credential" in err.get_message()
+    # Nothing changed: the application is there, On, with its name; nothing created.
+    infos = server.vod().DescribeSubAppIds(models.DescribeSubAppIdsRequest()).SubAppIdInfoSet
+    names = {i.SubAppId: (i.Name, i.Status) for i in infos}
+    assert names[mine] == (f"scoped-{scoped}", "On")
+    assert "sneaky" not in {n for n, _ in names.values()}
+    # The credential still works for its application's media and events.
+    assert common.call_json("DescribeEventConfig", own)["Response"]["Mode"]
 
 
 def test_rate_limit(fresh_server: ServerProcess) -> None:

@@ -41,13 +41,20 @@ class Action:
     allow_disabled_app: bool
     # vodflow's own actions, not Tencent's: listed apart in docs/api-coverage.md.
     extension: bool
+    # Only the root credential may call it (application management, issuing
+    # credentials); temporary ones, scoped or not, answer UnauthorizedOperation.
+    root_only: bool = False
 
 
 ACTIONS: dict[str, Action] = {}
 
 
 def action(
-    name: str | None = None, *, allow_disabled_app: bool = False, extension: bool = False
+    name: str | None = None,
+    *,
+    allow_disabled_app: bool = False,
+    extension: bool = False,
+    root_only: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         action_name = name or fn.__name__
@@ -55,7 +62,9 @@ def action(
         model = get_type_hints(fn)[params[1]]
         if action_name in ACTIONS:
             raise RuntimeError(f"action {action_name} registered twice")
-        ACTIONS[action_name] = Action(action_name, model, fn, allow_disabled_app, extension)
+        ACTIONS[action_name] = Action(
+            action_name, model, fn, allow_disabled_app, extension, root_only
+        )
         return fn
 
     return register

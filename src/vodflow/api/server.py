@@ -115,6 +115,11 @@ async def _handle(
     act = ACTIONS.get(action_name)
     if act is None:
         raise VodError("InvalidAction", f"The action `{action_name[:64]}` does not exist.")
+    if act.root_only and credential.token is not None:
+        raise VodError(
+            "UnauthorizedOperation",
+            f"{action_name} needs the root credential; temporary credentials cannot call it.",
+        )
     if not services.limiter.allow(credential.secret_id, action_name):
         raise VodError(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."

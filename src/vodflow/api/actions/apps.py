@@ -1,4 +1,10 @@
-"""Applications: CreateSubAppId, DescribeSubAppIds, ModifySubAppIdInfo, ModifySubAppIdStatus."""
+"""Applications: CreateSubAppId, DescribeSubAppIds, ModifySubAppIdInfo, ModifySubAppIdStatus.
+
+Managing applications needs the root credential: a temporary credential, even
+one limited to an application, can neither list, create, rename nor disable or
+destroy applications (it would otherwise destroy the very application it works
+for, or see every other one).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +21,13 @@ from vodflow.wire.apps import (
 )
 
 
-@action()
+@action(root_only=True)
 async def CreateSubAppId(ctx: Context, req: CreateSubAppIdRequest) -> dict[str, Any]:
     app_id = await ctx.services.apps.create(req.Name, req.Description or "", req.Mode or "fileid")
     return {"SubAppId": app_id}
 
 
-@action()
+@action(root_only=True)
 async def DescribeSubAppIds(ctx: Context, req: DescribeSubAppIdsRequest) -> dict[str, Any]:
     rows, total = await ctx.services.apps.listing(req.Name, req.Offset, req.Limit)
     infos = [
@@ -40,13 +46,13 @@ async def DescribeSubAppIds(ctx: Context, req: DescribeSubAppIdsRequest) -> dict
     return {"SubAppIdInfoSet": infos, "TotalCount": total}
 
 
-@action(allow_disabled_app=True)
+@action(allow_disabled_app=True, root_only=True)
 async def ModifySubAppIdInfo(ctx: Context, req: ModifySubAppIdInfoRequest) -> dict[str, Any]:
     await ctx.services.apps.modify(ctx.app_id, name=req.Name, description=req.Description)
     return {}
 
 
-@action(allow_disabled_app=True)
+@action(allow_disabled_app=True, root_only=True)
 async def ModifySubAppIdStatus(ctx: Context, req: ModifySubAppIdStatusRequest) -> dict[str, Any]:
     await ctx.services.apps.set_status(ctx.app_id, req.Status)
     return {}

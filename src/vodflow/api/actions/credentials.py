@@ -10,17 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from vodflow.api.registry import Context, action
-from vodflow.errors import VodError
 from vodflow.timeutil import iso
 from vodflow.wire.credentials import CreateTempCredentialRequest
 
 
-@action(extension=True)
+@action(extension=True, root_only=True)
 async def CreateTempCredential(ctx: Context, req: CreateTempCredentialRequest) -> dict[str, Any]:
-    if ctx.credential.token is not None:
-        raise VodError(
-            "UnauthorizedOperation", "Temporary credentials cannot issue other credentials."
-        )
     cred = await ctx.services.credentials.issue(
         scope="api",
         duration_s=req.DurationSeconds,
