@@ -30,6 +30,7 @@ from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.uploads import UploadService
 from vodflow.credentials_file import load_root_credential
+from vodflow.fsmodes import private_dir
 from vodflow.metrics import metrics_endpoint
 from vodflow.notify.service import EventsService
 from vodflow.ratelimit import RateLimiter
@@ -47,7 +48,7 @@ log = logging.getLogger("vodflow")
 
 async def build_services(settings: Settings) -> Services:
     """Every service of one process, each given only what it uses."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     url = settings.resolved_database_url
     await upgrade_async(url)
     db = Database(url)

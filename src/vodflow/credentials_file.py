@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from vodflow import ids
 from vodflow.config import Settings
 from vodflow.core.credentials import Credential
+from vodflow.fsmodes import FILE_MODE, private_dir
 
 FILE_NAME = "credentials.json"
 
@@ -18,6 +20,8 @@ def load_root_credential(settings: Settings) -> Credential:
         return Credential(secret_id=settings.secret_id, secret_key=settings.secret_key)
     path = settings.data_dir / FILE_NAME
     if path.exists():
+        with contextlib.suppress(OSError):  # written 0644 by older versions
+            os.chmod(path, FILE_MODE)
         data = json.loads(path.read_text())
         return Credential(secret_id=data["SecretId"], secret_key=data["SecretKey"])
     cred = Credential(secret_id=ids.secret_id(), secret_key=ids.secret_key())
@@ -35,9 +39,9 @@ def read_saved(data_dir: Path) -> tuple[str, str] | None:
 
 
 def _write_private(path: Path, data: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh)
     os.replace(tmp, path)

@@ -51,6 +51,9 @@ LEFT_OUT = {
     "test_upload.py::test_expired_foreign_and_unknown_session": SQLITE,
     "test_upload.py::test_procedure_on_upload_starts_the_flow": SQLITE,
     "test_upload_cli.py::test_cli_resumes_a_multipart_upload": SQLITE,
+    "test_secrets_at_rest.py::test_data_dir_0700_and_database_files_0600": SQLITE,
+    "test_secrets_at_rest.py::test_existing_database_files_are_tightened": SQLITE,
+    "test_secrets_at_rest.py::test_tokens_are_stored_as_digests": SQLITE,
 }
 
 

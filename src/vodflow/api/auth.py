@@ -155,9 +155,7 @@ async def verify(
         raise _fail("SecretIdNotFound", "The SecretId is not found; check your credentials.")
     if cred.expired:
         raise _fail("TokenFailure" if cred.token else "SecretIdNotFound", "The credential expired.")
-    if cred.token is not None and not hmac.compare_digest(
-        req.headers.get("x-tc-token", ""), cred.token
-    ):
+    if cred.token is not None and not cred.token_matches(req.headers.get("x-tc-token", "")):
         raise _fail("TokenFailure", "X-TC-Token is missing or wrong for this temporary SecretId.")
     if abs(now - int(timestamp)) > MAX_SKEW_S:
         raise _fail(

@@ -107,7 +107,9 @@ async def verify(req: CosRequest, lookup: Lookup, now: float) -> Credential:
         raise CosAuthError("InvalidAccessKeyId", "The SecretId does not exist.")
     if credential.expired:
         raise CosAuthError("ExpiredToken", "The temporary credential has expired.")
-    if credential.token and req.headers.get("x-cos-security-token", "") != credential.token:
+    if credential.token and not credential.token_matches(
+        req.headers.get("x-cos-security-token", "")
+    ):
         raise CosAuthError("InvalidToken", "x-cos-security-token does not match the credential.")
     header_names = [h for h in fields.get("q-header-list", "").lower().split(";") if h]
     param_names = [p for p in fields.get("q-url-param-list", "").lower().split(";") if p]

@@ -36,7 +36,10 @@ def serve(
     console.print(f"[bold]vodflow[/] serving on {scheme}://{settings.host}:{settings.port}")
     console.print(f"  endpoint      {settings.host}:{settings.port}  (protocol {scheme})")
     console.print(f"  SecretId      {root.secret_id}")
-    console.print(f"  SecretKey     {root.secret_key}")
+    if root.secret_key == settings.secret_key:  # never echo a key given by environment
+        console.print("  SecretKey     (from VODFLOW_SECRET_KEY, not shown)")
+    else:
+        console.print(f"  SecretKey     {root.secret_key}  (saved in the data dir)")
     console.print(f"  SubAppId      {settings.app_id}  (default application)")
     console.print(f"  public URL    {settings.resolved_public_url}")
     console.print(f"  data dir      {settings.data_dir.resolve()}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from vodflow.config import Settings
+from vodflow.fsmodes import private_dir
 
 
 def worker(
@@ -49,7 +50,7 @@ def worker(
             "VODFLOW_DATABASE_URL is not set: this worker uses a SQLite file, which only "
             "processes on this machine can share; the scaled deployment needs PostgreSQL"
         )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     app = rt.make_celery(settings)
     rt.configure_worker(settings, build_services)
     # Build the services (and run migrations) before taking the first message.

@@ -4,10 +4,17 @@ The root credential comes from settings (or is generated once into the data dir 
 the composition root). Temporary credentials carry a token, an expiry and a scope:
 'api' ones sign VOD API calls; 'cos' ones, handed out by ApplyUpload, are good only
 for writing the object paths of one upload session.
+
+The database keeps a temporary credential's token only as a SHA-256 digest
+(`sha256:<hex>`): the token is only ever compared, so a copy of the database
+alone cannot present it. The SecretKey itself must stay readable, since TC3 and
+COS signatures are HMACs keyed with it; the data dir's file modes protect it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from vodflow import ids
@@ -29,6 +36,22 @@ class Credential:
     @property
     def expired(self) -> bool:
         return self.expires_at is not None and self.expires_at < now()
+
+    def token_matches(self, presented: str) -> bool:
+        """Whether `presented` is this credential's token (stored digested or, for rows
+        written before digests, as issued)."""
+        if self.token is None:
+            return False
+        if self.token.startswith(DIGEST_PREFIX):
+            return hmac.compare_digest(token_digest(presented), self.token)
+        return hmac.compare_digest(presented.encode(), self.token.encode())
+
+
+DIGEST_PREFIX = "sha256:"
+
+
+def token_digest(token: str) -> str:
+    return DIGEST_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
 
 class CredentialService:
@@ -63,10 +86,11 @@ class CredentialService:
         app_id: int | None = None,
         session_key: str | None = None,
     ) -> Credential:
+        token = ids.token(32)
         cred = Credential(
             secret_id=ids.secret_id("AKIDtmp"),
             secret_key=ids.secret_key(),
-            token=ids.token(32),
+            token=token,
             scope=scope,
             app_id=app_id,
             session_key=session_key,
@@ -77,7 +101,7 @@ class CredentialService:
                 conn,
                 secret_id=cred.secret_id,
                 secret_key=cred.secret_key,
-                token=cred.token,
+                token=token_digest(token),
                 scope=cred.scope,
                 app_id=cred.app_id,
                 session_key=cred.session_key,
