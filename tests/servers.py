@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ class ServerProcess:
     log_path: Path | None = None
     # Processes that live and die with this server (the scaled deployment's worker).
     companions: list[Any] = field(default_factory=list)
+    # Run in the server process before it starts (e.g. lower a resource limit).
+    preexec: Callable[[], None] | None = None
 
     @property
     def host(self) -> str:
@@ -87,7 +90,9 @@ class ServerProcess:
         log = self.log_path.open("ab")
         cmd = [sys.executable, "-m", "vodflow.cli", "serve", "--port", str(self.port)]
         cmd += ["--data-dir", str(self.data_dir), *self.args]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.preexec
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

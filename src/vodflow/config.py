@@ -73,6 +73,12 @@ class Settings:
     # Requests per second per SecretId and action; 0 switches the limiter off.
     rate_limit: float = 100.0
     max_body_bytes: int = 1024 * 1024
+    # HTTP connections (`vodflow serve`): a request head must be complete this long
+    # after the connection (or the request) starts; idle keep-alive connections close
+    # after keep_alive_s; at most max_connections open (lowered to fit the fd limit).
+    header_timeout_s: float = 10.0
+    keep_alive_s: float = 5.0
+    max_connections: int = 1000
     tls_cert: Path | None = None
     tls_key: Path | None = None
     executor: str = "local"
@@ -135,6 +141,9 @@ class Settings:
             allow_private_urls=_env_bool("ALLOW_PRIVATE_URLS", False),
             rate_limit=_env_float("RATE_LIMIT", base.rate_limit),
             max_body_bytes=_env_int("MAX_BODY_BYTES", base.max_body_bytes),
+            header_timeout_s=_env_float("HEADER_TIMEOUT_S", base.header_timeout_s),
+            keep_alive_s=_env_float("KEEP_ALIVE_S", base.keep_alive_s),
+            max_connections=_env_int("MAX_CONNECTIONS", base.max_connections),
             tls_cert=Path(p) if (p := _env("TLS_CERT")) else None,
             tls_key=Path(p) if (p := _env("TLS_KEY")) else None,
             executor=_env("EXECUTOR", base.executor) or base.executor,

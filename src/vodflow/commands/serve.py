@@ -12,6 +12,10 @@ from rich.console import Console
 from vodflow.app import create_app
 from vodflow.config import Settings
 from vodflow.credentials_file import load_root_credential
+from vodflow.http_guard import GuardedServer, connection_cap, guarded_protocol
+
+H11_MAX_HEAD_BYTES = 16 * 1024
+"""Largest request head (line and headers); larger ones answer 400."""
 
 
 def serve(
@@ -43,8 +47,13 @@ def serve(
     console.print(f"  SubAppId      {settings.app_id}  (default application)")
     console.print(f"  public URL    {settings.resolved_public_url}")
     console.print(f"  data dir      {settings.data_dir.resolve()}")
+    cap = connection_cap(settings.max_connections)
     config = uvicorn.Config(
         create_app(settings),
+        http=guarded_protocol(settings.header_timeout_s, cap),
+        timeout_keep_alive=max(1, round(settings.keep_alive_s)),
+        h11_max_incomplete_event_size=H11_MAX_HEAD_BYTES,
+        limit_concurrency=cap + 16,
         host=settings.host,
         port=settings.port,
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
@@ -54,4 +63,4 @@ def serve(
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
-    uvicorn.Server(config).run()
+    GuardedServer(config).run()
