@@ -12,6 +12,9 @@ session's keys. Errors are COS-style XML.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,6 +36,12 @@ if TYPE_CHECKING:
     from vodflow.services import Services
 
 COMPLETE_BODY_LIMIT = 2 * 1024 * 1024
+# A write that fails for want of space (disk full, quota, file size limit) answers
+# 507 InsufficientStorage as COS-style XML; anything else unexpected 500 InternalError.
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+log = logging.getLogger("vodflow.cos")
 OBJECT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 
 
@@ -112,6 +121,32 @@ async def _guard(
         return error_response(exc.status, exc.code, exc.message, resource)
     except ClientDisconnect:
         return Response(status_code=499)
+    except OSError as exc:
+        if exc.errno not in STORAGE_FULL:
+            log.exception("COS request %s %s failed", request.method, resource[:200])
+            return error_response(500, "InternalError", "Internal error.", resource)
+        log.error("COS write refused: %s", exc)
+        await _drain(request)
+        return error_response(
+            507, "InsufficientStorage", "The server has no space left for this object.", resource
+        )
+    except Exception:
+        log.exception("COS request %s %s failed", request.method, resource[:200])
+        return error_response(500, "InternalError", "Internal error.", resource)
+
+
+async def _drain(request: Request) -> None:
+    """Read (and drop) what is left of a refused body, up to DRAIN_LIMIT, so that the
+    client reads the answer instead of a reset connection."""
+    left = DRAIN_LIMIT
+    with contextlib.suppress(Exception):
+        while left > 0:
+            message = await request.receive()
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 async def _list_uploads(request: Request) -> Response:
