@@ -59,3 +59,46 @@ async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> No
         assert left == {"ended_new", "waiting_old", "upload_old"}
     finally:
         await services.db.close()
+
+
+async def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
+    """Partial uploads, pull downloads and set-aside blobs left in .tmp by a crash go
+    after an hour without change; fresh ones and work directories stay (issue 12 item 10).
+
+    File times cannot be set in the past for ctime (which a rename into .tmp sets), so
+    the sweep is run as if two hours had passed, and "fresh" entries are touched into
+    that future.
+    """
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
+    )
+    services = await build_services(settings)
+    try:
+        tmp = services.blobs.tmp_dir
+        later = time.time() + 2 * 3600
+        stale_file = services.blobs.temp_path()  # a partial COS PUT or PullUpload
+        stale_file.write_bytes(b"x" * 1000)
+        stale_dir = tmp / "0123456789abcdef.old-1234abcd"  # a set-aside old folder
+        (stale_dir / "seg").mkdir(parents=True)
+        (stale_dir / "seg" / "0.ts").write_bytes(b"ts")
+        fresh_file = services.blobs.temp_path(".jpg")
+        fresh_file.write_bytes(b"jpg")
+        os.utime(fresh_file, (later, later))
+        busy_dir = tmp / "fedcba9876543210"  # old itself, with a file written lately
+        busy_dir.mkdir()
+        (busy_dir / "part").write_bytes(b"p")
+        os.utime(busy_dir / "part", (later, later))
+        work_dir = tmp / "flow-424242-abcdefabcdef"  # clean_work_dirs' business
+        work_dir.mkdir()
+
+        sweeper = Sweeper(services.db, services.blobs, services.executor, services.settings.lease_s)
+        removed = await sweeper.clean_temp_files(at=later)
+
+        assert removed == 2
+        assert sorted(p.name for p in tmp.iterdir()) == sorted(
+            [fresh_file.name, busy_dir.name, work_dir.name]
+        )
+        # Nothing is old at the real present: nothing more goes.
+        assert await sweeper.clean_temp_files() == 0
+    finally:
+        await services.db.close()

@@ -12,7 +12,10 @@ It also removes the work directories that runs leave under the blob store's
 `.tmp` when they die after their result was recorded: those of subtasks that have
 ended (or no longer exist), once they are older than `WORK_DIR_MAX_AGE_S`. The
 directory of an unfinished subtask is kept, since its next run reads the journal
-of outputs a dead attempt swapped (core/subtasks.py).
+of outputs a dead attempt swapped (core/subtasks.py). Every other entry of `.tmp`
+(partial uploads, PullUpload downloads, covers, set-aside old blobs) that has not
+changed for `TEMP_MAX_AGE_S` is left over from a crash and removed (at start and
+with the housekeeping): live writers touch their file at least every read timeout.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ log = logging.getLogger("vodflow.sweeper")
 # runs every this many sweeps.
 HOUSEKEEPING_EVERY = 600
 WORK_DIR_MAX_AGE_S = 3600.0
+TEMP_MAX_AGE_S = 3600.0
 _WORK_DIR = re.compile(r"^flow-(\d+)-[0-9a-f]+$")
 
 
@@ -71,6 +75,37 @@ def owner_dead(owner: str | None, host: str, me: str) -> bool:
     return pid == os.getpid() or not _pid_alive(pid)
 
 
+def _last_change(path: Path) -> float:
+    """The latest mtime or ctime (a rename into `.tmp` sets ctime) in `path`'s tree."""
+    st = path.lstat()
+    latest = max(st.st_mtime, st.st_ctime)
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in (*dirs, *files):
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(root, name))
+                    latest = max(latest, st.st_mtime, st.st_ctime)
+    return latest
+
+
+def _remove_stale(tmp: Path, cutoff: float) -> int:
+    removed = 0
+    for entry in tmp.iterdir() if tmp.is_dir() else ():
+        if _WORK_DIR.match(entry.name):
+            continue  # clean_work_dirs decides by the subtask's state
+        with contextlib.suppress(OSError):
+            if _last_change(entry) >= cutoff:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %d stale temporary file(s) from %s", removed, tmp)
+    return removed
+
+
 class Sweeper(Periodic):
     def __init__(
         self,
@@ -89,6 +124,10 @@ class Sweeper(Periodic):
 
     async def start(self) -> None:
         await self.sweep(startup=True)
+        try:
+            await self.clean_temp_files()
+        except OSError:
+            log.warning("cleaning %s failed", self.blobs.tmp_dir, exc_info=True)
         await super().start()
 
     async def _tick(self) -> None:
@@ -104,6 +143,15 @@ class Sweeper(Periodic):
             await q.purge_sessions(conn, t - SESSION_WINDOW_S)
             await credentials_q.purge_expired(conn, t)
         await self.clean_work_dirs()
+        await self.clean_temp_files()
+
+    async def clean_temp_files(
+        self, max_age_s: float = TEMP_MAX_AGE_S, at: float | None = None
+    ) -> int:
+        """Remove `.tmp` entries (not work directories) unchanged for `max_age_s` before
+        `at` (now); the number removed."""
+        cutoff = (time.time() if at is None else at) - max_age_s
+        return await asyncio.to_thread(_remove_stale, self.blobs.tmp_dir, cutoff)
 
     async def clean_work_dirs(self, max_age_s: float = WORK_DIR_MAX_AGE_S) -> int:
         """Remove old work directories of ended subtasks; the number removed."""
