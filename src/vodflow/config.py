@@ -79,6 +79,9 @@ class Settings:
     header_timeout_s: float = 10.0
     keep_alive_s: float = 5.0
     max_connections: int = 1000
+    # A repeated TC3 signature of a non-idempotent action is refused when it comes
+    # later than this after the first (api/replay.py).
+    replay_grace_s: float = 5.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     executor: str = "local"
@@ -144,6 +147,7 @@ class Settings:
             header_timeout_s=_env_float("HEADER_TIMEOUT_S", base.header_timeout_s),
             keep_alive_s=_env_float("KEEP_ALIVE_S", base.keep_alive_s),
             max_connections=_env_int("MAX_CONNECTIONS", base.max_connections),
+            replay_grace_s=_env_float("REPLAY_GRACE_S", base.replay_grace_s),
             tls_cert=Path(p) if (p := _env("TLS_CERT")) else None,
             tls_key=Path(p) if (p := _env("TLS_KEY")) else None,
             executor=_env("EXECUTOR", base.executor) or base.executor,

@@ -98,6 +98,12 @@ def sign(secret_key: str, req: SignedRequest, signed_headers: list[str], timesta
     return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
 
 
+def signature_of(authorization: str) -> str | None:
+    """The Signature of a well-formed TC3 Authorization header."""
+    match = _AUTH_RE.match(authorization.strip())
+    return match["sig"] if match else None
+
+
 def _fail(code: str, message: str) -> VodError:
     return VodError(f"AuthFailure.{code}", message)
 

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from vodflow import ids, metrics
 from vodflow.api import auth, auth_v1, envelope, params
 from vodflow.api.registry import ACTIONS, Context
+from vodflow.api.replay import ReplayCache, guarded
 from vodflow.errors import VodError
 from vodflow.wire.common import WireModel
 
@@ -133,6 +134,7 @@ async def _handle(
         req = act.model.model_validate(raw)
     except ValidationError as exc:
         raise envelope.from_validation(exc) from None
+    _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))
 
     app_id = await services.apps.resolve(
         getattr(req, "SubAppId", None), allow_disabled=act.allow_disabled_app
@@ -145,6 +147,28 @@ async def _handle(
     ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
     result = await act.handler(ctx, req)
     return result.dump() if isinstance(result, WireModel) else result
+
+
+def _refuse_replay(
+    request: Request, services: Services, action_name: str, session_id: str | None
+) -> None:
+    """Remember the request's signature; refuse a non-idempotent action signed by one
+    first seen longer than the grace ago (api/replay.py)."""
+    headers = request.headers
+    signature = auth.signature_of(headers.get("authorization", ""))
+    if signature is None:
+        return
+    cache: ReplayCache | None = getattr(request.app.state, "replay_cache", None)
+    if cache is None:
+        cache = request.app.state.replay_cache = ReplayCache()
+    t = time.time()
+    first = cache.first_seen(signature, int(headers.get("x-tc-timestamp", "0")), t)
+    if t - first > services.settings.replay_grace_s and guarded(action_name, session_id):
+        raise VodError(
+            "AuthFailure.SignatureExpire",
+            "This signed request was already received (a replay); sign a new request "
+            f"(with a new X-TC-Timestamp) to send {action_name} again.",
+        )
 
 
 async def healthz(request: Request) -> Response:
