@@ -19,6 +19,7 @@ import functools
 import hashlib
 import os
 import struct
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +39,17 @@ from vodflow.media.ffmpeg import PLAYLIST_DEMUXERS, PROTOCOL_WHITELIST, SAFE_DEM
 
 MAX_DIMENSION: Final = 8192
 """Largest width or height accepted (8K is 7680x4320). Bigger is refused, not tried."""
+
+_BIG_PICTURE_PIXELS: Final = 4096 * 4096
+_BIG_PICTURE_DECODES: Final = threading.BoundedSemaphore(2)
+"""Opening a still image decodes it whole (FFmpeg learns its format that way): up to
+8192x8192x4 bytes. At most two pictures over 16 MP are decoded at once per process,
+so six large PNGs probed together cost two decodes of memory, not six."""
+
+MIN_BYTES_PER_SECOND: Final = 8
+"""A file must hold at least this many bytes per second it claims to last: real
+codecs spend far more (a black 1 fps H.264 video ~20 B/s, 6 kbit/s speech 750 B/s),
+while a 1.5 KB MP4 claiming an hour would make a transcode emit 90,000 frames."""
 
 IMAGE_DEMUXERS: Final = frozenset(
     {"png_pipe", "jpeg_pipe", "jpegls_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif_pipe"}
@@ -143,7 +155,9 @@ def probe(path: str | os.PathLike[str], *, md5: bool = True) -> MediaProbe:
         ) from None
     _screen(head)
 
-    with open(path, "rb") as raw:
+    declared = declared_image_size(head)
+    big_picture = declared is not None and declared[0] * declared[1] > _BIG_PICTURE_PIXELS
+    with _BIG_PICTURE_DECODES if big_picture else contextlib.nullcontext(), open(path, "rb") as raw:
         try:
             container = _open_untrusted(_Nameless(raw))
         except av.error.FFmpegError as exc:
@@ -399,10 +413,18 @@ def _measure(
         duration if audio else 0.0
     )
     duration = duration or max(video_duration, audio_duration)
+    if container_name is None and not is_image and size < duration * MIN_BYTES_PER_SECOND:
+        raise ProbeError(
+            CONTENT_MALFORMED,
+            f"a duration of {duration:.0f} s is implausible for a file of {size} bytes",
+        )
 
     # Rotation first: it decodes the first frame, which a fresh container can
     # do without seeking (the hls demuxer refuses seeks with EPERM).
-    rotate = _rotation(container, video[0]) if video and container_name is None else 0
+    # Still images are not decoded for it: their rotation is 0, and decoding an
+    # 8192x8192 picture costs ~200 MB and seconds for nothing.
+    decode_rotation = video and container_name is None and not is_image
+    rotate = _rotation(container, video[0]) if decode_rotation else 0
     needs_scan = [s for s in video + audio if not s.bit_rate and not is_image]
     scanned = _scan_packet_rates(container, needs_scan, duration) if needs_scan else {}
 
