@@ -13,7 +13,9 @@ from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.vod.v20180717 import models, vod_client
 
+from tests.mediagen import make_video
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
+from tests.uploadkit import apply, put
 
 pytestmark = pytest.mark.e2e
 
@@ -92,3 +94,23 @@ def test_tokens_are_stored_as_digests(server: ServerProcess) -> None:
         p.read_bytes() for p in server.data_dir.iterdir() if p.name.startswith("vodflow.db")
     )
     assert token.encode() not in raw
+
+
+def test_upload_session_keys_are_stored_as_digests(server: ServerProcess, tmp_path: Path) -> None:
+    """ApplyUpload's VodSessionKey and COS token are checked, never used as keys: the
+    database holds digests, and the upload commits with the key as handed out."""
+    clip = make_video(tmp_path / "c.mp4", duration=1, width=64, height=48)
+    applied = apply(server)
+    put(server, applied, clip, multipart=False)
+    secrets = [applied["VodSessionKey"], applied["TempCertificate"]["Token"]]
+    raw = b"".join(
+        p.read_bytes() for p in server.data_dir.iterdir() if p.name.startswith("vodflow.db")
+    )
+    assert not [s for s in secrets if s.encode() in raw]
+    # The digest itself is not a key.
+    digest = "sha256:" + hashlib.sha256(secrets[0].encode()).hexdigest()
+    with pytest.raises(TencentCloudSDKException) as info:
+        server.call("CommitUpload", {"VodSessionKey": digest})
+    assert info.value.get_code() == "InvalidParameterValue.VodSessionKey"
+    file_id = server.call("CommitUpload", {"VodSessionKey": secrets[0]})["FileId"]
+    assert server.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"]

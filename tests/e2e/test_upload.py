@@ -23,6 +23,7 @@ from tests.assertions import code_of
 from tests.flows_support import wait_task, wait_until
 from tests.servers import ServerProcess
 from tests.uploadkit import apply, cos_client, put, signed_sender, upload
+from vodflow.core.credentials import token_digest
 
 pytestmark = pytest.mark.e2e
 
@@ -360,7 +361,8 @@ def test_expired_foreign_and_unknown_session(server: ServerProcess, small_clip: 
     unknown = {"VodSessionKey": "0" * 64}
     assert code_of(server.call, "CommitUpload", unknown) == "InvalidParameterValue.VodSessionKey"
     with db(server) as conn:
-        conn.execute("UPDATE upload_sessions SET expires_at=1 WHERE session_key=?", (key,))
+        stored = token_digest(key)  # the database keeps the key's digest
+        conn.execute("UPDATE upload_sessions SET expires_at=1 WHERE session_key=?", (stored,))
     expired = {"VodSessionKey": key}
     assert code_of(server.call, "CommitUpload", expired) == "InvalidParameterValue.VodSessionKey"
     # An expired session's credential writes nothing either.

@@ -15,6 +15,7 @@ from tests import mediagen
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
 from tests.uploadkit import cos_client
 from vodflow.commands.upload import state_path
+from vodflow.core.credentials import token_digest
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +114,7 @@ def test_cli_resumes_a_multipart_upload(server: ServerProcess, clip: Path, tmp_p
     with sqlite3.connect(server.data_dir / "vodflow.db") as conn:
         row = conn.execute(
             "SELECT file_id FROM upload_sessions WHERE session_key=?",
-            (applied["VodSessionKey"],),
+            (token_digest(applied["VodSessionKey"]),),  # stored as a digest
         ).fetchone()
     assert row == (file_id,)  # the saved session was the one committed
     meta = server.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"][0]

@@ -25,7 +25,12 @@ from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
-from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.credentials import (
+    DIGEST_PREFIX,
+    Credential,
+    CredentialService,
+    token_digest,
+)
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions
@@ -133,17 +138,18 @@ class UploadService:
         await self.library.check_procedure(app_id, procedure)
 
         session_key = ids.token(32)
+        stored_key = token_digest(session_key)  # the database keeps only the digest
         folder = f"{KEY_PREFIX}{ids.token(12)}"
         media_key = f"{folder}/{ids.token(6)}.{media_type}"
         cover_key = f"{folder}/cover.{cover}" if cover else None
         cred = await self.credentials.issue(
-            scope="cos", duration_s=CREDENTIAL_S, app_id=app_id, session_key=session_key
+            scope="cos", duration_s=CREDENTIAL_S, app_id=app_id, session_key=stored_key
         )
         t = now()
         async with self.db.tx() as conn:
             await q.add_session(
                 conn,
-                session_key=session_key,
+                session_key=stored_key,
                 app_id=app_id,
                 media_type=media_type,
                 media_name=media_name or "",
@@ -161,10 +167,15 @@ class UploadService:
             )
         return UploadTicket(app_id, session_key, media_key, cover_key, cred)
 
-    async def commit(self, app_id: int, session_key: str) -> MediaRecord:
+    async def commit(self, app_id: int, vod_session_key: str) -> MediaRecord:
         """Make the uploaded object media; a session commits at most once."""
         async with self.db.tx() as conn:
+            session_key = token_digest(vod_session_key)
             session = await q.get_session(conn, session_key)
+            if session is None and not vod_session_key.startswith(DIGEST_PREFIX):
+                # A session opened before keys were stored as digests (at most 24 h).
+                session_key = vod_session_key
+                session = await q.get_session(conn, session_key)
             if session is None or session["app_id"] != app_id or session["expires_at"] < now():
                 raise bad_session()
             if not await q.transition(
