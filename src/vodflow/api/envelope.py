@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from starlette.responses import JSONResponse, Response
+from tencentcloud.vod.v20180717 import errorcodes
 
 from vodflow.errors import VodError
+from vodflow.wire.common import UNSUPPORTED
 
 _VALUE_ERRORS = {
     "literal_error",
@@ -53,15 +55,103 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(body)"
 
 
+def _field(loc: tuple[int | str, ...]) -> str:
+    """The innermost named field of a location (`ClassIds` for `ClassIds.3`)."""
+    for part in reversed(loc):
+        if isinstance(part, str):
+            return part
+    return ""
+
+
+# Tencent's sub-codes of InvalidParameterValue, from the SDK's own list: a bad value
+# of a field that has one answers it (`InvalidParameterValue.Limit`...).
+_FIELD_CODES = {
+    code.split(".", 1)[1]: code
+    for code in vars(errorcodes).values()
+    if isinstance(code, str) and code.startswith("InvalidParameterValue.")
+}
+# Fields whose sub-code is not named after them.
+_FIELD_CODES["OperationType"] = "InvalidParameterValue.InvalidOperationType"
+
+
+def value_code(field: str) -> str:
+    """The code of a bad value of `field`: its own sub-code where Tencent has one."""
+    return _FIELD_CODES.get(field, "InvalidParameterValue")
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "string": "a string",
+    "list": "an array",
+    "dict": "an object",
+    "model": "an object",
+    "bool": "a boolean",
+}
+
+
+def _type_word(kind: str) -> str:
+    for prefix, word in _TYPE_WORDS.items():
+        if kind.startswith(prefix):
+            return word
+    return "of the documented type"
+
+
+def _plain(first: ErrorDetails) -> str:
+    """What the value must be, in plain words, from pydantic's structured error."""
+    kind, ctx = first["type"], first.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        word = "at least" if kind == "greater_than_equal" else "greater than"
+        return f"must be {word} {bound}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        word = "at most" if kind == "less_than_equal" else "less than"
+        return f"must be {word} {bound}"
+    text = isinstance(first.get("input"), str)
+    if kind in ("string_too_long", "too_long"):
+        n = ctx.get("max_length")
+        return f"must be at most {n} characters long" if text else f"may hold at most {n} items"
+    if kind in ("string_too_short", "too_short"):
+        n = ctx.get("min_length")
+        if n == 1:
+            return "must not be empty"
+        return f"must be at least {n} characters long" if text else f"must hold at least {n} items"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        return "has characters that are not allowed"
+    if kind == "finite_number":
+        return "must be a finite number"
+    return str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+
+
 def from_validation(exc: ValidationError) -> VodError:
     """The first problem decides the code, as Tencent reports one error at a time."""
     return from_error(exc.errors(include_url=False)[0])
 
 
 def from_error(first: ErrorDetails) -> VodError:
-    """One pydantic error as Tencent's code: wrong type, bad value, or missing."""
-    where = _where(first["loc"])
+    """One pydantic error as Tencent's code.
+
+    Unknown field `UnknownParameter`, a field vodflow does not implement
+    `UnsupportedOperation`, absent `MissingParameter`, wrong JSON type
+    `InvalidParameter`, bad value `InvalidParameterValue[.<Field>]`.
+    """
+    loc = tuple(first["loc"])
     kind = first["type"]
+    ctx = first.get("ctx") or {}
+    if kind == UNSUPPORTED:
+        if "field" in ctx:
+            loc = (*loc, str(ctx["field"]))
+        return VodError(
+            "UnsupportedOperation",
+            f"vodflow does not support {ctx.get('what', 'this')}: leave `{_where(loc)}` out "
+            "(docs/api-coverage.md lists every field vodflow honours).",
+        )
+    where = _where(loc)
+    if kind == "extra_forbidden":
+        return VodError("UnknownParameter", f"`{where}` is not a parameter of this action.")
     if kind == "missing":
         return VodError(
             "MissingParameter", f"The request is missing a required parameter `{where}`."
@@ -69,7 +159,5 @@ def from_error(first: ErrorDetails) -> VodError:
     if kind == "literal_error" and not isinstance(first.get("input"), str):
         kind = "string_type"  # every enumeration is of strings: not one is a wrong type
     if kind in _VALUE_ERRORS:
-        return VodError(
-            "InvalidParameterValue", f"The value of parameter `{where}` is invalid: {first['msg']}."
-        )
-    return VodError("InvalidParameter", f"The parameter `{where}` is invalid: {first['msg']}.")
+        return VodError(value_code(_field(loc)), f"`{where}` {_plain(first)}.")
+    return VodError("InvalidParameter", f"`{where}` must be {_type_word(kind)}.")

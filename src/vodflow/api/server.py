@@ -126,12 +126,15 @@ async def _handle(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
         )
 
+    # A JSON body carries typed values and is validated strictly (wire.common); a GET
+    # query or a signature v1 form carries only text, read as the types fields document.
+    is_text = v1 is not None or request.method == "GET"
     if v1 is not None:
         raw = params.from_query(urlencode(v1.params))
     else:
         raw = params.from_query(query) if request.method == "GET" else params.from_json(body)
     try:
-        req = act.model.model_validate(raw)
+        req = act.model.model_validate(raw, strict=not is_text)
     except ValidationError as exc:
         raise envelope.from_validation(exc) from None
     _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))

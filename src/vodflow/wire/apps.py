@@ -6,13 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from vodflow.wire.common import Int, Request, Str, WireModel
+from vodflow.wire.common import Input, Int, Request, Str, WireModel
 
 Name40 = Annotated[Str, Field(min_length=1, max_length=40)]
 Desc300 = Annotated[Str, Field(max_length=300)]
 
 
-class CreateSubAppIdRequest(WireModel):
+class CreateSubAppIdRequest(Input):
+    REFUSED = {"Tags": "tags on applications"}
     Name: Name40
     Description: Desc300 | None = None
     Type: Literal["AllInOne", "Professional"] | None = None
@@ -20,7 +21,8 @@ class CreateSubAppIdRequest(WireModel):
     StorageRegion: Annotated[Str, Field(max_length=32)] | None = None
 
 
-class DescribeSubAppIdsRequest(WireModel):
+class DescribeSubAppIdsRequest(Input):
+    REFUSED = {"Tags": "tags on applications"}
     Name: Annotated[Str, Field(max_length=40)] | None = None
     Offset: Annotated[Int, Field(ge=0)] = 0
     Limit: Annotated[Int, Field(ge=1, le=200)] = 200

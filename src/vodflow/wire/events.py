@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from vodflow.wire.common import Int, Request, Str
+from vodflow.wire.common import Int, Request, Str, unsupported
 
 # EventType -> the EventContent field that carries its object.
 EVENT_FIELDS = {
@@ -24,12 +24,21 @@ Handle = Annotated[Str, Field(min_length=1, max_length=64)]
 ExtInfoStr = Annotated[Str, Field(max_length=1000)]
 
 
+def _persistence_off(value: str) -> str:
+    if value == "ON":
+        raise unsupported("PersistenceCompleteEventSwitch ON (no persistence events)")
+    return value
+
+
 class ModifyEventConfigRequest(Request):
+    NOTES = {"PersistenceCompleteEventSwitch": "OFF only; ON is refused (UnsupportedOperation)"}
     Mode: Literal["PUSH", "PULL"] | None = None
     NotificationUrl: Annotated[Str, Field(max_length=MAX_URL_LEN)] | None = None
     UploadMediaCompleteEventSwitch: Switch | None = None
     DeleteMediaCompleteEventSwitch: Switch | None = None
-    PersistenceCompleteEventSwitch: Switch | None = None
+    PersistenceCompleteEventSwitch: Annotated[Switch, AfterValidator(_persistence_off)] | None = (
+        None
+    )
     SignKey: Annotated[Str, Field(max_length=32, pattern=r"^[A-Za-z0-9]*$")] | None = None
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field
 
 from vodflow.errors import VodError
-from vodflow.wire.common import Int, Request, Str, WireModel
+from vodflow.wire.common import Input, Int, Request, Str
 
 FileIdField = Annotated[Str, Field(min_length=1, max_length=32)]
 FilterField = Annotated[Str, Field(max_length=64)]
@@ -40,6 +40,15 @@ class DescribeMediaInfosRequest(Request):
 
 
 class ModifyMediaInfoRequest(Request):
+    REFUSED = {
+        **dict.fromkeys(
+            ("AddKeyFrameDescs", "DeleteKeyFrameDescs", "ClearKeyFrameDescs"),
+            "key-frame descriptions",
+        ),
+        **dict.fromkeys(("AddTags", "DeleteTags", "ClearTags"), "media tags"),
+        **dict.fromkeys(("AddSubtitles", "DeleteSubtitleIds", "ClearSubtitles"), "subtitles"),
+        **dict.fromkeys(("DeleteKnowledgeBases", "ClearKnowledgeBases"), "knowledge bases"),
+    }
     FileId: FileIdField
     Name: Annotated[Str, Field(max_length=64)] | None = None
     Description: Annotated[Str, Field(max_length=128)] | None = None
@@ -49,39 +58,40 @@ class ModifyMediaInfoRequest(Request):
     CoverData: Annotated[Str, Field(max_length=14 * 1024 * 1024)] | None = None
 
 
-class TimeRange(WireModel):
+class TimeRange(Input):
     After: Annotated[Str, Field(max_length=64)] | None = None
     Before: Annotated[Str, Field(max_length=64)] | None = None
 
 
-class SortBy(WireModel):
+class SortBy(Input):
     Field_: Annotated[Literal["CreateTime"], Field(alias="Field")] = "CreateTime"
     Order: Literal["Asc", "Desc"] = "Desc"
 
 
 # SearchMedia filters of Tencent's that vodflow has no data for (tags, live streams,
-# TRTC, review, storage classes...). They are refused by name when given, never
-# silently ignored: a search that ignores a filter answers the wrong media.
-UNSUPPORTED_SEARCH_FILTERS = (
-    "Tags",
-    "StreamIds",
-    "StreamId",
-    "ExpireTime",
-    "StorageRegions",
-    "StorageClasses",
-    "Status",
-    "ReviewResults",
-    "TrtcSdkAppIds",
-    "TrtcRoomIds",
-    "Vids",
-    "Vid",
-    "StreamDomains",
-    "StreamPaths",
-    "KnowledgeBases",
-)
+# TRTC, review, storage classes...). A search that ignored a filter would answer the
+# wrong media, so each is refused by name (docs/media-library.md).
+UNSUPPORTED_SEARCH_FILTERS = {
+    "Tags": "searching by tags",
+    "StreamIds": "searching by live stream",
+    "StreamId": "searching by live stream",
+    "ExpireTime": "searching by expiry time",
+    "StorageRegions": "searching by storage region",
+    "StorageClasses": "searching by storage class",
+    "Status": "searching by media status",
+    "ReviewResults": "searching by review result",
+    "TrtcSdkAppIds": "searching by TRTC application",
+    "TrtcRoomIds": "searching by TRTC room",
+    "Vids": "searching by live-recording Vid",
+    "Vid": "searching by live-recording Vid",
+    "StreamDomains": "searching by stream domain",
+    "StreamPaths": "searching by stream path",
+    "KnowledgeBases": "searching by knowledge base",
+}
 
 
 class SearchMediaRequest(Request):
+    REFUSED = UNSUPPORTED_SEARCH_FILTERS
     FileIds: (
         Annotated[list[FileIdField], at_most(10, "InvalidParameterValue.FileIds", "FileIds")] | None
     ) = None
@@ -135,22 +145,8 @@ class SearchMediaRequest(Request):
     # vodflow extension: keyset paging past Tencent's Offset+Limit <= 5000 window.
     ScrollToken: Annotated[Str, Field(max_length=512)] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_unsupported_filters(cls, data: Any) -> Any:
-        """Name the filters vodflow cannot honour, whatever their values' shape."""
-        if isinstance(data, dict):
-            given = [n for n in UNSUPPORTED_SEARCH_FILTERS if data.get(n) not in (None, "", [], {})]
-            if given:
-                raise VodError(
-                    "InvalidParameterValue",
-                    f"vodflow cannot search by {', '.join(given)}: it keeps no such data "
-                    "(see docs/media-library.md); leave it out.",
-                )
-        return data
 
-
-class MediaDeleteItem(WireModel):
+class MediaDeleteItem(Input):
     Type: Literal[
         "OriginalFiles",
         "TranscodeFiles",

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field
 
-from vodflow.wire.common import Float, Int, Request, Str, WireModel
+from vodflow.wire.common import Float, Input, Int, Request, Str, WireModel
 
 FileIdStr = Annotated[Str, Field(min_length=1, max_length=32)]
 TaskIdStr = Annotated[Str, Field(min_length=1, max_length=128)]
@@ -26,20 +26,40 @@ MAX_PER_SET = 100
 
 # --- MediaProcessTaskInput ----------------------------------------------------
 
+# What vodflow does not do to media, refused by name wherever Tencent's structures
+# offer it (watermarks and head/tail may come with issue 13).
+WATERMARKS = "watermarks"
+_MEDIA_EXTRAS = {
+    "WatermarkSet": WATERMARKS,
+    "TraceWatermark": "trace (forensic) watermarks",
+    "CopyRightWatermark": "copyright watermarks",
+    "BlindWatermark": "blind (digital) watermarks",
+    "MosaicSet": "mosaics (blurred areas)",
+    "HeadTailSet": "opening and closing credits (head/tail)",
+    "SubtitleInfoSet": "burnt-in subtitles",
+}
+AI_TASKS = {
+    "AiContentReviewTask": "AI content review",
+    "AiAnalysisTask": "AI content analysis",
+    "AiRecognitionTask": "AI content recognition",
+}
 
-class TranscodeTaskInput(WireModel):
+
+class TranscodeTaskInput(Input):
+    REFUSED = _MEDIA_EXTRAS
     Definition: Definition
     StartTimeOffset: Offset | None = None
     EndTimeOffset: Offset | None = None
 
 
-class AnimatedGraphicTaskInput(WireModel):
+class AnimatedGraphicTaskInput(Input):
     Definition: Definition
     StartTimeOffset: Offset | None = None
     EndTimeOffset: Offset | None = None
 
 
-class SnapshotByTimeOffsetTaskInput(WireModel):
+class SnapshotByTimeOffsetTaskInput(Input):
+    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
     ExtTimeOffsetSet: (
         Annotated[list[Annotated[Str, Field(max_length=32)]], Field(max_length=MAX_PER_SET)] | None
@@ -50,21 +70,28 @@ class SnapshotByTimeOffsetTaskInput(WireModel):
     ) = None
 
 
-class SampleSnapshotTaskInput(WireModel):
+class SampleSnapshotTaskInput(Input):
+    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
 
 
-class ImageSpriteTaskInput(WireModel):
+class ImageSpriteTaskInput(Input):
     Definition: Definition
 
 
-class CoverBySnapshotTaskInput(WireModel):
+class CoverBySnapshotTaskInput(Input):
+    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
     PositionType: Literal["Time", "Percent"]
     PositionValue: Annotated[Float, Field(ge=0, le=1e7)]
 
 
-class AdaptiveDynamicStreamingTaskInput(WireModel):
+class AdaptiveDynamicStreamingTaskInput(Input):
+    REFUSED = {
+        **_MEDIA_EXTRAS,
+        "SubtitleSet": "subtitle tracks in adaptive streams",
+        "DrmInfo": "DRM encryption",
+    }
     Definition: Definition
 
 
@@ -72,7 +99,7 @@ _Item = TypeVar("_Item", bound=WireModel)
 TaskSet = Annotated[list[_Item], Field(max_length=MAX_PER_SET)]
 
 
-class MediaProcessTaskInput(WireModel):
+class MediaProcessTaskInput(Input):
     TranscodeTaskSet: TaskSet[TranscodeTaskInput] | None = None
     AnimatedGraphicTaskSet: TaskSet[AnimatedGraphicTaskInput] | None = None
     SnapshotByTimeOffsetTaskSet: TaskSet[SnapshotByTimeOffsetTaskInput] | None = None
@@ -96,11 +123,18 @@ class FlowRequest(Request):
 
 
 class ProcessMediaRequest(FlowRequest):
+    REFUSED = {
+        **AI_TASKS,
+        "MediaStoragePath": "MediaStoragePath (FileId+Path applications)",
+        "Url": "processing a URL (only media in the library)",
+        "OutputAsIndependentMedia": "outputs as independent media",
+    }
     FileId: FileIdStr
     MediaProcessTask: MediaProcessTaskInput | None = None
 
 
 class ProcessMediaByProcedureRequest(FlowRequest):
+    REFUSED = {"MediaStoragePath": "MediaStoragePath (FileId+Path applications)"}
     FileId: FileIdStr
     ProcedureName: Annotated[Str, Field(min_length=1, max_length=64)]
 
@@ -114,12 +148,12 @@ class DescribeTaskDetailRequest(Request):
     TaskId: TaskIdStr
 
 
-class TimeRange(WireModel):
+class TimeRange(Input):
     After: Annotated[Str, Field(max_length=64)] | None = None
     Before: Annotated[Str, Field(max_length=64)] | None = None
 
 
-class SortBy(WireModel):
+class SortBy(Input):
     Field: Literal["CreateTime", "FinishTime"] = "CreateTime"
     Order: Literal["Asc", "Desc"] = "Desc"
 

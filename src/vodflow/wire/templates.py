@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from vodflow.wire.common import Float, Int, Request, Str, WireModel
-from vodflow.wire.tasks import MediaProcessTaskInput
+from vodflow.wire.common import Float, Input, Int, Request, Str
+from vodflow.wire.tasks import AI_TASKS, MediaProcessTaskInput
 
 Name64 = Annotated[Str, Field(max_length=64)]
 Comment256 = Annotated[Str, Field(max_length=256)]
@@ -30,7 +30,13 @@ TemplateType = Literal["Preset", "Custom"]
 # ----- stream parameters -----
 
 
-class VideoTemplateInfo(WireModel):
+class VideoTemplateInfo(Input):
+    REFUSED = {
+        "Mode": "VideoTemplate.Mode (rate-control modes)",
+        "HlsTime": "VideoTemplate.HlsTime (HLS segment duration)",
+        "Bframes": "VideoTemplate.Bframes (B-frame count)",
+        "VideoProfile": "VideoTemplate.VideoProfile (encoder profiles)",
+    }
     Codec: Word
     Fps: Int
     Bitrate: Int
@@ -45,7 +51,13 @@ class VideoTemplateInfo(WireModel):
     CodecTag: Word | None = None
 
 
-class VideoTemplateInfoForUpdate(WireModel):
+class VideoTemplateInfoForUpdate(Input):
+    REFUSED = {
+        "Mode": "VideoTemplate.Mode (rate-control modes)",
+        "HlsTime": "VideoTemplate.HlsTime (HLS segment duration)",
+        "Bframes": "VideoTemplate.Bframes (B-frame count)",
+        "VideoProfile": "VideoTemplate.VideoProfile (encoder profiles)",
+    }
     Codec: Word | None = None
     Fps: Int | None = None
     Bitrate: Int | None = None
@@ -60,26 +72,33 @@ class VideoTemplateInfoForUpdate(WireModel):
     CodecTag: Word | None = None
 
 
-class AudioTemplateInfo(WireModel):
+class AudioTemplateInfo(Input):
+    REFUSED = {"StreamSelects": "selecting audio streams"}
     Codec: Word
     Bitrate: Int
     SampleRate: Int
     AudioChannel: Int | None = None
 
 
-class AudioTemplateInfoForUpdate(WireModel):
+class AudioTemplateInfoForUpdate(Input):
+    REFUSED = {"StreamSelects": "selecting audio streams"}
     Codec: Word | None = None
     Bitrate: Int | None = None
     SampleRate: Int | None = None
     AudioChannel: Int | None = None
 
 
-class TEHDConfigInfo(WireModel):
+class TEHDConfigInfo(Input):
     Type: Word | None = None
     MaxVideoBitrate: Int | None = None
 
 
-class AdaptiveStreamTemplate(WireModel):
+class AdaptiveStreamTemplate(Input):
+    REFUSED = {
+        "TEHDConfig": "Top Speed Codec (TEHD) renditions",
+        "StdExtInfo": "extended encoder parameters (StdExtInfo)",
+        "EnhanceConfig": "media enhancement (EnhanceConfig)",
+    }
     Video: VideoTemplateInfo
     Audio: AudioTemplateInfo | None = None
     RemoveAudio: Int | None = None
@@ -90,6 +109,10 @@ class AdaptiveStreamTemplate(WireModel):
 
 
 class CreateTranscodeTemplateRequest(Request):
+    REFUSED = {
+        "EnhanceConfig": "media enhancement (EnhanceConfig)",
+        "StdExtInfo": "extended encoder parameters (StdExtInfo)",
+    }
     Container: Word
     Name: Name64 | None = None
     Comment: Comment256 | None = None
@@ -102,6 +125,10 @@ class CreateTranscodeTemplateRequest(Request):
 
 
 class ModifyTranscodeTemplateRequest(Request):
+    REFUSED = {
+        "EnhanceConfig": "media enhancement (EnhanceConfig)",
+        "StdExtInfo": "extended encoder parameters (StdExtInfo)",
+    }
     Definition: Int
     Container: Word | None = None
     Name: Name64 | None = None
@@ -115,6 +142,10 @@ class ModifyTranscodeTemplateRequest(Request):
 
 
 class DescribeTranscodeTemplatesRequest(Request):
+    REFUSED = {
+        "EnhanceType": "media enhancement templates (EnhanceType)",
+        "EnhanceScenarioType": "media enhancement templates (EnhanceScenarioType)",
+    }
     Definitions: DefinitionList | None = None
     Type: TemplateType | None = None
     ContainerType: Literal["Video", "PureAudio"] | None = None
@@ -126,7 +157,7 @@ class DescribeTranscodeTemplatesRequest(Request):
 # ----- image templates -----
 
 
-class _Image(WireModel):
+class _Image(Input):
     Name: Name64 | None = None
     Comment: Comment256 | None = None
     Width: Int | None = None
@@ -197,6 +228,10 @@ class ModifyAnimatedGraphicsTemplateRequest(Request):
 
 
 class CreateAdaptiveDynamicStreamingTemplateRequest(Request):
+    REFUSED = {
+        "DrmEncryptType": "DRM encryption",
+        "SegmentDuration": "SegmentDuration (the HLS segment length)",
+    }
     Format: Word
     StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)]
     Name: Name64 | None = None
@@ -209,6 +244,7 @@ class CreateAdaptiveDynamicStreamingTemplateRequest(Request):
 
 
 class ModifyAdaptiveDynamicStreamingTemplateRequest(Request):
+    REFUSED = {"SegmentDuration": "SegmentDuration (the HLS segment length)"}
     Definition: Int
     Format: Word | None = None
     StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)] | None = None
@@ -243,12 +279,24 @@ ExistingProcedureName = Annotated[Str, Field(min_length=1, max_length=64)]
 
 
 class CreateProcedureTemplateRequest(Request):
+    REFUSED = {
+        **AI_TASKS,
+        "AiRecognitionTaskSet": "AI content recognition",
+        "ReviewAudioVideoTask": "audio/video review",
+        "ImportMediaKnowledgeTaskSet": "knowledge-base import",
+    }
     Name: ProcedureName
     Comment: Comment256 | None = None
     MediaProcessTask: MediaProcessTaskInput | None = None
 
 
 class ResetProcedureTemplateRequest(Request):
+    REFUSED = {
+        **AI_TASKS,
+        "AiRecognitionTaskSet": "AI content recognition",
+        "ReviewAudioVideoTask": "audio/video review",
+        "ImportMediaKnowledgeTaskSet": "knowledge-base import",
+    }
     Name: ExistingProcedureName
     Comment: Comment256 | None = None
     MediaProcessTask: MediaProcessTaskInput | None = None
@@ -259,6 +307,7 @@ class DeleteProcedureTemplateRequest(Request):
 
 
 class DescribeProcedureTemplatesRequest(Request):
+    REFUSED = {"SortBy": "sorting procedure templates"}
     Names: Annotated[list[Annotated[Str, Field(max_length=64)]], Field(max_length=100)] | None = (
         None
     )
