@@ -126,9 +126,15 @@ def _plain(first: ErrorDetails) -> str:
     return str(first["msg"]).removeprefix("Value error, ").rstrip(".")
 
 
+def _rank(error: ErrorDetails) -> int:
+    # What the caller sent but should not have speaks first: a misspelt `FileID`
+    # is an unknown parameter before it is a missing `FileId`.
+    return {UNSUPPORTED: 0, "extra_forbidden": 1}.get(error["type"], 2)
+
+
 def from_validation(exc: ValidationError) -> VodError:
-    """The first problem decides the code, as Tencent reports one error at a time."""
-    return from_error(exc.errors(include_url=False)[0])
+    """One problem decides the code, as Tencent reports one error at a time."""
+    return from_error(min(exc.errors(include_url=False), key=_rank))
 
 
 def from_error(first: ErrorDetails) -> VodError:

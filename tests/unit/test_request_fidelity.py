@@ -1,0 +1,312 @@
+"""Every field of every action, nested structures too: one rule for what a request may carry.
+
+- an unknown field answers `UnknownParameter` naming it (a typo never changes behaviour);
+- a field of Tencent's that vodflow does not implement answers `UnsupportedOperation`
+  naming it;
+- a value of the wrong JSON type answers `InvalidParameter` (Tencent's "parameter format
+  or type error"): no `"5"` for an Integer, no `5.0`, no `true`, no number for a String;
+- an integer beyond the field's range (2^63 and more included) answers the field's own
+  code (`InvalidParameterValue.Offset`...) with the range in plain words.
+
+The sweep derives the fields from the request models the registry serves, so a new
+field or action is covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from vodflow.api.envelope import from_error, from_validation, value_code
+from vodflow.api.registry import load_all
+from vodflow.errors import VodError
+from vodflow.wire.common import Input
+
+ACTIONS = load_all()
+
+
+def _inner(annotation: Any) -> Any:
+    """Optional[X] -> X; Annotated[X, ...] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def kind_of(annotation: Any) -> tuple[str, Any]:
+    """The JSON kind of a field: int, float, str, enum, list (with its item), model."""
+    inner = _inner(annotation)
+    if typing.get_origin(inner) is list:
+        return "list", typing.get_args(inner)[0]
+    if typing.get_origin(inner) is Literal:
+        return "enum", typing.get_args(inner)
+    if inspect.isclass(inner) and issubclass(inner, BaseModel):
+        return "model", inner
+    return {int: "int", float: "float", str: "str"}[inner], None
+
+
+def _paths(model: type[Input], prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The location of the model itself and of every nested Input structure."""
+    yield prefix
+    for name, info in model.model_fields.items():
+        kind, arg = kind_of(info.annotation)
+        loc = (*prefix, info.alias or name)
+        if kind == "model":
+            yield from _paths(arg, loc)
+        elif kind == "list" and kind_of(arg)[0] == "model":
+            yield from _paths(kind_of(arg)[1], (*loc, 0))
+
+
+def _fields(model: type[Input], prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """(location, kind, arg) of every leaf field, nested ones too."""
+    for name, info in model.model_fields.items():
+        kind, arg = kind_of(info.annotation)
+        loc = (*prefix, info.alias or name)
+        if kind == "model":
+            yield from _fields(arg, loc)
+        elif kind == "list" and kind_of(arg)[0] == "model":
+            yield from _fields(kind_of(arg)[1], (*loc, 0))
+        else:
+            yield loc, kind, arg
+
+
+def _model_at(model: type[Input], loc: tuple[Any, ...]) -> type[Input]:
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = next(i for n, i in model.model_fields.items() if (i.alias or n) == part)
+        kind, arg = kind_of(info.annotation)
+        model = arg if kind == "model" else kind_of(arg)[1]
+    return model
+
+
+def _put(loc: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A request carrying `value` at `loc` (lists of one item where the path has 0)."""
+    out: Any = value
+    for part in reversed(loc):
+        out = [out] if isinstance(part, int) else {part: out}
+    assert isinstance(out, dict)
+    return out
+
+
+def answer(action: str, params: dict[str, Any], *, strict: bool = True) -> VodError | None:
+    try:
+        ACTIONS[action].model.model_validate(params, strict=strict)
+    except ValidationError as exc:
+        return from_validation(exc)
+    return None
+
+
+def answer_at(action: str, params: dict[str, Any], loc: tuple[Any, ...]) -> VodError | None:
+    """The answer to the problem at `loc` (other required fields are left out)."""
+    try:
+        ACTIONS[action].model.model_validate(params, strict=True)
+    except ValidationError as exc:
+        here = [e for e in exc.errors(include_url=False) if tuple(e["loc"])[: len(loc)] == loc]
+        return from_error(here[0]) if here else from_validation(exc)
+    return None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+NESTED = [(a, loc) for a in sorted(ACTIONS) for loc in _paths(ACTIONS[a].model)]  # type: ignore[arg-type]
+LEAVES = [(a, *f) for a in sorted(ACTIONS) for f in _fields(ACTIONS[a].model)]  # type: ignore[arg-type]
+REFUSED = [
+    (a, loc, name)
+    for a, loc in NESTED
+    for name in _model_at(ACTIONS[a].model, loc).REFUSED  # type: ignore[arg-type]
+]
+
+
+def test_the_sweep_reaches_nested_structures() -> None:
+    assert ("ProcessMedia", ("MediaProcessTask", "TranscodeTaskSet", 0)) in NESTED
+    assert ("CreateAdaptiveDynamicStreamingTemplate", ("StreamInfos", 0, "Video")) in NESTED
+    assert ("DescribeTasks", ("Sort",)) in NESTED
+    leaves = {(a, loc) for a, loc, _, _ in LEAVES}
+    assert ("ProcessMedia", ("MediaProcessTask", "TranscodeTaskSet", 0, "Definition")) in leaves
+    assert len(LEAVES) > 300
+
+
+@pytest.mark.parametrize(("action", "loc"), NESTED, ids=[f"{a}:{_dotted(p)}" for a, p in NESTED])
+def test_unknown_field_is_unknown_parameter(action: str, loc: tuple[Any, ...]) -> None:
+    for name in ("Foo", "TaskNotifyMode", "fileId"):
+        err = answer(action, _put((*loc, name), 1))
+        assert err is not None and err.code == "UnknownParameter", (name, err)
+        assert f"`{_dotted((*loc, name))}`" in err.message
+
+
+@pytest.mark.parametrize(
+    ("action", "loc", "name"), REFUSED, ids=[f"{a}:{_dotted((*p, n))}" for a, p, n in REFUSED]
+)
+def test_unimplemented_field_is_refused_by_name(
+    action: str, loc: tuple[Any, ...], name: str
+) -> None:
+    for value in ([{"Definition": 10}], {"Definition": 10}, 1, "ON"):
+        err = answer(action, _put((*loc, name), value))
+        assert err is not None and err.code == "UnsupportedOperation", (value, err)
+        assert f"`{_dotted((*loc, name))}`" in err.message
+        assert "vodflow does not support" in err.message
+    # An empty value asks for nothing: it is the field left out.
+    err = answer(action, _put((*loc, name), []))
+    assert err is None or err.code != "UnsupportedOperation"
+
+
+def test_the_issue_s_fields_are_refused() -> None:
+    mpt = "MediaProcessTask"
+    for action in ("ProcessMedia", "CreateProcedureTemplate", "ResetProcedureTemplate"):
+        paths = {_dotted((*loc, n)) for a, loc, n in REFUSED if a == action}
+        for set_name, field in [
+            ("TranscodeTaskSet", "WatermarkSet"),
+            ("TranscodeTaskSet", "MosaicSet"),
+            ("TranscodeTaskSet", "HeadTailSet"),
+            ("TranscodeTaskSet", "TraceWatermark"),
+            ("SnapshotByTimeOffsetTaskSet", "WatermarkSet"),
+            ("AdaptiveDynamicStreamingTaskSet", "SubtitleSet"),
+        ]:
+            assert f"{mpt}.{set_name}.0.{field}" in paths, (action, set_name, field)
+        for ai in ("AiRecognitionTask", "AiContentReviewTask", "AiAnalysisTask"):
+            assert ai in paths
+    for action in ("CreateProcedureTemplate", "ResetProcedureTemplate"):
+        assert "ReviewAudioVideoTask" in {_dotted((*p, n)) for a, p, n in REFUSED if a == action}
+    err = answer("ModifyEventConfig", {"PersistenceCompleteEventSwitch": "ON"})
+    assert err is not None and err.code == "UnsupportedOperation"
+    assert "PersistenceCompleteEventSwitch" in err.message
+    assert answer("ModifyEventConfig", {"PersistenceCompleteEventSwitch": "OFF"}) is None
+
+
+WRONG_TYPES: dict[str, list[Any]] = {
+    "int": ["5", 5.0, 5.5, True, [5], {"a": 5}],
+    "float": ["1.5", True, [1.5], {"a": 1}],
+    "str": [123, 1.5, True, ["x"], {"a": "x"}],
+    "enum": [1, True, ["x"], {"a": "x"}],
+    "list": ["x", 5, {"a": 1}],
+}
+
+
+@pytest.mark.parametrize(
+    ("action", "loc", "kind", "arg"), LEAVES, ids=[f"{a}:{_dotted(p)}" for a, p, _, _ in LEAVES]
+)
+def test_wrong_json_type_is_invalid_parameter(
+    action: str, loc: tuple[Any, ...], kind: str, arg: Any
+) -> None:
+    values = WRONG_TYPES[kind]
+    if kind == "list":  # and a wrong item inside a right list
+        item_kind = kind_of(arg)[0]
+        values = values + [[v] for v in WRONG_TYPES[item_kind][:2]]
+    for value in values:
+        err = answer_at(action, _put(loc, value), loc)
+        assert err is not None and err.code == "InvalidParameter", (value, err)
+        assert f"`{_dotted(loc)}" in err.message
+        assert "Input should" not in err.message  # plain words, not pydantic's
+
+
+INT_LEAVES = [
+    (a, loc)
+    for a, loc, kind, arg in LEAVES
+    if kind == "int" or (kind == "list" and arg is not None and kind_of(arg)[0] == "int")
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "loc"), INT_LEAVES, ids=[f"{a}:{_dotted(p)}" for a, p in INT_LEAVES]
+)
+def test_huge_integers_answer_the_field_s_code(action: str, loc: tuple[Any, ...]) -> None:
+    field = next(p for p in reversed(loc) if isinstance(p, str))
+    is_list = (
+        kind_of(
+            next(
+                i.annotation
+                for n, i in _model_at(ACTIONS[action].model, loc[:-1]).model_fields.items()  # type: ignore[arg-type]
+                if (i.alias or n) == loc[-1]
+            )
+        )[0]
+        == "list"
+    )
+    for value in (2**63, 2**64 + 1, 10**30, -(2**63) - 1):
+        err = answer_at(action, _put(loc, [value] if is_list else value), loc)
+        assert err is not None, value
+        assert err.code == value_code(field), (value, err)
+        assert "must be at" in err.message and f"`{_dotted(loc)}" in err.message
+
+
+def test_get_queries_are_read_as_the_documented_types() -> None:
+    # A GET query carries text only: "5" is the integer 5 there, never in a JSON body.
+    assert answer("DescribeTasks", {"Limit": "5"}, strict=False) is None
+    err = answer("DescribeTasks", {"Limit": "5"})
+    assert err is not None and err.code == "InvalidParameter"
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "code", "words"),
+    [
+        (
+            "DescribeTasks",
+            {"Limit": 101},
+            "InvalidParameterValue.Limit",
+            "`Limit` must be at most 100",
+        ),
+        (
+            "DescribeTasks",
+            {"Limit": 0},
+            "InvalidParameterValue.Limit",
+            "`Limit` must be at least 1",
+        ),
+        (
+            "DescribeTranscodeTemplates",
+            {"Offset": -1},
+            "InvalidParameterValue.Offset",
+            "at least 0",
+        ),
+        (
+            "DescribeTranscodeTemplates",
+            {"Definitions": [1] * 101},
+            "InvalidParameterValue.Definitions",
+            "at most 100 items",
+        ),
+        (
+            "DescribeTranscodeTemplates",
+            {"Type": "Mine"},
+            "InvalidParameterValue.Type",
+            "'Preset' or 'Custom'",
+        ),
+        ("DescribeTasks", {"Status": "DONE"}, "InvalidParameterValue.Status", "'FINISH'"),
+        (
+            "ManageTask",
+            {"TaskId": "t", "OperationType": "Pause"},
+            "InvalidParameterValue.InvalidOperationType",
+            "'Abort'",
+        ),
+        (
+            "CreateTranscodeTemplate",
+            {"Container": "mp4", "Name": "n" * 65},
+            "InvalidParameterValue.Name",
+            "at most 64 characters",
+        ),
+        (
+            "CreateTranscodeTemplate",
+            {"Container": "mp4", "Comment": "c" * 257},
+            "InvalidParameterValue.Comment",
+            "at most 256 characters",
+        ),
+        ("DescribeSubAppIds", {"Limit": 201}, "InvalidParameterValue.Limit", "at most 200"),
+    ],
+)
+def test_field_sub_codes_and_plain_messages(
+    action: str, params: dict[str, Any], code: str, words: str
+) -> None:
+    err = answer_at(
+        action, params, (next(iter(params)),) if len(params) == 1 else (list(params)[-1],)
+    )
+    assert err is not None and err.code == code and words in err.message, err
