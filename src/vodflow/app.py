@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from vodflow.api import registry
 from vodflow.api.cos import OBJECT_METHODS, object_endpoint, root_endpoint
 from vodflow.api.files import serve_file
-from vodflow.api.server import healthz
+from vodflow.api.server import API_METHODS, healthz
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
@@ -102,7 +102,8 @@ async def build_services(settings: Settings) -> Services:
 def routes() -> list[BaseRoute]:
     return [
         # The API, and the COS multipart listing (`GET /?uploads`) of uploads.
-        Route("/", root_endpoint, methods=["GET", "POST"]),
+        # Every method: those the API does not take answer its envelope (UnsupportedProtocol).
+        Route("/", root_endpoint, methods=API_METHODS),
         Route("/upload/{key:path}", object_endpoint, methods=OBJECT_METHODS),
         Route("/vod/{key:path}", serve_file, methods=["GET", "HEAD"]),
         Route("/healthz", healthz, methods=["GET"]),

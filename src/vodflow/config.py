@@ -72,7 +72,8 @@ class Settings:
     allow_private_urls: bool = False
     # Requests per second per SecretId and action; 0 switches the limiter off.
     rate_limit: float = 100.0
-    max_body_bytes: int = 1024 * 1024
+    # Tencent's TC3 POST limit (ModifyMediaInfo CoverData needs it).
+    max_body_bytes: int = 10 * 1024 * 1024
     # HTTP connections (`vodflow serve`): a request head must be complete this long
     # after the connection (or the request) starts; idle keep-alive connections close
     # after keep_alive_s; at most max_connections open (lowered to fit the fd limit).

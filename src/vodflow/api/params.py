@@ -14,6 +14,9 @@ from vodflow.errors import VodError
 
 MAX_INDEX = 1000
 MAX_DEPTH = 8
+# No Tencent structure nests deeper than a handful of levels; deeper JSON is noise.
+MAX_JSON_DEPTH = 32
+MAX_QUERY_FIELDS = 2000
 
 
 def _bad(message: str) -> VodError:
@@ -23,18 +26,43 @@ def _bad(message: str) -> VodError:
 def from_json(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
+    too_deep = False
     try:
         data = json.loads(body)
+    except RecursionError:
+        data, too_deep = None, True  # too deep for the parser itself
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad("The request body is not valid JSON.") from exc
+    if too_deep or _too_deep(data):
+        raise _bad(f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(data, dict):
         raise _bad("The request body must be a JSON object of parameters.")
     return data
 
 
+def _too_deep(data: Any) -> bool:
+    """Whether containers nest deeper than MAX_JSON_DEPTH (iterative: no recursion)."""
+    level: list[Any] = [data]
+    for _ in range(MAX_JSON_DEPTH):
+        nxt: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                nxt.extend(node.values())
+            elif isinstance(node, list):
+                nxt.extend(node)
+        level = [n for n in nxt if isinstance(n, (dict, list))]
+        if not level:
+            return False
+    return True
+
+
 def from_query(query: str) -> dict[str, Any]:
     root: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, max_num_fields=2000):
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError as exc:
+        raise _bad(f"The query carries more than {MAX_QUERY_FIELDS} parameters.") from exc
+    for key, value in pairs:
         parts = key.split(".")
         if len(parts) > MAX_DEPTH or not all(parts):
             raise _bad(f"The parameter name `{key[:100]}` is malformed.")

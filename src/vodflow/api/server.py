@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("vodflow.api")
 
 API_VERSION = "2018-07-17"
+# Methods routed to `/`; all but GET and POST answer UnsupportedProtocol in the envelope.
+API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+# Tencent: a GET request is at most 32 KB.
+MAX_QUERY_BYTES = 32 * 1024
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -81,6 +85,16 @@ async def api_endpoint(request: Request) -> Response:
 async def _handle(
     request: Request, services: Services, request_id: str
 ) -> dict[str, Any] | envelope.RawPayload:
+    if request.method not in ("GET", "HEAD", "POST"):
+        raise VodError(
+            "UnsupportedProtocol",
+            f"The API takes POST (JSON body) or GET (query string), not {request.method[:16]}.",
+        )
+    if len(request.scope["query_string"]) > MAX_QUERY_BYTES:
+        raise VodError(
+            "RequestSizeLimitExceeded",
+            f"The query string is larger than the {MAX_QUERY_BYTES} bytes a GET request may carry.",
+        )
     body = await read_body(request, services.settings.max_body_bytes)
     headers = {k.lower(): v for k, v in request.headers.items()}
     # From the scope, not request.url: building a URL parses the Host header again.
@@ -128,11 +142,11 @@ async def _handle(
 
     # A JSON body carries typed values and is validated strictly (wire.common); a GET
     # query or a signature v1 form carries only text, read as the types fields document.
-    is_text = v1 is not None or request.method == "GET"
+    is_text = v1 is not None or request.method in ("GET", "HEAD")
     if v1 is not None:
         raw = params.from_query(urlencode(v1.params))
     else:
-        raw = params.from_query(query) if request.method == "GET" else params.from_json(body)
+        raw = params.from_query(query) if is_text else params.from_json(body)
     try:
         req = act.model.model_validate(raw, strict=not is_text)
     except ValidationError as exc:
