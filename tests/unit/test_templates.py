@@ -286,3 +286,31 @@ def test_procedure_limit(service: Any) -> None:
             await db.close()
 
     asyncio.run(run())
+
+
+def test_deleted_definitions_are_never_reused(service: Any) -> None:
+    """A stored reference (a procedure, an output) must never come to mean another template."""
+
+    async def run() -> None:
+        db, svc = await service()
+        try:
+            transcode = {"Container": "mp4", "VideoTemplate": {"Codec": "libx264", "Fps": 25,
+                         "Bitrate": 800}, "RemoveAudio": 1}  # fmt: skip
+            first = await svc.create(1, "Transcode", "t", "", transcode)
+            await svc.delete(1, "Transcode", first)
+            assert await svc.find(1, "Transcode", first) is None
+            sprite = {"SampleType": "Percent", "SampleInterval": 10, "RowCount": 2,
+                      "ColumnCount": 2}  # fmt: skip
+            second = await svc.create(1, "ImageSprite", "s", "", sprite)
+            third = await svc.create(1, "Transcode", "t2", "", transcode)
+            assert first < second < third
+            assert await svc.find(1, "ImageSprite", first) is None
+            # The deleted one is gone from listings and counts.
+            items, total = await svc.describe(
+                1, "Transcode", definitions=None, type_="Custom", offset=0, limit=100
+            )
+            assert total == 1 and [int(i["Definition"]) for i in items] == [third]
+        finally:
+            await db.close()
+
+    asyncio.run(run())

@@ -64,8 +64,18 @@ async def modify(conn: AsyncConnection, row_id: int, **values: Any) -> None:
     await conn.execute(update(templates).where(templates.c.id == row_id).values(**values))
 
 
+# The kind of a deleted template's row: no query asks for it, but its Definition
+# stays taken, so `next_definition` never hands it out again (stored references,
+# e.g. a procedure's or an output's Definition, must never point at another template).
+DELETED_KIND = "Deleted"
+
+
 async def remove(conn: AsyncConnection, row_id: int) -> None:
-    await conn.execute(delete(templates).where(templates.c.id == row_id))
+    await conn.execute(
+        update(templates)
+        .where(templates.c.id == row_id)
+        .values(kind=DELETED_KIND, name="", comment="", params={})
+    )
 
 
 async def get_procedure(conn: AsyncConnection, app_id: int, name: str) -> dict[str, Any] | None:
