@@ -67,7 +67,7 @@ class Settings:
     blob_dir: Path | None = None
     secret_id: str | None = None
     secret_key: str | None = None
-    # The account AppId: the default application's SubAppId and the TaskId prefix.
+    # The account AppId: the default application's SubAppId (and so its TaskIds' prefix).
     app_id: int = 1250000000
     allow_private_urls: bool = False
     # Requests per second per SecretId and action; 0 switches the limiter off.

@@ -88,7 +88,7 @@ class FlowService:
         if media is None:
             raise VodError("ResourceNotFound.FileNotExist", f"The file `{file_id}` does not exist.")
         t = now()
-        task_id = ids.task_id(self.settings.app_id)
+        task_id = ids.task_id(app_id)  # the application's id, as Tencent's TaskIds carry
         await claim_session(conn, app_id, options.session_id, task_id, t)
         await q.add_task(
             conn,

@@ -115,7 +115,7 @@ class PullUploadService:
         await self.library.check_procedure(app_id, req.Procedure)
 
         t = now()
-        task_id = ids.task_id(self.settings.app_id, "PullUpload")
+        task_id = ids.task_id(app_id, "PullUpload")  # the application's id
         output = {
             "TaskId": task_id,
             "Status": "WAITING",

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from vodflow.core import kinds, presets
+from vodflow.core.kinds.transcode import with_override
 from vodflow.errors import VodError
 from vodflow.store import templates as q
 from vodflow.store.db import Database
@@ -85,6 +86,11 @@ class TemplateService:
                     f"MediaProcessTask.{set_name}: the {kind} template `{definition}` "
                     "does not exist.",
                 )
+        for task in mpt.get("TranscodeTaskSet") or []:
+            override = task.get("OverrideParameter")
+            if override:
+                tpl = await self.find(app_id, "Transcode", task["Definition"])
+                with_override(tpl or {}, override)  # its rules' error names the field
 
     # ----- parameter templates -----
 

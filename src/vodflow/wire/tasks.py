@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field
 
 from vodflow.wire.common import Float, Input, Int, Request, Str, WireModel
+from vodflow.wire.streams import AudioTemplateInfoForUpdate, VideoTemplateInfoForUpdate
 
 FileIdStr = Annotated[Str, Field(min_length=1, max_length=32)]
 TaskIdStr = Annotated[Str, Field(min_length=1, max_length=128)]
@@ -45,11 +46,29 @@ AI_TASKS = {
 }
 
 
+class OverrideTranscodeParameter(Input):
+    """Template fields changed for one task only; the result obeys the template's rules."""
+
+    REFUSED = {
+        "TEHDConfig": "Top Speed Codec (TEHD) transcoding",
+        "StdExtInfo": "extended encoder parameters (StdExtInfo)",
+        "SubtitleTemplate": "burnt-in subtitles",
+        "AddonAudioStream": "add-on audio streams",
+        "AddOnSubtitles": "add-on subtitles",
+    }
+    Container: Annotated[Str, Field(max_length=32)] | None = None
+    RemoveVideo: Int | None = None
+    RemoveAudio: Int | None = None
+    VideoTemplate: VideoTemplateInfoForUpdate | None = None
+    AudioTemplate: AudioTemplateInfoForUpdate | None = None
+
+
 class TranscodeTaskInput(Input):
     REFUSED = _MEDIA_EXTRAS
     Definition: Definition
     StartTimeOffset: Offset | None = None
     EndTimeOffset: Offset | None = None
+    OverrideParameter: OverrideTranscodeParameter | None = None
 
 
 class AnimatedGraphicTaskInput(Input):

@@ -16,6 +16,13 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from vodflow.wire.common import Float, Input, Int, Request, Str
+from vodflow.wire.streams import (
+    AudioTemplateInfo,
+    AudioTemplateInfoForUpdate,
+    TEHDConfigInfo,
+    VideoTemplateInfo,
+    VideoTemplateInfoForUpdate,
+)
 from vodflow.wire.tasks import AI_TASKS, MediaProcessTaskInput
 
 Name64 = Annotated[Str, Field(max_length=64)]
@@ -27,70 +34,7 @@ LimitField = Annotated[Int, Field(ge=1, le=100)]
 TemplateType = Literal["Preset", "Custom"]
 
 
-# ----- stream parameters -----
-
-
-class VideoTemplateInfo(Input):
-    REFUSED = {
-        "Mode": "VideoTemplate.Mode (rate-control modes)",
-        "HlsTime": "VideoTemplate.HlsTime (HLS segment duration)",
-        "Bframes": "VideoTemplate.Bframes (B-frame count)",
-        "VideoProfile": "VideoTemplate.VideoProfile (encoder profiles)",
-    }
-    Codec: Word
-    Fps: Int
-    Bitrate: Int
-    ResolutionAdaptive: Word | None = None
-    Width: Int | None = None
-    Height: Int | None = None
-    FillType: Word | None = None
-    Vcrf: Int | None = None
-    Gop: Int | None = None
-    GopUnit: Word | None = None
-    PreserveHDRSwitch: Word | None = None
-    CodecTag: Word | None = None
-
-
-class VideoTemplateInfoForUpdate(Input):
-    REFUSED = {
-        "Mode": "VideoTemplate.Mode (rate-control modes)",
-        "HlsTime": "VideoTemplate.HlsTime (HLS segment duration)",
-        "Bframes": "VideoTemplate.Bframes (B-frame count)",
-        "VideoProfile": "VideoTemplate.VideoProfile (encoder profiles)",
-    }
-    Codec: Word | None = None
-    Fps: Int | None = None
-    Bitrate: Int | None = None
-    ResolutionAdaptive: Word | None = None
-    Width: Int | None = None
-    Height: Int | None = None
-    FillType: Word | None = None
-    Vcrf: Int | None = None
-    Gop: Int | None = None
-    GopUnit: Word | None = None
-    PreserveHDRSwitch: Word | None = None
-    CodecTag: Word | None = None
-
-
-class AudioTemplateInfo(Input):
-    REFUSED = {"StreamSelects": "selecting audio streams"}
-    Codec: Word
-    Bitrate: Int
-    SampleRate: Int
-    AudioChannel: Int | None = None
-
-
-class AudioTemplateInfoForUpdate(Input):
-    REFUSED = {"StreamSelects": "selecting audio streams"}
-    Codec: Word | None = None
-    Bitrate: Int | None = None
-    SampleRate: Int | None = None
-    AudioChannel: Int | None = None
-
-
-class TEHDConfigInfo(Input):
-    Type: Word | None = None
-    MaxVideoBitrate: Int | None = None
+# ----- stream parameters (wire.streams) -----
 
 
 class AdaptiveStreamTemplate(Input):

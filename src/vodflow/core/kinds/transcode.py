@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -17,8 +20,9 @@ from vodflow.core.kinds.base import (
     preset_audio,
     preset_video,
 )
+from vodflow.errors import VodError
 from vodflow.media import ops
-from vodflow.media.errors import MediaError
+from vodflow.media.errors import CONFIGURATION_UNSUPPORTED, MediaError
 from vodflow.wire.tasks import MediaTranscodeItem, TranscodeTaskInput
 
 log = logging.getLogger("vodflow.subtasks")
@@ -141,6 +145,37 @@ FAMILY = TemplateFamily(
 )
 
 
+_META = ("Definition", "Type", "Name", "Comment", "CreateTime", "UpdateTime")
+
+
+def _merge(old: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(old)
+    for key, value in new.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def with_override(tpl: dict[str, Any], override: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A template with a task's OverrideParameter merged in (ModifyTranscodeTemplate's
+    semantics) and checked by the family's rules: it changes the template for that one
+    task only. A value the rules refuse raises the field's VodError."""
+    if not override:
+        return tpl
+    params = {k: v for k, v in tpl.items() if k not in _META and v is not None}
+    checked = FAMILY.rules(_merge(params, override))
+    return {**{k: v for k, v in tpl.items() if k in _META}, **checked}
+
+
+def _override_key(item: Mapping[str, Any]) -> str:
+    override = item.get("OverrideParameter")
+    return json.dumps(override, sort_keys=True) if override else ""
+
+
 def _clip_key(item: Mapping[str, Any]) -> tuple[float, float]:
     return float(item.get("StartTimeOffset") or 0.0), float(item.get("EndTimeOffset") or 0.0)
 
@@ -150,49 +185,65 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
     rows = {r["id"]: r for r in ctx.rows}
     item = ctx.rows[0]["input"]
     clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), ctx.duration)
-    wanted: dict[int, list[Outcome]] = {}
+    # One rendition per Definition and OverrideParameter (which changes it for one task).
+    wanted: dict[tuple[int, str], list[Outcome]] = {}
+    overrides: dict[tuple[int, str], Any] = {}
     for o in outcomes:
-        wanted.setdefault(int(rows[o.subtask_id]["input"]["Definition"]), []).append(o)
-    plans: dict[int, ops.TranscodeSpec] = {}
-    for definition, group in wanted.items():
+        inp = rows[o.subtask_id]["input"]
+        key = (int(inp["Definition"]), _override_key(inp))
+        wanted.setdefault(key, []).append(o)
+        overrides[key] = inp.get("OverrideParameter")
+    plans: dict[tuple[int, str], ops.TranscodeSpec] = {}
+    for key, group in wanted.items():
+        definition = key[0]
         tpl = await ctx.template(FAMILY.name, definition)
         if tpl is None:
             for o in group:
                 ctx.missing(o, FAMILY.name, definition)
             continue
-        plans[definition] = specs.transcode_spec(tpl, f"v.f{definition}", clip)
+        try:
+            tpl = with_override(tpl, overrides[key])
+        except VodError as exc:  # the template changed since the flow was checked
+            for o in group:
+                o.fail(CONFIGURATION_UNSUPPORTED, f"OverrideParameter: {exc.message}")
+            continue
+        name = f"v.f{definition}"
+        if key[1]:
+            name += "-o" + hashlib.sha256(key[1].encode()).hexdigest()[:8]
+        plans[key] = specs.transcode_spec(tpl, name, clip)
     if not plans:
         return
-    definitions = list(plans)
+    keys = list(plans)
     try:
         results = await ops.transcode_many(
-            ctx.src, [plans[d] for d in definitions], ctx.work, **ctx.opts()
+            ctx.src, [plans[k] for k in keys], ctx.work, **ctx.opts()
         )
-        done = dict(zip(definitions, results, strict=True))
+        done = dict(zip(keys, results, strict=True))
     except MediaError as exc:
-        if len(definitions) == 1:
+        if len(keys) == 1:
             raise
         # One bad rendition must not fail the others: run each alone to attribute errors.
         log.info("grouped transcode failed (%s); running renditions one by one", exc.code)
         done = {}
-        for d in definitions:
+        for k in keys:
             try:
-                done[d] = await ops.transcode(ctx.src, plans[d], ctx.work, **ctx.opts())
+                done[k] = await ops.transcode(ctx.src, plans[k], ctx.work, **ctx.opts())
             except MediaError as one:
-                for o in wanted[d]:
+                for o in wanted[k]:
                     o.fail(one.code, one.message)
-    for definition, result in done.items():
+    for key, result in done.items():
+        definition = key[0]
         name = result.path.name
         moves = []
-        if plans[definition].container.lower() == "hls":
+        if plans[key].container.lower() == "hls":
             moves.append(ctx.entry(name.rsplit(".", 1)[0]))  # the segment directory
         moves.append(ctx.entry(name))
         info = specs.transcode_item(result, definition, ctx.url(result.path))
-        keys = [ctx.key(f) for f in result.files]
-        # Several subtasks asking the same definition share one output (moved once).
-        for o in wanted[definition]:
+        files = [ctx.key(f) for f in result.files]
+        # Several subtasks asking the same rendition share one output (moved once).
+        for o in wanted[key]:
             o.ok, o.output, o.moves = True, info, moves
-            o.register = (FAMILY.name, definition, info, keys)
+            o.register = (FAMILY.name, definition, info, files)
 
 
 KIND = Kind(
