@@ -246,11 +246,11 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("ModifyEventConfig", {"SubAppId": "x"}, "InvalidParameter"),
     ("ModifyEventConfig", {"SubAppId": 999}, "InvalidParameterValue.SubAppId"),
     # DescribeEventConfig
-    ("DescribeEventConfig", {"SubAppId": 0}, "InvalidParameterValue"),
+    ("DescribeEventConfig", {"SubAppId": 0}, "InvalidParameterValue.SubAppId"),
     ("DescribeEventConfig", {"SubAppId": True}, "InvalidParameter"),
     ("DescribeEventConfig", {"SubAppId": 999}, "InvalidParameterValue.SubAppId"),
     # PullEvents
-    ("PullEvents", {"SubAppId": -1}, "InvalidParameterValue"),
+    ("PullEvents", {"SubAppId": -1}, "InvalidParameterValue.SubAppId"),
     ("PullEvents", {"ExtInfo": 3}, "InvalidParameter"),
     ("PullEvents", {"ExtInfo": "x" * 1001}, "InvalidParameterValue"),
     ("PullEvents", {"SubAppId": 999}, "InvalidParameterValue.SubAppId"),
@@ -268,10 +268,10 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("DescribeEventsState", {"SubAppId": "abc"}, "InvalidParameter"),
     ("DescribeEventsState", {"SubAppId": 999}, "InvalidParameterValue.SubAppId"),
     # DescribeEventDeliveries (extension)
-    ("DescribeEventDeliveries", {"Limit": 0}, "InvalidParameterValue"),
-    ("DescribeEventDeliveries", {"Limit": 101}, "InvalidParameterValue"),
-    ("DescribeEventDeliveries", {"Offset": -1}, "InvalidParameterValue"),
-    ("DescribeEventDeliveries", {"Status": "LOST"}, "InvalidParameterValue"),
+    ("DescribeEventDeliveries", {"Limit": 0}, "InvalidParameterValue.Limit"),
+    ("DescribeEventDeliveries", {"Limit": 101}, "InvalidParameterValue.Limit"),
+    ("DescribeEventDeliveries", {"Offset": -1}, "InvalidParameterValue.Offset"),
+    ("DescribeEventDeliveries", {"Status": "LOST"}, "InvalidParameterValue.Status"),
     ("DescribeEventDeliveries", {"Status": 1}, "InvalidParameter"),
     ("DescribeEventDeliveries", {"EventTypes": ["Nope"]}, "InvalidParameterValue"),
     ("DescribeEventDeliveries", {"EventTypes": [7]}, "InvalidParameter"),

@@ -44,7 +44,7 @@ def clip_id(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> 
         ({"MediaProcessTask": MPT}, "MissingParameter"),
         ({"FileId": 123, "MediaProcessTask": MPT}, "InvalidParameter"),
         ({"FileId": "1", "MediaProcessTask": "x"}, "InvalidParameter"),
-        ({"FileId": "x" * 33, "MediaProcessTask": MPT}, "InvalidParameterValue"),
+        ({"FileId": "x" * 33, "MediaProcessTask": MPT}, "InvalidParameterValue.FileId"),
         (
             {"FileId": "5285890784246869930", "MediaProcessTask": MPT},
             "ResourceNotFound.FileNotExist",
@@ -133,7 +133,7 @@ def test_process_media_by_procedure(server: ServerProcess, clip_id: str) -> None
     assert code_of(server, "ProcessMediaByProcedure", {"FileId": clip_id}) == "MissingParameter"
     assert (
         code_of(server, "ProcessMediaByProcedure", {"FileId": clip_id, "ProcedureName": "x" * 65})
-        == "InvalidParameterValue"
+        == "InvalidParameterValue.ProcedureName"
     )
     assert code_of(
         server,
@@ -162,28 +162,30 @@ def test_manage_and_describe_bad_input(server: ServerProcess) -> None:
         "InvalidParameterValue.TaskId"
     )
     assert code_of(server, "ManageTask", {"TaskId": "x", "OperationType": "Pause"}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.InvalidOperationType"
     )
     assert code_of(server, "ManageTask", {"OperationType": "Abort"}) == "MissingParameter"
     assert code_of(server, "ManageTask", {"TaskId": 5, "OperationType": "Abort"}) == (
         "InvalidParameter"
     )
     assert code_of(server, "ManageTask", {"TaskId": "x" * 200, "OperationType": "Abort"}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.TaskId"
     )
     assert code_of(server, "DescribeTaskDetail", {"TaskId": "nope"}) == (
         "InvalidParameterValue.TaskId"
     )
     assert code_of(server, "DescribeTaskDetail", {}) == "MissingParameter"
     assert code_of(server, "DescribeTaskDetail", {"TaskId": ["a"]}) == "InvalidParameter"
-    assert code_of(server, "DescribeTasks", {"Limit": 101}) == "InvalidParameterValue"
+    assert code_of(server, "DescribeTasks", {"Limit": 101}) == "InvalidParameterValue.Limit"
     assert code_of(server, "DescribeTasks", {"Limit": "five"}) == "InvalidParameter"
-    assert code_of(server, "DescribeTasks", {"Status": "DONE"}) == "InvalidParameterValue"
+    assert code_of(server, "DescribeTasks", {"Status": "DONE"}) == "InvalidParameterValue.Status"
     assert code_of(server, "DescribeTasks", {"ScrollToken": "garbage!"}) == "InvalidParameterValue"
     assert code_of(server, "DescribeTasks", {"CreateTime": {"After": "yesterday"}}) == (
         "InvalidParameterValue"
     )
-    assert code_of(server, "DescribeTasks", {"Sort": {"Field": "Name"}}) == "InvalidParameterValue"
+    assert code_of(server, "DescribeTasks", {"Sort": {"Field": "Name"}}) == (
+        "InvalidParameterValue.Sort"
+    )
 
 
 def test_abort_finished_task_refused(server: ServerProcess, clip_id: str) -> None:

@@ -133,19 +133,20 @@ def test_wrong_types_and_values(server: ServerProcess) -> None:
     assert err.get_code() == "InvalidParameter"
     assert "Limit" in err.get_message()
     err = sdk_error(common.call_json, "DescribeSubAppIds", {"Limit": 500})
-    assert err.get_code() == "InvalidParameterValue"
+    assert err.get_code() == "InvalidParameterValue.Limit"
     err = sdk_error(common.call_json, "DescribeSubAppIds", {"Limit": True})
     assert err.get_code() == "InvalidParameter"
     err = sdk_error(common.call_json, "CreateSubAppId", {})
     assert err.get_code() == "MissingParameter"
     err = sdk_error(common.call_json, "CreateSubAppId", {"Name": "x" * 41})
-    assert err.get_code() == "InvalidParameterValue"
+    assert err.get_code() == "InvalidParameterValue.Name"
     err = sdk_error(
         common.call_json, "ModifySubAppIdStatus", {"SubAppId": APP_ID, "Status": "Maybe"}
     )
-    assert err.get_code() == "InvalidParameterValue"
-    # Unknown fields are ignored, as Tencent does.
-    assert "SubAppIdInfoSet" in server.call("DescribeSubAppIds", {"NoSuchField": 1})
+    assert err.get_code() == "InvalidParameterValue.Status"
+    # Unknown fields answer UnknownParameter naming them, as Tencent's common errors have it.
+    err = sdk_error(common.call_json, "DescribeSubAppIds", {"NoSuchField": 1})
+    assert err.get_code() == "UnknownParameter" and "`NoSuchField`" in err.get_message()
 
 
 def test_get_signed_request(server: ServerProcess) -> None:
@@ -161,7 +162,7 @@ def test_get_signed_request(server: ServerProcess) -> None:
 
 def test_oversize_body_refused(server: ServerProcess) -> None:
     err = sdk_error(
-        server.common().call_json, "CreateSubAppId", {"Name": "a", "Pad": "x" * (1 << 20)}
+        server.common().call_json, "CreateSubAppId", {"Name": "a", "Pad": "x" * (10 << 20)}
     )
     assert err.get_code() == "RequestSizeLimitExceeded"
 

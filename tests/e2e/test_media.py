@@ -110,7 +110,7 @@ def test_describe_bad_input(server: ServerProcess) -> None:
     assert code_of(call, "DescribeMediaInfos", {"FileIds": "x"}) == "InvalidParameter"
     assert code_of(call, "DescribeMediaInfos", {"FileIds": [1]}) == "InvalidParameter"
     assert code_of(call, "DescribeMediaInfos", {"FileIds": ["x" * 20000]}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.FileIds"
     )
     # Past 20 the count answers its own code, however long the list.
     for count in (101, 5000, 100_000):
@@ -161,7 +161,7 @@ def test_modify_bad_input(server: ServerProcess, media: dict[str, Any], files: P
         "ResourceNotFound.FileNotExist"
     )
     assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "Name": "n" * 20000}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Name"
     )
     assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "Name": 5}) == "InvalidParameter"
     assert code_of(call, "ModifyMediaInfo", {"FileId": fid, "ExpireTime": "soon"}) == (
@@ -293,7 +293,7 @@ def test_search_refuses_filters_it_cannot_honour(server: ServerProcess) -> None:
 
 def test_search_bad_input(server: ServerProcess) -> None:
     call = server.call
-    assert code_of(call, "SearchMedia", {"Limit": 0}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"Limit": 0}) == "InvalidParameterValue.Limit"
     assert code_of(call, "SearchMedia", {"Limit": "ten"}) == "InvalidParameter"
     assert code_of(call, "SearchMedia", {"Offset": 4999, "Limit": 10}) == (
         "InvalidParameterValue.OffsetTooLarge"
@@ -320,10 +320,10 @@ def test_search_bad_input(server: ServerProcess) -> None:
     assert code_of(call, "SearchMedia", {"Categories": ["Video"] * 4}) == (
         "InvalidParameterValue.Categories"
     )
-    assert code_of(call, "SearchMedia", {"Text": "t" * 65}) == "InvalidParameterValue"
-    assert code_of(call, "SearchMedia", {"Names": ["a" * 20000]}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"Text": "t" * 65}) == "InvalidParameterValue.Text"
+    assert code_of(call, "SearchMedia", {"Names": ["a" * 20000]}) == "InvalidParameterValue.Names"
     assert code_of(call, "SearchMedia", {"ScrollToken": "nonsense"}) == "InvalidParameterValue"
-    assert code_of(call, "SearchMedia", {"Sort": {"Field": "Name"}}) == "InvalidParameterValue"
+    assert code_of(call, "SearchMedia", {"Sort": {"Field": "Name"}}) == "InvalidParameterValue.Sort"
 
 
 # --- serving and deletion ----------------------------------------------------------------
@@ -411,7 +411,7 @@ def test_serving_refuses_path_traversal(server: ServerProcess, media: dict[str, 
 def test_delete_parts(server: ServerProcess, media: dict[str, Any]) -> None:
     fid = media["FileId"]
     bad = {"FileId": fid, "DeleteParts": [{"Type": "Everything"}]}
-    assert code_of(server.call, "DeleteMedia", bad) == "InvalidParameterValue"
+    assert code_of(server.call, "DeleteMedia", bad) == "InvalidParameterValue.Type"
     server.call("DeleteMedia", {"FileId": fid, "DeleteParts": [{"Type": "TranscodeFiles"}]})
     assert httpx.get(media["MediaUrl"]).status_code == 200
     server.call("DeleteMedia", {"FileId": fid, "DeleteParts": [{"Type": "OriginalFiles"}]})
@@ -648,7 +648,7 @@ def test_pull_upload_bad_input(server: ServerProcess) -> None:
         "InvalidParameterValue.MediaType"
     )
     long_url = "http://example.com/" + "a" * 20000 + ".mp4"
-    assert code_of(call, "PullUpload", {"MediaUrl": long_url}) == "InvalidParameterValue"
+    assert code_of(call, "PullUpload", {"MediaUrl": long_url}) == "InvalidParameterValue.MediaUrl"
     params = {"MediaUrl": "http://example.com/a.mp4", "TasksPriority": 11}
     assert code_of(call, "PullUpload", params) == "InvalidParameterValue"
     session = {"MediaUrl": "http://127.0.0.1:9/a.mp4", "SessionId": f"dup-{time.time_ns()}"}

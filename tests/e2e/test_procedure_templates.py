@@ -149,10 +149,10 @@ def test_bad_input(server: ServerProcess) -> None:
     # 20 characters is the limit (Chinese counts one per character).
     create(server, "流" * 20, mpt(20))
     too_long = _req(models.CreateProcedureTemplateRequest(), "a" * 21, mpt(20))
-    assert code_of(vod.CreateProcedureTemplate, too_long) == "InvalidParameterValue"
+    assert code_of(vod.CreateProcedureTemplate, too_long) == "InvalidParameterValue.Name"
     comment = _req(models.CreateProcedureTemplateRequest(), unique("c"), mpt(20))
     comment.Comment = "c" * 257
-    assert code_of(vod.CreateProcedureTemplate, comment) == "InvalidParameterValue"
+    assert code_of(vod.CreateProcedureTemplate, comment) == "InvalidParameterValue.Comment"
 
     unknown = _req(models.CreateProcedureTemplateRequest(), unique("u"), mpt(20, 123456))
     assert code_of(vod.CreateProcedureTemplate, unknown) == "InvalidParameterValue.Definition"
@@ -202,12 +202,15 @@ def test_bad_input(server: ServerProcess) -> None:
         "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 20}] * 101},
     }
     assert raw_code(server, "CreateProcedureTemplate", too_many) == "InvalidParameterValue"
-    assert raw_code(server, "DescribeProcedureTemplates", {"Limit": 0}) == "InvalidParameterValue"
+    assert (
+        raw_code(server, "DescribeProcedureTemplates", {"Limit": 0})
+        == "InvalidParameterValue.Limit"
+    )
     assert raw_code(server, "DescribeProcedureTemplates", {"Type": "All"}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Type"
     )
     assert raw_code(server, "DescribeProcedureTemplates", {"Names": ["n"] * 101}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Names"
     )
     assert raw_code(server, "DeleteProcedureTemplate", {}) == "MissingParameter"
     assert raw_code(server, "DeleteProcedureTemplate", {"Name": ["x"]}) == "InvalidParameter"

@@ -331,19 +331,19 @@ def test_transcode_wrong_types_missing_and_oversize(server: ServerProcess) -> No
     no_video = {k: v for k, v in base.items() if k != "VideoTemplate"}
     assert raw_code(server, "CreateTranscodeTemplate", no_video) == "MissingParameter"
     assert raw_code(server, "CreateTranscodeTemplate", {**base, "Name": "n" * 65}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Name"
     )
     assert raw_code(server, "CreateTranscodeTemplate", {**base, "Comment": "c" * 257}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Comment"
     )
     assert raw_code(server, "DescribeTranscodeTemplates", {"Limit": 101}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Limit"
     )
     assert raw_code(server, "DescribeTranscodeTemplates", {"Definitions": list(range(101))}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Definitions"
     )
     assert raw_code(server, "DescribeTranscodeTemplates", {"Type": "Both"}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.Type"
     )
     assert raw_code(server, "DeleteTranscodeTemplate", {}) == "MissingParameter"
     assert raw_code(server, "DeleteTranscodeTemplate", {"Definition": "x"}) == "InvalidParameter"

@@ -478,13 +478,13 @@ def test_names_and_parameters(server: ServerProcess) -> None:
     assert code_of(apply, server, "mp4", ExpireTime="2001-01-01T00:00:00Z") == (
         "InvalidParameterValue.ExpireTime"
     )
-    assert code_of(apply, server, "mp4", ClassId=-1) == "InvalidParameterValue"
+    assert code_of(apply, server, "mp4", ClassId=-1) == "InvalidParameterValue.ClassId"
     # The same code as ProcessMedia and PullUpload answer for the same mistake.
     assert code_of(apply, server, "mp4", SessionContext="c" * 1001) == (
         "InvalidParameterValue.SessionContextTooLong"
     )
     assert code_of(server.call, "CommitUpload", {"VodSessionKey": "k" * 20000}) == (
-        "InvalidParameterValue"
+        "InvalidParameterValue.VodSessionKey"
     )
     # A name with traversal is only a name: the key is vodflow's own.
     applied = apply(server, "mp4", MediaName="../../etc/passwd")

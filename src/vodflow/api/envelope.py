@@ -55,14 +55,6 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(body)"
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    """The innermost named field of a location (`ClassIds` for `ClassIds.3`)."""
-    for part in reversed(loc):
-        if isinstance(part, str):
-            return part
-    return ""
-
-
 # Tencent's sub-codes of InvalidParameterValue, from the SDK's own list: a bad value
 # of a field that has one answers it (`InvalidParameterValue.Limit`...).
 _FIELD_CODES = {
@@ -74,9 +66,13 @@ _FIELD_CODES = {
 _FIELD_CODES["OperationType"] = "InvalidParameterValue.InvalidOperationType"
 
 
-def value_code(field: str) -> str:
-    """The code of a bad value of `field`: its own sub-code where Tencent has one."""
-    return _FIELD_CODES.get(field, "InvalidParameterValue")
+def value_code(*loc: int | str) -> str:
+    """The code of a bad value at `loc`: the sub-code of the innermost field that has
+    one (`Sort.Order` answers `InvalidParameterValue.Sort`), else the bare code."""
+    for part in reversed(loc):
+        if isinstance(part, str) and part in _FIELD_CODES:
+            return _FIELD_CODES[part]
+    return "InvalidParameterValue"
 
 
 _TYPE_WORDS = {
@@ -165,5 +161,5 @@ def from_error(first: ErrorDetails) -> VodError:
     if kind == "literal_error" and not isinstance(first.get("input"), str):
         kind = "string_type"  # every enumeration is of strings: not one is a wrong type
     if kind in _VALUE_ERRORS:
-        return VodError(value_code(_field(loc)), f"`{where}` {_plain(first)}.")
+        return VodError(value_code(*loc), f"`{where}` {_plain(first)}.")
     return VodError("InvalidParameter", f"`{where}` must be {_type_word(kind)}.")

@@ -86,16 +86,15 @@ class Input(WireModel):
     @model_validator(mode="before")
     @classmethod
     def _refuse_unsupported(cls, data: Any) -> Any:
-        if cls.REFUSED and isinstance(data, dict):
-            for name, what in cls.REFUSED.items():
-                # An empty value asks for nothing (the SDK omits None; forms send "").
-                if data.get(name) not in (None, "", [], {}):
-                    raise PydanticCustomError(
-                        UNSUPPORTED,
-                        "vodflow does not support {what}",
-                        {"what": what, "field": name},
-                    )
-        return data
+        if not (cls.REFUSED and isinstance(data, dict)):
+            return data
+        for name, what in cls.REFUSED.items():
+            # An empty value asks for nothing (the SDK omits None; forms send "").
+            if data.get(name) not in (None, "", [], {}):
+                raise PydanticCustomError(
+                    UNSUPPORTED, "vodflow does not support {what}", {"what": what, "field": name}
+                )
+        return {k: v for k, v in data.items() if k not in cls.REFUSED}
 
 
 class Request(Input):
