@@ -186,6 +186,30 @@ def test_the_issue_s_fields_are_refused() -> None:
     assert answer("ModifyEventConfig", {"PersistenceCompleteEventSwitch": "OFF"}) is None
 
 
+@pytest.mark.parametrize(
+    ("field", "refused", "honoured"),
+    [("Vcrf", 23, 0), ("GopUnit", "second", "frame"), ("PreserveHDRSwitch", "ON", "OFF"),
+     ("CodecTag", "hev1", "hvc1")],
+)  # fmt: skip
+def test_encoder_settings_ffmpeg_is_not_given_are_refused(
+    field: str, refused: Any, honoured: Any
+) -> None:
+    """Values FFmpeg would silently not apply are refused; the default is accepted."""
+    video = {"Codec": "libx264", "Fps": 25, "Bitrate": 800}
+    for action, where in [
+        ("CreateTranscodeTemplate",
+         {"Container": "mp4", "VideoTemplate": {**video, field: refused}}),
+        ("ModifyTranscodeTemplate", {"Definition": 1000001, "VideoTemplate": {field: refused}}),
+        ("CreateAdaptiveDynamicStreamingTemplate",
+         {"Format": "HLS", "StreamInfos": [{"Video": {**video, field: refused}}]}),
+    ]:  # fmt: skip
+        err = answer(action, where)
+        assert err is not None and err.code == "UnsupportedOperation", (action, err)
+        assert f"{field}`" in err.message
+    ok = {"Container": "mp4", "VideoTemplate": {**video, field: honoured}}
+    assert answer("CreateTranscodeTemplate", ok) is None
+
+
 WRONG_TYPES: dict[str, list[Any]] = {
     "int": ["5", 5.0, 5.5, True, [5], {"a": 5}],
     "float": ["1.5", True, [1.5], {"a": 1}],

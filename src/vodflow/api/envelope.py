@@ -144,11 +144,15 @@ def from_error(first: ErrorDetails) -> VodError:
     kind = first["type"]
     ctx = first.get("ctx") or {}
     if kind == UNSUPPORTED:
-        if "field" in ctx:
-            loc = (*loc, str(ctx["field"]))
+        what = ctx.get("what", "this")
+        if "field" not in ctx:  # a value vodflow does not implement
+            return VodError(
+                "UnsupportedOperation", f"vodflow does not support {what} (`{_where(loc)}`)."
+            )
+        loc = (*loc, str(ctx["field"]))
         return VodError(
             "UnsupportedOperation",
-            f"vodflow does not support {ctx.get('what', 'this')}: leave `{_where(loc)}` out "
+            f"vodflow does not support {what}: leave `{_where(loc)}` out "
             "(docs/api-coverage.md lists every field vodflow honours).",
         )
     where = _where(loc)

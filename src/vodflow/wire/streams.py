@@ -8,11 +8,35 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from vodflow.wire.common import Input, Int, Str
+from vodflow.wire.common import Input, Int, Str, unsupported
 
 Word = Annotated[Str, Field(max_length=32)]
+
+
+def _only(allowed: tuple[object, ...], what: str) -> AfterValidator:
+    """A field vodflow honours for these values only; another is refused by name."""
+
+    def check(value: object) -> object:
+        if value not in allowed:
+            raise unsupported(what)
+        return value
+
+    return AfterValidator(check)
+
+
+# Encoder settings FFmpeg is not given (yet): their defaults are what vodflow does.
+VcrfField = Annotated[Int, _only((0,), "constant-quality encoding (Vcrf other than 0)")]
+GopUnitField = Annotated[Word, _only(("frame",), "GOP lengths in seconds (GopUnit second)")]
+PreserveHDRField = Annotated[Word, _only(("OFF",), "preserving HDR (PreserveHDRSwitch ON)")]
+CodecTagField = Annotated[Word, _only(("hvc1",), "the hev1 HEVC tag (CodecTag hev1)")]
+_VIDEO_NOTES = {
+    "Vcrf": "0 only; other values are refused (UnsupportedOperation)",
+    "GopUnit": "frame only; second is refused (UnsupportedOperation)",
+    "PreserveHDRSwitch": "OFF only; ON is refused (UnsupportedOperation)",
+    "CodecTag": "hvc1 only; hev1 is refused (UnsupportedOperation)",
+}
 
 
 class VideoTemplateInfo(Input):
@@ -22,6 +46,7 @@ class VideoTemplateInfo(Input):
         "Bframes": "setting the B-frame count",
         "VideoProfile": "choosing encoder profiles",
     }
+    NOTES = _VIDEO_NOTES
     Codec: Word
     Fps: Int
     Bitrate: Int
@@ -29,11 +54,11 @@ class VideoTemplateInfo(Input):
     Width: Int | None = None
     Height: Int | None = None
     FillType: Word | None = None
-    Vcrf: Int | None = None
+    Vcrf: VcrfField | None = None
     Gop: Int | None = None
-    GopUnit: Word | None = None
-    PreserveHDRSwitch: Word | None = None
-    CodecTag: Word | None = None
+    GopUnit: GopUnitField | None = None
+    PreserveHDRSwitch: PreserveHDRField | None = None
+    CodecTag: CodecTagField | None = None
 
 
 class VideoTemplateInfoForUpdate(Input):
@@ -43,6 +68,7 @@ class VideoTemplateInfoForUpdate(Input):
         "Bframes": "setting the B-frame count",
         "VideoProfile": "choosing encoder profiles",
     }
+    NOTES = _VIDEO_NOTES
     Codec: Word | None = None
     Fps: Int | None = None
     Bitrate: Int | None = None
@@ -50,11 +76,11 @@ class VideoTemplateInfoForUpdate(Input):
     Width: Int | None = None
     Height: Int | None = None
     FillType: Word | None = None
-    Vcrf: Int | None = None
+    Vcrf: VcrfField | None = None
     Gop: Int | None = None
-    GopUnit: Word | None = None
-    PreserveHDRSwitch: Word | None = None
-    CodecTag: Word | None = None
+    GopUnit: GopUnitField | None = None
+    PreserveHDRSwitch: PreserveHDRField | None = None
+    CodecTag: CodecTagField | None = None
 
 
 class AudioTemplateInfo(Input):
