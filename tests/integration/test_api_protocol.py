@@ -154,3 +154,29 @@ def test_malformed_queries_answer_a_documented_error(app: TestClient, query: str
 def test_unsigned_malformed_urls_answer_the_envelope(app: TestClient, path: str) -> None:
     inner = envelope(app.get(path, headers={"X-TC-Action": "DescribeSubAppIds"}))
     assert inner["Error"]["Code"].startswith(("AuthFailure", "InvalidParameter", "RequestSize"))
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "expected"),
+    [
+        ("DescribeSubAppIds", {"Offset": 2**63}, "InvalidParameterValue.Offset"),
+        ("DescribeTasks", {"SubAppId": 2**63}, "InvalidParameterValue.SubAppId"),
+        ("DescribeTasks", {"SubAppId": 2**70}, "InvalidParameterValue.SubAppId"),
+        ("DeleteTranscodeTemplate", {"Definition": 2**63}, "InvalidParameterValue.Definition"),
+        (
+            "DescribeTranscodeTemplates",
+            {"Definitions": [2**64]},
+            "InvalidParameterValue.Definitions",
+        ),
+        ("DescribeTranscodeTemplates", {"Offset": 2**63}, "InvalidParameterValue.Offset"),
+        ("SearchMedia", {"ClassIds": [2**63]}, "InvalidParameterValue.ClassIds"),
+        ("RedeliverEvents", {"EventIds": [2**63]}, "InvalidParameterValue"),
+        ("ConfirmEvents", {"EventHandles": ["0" * 16 + "f" * 48]}, "InvalidParameterValue"),
+        ("ConfirmEvents", {"EventHandles": ["0" * 16 + "8" + "0" * 15]}, "InvalidParameterValue"),
+    ],
+)
+def test_integers_past_64_bits_answer_the_field_s_code(
+    app: TestClient, action: str, params: dict[str, Any], expected: str
+) -> None:
+    """2^63 and more once crashed SQLite (InternalError); now the field's own code."""
+    assert code(post(app, action, json.dumps(params).encode())) == expected

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 from starlette.testclient import TestClient
 
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
 from tests.signing import signed_headers
+from tests.wire_support import kind_of
 from vodflow.api import registry
+from vodflow.api.auth import SignedRequest, sign
 from vodflow.api.registry import ACTIONS, Context, load_all
 from vodflow.app import create_app
 from vodflow.config import Settings
@@ -124,6 +129,101 @@ def test_signed_random_parameters(
     if "Error" in inner:
         # Bad input is the caller's fault: it must never surface as InternalError.
         assert inner["Error"]["Code"] != "InternalError", (action, params, inner)
+
+
+# --- hostile values in every field of every action, nested structures too ---
+
+hostile_leaves = st.one_of(
+    st.sampled_from([2**63, 2**63 - 1, -(2**63) - 1, 2**64, 10**30, -1, 0, 1]),
+    st.integers(),
+    st.floats(),  # inf and nan too: json.dumps writes Infinity/NaN, json.loads reads them
+    st.sampled_from(["5", "1e400", "-0", "0x10", "", " ", "\x00", "a\x00b", "\ud800",
+                     "\U0001f600" * 40, "9" * 5000]),
+    st.text(max_size=40),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+def _hostile_for(annotation: Any, depth: int) -> st.SearchStrategy[Any]:
+    kind, arg = kind_of(annotation)
+    if kind == "model" and depth < 4:
+        return st.one_of(hostile_leaves, _hostile_model(arg, depth + 1))
+    if kind == "list" and depth < 4:
+        return st.one_of(hostile_leaves, st.lists(_hostile_for(arg, depth + 1), max_size=3))
+    return hostile_leaves
+
+
+def _hostile_model(model: type[BaseModel], depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+    fields = {info.alias or name: info.annotation for name, info in model.model_fields.items()}
+    names = sorted(fields)
+    refused = sorted(getattr(model, "REFUSED", {}))
+    return st.lists(st.sampled_from([*names, *refused, "Junk"]), max_size=5, unique=True).flatmap(
+        lambda keys: st.fixed_dictionaries(
+            {k: _hostile_for(fields[k], depth) if k in fields else hostile_leaves for k in keys}
+        )
+    )
+
+
+@st.composite
+def hostile_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    load_all()
+    action = draw(st.sampled_from(sorted(ACTIONS)))
+    return action, draw(_hostile_model(ACTIONS[action].model))
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(call=hostile_calls(), as_get=st.booleans())
+def test_hostile_values_in_every_field(
+    client: httpx.Client, fuzzed: ServerProcess, call: tuple[str, dict[str, Any]], as_get: bool
+) -> None:
+    """Huge ints, floats, strings for ints, nested objects, unicode, NUL, lone surrogates:
+    a documented code every time, never InternalError or a 5xx."""
+    action, params = call
+    if as_get:
+        query = urlencode(_flatten(params))
+        response = client.get("/?" + query, headers=_signed_get(action, query, fuzzed.host))
+    else:
+        body = json.dumps(params).encode()
+        response = client.post("/", content=body, headers=signed_headers(action, body, fuzzed.host))
+    inner = assert_envelope(response)
+    if "Error" in inner:
+        assert inner["Error"]["Code"] != "InternalError", (action, params, inner)
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, bytes]]:
+    """The SDK's GET form: `A.0.B=x`."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _flatten(v, f"{prefix}{k}.")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _flatten(v, f"{prefix}{i}.")]
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return [(prefix.rstrip("."), text.encode("utf-8", "surrogatepass"))]
+
+
+def _signed_get(action: str, query: str, host: str) -> dict[str, str]:
+    ts = str(int(time.time()))
+    ctype = "application/x-www-form-urlencoded"
+    req = SignedRequest("GET", "/", query, {"content-type": ctype, "host": host}, b"")
+    signature = sign(SECRET_KEY, req, ["content-type", "host"], ts)
+    date = time.strftime("%Y-%m-%d", time.gmtime(int(ts)))
+    return {
+        "Content-Type": ctype,
+        "Host": host,
+        "X-TC-Action": action,
+        "X-TC-Version": "2018-07-17",
+        "X-TC-Timestamp": ts,
+        "Authorization": (
+            f"TC3-HMAC-SHA256 Credential={SECRET_ID}/{date}/vod/tc3_request, "
+            f"SignedHeaders=content-type;host, Signature={signature}"
+        ),
+    }
 
 
 @fuzz_settings

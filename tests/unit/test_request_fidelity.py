@@ -14,45 +14,19 @@ field or action is covered without touching this file.
 
 from __future__ import annotations
 
-import inspect
-import typing
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from tests.wire_support import kind_of
 from vodflow.api.envelope import from_error, from_validation, value_code
 from vodflow.api.registry import load_all
 from vodflow.errors import VodError
 from vodflow.wire.common import Input
 
 ACTIONS = load_all()
-
-
-def _inner(annotation: Any) -> Any:
-    """Optional[X] -> X; Annotated[X, ...] -> X."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = args[0]
-        else:
-            return annotation
-
-
-def kind_of(annotation: Any) -> tuple[str, Any]:
-    """The JSON kind of a field: int, float, str, enum, list (with its item), model."""
-    inner = _inner(annotation)
-    if typing.get_origin(inner) is list:
-        return "list", typing.get_args(inner)[0]
-    if typing.get_origin(inner) is Literal:
-        return "enum", typing.get_args(inner)
-    if inspect.isclass(inner) and issubclass(inner, BaseModel):
-        return "model", inner
-    return {int: "int", float: "float", str: "str"}[inner], None
 
 
 def _paths(model: type[Input], prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

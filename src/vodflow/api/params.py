@@ -19,6 +19,11 @@ MAX_JSON_DEPTH = 32
 MAX_QUERY_FIELDS = 2000
 
 
+def _is_index(part: str) -> bool:
+    # ASCII digits only: "¹".isdigit() is true, yet int("¹") fails.
+    return part.isascii() and part.isdigit()
+
+
 def _bad(message: str) -> VodError:
     return VodError("InvalidParameter", message)
 
@@ -72,13 +77,13 @@ def from_query(query: str) -> dict[str, Any]:
 
 def _put(node: dict[str, Any], parts: list[str], value: str, key: str) -> None:
     for part in parts[:-1]:
-        if part.isdigit() and int(part) > MAX_INDEX:
+        if _is_index(part) and int(part) > MAX_INDEX:
             raise _bad(f"The index in `{key[:100]}` is too large.")
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             raise _bad(f"The parameter `{key[:100]}` conflicts with another one.")
         node = child
-    if parts[-1].isdigit() and int(parts[-1]) > MAX_INDEX:
+    if _is_index(parts[-1]) and int(parts[-1]) > MAX_INDEX:
         raise _bad(f"The index in `{key[:100]}` is too large.")
     if isinstance(node.get(parts[-1]), dict):
         raise _bad(f"The parameter `{key[:100]}` conflicts with another one.")
@@ -90,6 +95,6 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {k: _lists(v) for k, v in node.items()}
-    if converted and all(k.isdigit() for k in converted):
+    if converted and all(_is_index(k) for k in converted):
         return [converted[k] for k in sorted(converted, key=int)]
     return converted

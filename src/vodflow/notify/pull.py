@@ -20,6 +20,7 @@ from vodflow.notify.wakeup import Hub
 from vodflow.store import events as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
+from vodflow.wire.common import INT64_MAX
 
 MAX_EVENTS = 16
 # How often a held PullEvents looks for events no wake-up announced.
@@ -114,7 +115,7 @@ class PullQueue:
         bad: list[str] = []
         for h in handles:
             p = parse_handle(h)
-            if p is None:
+            if p is None or p[0] > INT64_MAX:  # a forged id no row can have
                 bad.append(h)
             else:
                 by_token.setdefault(p[1], []).append(p[0])
