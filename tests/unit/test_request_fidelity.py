@@ -158,6 +158,16 @@ def test_the_issue_s_fields_are_refused() -> None:
     assert err is not None and err.code == "UnsupportedOperation"
     assert "PersistenceCompleteEventSwitch" in err.message
     assert answer("ModifyEventConfig", {"PersistenceCompleteEventSwitch": "OFF"}) is None
+    # One storage place: another region is refused rather than quietly stored locally.
+    for action, base in [
+        ("ApplyUpload", {"MediaType": "mp4"}),
+        ("PullUpload", {"MediaUrl": "http://example.com/a.mp4"}),
+        ("CreateSubAppId", {"Name": "n"}),
+    ]:
+        err = answer(action, {**base, "StorageRegion": "ap-guangzhou"})
+        assert err is not None and err.code == "UnsupportedOperation", (action, err)
+        assert "`StorageRegion`" in err.message
+        assert answer(action, {**base, "StorageRegion": "ap-local"}) is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from vodflow.wire.common import Input, Int, Request, Str, WireModel
+from vodflow.wire.common import Input, Int, Region, Request, Str, WireModel
 
 Name40 = Annotated[Str, Field(min_length=1, max_length=40)]
 Desc300 = Annotated[Str, Field(max_length=300)]
@@ -18,7 +18,7 @@ class CreateSubAppIdRequest(Input):
     Description: Desc300 | None = None
     Type: Literal["AllInOne", "Professional"] | None = None
     Mode: Literal["fileid", "fileid+path"] | None = None
-    StorageRegion: Annotated[Str, Field(max_length=32)] | None = None
+    StorageRegion: Region | None = None
 
 
 class DescribeSubAppIdsRequest(Input):

@@ -21,7 +21,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 INT64_MIN = -(2**63)
@@ -58,6 +65,19 @@ AppId = Annotated[Int, Field(ge=1)]
 def unsupported(what: str) -> PydanticCustomError:
     """The error of a field (or a value of one) vodflow does not implement."""
     return PydanticCustomError(UNSUPPORTED, "vodflow does not support {what}", {"what": what})
+
+
+# vodflow keeps every file in one place, reported as this region.
+STORAGE_REGION = "ap-local"
+
+
+def _one_region(value: str) -> str:
+    if value not in ("", STORAGE_REGION):
+        raise unsupported(f"storage regions other than {STORAGE_REGION}")
+    return value
+
+
+Region = Annotated[Str, Field(max_length=32), AfterValidator(_one_region)]
 
 
 class WireModel(BaseModel):

@@ -6,25 +6,30 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from vodflow.wire.common import Int, Request, Str
+from vodflow.wire.common import Int, Region, Request, Str
 
 MediaTypeField = Annotated[Str, Field(min_length=1, max_length=16)]
 # Tencent's media names: at most 64 characters.
 NameField = Annotated[Str, Field(max_length=64)]
 ProcedureField = Annotated[Str, Field(max_length=64)]
 TimeField = Annotated[Str, Field(max_length=64)]
-RegionField = Annotated[Str, Field(max_length=32)]
+RegionField = Region
 ClassIdField = Annotated[Int, Field(ge=0, le=2**31 - 1)]
 SourceContextField = Annotated[Str, Field(max_length=250)]
 # Bounded here; Tencent's limits (and their specific codes) are core/task_options.py's.
 SessionContextField = Annotated[Str, Field(max_length=8192)]
 SessionIdField = Annotated[Str, Field(max_length=8192)]
 ExtInfoField = Annotated[Str, Field(max_length=1000)]
-StoragePathField = Annotated[Str, Field(max_length=512)]
 UrlField = Annotated[Str, Field(min_length=1, max_length=2048)]
 
 
+_PATH_MODE = {"MediaStoragePath": "choosing the storage path (FileID+Path mode)"}
+_REGION_NOTE = {"StorageRegion": "ap-local (or empty) only; another region is refused"}
+
+
 class ApplyUploadRequest(Request):
+    REFUSED = _PATH_MODE
+    NOTES = _REGION_NOTE
     MediaType: MediaTypeField
     MediaName: NameField | None = None
     CoverType: Annotated[Str, Field(max_length=16)] | None = None
@@ -35,7 +40,6 @@ class ApplyUploadRequest(Request):
     SourceContext: SourceContextField | None = None
     SessionContext: SessionContextField | None = None
     ExtInfo: ExtInfoField | None = None
-    MediaStoragePath: StoragePathField | None = None
 
 
 def apply_upload_answer(
@@ -69,6 +73,8 @@ class CommitUploadRequest(Request):
 
 
 class PullUploadRequest(Request):
+    REFUSED = _PATH_MODE
+    NOTES = _REGION_NOTE
     MediaUrl: UrlField
     MediaType: MediaTypeField | None = None
     MediaName: NameField | None = None
@@ -82,4 +88,3 @@ class PullUploadRequest(Request):
     SessionId: SessionIdField | None = None
     ExtInfo: ExtInfoField | None = None
     SourceContext: SourceContextField | None = None
-    MediaStoragePath: StoragePathField | None = None
