@@ -312,7 +312,7 @@ def test_search_bad_input(server: ServerProcess) -> None:
             "InvalidParameterValue.SourceTypes"
         )
         assert code_of(call, "SearchMedia", {"NamePrefixes": ["a"] * count}) == (
-            "InvalidParameterValue"
+            "InvalidParameterValue.NamePrefixes"
         )
     assert code_of(call, "SearchMedia", {"Categories": ["Movie"]}) == (
         "InvalidParameterValue.Categories"

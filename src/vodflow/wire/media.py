@@ -99,7 +99,10 @@ class SearchMediaRequest(Request):
         Annotated[list[SearchText], at_most(10, "InvalidParameterValue.Names", "Names")] | None
     ) = None
     NamePrefixes: (
-        Annotated[list[SearchText], at_most(10, "InvalidParameterValue", "NamePrefixes")] | None
+        Annotated[
+            list[SearchText], at_most(10, "InvalidParameterValue.NamePrefixes", "NamePrefixes")
+        ]
+        | None
     ) = None
     Descriptions: (
         Annotated[list[SearchText], at_most(10, "InvalidParameterValue", "Descriptions")] | None
