@@ -14,6 +14,7 @@ field or action is covered without touching this file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,7 +78,7 @@ def answer(action: str, params: dict[str, Any], *, strict: bool = True) -> VodEr
     try:
         ACTIONS[action].model.model_validate(params, strict=strict)
     except ValidationError as exc:
-        return from_validation(exc)
+        return from_validation(exc, ACTIONS[action].model)
     return None
 
 
@@ -87,7 +88,8 @@ def answer_at(action: str, params: dict[str, Any], loc: tuple[Any, ...]) -> VodE
         ACTIONS[action].model.model_validate(params, strict=True)
     except ValidationError as exc:
         here = [e for e in exc.errors(include_url=False) if tuple(e["loc"])[: len(loc)] == loc]
-        return from_error(here[0]) if here else from_validation(exc)
+        model = ACTIONS[action].model
+        return from_error(here[0], model) if here else from_validation(exc, model)
     return None
 
 
@@ -245,7 +247,8 @@ def test_huge_integers_answer_the_field_s_code(action: str, loc: tuple[Any, ...]
         err = answer_at(action, _put(loc, [value] if is_list else value), loc)
         assert err is not None, value
         assert err.code == value_code(*loc), (value, err)
-        assert "must be at" in err.message and f"`{_dotted(loc)}" in err.message
+        assert re.search(r"must be (at (least|most)|from) -?\d+", err.message), err.message
+        assert f"`{_dotted(loc)}" in err.message
 
 
 def test_get_queries_are_read_as_the_documented_types() -> None:
@@ -262,13 +265,13 @@ def test_get_queries_are_read_as_the_documented_types() -> None:
             "DescribeTasks",
             {"Limit": 101},
             "InvalidParameterValue.Limit",
-            "`Limit` must be at most 100",
+            "`Limit` must be from 1 to 100",
         ),
         (
             "DescribeTasks",
             {"Limit": 0},
             "InvalidParameterValue.Limit",
-            "`Limit` must be at least 1",
+            "`Limit` must be from 1 to 100",
         ),
         (
             "DescribeTranscodeTemplates",
@@ -307,7 +310,7 @@ def test_get_queries_are_read_as_the_documented_types() -> None:
             "InvalidParameterValue.Comment",
             "at most 256 characters",
         ),
-        ("DescribeSubAppIds", {"Limit": 201}, "InvalidParameterValue.Limit", "at most 200"),
+        ("DescribeSubAppIds", {"Limit": 201}, "InvalidParameterValue.Limit", "from 1 to 200"),
     ],
 )
 def test_field_sub_codes_and_plain_messages(

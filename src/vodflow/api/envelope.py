@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from starlette.responses import JSONResponse, Response
 from tencentcloud.vod.v20180717 import errorcodes
 
 from vodflow.errors import VodError
-from vodflow.wire.common import UNSUPPORTED
+from vodflow.wire.common import INT64_MAX, INT64_MIN, UNSUPPORTED
 
 _VALUE_ERRORS = {
     "literal_error",
@@ -93,9 +96,55 @@ def _type_word(kind: str) -> str:
     return "of the documented type"
 
 
-def _plain(first: ErrorDetails) -> str:
+def _unwrap(annotation: Any, metas: list[Any]) -> Any:
+    """Strip Optional and Annotated, collecting Annotated metadata (inner first)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            for m in extra:
+                metas.extend(m.metadata if isinstance(m, FieldInfo) else [m])
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _range(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> tuple[Any, Any]:
+    """The (ge, le) a field at `loc` declares, to name its whole range in a message."""
+    annotation: Any = model
+    metas: list[Any] = []
+    for part in loc:
+        annotation = _unwrap(annotation, [])
+        if isinstance(part, int):
+            if typing.get_origin(annotation) is not list:
+                return None, None
+            annotation, metas = typing.get_args(annotation)[0], []
+            continue
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None, None
+        found = [i for n, i in annotation.model_fields.items() if (i.alias or n) == part]
+        if not found:
+            return None, None
+        annotation, metas = found[0].annotation, list(found[0].metadata)
+    _unwrap(annotation, metas)
+    ge = le = None
+    for m in metas:
+        ge = getattr(m, "ge", ge)
+        le = getattr(m, "le", le)
+    return ge, le
+
+
+def _plain(first: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     """What the value must be, in plain words, from pydantic's structured error."""
     kind, ctx = first["type"], first.get("ctx") or {}
+    if kind in ("greater_than_equal", "less_than_equal"):
+        ge, le = _range(model, tuple(first["loc"]))
+        if ge is not None and le is not None and ge > INT64_MIN and le < INT64_MAX:
+            return f"must be from {ge} to {le}"
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         word = "at least" if kind == "greater_than_equal" else "greater than"
@@ -128,12 +177,13 @@ def _rank(error: ErrorDetails) -> int:
     return {UNSUPPORTED: 0, "extra_forbidden": 1}.get(error["type"], 2)
 
 
-def from_validation(exc: ValidationError) -> VodError:
-    """One problem decides the code, as Tencent reports one error at a time."""
-    return from_error(min(exc.errors(include_url=False), key=_rank))
+def from_validation(exc: ValidationError, model: type[BaseModel] | None = None) -> VodError:
+    """One problem decides the code, as Tencent reports one error at a time; `model`
+    (the request's) lets a message name a field's whole range."""
+    return from_error(min(exc.errors(include_url=False), key=_rank), model)
 
 
-def from_error(first: ErrorDetails) -> VodError:
+def from_error(first: ErrorDetails, model: type[BaseModel] | None = None) -> VodError:
     """One pydantic error as Tencent's code.
 
     Unknown field `UnknownParameter`, a field vodflow does not implement
@@ -165,5 +215,5 @@ def from_error(first: ErrorDetails) -> VodError:
     if kind == "literal_error" and not isinstance(first.get("input"), str):
         kind = "string_type"  # every enumeration is of strings: not one is a wrong type
     if kind in _VALUE_ERRORS:
-        return VodError(value_code(*loc), f"`{where}` {_plain(first)}.")
+        return VodError(value_code(*loc), f"`{where}` {_plain(first, model)}.")
     return VodError("InvalidParameter", f"`{where}` must be {_type_word(kind)}.")

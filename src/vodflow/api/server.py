@@ -150,7 +150,7 @@ async def _handle(
     try:
         req = act.model.model_validate(raw, strict=not is_text)
     except ValidationError as exc:
-        raise envelope.from_validation(exc) from None
+        raise envelope.from_validation(exc, act.model) from None
     _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))
 
     app_id = await services.apps.resolve(
