@@ -48,7 +48,8 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     try:
         model = MediaProcessTaskInput.model_validate(dict(mpt or {}))
     except ValidationError as exc:
-        raise VodError("InvalidParameterValue", f"MediaProcessTask is invalid: {exc}") from None
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise VodError("InvalidParameterValue", f"`MediaProcessTask.{where}` is invalid.") from None
     items: list[tuple[str, dict[str, Any]]] = []
     for k in kinds.KINDS:
         for item in getattr(model, k.task_set) or []:
