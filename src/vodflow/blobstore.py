@@ -13,17 +13,19 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
 
 
-def _load_renameat2() -> object | None:
+def _load_renameat2() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     with contextlib.suppress(OSError, AttributeError):
-        return ctypes.CDLL(None, use_errno=True).renameat2
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).renameat2
+        return fn
     return None
 
 
@@ -38,7 +40,8 @@ def exchange(a: Path, b: Path) -> bool:
     if _renameat2 is None:
         return False
     args = (_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return _renameat2(*args) == 0  # type: ignore[operator]
+    result: int = _renameat2(*args)
+    return result == 0
 
 
 class BlobStore:

@@ -126,12 +126,13 @@ def test_sdk_v1_mode_with_temporary_credential(
 ) -> None:
     creds = v1_server.call("CreateTempCredential", {"DurationSeconds": 600})["Credentials"]
     tmp_id, tmp_key, token = creds["TmpSecretId"], creds["TmpSecretKey"], creds["Token"]
+    # A temporary credential cannot manage applications: read the event config instead.
     client = v1_client(v1_server, sign_method, method, tmp_id, tmp_key, token)
-    assert client.call_json("DescribeSubAppIds", {})["Response"]["SubAppIdInfoSet"]
+    assert client.call_json("DescribeEventConfig", {})["Response"]["Mode"]
     wrong = v1_client(v1_server, sign_method, method, tmp_id, tmp_key, "not-the-token")
-    assert error(wrong, "DescribeSubAppIds", {}).get_code() == "AuthFailure.TokenFailure"
+    assert error(wrong, "DescribeEventConfig", {}).get_code() == "AuthFailure.TokenFailure"
     missing = v1_client(v1_server, sign_method, method, tmp_id, tmp_key)
-    assert error(missing, "DescribeSubAppIds", {}).get_code() == "AuthFailure.TokenFailure"
+    assert error(missing, "DescribeEventConfig", {}).get_code() == "AuthFailure.TokenFailure"
 
 
 @pytest.mark.parametrize(("sign_method", "method"), METHODS)

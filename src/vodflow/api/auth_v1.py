@@ -145,9 +145,7 @@ async def verify(
         raise _fail("SecretIdNotFound", "The SecretId is not found; check your credentials.")
     if cred.expired:
         raise _fail("TokenFailure" if cred.token else "SecretIdNotFound", "The credential expired.")
-    if cred.token is not None and not hmac.compare_digest(
-        fields.get("Token", "").encode(), cred.token.encode()
-    ):
+    if cred.token is not None and not cred.token_matches(fields.get("Token", "")):
         raise _fail("TokenFailure", "Token is missing or wrong for this temporary SecretId.")
     if abs(now - timestamp) > MAX_SKEW_S:
         raise _fail(

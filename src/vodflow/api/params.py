@@ -72,7 +72,8 @@ def from_query(query: str) -> dict[str, Any]:
         if len(parts) > MAX_DEPTH or not all(parts):
             raise _bad(f"The parameter name `{key[:100]}` is malformed.")
         _put(root, parts, value, key)
-    return _lists(root)
+    flat: dict[str, Any] = _lists(root)  # the root's keys are names, never all indexes
+    return flat
 
 
 def _put(node: dict[str, Any], parts: list[str], value: str, key: str) -> None:

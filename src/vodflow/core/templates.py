@@ -51,7 +51,7 @@ class TemplateService:
         """The MediaProcessTask of a procedure template, or None if unknown."""
         found = presets.preset_procedure(name)
         if found is not None:
-            return found["MediaProcessTask"]
+            return dict(found["MediaProcessTask"])
         async with self.db.read() as conn:
             row = await q.get_procedure(conn, app_id, name)
         if row is None:

@@ -21,7 +21,9 @@ def _svc(ctx: Context) -> TemplateService:
 
 
 @action()
-async def CreateProcedureTemplate(ctx: Context, req: CreateProcedureTemplateRequest) -> dict:
+async def CreateProcedureTemplate(
+    ctx: Context, req: CreateProcedureTemplateRequest
+) -> dict[str, Any]:
     # vodflow runs media processing only (no AI tasks), so the tasks are required.
     if req.MediaProcessTask is None:
         raise VodError("MissingParameter", "MediaProcessTask is required.")
@@ -32,14 +34,18 @@ async def CreateProcedureTemplate(ctx: Context, req: CreateProcedureTemplateRequ
 
 
 @action()
-async def ResetProcedureTemplate(ctx: Context, req: ResetProcedureTemplateRequest) -> dict:
+async def ResetProcedureTemplate(
+    ctx: Context, req: ResetProcedureTemplateRequest
+) -> dict[str, Any]:
     mpt = req.MediaProcessTask.dump() if req.MediaProcessTask is not None else None
     await _svc(ctx).reset_procedure(ctx.app_id, req.Name, req.Comment, mpt)
     return {}
 
 
 @action()
-async def DeleteProcedureTemplate(ctx: Context, req: DeleteProcedureTemplateRequest) -> dict:
+async def DeleteProcedureTemplate(
+    ctx: Context, req: DeleteProcedureTemplateRequest
+) -> dict[str, Any]:
     await _svc(ctx).delete_procedure(ctx.app_id, req.Name)
     return {}
 

@@ -81,22 +81,28 @@ async def _describe(
 
 
 @action()
-async def CreateTranscodeTemplate(ctx: Context, req: CreateTranscodeTemplateRequest) -> dict:
+async def CreateTranscodeTemplate(
+    ctx: Context, req: CreateTranscodeTemplateRequest
+) -> dict[str, Any]:
     return await _create(ctx, "Transcode", req)
 
 
 @action()
-async def ModifyTranscodeTemplate(ctx: Context, req: ModifyTranscodeTemplateRequest) -> dict:
+async def ModifyTranscodeTemplate(
+    ctx: Context, req: ModifyTranscodeTemplateRequest
+) -> dict[str, Any]:
     return await _modify(ctx, "Transcode", req)
 
 
 @action()
-async def DeleteTranscodeTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteTranscodeTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict[str, Any]:
     return await _delete(ctx, "Transcode", req)
 
 
 @action()
-async def DescribeTranscodeTemplates(ctx: Context, req: DescribeTranscodeTemplatesRequest) -> dict:
+async def DescribeTranscodeTemplates(
+    ctx: Context, req: DescribeTranscodeTemplatesRequest
+) -> dict[str, Any]:
     def where(item: dict[str, Any]) -> bool:
         if req.ContainerType is not None and item.get("ContainerType") != req.ContainerType:
             return False
@@ -112,26 +118,28 @@ async def DescribeTranscodeTemplates(ctx: Context, req: DescribeTranscodeTemplat
 @action()
 async def CreateSnapshotByTimeOffsetTemplate(
     ctx: Context, req: CreateSnapshotByTimeOffsetTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _create(ctx, "SnapshotByTimeOffset", req)
 
 
 @action()
 async def ModifySnapshotByTimeOffsetTemplate(
     ctx: Context, req: ModifySnapshotByTimeOffsetTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _modify(ctx, "SnapshotByTimeOffset", req)
 
 
 @action()
-async def DeleteSnapshotByTimeOffsetTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteSnapshotByTimeOffsetTemplate(
+    ctx: Context, req: DeleteTemplateRequest
+) -> dict[str, Any]:
     return await _delete(ctx, "SnapshotByTimeOffset", req)
 
 
 @action()
 async def DescribeSnapshotByTimeOffsetTemplates(
     ctx: Context, req: DescribeTemplatesRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _describe(ctx, "SnapshotByTimeOffset", req)
 
 
@@ -141,24 +149,26 @@ async def DescribeSnapshotByTimeOffsetTemplates(
 @action()
 async def CreateSampleSnapshotTemplate(
     ctx: Context, req: CreateSampleSnapshotTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _create(ctx, "SampleSnapshot", req)
 
 
 @action()
 async def ModifySampleSnapshotTemplate(
     ctx: Context, req: ModifySampleSnapshotTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _modify(ctx, "SampleSnapshot", req)
 
 
 @action()
-async def DeleteSampleSnapshotTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteSampleSnapshotTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict[str, Any]:
     return await _delete(ctx, "SampleSnapshot", req)
 
 
 @action()
-async def DescribeSampleSnapshotTemplates(ctx: Context, req: DescribeTemplatesRequest) -> dict:
+async def DescribeSampleSnapshotTemplates(
+    ctx: Context, req: DescribeTemplatesRequest
+) -> dict[str, Any]:
     return await _describe(ctx, "SampleSnapshot", req)
 
 
@@ -166,22 +176,28 @@ async def DescribeSampleSnapshotTemplates(ctx: Context, req: DescribeTemplatesRe
 
 
 @action()
-async def CreateImageSpriteTemplate(ctx: Context, req: CreateImageSpriteTemplateRequest) -> dict:
+async def CreateImageSpriteTemplate(
+    ctx: Context, req: CreateImageSpriteTemplateRequest
+) -> dict[str, Any]:
     return await _create(ctx, "ImageSprite", req)
 
 
 @action()
-async def ModifyImageSpriteTemplate(ctx: Context, req: ModifyImageSpriteTemplateRequest) -> dict:
+async def ModifyImageSpriteTemplate(
+    ctx: Context, req: ModifyImageSpriteTemplateRequest
+) -> dict[str, Any]:
     return await _modify(ctx, "ImageSprite", req)
 
 
 @action()
-async def DeleteImageSpriteTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteImageSpriteTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict[str, Any]:
     return await _delete(ctx, "ImageSprite", req)
 
 
 @action()
-async def DescribeImageSpriteTemplates(ctx: Context, req: DescribeTemplatesRequest) -> dict:
+async def DescribeImageSpriteTemplates(
+    ctx: Context, req: DescribeTemplatesRequest
+) -> dict[str, Any]:
     return await _describe(ctx, "ImageSprite", req)
 
 
@@ -191,24 +207,28 @@ async def DescribeImageSpriteTemplates(ctx: Context, req: DescribeTemplatesReque
 @action()
 async def CreateAnimatedGraphicsTemplate(
     ctx: Context, req: CreateAnimatedGraphicsTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _create(ctx, "AnimatedGraphics", req)
 
 
 @action()
 async def ModifyAnimatedGraphicsTemplate(
     ctx: Context, req: ModifyAnimatedGraphicsTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _modify(ctx, "AnimatedGraphics", req)
 
 
 @action()
-async def DeleteAnimatedGraphicsTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteAnimatedGraphicsTemplate(
+    ctx: Context, req: DeleteTemplateRequest
+) -> dict[str, Any]:
     return await _delete(ctx, "AnimatedGraphics", req)
 
 
 @action()
-async def DescribeAnimatedGraphicsTemplates(ctx: Context, req: DescribeTemplatesRequest) -> dict:
+async def DescribeAnimatedGraphicsTemplates(
+    ctx: Context, req: DescribeTemplatesRequest
+) -> dict[str, Any]:
     return await _describe(ctx, "AnimatedGraphics", req)
 
 
@@ -218,24 +238,26 @@ async def DescribeAnimatedGraphicsTemplates(ctx: Context, req: DescribeTemplates
 @action()
 async def CreateAdaptiveDynamicStreamingTemplate(
     ctx: Context, req: CreateAdaptiveDynamicStreamingTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _create(ctx, "AdaptiveDynamicStreaming", req)
 
 
 @action()
 async def ModifyAdaptiveDynamicStreamingTemplate(
     ctx: Context, req: ModifyAdaptiveDynamicStreamingTemplateRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _modify(ctx, "AdaptiveDynamicStreaming", req)
 
 
 @action()
-async def DeleteAdaptiveDynamicStreamingTemplate(ctx: Context, req: DeleteTemplateRequest) -> dict:
+async def DeleteAdaptiveDynamicStreamingTemplate(
+    ctx: Context, req: DeleteTemplateRequest
+) -> dict[str, Any]:
     return await _delete(ctx, "AdaptiveDynamicStreaming", req)
 
 
 @action()
 async def DescribeAdaptiveDynamicStreamingTemplates(
     ctx: Context, req: DescribeTemplatesRequest
-) -> dict:
+) -> dict[str, Any]:
     return await _describe(ctx, "AdaptiveDynamicStreaming", req)
