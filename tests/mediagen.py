@@ -254,3 +254,55 @@ def make_huge_png_header(
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
     return path
+
+
+COUNTER_BITS = 10
+"""Bits of the frame number a counter video shows (frames 0-1023)."""
+
+
+def make_counter_video(
+    path: str | os.PathLike[str],
+    *,
+    duration: float = 4.0,
+    width: int = 320,
+    height: int = 240,
+    fps: float | str = 25,
+    vcodec: str = "libx264",
+    audio: bool = False,
+    noise: bool = False,
+    vfr_after: int | None = None,
+    extra: Sequence[str] = (),
+) -> Path:
+    """A video whose frame N shows N in binary: COUNTER_BITS vertical stripes,
+    stripe b white when bit b of N is set (read back with tests.framecode).
+
+    Survives scaling and JPEG, so any output image says which source frame it
+    is. ``noise`` adds film grain (and white-noise audio) so bitrates are
+    really spent. ``vfr_after`` makes the frame rate variable: frames from
+    that index on are spaced 1.5 periods apart (real VFR timestamps).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = _fps_expr(fps)
+    frames = f"nullsrc=size={width}x{height}:rate={rate}:duration={duration}"
+    lum = f"255*mod(floor(N/pow(2\\,floor(X*{COUNTER_BITS}/W)))\\,2)"
+    chain = f"{frames},geq=lum='{lum}':cb=128:cr=128"
+    if noise:
+        chain += ",noise=alls=40:allf=t"
+    if vfr_after is not None:
+        k = int(vfr_after)
+        chain += f",setpts='(N+if(gt(N\\,{k})\\,(N-{k})/2\\,0))/FRAME_RATE/TB'"
+    args = ["-f", "lavfi", "-i", chain]
+    if audio:
+        src = "anoisesrc=a=0.5:c=white" if noise else "sine=frequency=440"
+        args += ["-f", "lavfi", "-i", f"{src}:sample_rate=48000:duration={duration}"]
+    args += ["-map", "0:v", "-c:v", vcodec, "-pix_fmt", "yuv420p"]
+    if vcodec in ("libx264", "libx265"):
+        args += ["-preset", "ultrafast", "-crf", "18"]
+    if vfr_after is not None:
+        args += ["-fps_mode", "vfr"]
+    if audio:
+        args += ["-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest"]
+    fmt = _CONTAINER_BY_SUFFIX.get(path.suffix)
+    ffmpeg(*args, *extra, *(["-f", fmt] if fmt else []), str(path))
+    return path

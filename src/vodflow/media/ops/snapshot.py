@@ -250,16 +250,22 @@ def sample_plan(duration: float, sample_type: str, interval: float) -> tuple[flo
 
 
 def sampling_chain(source: MediaProbe, period: float, count: int, out: str) -> str:
-    """Filters producing exactly ``count`` frames, frame k showing time k*period.
+    """Filters producing exactly ``count`` frames, frame k being the one on screen at k*period.
 
-    ``fps`` resamples the video to one frame per period; ``tpad`` first
-    extends the last picture by one period so the count can never fall short
-    at the end, and ``trim`` cuts it to exactly ``count``.
+    Tencent's rule: the first image is the first frame and image k belongs at
+    k x interval (its WebVTT cue start). ``fps`` with ``round=up`` maps a frame
+    starting at t to slot ceil(t/period) and keeps the latest frame per slot,
+    i.e. slot k gets the last frame starting at or before k*period. Timestamps
+    are moved to microseconds and 0.5 ms earlier first, so a frame starting
+    exactly on k*period (1.2 s at 25 fps) is not pushed into the next slot by
+    rounding. ``tpad`` extends the last picture by one period so the count can
+    never fall short at the end, and ``trim`` cuts it to exactly ``count``.
     """
     stream = source.video_streams[0].index
     return (
-        f"[0:{stream}]tpad=stop_mode=clone:stop_duration={period:.6f},"
-        f"fps=fps=1/{period:.6f}:round=near,trim=end_frame={count}[{out}]"
+        f"[0:{stream}]settb=1/1000000,setpts=PTS-500,"
+        f"tpad=stop_mode=clone:stop_duration={period:.6f},"
+        f"fps=fps=1/{period:.6f}:start_time=0:round=up,trim=end_frame={count}[{out}]"
     )
 
 

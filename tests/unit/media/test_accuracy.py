@@ -1,0 +1,68 @@
+"""Which source frame each output shows: sampling, sprites, snapshots, animations.
+
+The sources are counter videos (frame N shows N in binary stripes, see
+tests/mediagen.make_counter_video), so every output image is read back with
+PyAV and compared with the frame the decoded source shows at that time.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests import framecode, mediagen
+from vodflow.media.ops import (
+    ImageSpritesSpec,
+    SampleSnapshotSpec,
+    image_sprites,
+    sample_snapshot,
+)
+
+pytestmark = pytest.mark.slow
+
+CUE = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d{3}) --> .*\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)$", re.M)
+
+
+@pytest.fixture(scope="module")
+def counters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("counters")
+    return {
+        "25": mediagen.make_counter_video(root / "c25.mp4", duration=6, fps=25),
+        "29.97": mediagen.make_counter_video(root / "c2997.mp4", duration=6, fps="30000/1001"),
+        "60": mediagen.make_counter_video(root / "c60.mp4", duration=3, fps=60),
+        "vfr": mediagen.make_counter_video(root / "vfr.mp4", duration=6, fps=25, vfr_after=40),
+    }
+
+
+@pytest.mark.parametrize("source", ["25", "29.97", "60", "vfr"])
+@pytest.mark.parametrize(("kind", "interval"), [("Time", 1.2), ("Time", 0.7), ("Percent", 20)])
+async def test_sample_k_shows_the_frame_at_k_intervals(
+    counters: dict[str, Path], tmp_path: Path, source: str, kind: str, interval: float
+) -> None:
+    frames = framecode.source_frames(counters[source])
+    spec = SampleSnapshotSpec(kind, interval, format="png")
+    result = await sample_snapshot(counters[source], spec, tmp_path)
+    shown = [framecode.image_number(image.path) for image in result.images]
+    assert shown[0] == 0  # the first image is the first frame
+    wanted = [framecode.shown_at(frames, k * result.interval) for k in range(len(shown))]
+    assert shown == wanted
+    assert [i.time_offset for i in result.images] == [
+        round(k * result.interval, 3) for k in range(len(result.images))
+    ]
+
+
+@pytest.mark.parametrize("source", ["25", "vfr"])
+async def test_sprite_cell_shows_the_frame_at_its_cue_start(
+    counters: dict[str, Path], tmp_path: Path, source: str
+) -> None:
+    frames = framecode.source_frames(counters[source])
+    spec = ImageSpritesSpec("Time", 1.0, width=160, height=120, row_count=2, column_count=2)
+    result = await image_sprites(counters[source], spec, tmp_path)
+    cues = CUE.findall(result.vtt.path.read_text())
+    assert len(cues) == result.cue_count
+    for h, m, s, sheet, *box in cues:
+        start = int(h) * 3600 + int(m) * 60 + float(s)
+        (cell,) = framecode.sheet_numbers(tmp_path / sheet, [tuple(map(int, box))])  # type: ignore[list-item]
+        assert cell == framecode.shown_at(frames, start), f"cue at {start}s"
