@@ -30,7 +30,9 @@ def frame_number(frame: Any, box: tuple[int, int, int, int] | None = None) -> in
     return number
 
 
-def sheet_numbers(path: str | os.PathLike[str], boxes: list[tuple[int, int, int, int]]) -> list[int]:
+def sheet_numbers(
+    path: str | os.PathLike[str], boxes: list[tuple[int, int, int, int]]
+) -> list[int]:
     """The counters shown in cells ``boxes`` of one sprite sheet."""
     with av.open(str(path)) as container:
         frame = next(container.decode(video=0))

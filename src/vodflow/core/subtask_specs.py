@@ -120,6 +120,7 @@ def video_spec(tpl: Mapping[str, Any]) -> VideoSpec:
         resolution_adaptive=_adaptive(tpl),
         fill_type=_fill(tpl),
         gop=_int(tpl.get("Gop")),
+        crf=_int(tpl.get("Vcrf")),
     )
 
 

@@ -16,8 +16,11 @@ from tests import framecode, mediagen
 from vodflow.media.ops import (
     ImageSpritesSpec,
     SampleSnapshotSpec,
+    TranscodeSpec,
+    VideoSpec,
     image_sprites,
     sample_snapshot,
+    transcode,
 )
 
 pytestmark = pytest.mark.slow
@@ -33,7 +36,19 @@ def counters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "29.97": mediagen.make_counter_video(root / "c2997.mp4", duration=6, fps="30000/1001"),
         "60": mediagen.make_counter_video(root / "c60.mp4", duration=3, fps=60),
         "vfr": mediagen.make_counter_video(root / "vfr.mp4", duration=6, fps=25, vfr_after=40),
+        "noise": mediagen.make_counter_video(
+            root / "noise.mp4", duration=2, fps=25, noise=True, audio=True
+        ),
     }
+
+
+def rate_control(path: Path) -> tuple[str, float | None]:
+    """(rc mode, crf) as the x264/x265 encoder wrote them into the stream's info SEI."""
+    data = path.read_bytes()
+    rc = re.search(rb"rc=(\w+)", data)
+    crf = re.search(rb"[ -]crf=([\d.]+)", data)
+    assert rc is not None, "no encoder settings SEI in the output"
+    return rc.group(1).decode(), float(crf.group(1)) if crf else None
 
 
 @pytest.mark.parametrize("source", ["25", "29.97", "60", "vfr"])
@@ -66,3 +81,23 @@ async def test_sprite_cell_shows_the_frame_at_its_cue_start(
         start = int(h) * 3600 + int(m) * 60 + float(s)
         (cell,) = framecode.sheet_numbers(tmp_path / sheet, [tuple(map(int, box))])  # type: ignore[list-item]
         assert cell == framecode.shown_at(frames, start), f"cue at {start}s"
+
+
+@pytest.mark.parametrize("codec", ["h264", "h265"])
+async def test_crf_replaces_the_bitrate(
+    counters: dict[str, Path], tmp_path: Path, codec: str
+) -> None:
+    sizes = {}
+    for crf in (10, 40):
+        spec = TranscodeSpec(video=VideoSpec(codec=codec, bitrate=300, crf=crf), name=f"c{crf}")
+        result = await transcode(counters["noise"], spec, tmp_path)
+        assert rate_control(result.path) == ("crf", float(crf))
+        sizes[crf] = result.video_streams[0].bitrate
+    # 300 kbps asked, but CRF decides: 10 is far above it, 40 far below 10.
+    assert sizes[10] > 3 * 300_000 and sizes[10] > 5 * sizes[40]
+    plain = await transcode(
+        counters["noise"],
+        TranscodeSpec(video=VideoSpec(codec=codec, bitrate=300), name="abr"),
+        tmp_path,
+    )
+    assert rate_control(plain.path)[0] == "abr"

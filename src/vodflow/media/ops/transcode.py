@@ -90,6 +90,8 @@ class VideoSpec:
     fill_type: str = "black"
     gop: int = 0
     preset: str = "veryfast"
+    crf: int = 0
+    """Constant rate factor 1-51 (Tencent's ``Vcrf``); set, it replaces ``bitrate``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,8 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
             raise unsupported(f"video codec {video.codec!r} cannot go in {spec.container}")
         if min(video.bitrate, video.width, video.height, video.fps, video.gop) < 0:
             raise unsupported("video settings must not be negative")
+        if not 0 <= video.crf <= 51:
+            raise unsupported("crf must be 1-51 (0 for none)")
         choose_fill(video.width, video.height, video.fill_type)  # validates early
         if not source.has_video or source.is_image:
             raise MediaOpError(NO_VIDEO_MEDIA, "the source has no video stream")
@@ -409,7 +413,10 @@ def _video_options(plan: _Plan, threads: int | None, index: int | None = None) -
         return name if index is None else f"{name.removesuffix(':v')}{kind}:{index}"
 
     opts = [opt("-c:v"), _VIDEO_ENCODERS[video.codec], opt("-preset"), video.preset]
-    if video.bitrate:
+    if video.crf:
+        # Tencent: with Vcrf the rate control is CRF and Bitrate no longer applies.
+        opts += [opt("-crf"), str(video.crf)]
+    elif video.bitrate:
         opts += [opt("-b:v"), f"{video.bitrate}k"]
     if video.gop:
         opts += [opt("-g"), str(video.gop)]
