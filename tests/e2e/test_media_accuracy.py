@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 
@@ -34,6 +35,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "noise": mediagen.make_counter_video(
             root / "noise.mp4", duration=2, fps=25, noise=True, audio=True
         ),
+        "long": mediagen.make_counter_video(root / "long.mp4", duration=21, fps=25, audio=True),
     }
 
 
@@ -154,3 +156,69 @@ def test_vcrf_switches_to_crf(
         rates[crf] = out["VideoStreamSet"][0]["Bitrate"]
     # Bitrate 300 kbps no longer applies: CRF 10 spends far more, 40 far less.
     assert rates[10] > 3 * 300_000 and rates[10] > 5 * rates[40]
+
+
+# --- 3. H.265 HLS ----------------------------------------------------------------------------
+
+
+def segments_alone(playlist_url: str, tmp_path: Path) -> list[tuple[float, list[int]]]:
+    """(EXTINF, counters decoded from the segment opened alone) for each segment."""
+    text = httpx.get(playlist_url, timeout=30).text
+    base = playlist_url.rsplit("/", 1)[0]
+    out: list[tuple[float, list[int]]] = []
+    extinf = 0.0
+    for line in text.splitlines():
+        if line.startswith("#EXTINF:"):
+            extinf = float(line[8:].split(",")[0])
+        elif line and not line.startswith("#"):
+            seg = fetch(f"{base}/{line}", tmp_path / "segs" / line.replace("/", "_"))
+            with av.open(str(seg)) as container:
+                frames = list(container.decode(video=0))
+            assert frames and frames[0].key_frame, line
+            out.append((extinf, [framecode.frame_number(f) for f in frames]))
+    return out
+
+
+def check_independent(segments: list[tuple[float, list[int]]], fps: float) -> list[int]:
+    """Each segment alone decodes a contiguous run continuing the previous one, as long
+    as its EXTINF says; returns the first counter of each segment (the cut points)."""
+    expected = 0
+    for extinf, numbers in segments:
+        assert numbers == list(range(expected, expected + len(numbers)))
+        assert abs(len(numbers) / fps - extinf) < 0.5 / fps, (extinf, len(numbers))
+        expected += len(numbers)
+    return [numbers[0] for _, numbers in segments]
+
+
+def test_h265_hls_segments_decode_alone(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    (body,) = run_flow(server, file_ids["long"], {"TranscodeTaskSet": [{"Definition": 101210}]})
+    out = body["Output"]
+    assert out["VideoStreamSet"][0]["Codec"] == "hevc"
+    cuts = check_independent(segments_alone(out["Url"], tmp_path), 25)
+    assert cuts == [0, 250, 500]
+
+
+def test_adaptive_h264_and_h265_renditions_cut_alike(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    streams = [
+        {"Video": video(Height=240), "Audio": audio()},
+        {"Video": video(Codec="libx265", Height=240), "Audio": audio()},
+    ]
+    definition = create(
+        server, "AdaptiveDynamicStreaming", Format="HLS", Name="mixed", StreamInfos=streams
+    )
+    task = {"AdaptiveDynamicStreamingTaskSet": [{"Definition": definition}]}
+    (body,) = run_flow(server, file_ids["long"], task)
+    master_url = body["Output"]["Url"]
+    master = httpx.get(master_url, timeout=30).text
+    base = master_url.rsplit("/", 1)[0]
+    variants = [line for line in master.splitlines() if line and not line.startswith("#")]
+    assert len(variants) == 2 and "#EXT-X-INDEPENDENT-SEGMENTS" in master
+    cuts = [
+        check_independent(segments_alone(f"{base}/{v}", tmp_path / f"v{i}"), 25)
+        for i, v in enumerate(variants)
+    ]
+    assert cuts[0] == cuts[1] == [0, 250, 500]

@@ -426,6 +426,12 @@ def _video_options(plan: _Plan, threads: int | None, index: int | None = None) -
         opts += [opt("-force_key_frames"), f"expr:gte(t,n_forced*{seg:g})"]
     if video.codec == "h265":
         params = "log-level=error" + (f":pools={threads}" if threads else "")
+        if plan.container.muxer == "hls":
+            # x265 defaults to open GOPs: a segment's leading pictures would then
+            # reference the previous segment. Closed GOPs and IDR keyframes make
+            # every segment decodable alone, cut where the H.264 ones are.
+            params += ":open-gop=0"
+            opts += [opt("-forced-idr"), "1"]
         opts += [opt("-x265-params"), params]
         if plan.container.muxer in ("mp4", "ipod"):
             opts += [opt("-tag:v"), "hvc1"]  # what Apple players require for HEVC in MP4
