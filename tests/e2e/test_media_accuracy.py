@@ -222,3 +222,45 @@ def test_adaptive_h264_and_h265_renditions_cut_alike(
         for i, v in enumerate(variants)
     ]
     assert cuts[0] == cuts[1] == [0, 250, 500]
+
+
+# --- 5. fMP4 HLS -------------------------------------------------------------------------------
+
+
+def test_segment_type_fmp4_makes_fragmented_mp4_hls(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    definition = create(
+        server,
+        "Transcode",
+        Container="hls",
+        SegmentType="fmp4",
+        Name="fmp4",
+        VideoTemplate=video(Height=240),
+        AudioTemplate=audio(),
+    )
+    (body,) = run_flow(server, file_ids["long"], {"TranscodeTaskSet": [{"Definition": definition}]})
+    out = body["Output"]
+    playlist = httpx.get(out["Url"], timeout=30)
+    text = playlist.text
+    assert "#EXT-X-VERSION:7" in text
+    (init_uri,) = re.findall(r'^#EXT-X-MAP:URI="([^"]+)"$', text, re.M)
+    base = out["Url"].rsplit("/", 1)[0]
+    init = httpx.get(f"{base}/{init_uri}", timeout=30).content
+    assert init[4:8] == b"ftyp" and b"moov" in init
+    uris = [line for line in text.splitlines() if line and not line.startswith("#")]
+    extinfs = [float(x) for x in re.findall(r"^#EXTINF:([\d.]+),", text, re.M)]
+    expected, total = 0, len(playlist.content) + len(init)
+    for k, (uri, extinf) in enumerate(zip(uris, extinfs, strict=True)):
+        segment = httpx.get(f"{base}/{uri}", timeout=30).content
+        total += len(segment)
+        assert b"moof" in segment[:4096] and b"mdat" in segment  # fragments, not MPEG-TS
+        alone = tmp_path / f"seg{k}.mp4"
+        alone.write_bytes(init + segment)  # an fMP4 segment plays after the init segment
+        with av.open(str(alone)) as container:
+            frames = list(container.decode(video=0))
+        numbers = [framecode.frame_number(f) for f in frames]
+        assert frames[0].key_frame and numbers == list(range(expected, expected + len(numbers)))
+        assert abs(len(numbers) / 25 - extinf) < 0.02
+        expected += len(numbers)
+    assert expected == 525 and out["Size"] == total

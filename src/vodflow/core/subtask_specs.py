@@ -147,6 +147,7 @@ def transcode_spec(
         audio=audio_spec(audio) if isinstance(audio, Mapping) else None,
         remove_video=bool(_int(tpl.get("RemoveVideo"))),
         remove_audio=bool(_int(tpl.get("RemoveAudio"))),
+        segment_type="fmp4" if str(tpl.get("SegmentType") or "").lower() == "fmp4" else "ts",
         start_time=clip[0],
         end_time=clip[1],
         name=name,

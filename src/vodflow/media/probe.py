@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import hashlib
 import os
+import re
 import struct
 import threading
 from collections.abc import Iterable
@@ -61,6 +62,7 @@ _PLAYLIST_MARKERS: Final = (b"#EXTM3U", b"#EXTINF", b"ffconcat", b"<MPD", b"[pla
 _MAX_PIXELS: Final = str(MAX_DIMENSION * MAX_DIMENSION)
 _MAX_STREAMS: Final = 64
 _STREAM_OPTIONS: Final = [{"max_pixels": _MAX_PIXELS}] * _MAX_STREAMS
+_MAP_URI: Final = re.compile(r'URI="([^"]+)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +199,16 @@ def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
 
 
 def playlist_uris(path: str | os.PathLike[str]) -> list[str]:
-    """The URIs a playlist lists (segments or variant playlists), in order."""
+    """The URIs a playlist lists (an fMP4 init segment, segments or variant playlists), in order."""
     with open(path, encoding="utf-8") as fh:
         lines = [line.strip() for line in fh]
-    return [line for line in lines if line and not line.startswith("#")]
+    uris = []
+    for line in lines:
+        if line.startswith("#EXT-X-MAP:"):
+            uris += _MAP_URI.findall(line)
+        elif line and not line.startswith("#"):
+            uris.append(line)
+    return uris
 
 
 class _Nameless:

@@ -150,7 +150,8 @@ def _codecs(playlist: Path) -> str:
     uris = playlist_uris(playlist)
     if not uris:
         return ""
-    options = {"protocol_whitelist": PROTOCOL_WHITELIST, "format_whitelist": "mpegts"}
+    # The first URI is the first segment, or an fMP4 playlist's init segment.
+    options = {"protocol_whitelist": PROTOCOL_WHITELIST, "format_whitelist": "mpegts,mov"}
     container: Any
     try:
         with av.open(str(playlist.parent / uris[0]), options=options) as container:

@@ -120,6 +120,8 @@ class TranscodeSpec:
     start_time: float | None = None
     end_time: float | None = None
     segment_duration: float = 10.0
+    segment_type: str = "ts"
+    """HLS segments: ``ts`` (MPEG-TS) or ``fmp4`` (fragmented MP4 with an init segment)."""
     name: str = "transcode"
 
 
@@ -272,6 +274,8 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
     check_name(spec.name)
     if spec.segment_duration <= 0:
         raise unsupported("segment duration must be positive")
+    if spec.segment_type not in ("ts", "fmp4"):
+        raise unsupported(f"segment type {spec.segment_type!r} is not ts or fmp4")
     wants_video = spec.video is not None and not spec.remove_video and container.video_codecs
     wants_audio = spec.audio is not None and not spec.remove_audio
     video = spec.video if wants_video else None
@@ -478,18 +482,28 @@ def _container_options(plan: _Plan, work_dir: Path) -> list[str]:
             "vod",
             "-hls_list_size",
             "0",
-            "-hls_segment_type",
-            "mpegts",
+            *_segment_options(plan.spec.segment_type, name),
             "-hls_base_url",
             f"{name}/",
             "-hls_segment_filename",
-            str(segments / f"{name}_%05d.ts"),
+            str(segments / f"{name}_%05d.{_SEGMENT_EXT[plan.spec.segment_type]}"),
             str(target),
         ]
     opts = ["-f", container.muxer]
     for name_, value in _muxer_flags(container):
         opts += [f"-{name_}", value]
     return [*opts, str(target)]
+
+
+_SEGMENT_EXT: Final = {"ts": "ts", "fmp4": "m4s"}
+
+
+def _segment_options(segment_type: str, name: str) -> list[str]:
+    """MPEG-TS segments, or fMP4 ones after an init segment (``#EXT-X-MAP``, version 7)."""
+    if segment_type == "fmp4":
+        # Named relative to the playlist: the init segment sits beside the segments.
+        return ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", f"{name}/{name}_init.mp4"]
+    return ["-hls_segment_type", "mpegts"]
 
 
 async def _measure(plan: _Plan, work_dir: Path, final_dir: Path) -> TranscodeResult:
