@@ -264,3 +264,37 @@ def test_segment_type_fmp4_makes_fragmented_mp4_hls(
         assert abs(len(numbers) / 25 - extinf) < 0.02
         expected += len(numbers)
     assert expected == 525 and out["Size"] == total
+
+
+# --- 7. Bitrate = video + audio ------------------------------------------------------------------
+
+
+def packet_rates(path: Path) -> list[int]:
+    """Bits per second of each stream (video first, then audio), from its packets."""
+    with av.open(str(path)) as container:
+        streams = [*container.streams.video, *container.streams.audio]
+        totals = {s.index: 0 for s in streams}
+        for packet in container.demux(*streams):
+            if packet.size:
+                totals[packet.stream.index] += packet.size
+        return [int(totals[s.index] * 8 / float(s.duration * s.time_base)) for s in streams]
+
+
+def test_bitrate_is_the_sum_of_the_streams(
+    server: ServerProcess, sources: dict[str, Path], file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    (info,) = server.call("DescribeMediaInfos", {"FileIds": [file_ids["noise"]]})["MediaInfoSet"]
+    meta = info["MetaData"]
+    (v,), (a,) = meta["VideoStreamSet"], meta["AudioStreamSet"]
+    assert meta["Bitrate"] == v["Bitrate"] + a["Bitrate"]
+    assert meta["Bitrate"] != int(meta["Size"] * 8 / meta["Duration"])
+    for reported, measured in zip((v, a), packet_rates(sources["noise"]), strict=True):
+        assert reported["Bitrate"] == pytest.approx(measured, rel=0.02)
+
+    (body,) = run_flow(server, file_ids["noise"], {"TranscodeTaskSet": [{"Definition": 100010}]})
+    out = body["Output"]
+    (ov,), (oa,) = out["VideoStreamSet"], out["AudioStreamSet"]
+    assert out["Bitrate"] == ov["Bitrate"] + oa["Bitrate"]
+    path = fetch(out["Url"], tmp_path / "out.mp4")
+    for reported, measured in zip((ov, oa), packet_rates(path), strict=True):
+        assert reported["Bitrate"] == pytest.approx(measured, rel=0.02)

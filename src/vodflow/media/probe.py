@@ -193,7 +193,8 @@ def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
             media = _measure(container, path, size, md5=True, container_name="hls")
     except av.error.FFmpegError as exc:
         raise ProbeError(CONTENT_MALFORMED, f"playlist could not be read: {exc.strerror}") from None
-    # The hls demuxer's own bit_rate is not the stream's; use what is on disk.
+    if media.bitrate:  # the sum of the streams' bit rates, as for any file
+        return media
     bitrate = int(size * 8 / media.duration) if media.duration > 0 else 0
     return dataclasses.replace(media, bitrate=bitrate)
 
@@ -463,8 +464,13 @@ def _measure(
         )
         for s in audio
     )
+    # Tencent's MediaMetaData.Bitrate is the sum of the streams' bit rates (the
+    # seed: 1021028 = 637174 video + 383854 audio), not size over duration.
+    streams_bitrate = sum(v.bitrate for v in video_infos) + sum(a.bitrate for a in audio_infos)
     if is_image:
         bitrate = 0
+    elif streams_bitrate:
+        bitrate = streams_bitrate
     elif container.bit_rate:
         bitrate = int(container.bit_rate)
     elif duration > 0:

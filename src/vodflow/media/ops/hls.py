@@ -114,8 +114,11 @@ def master_playlist(prefix: str, variants: list[Path], results: list[TranscodeRe
     """The master playlist text; variant URIs are relative to the master's directory."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for playlist, result in zip(variants, results, strict=True):
-        peak = max(segment_bitrates(playlist), default=result.bitrate)
-        attrs = [f"BANDWIDTH={max(peak, result.bitrate)}", f"AVERAGE-BANDWIDTH={result.bitrate}"]
+        # HLS bandwidths count every byte sent (container overhead too), unlike
+        # Tencent's Bitrate, which is the sum of the streams' rates.
+        average = int(result.size * 8 / result.duration) if result.duration > 0 else result.bitrate
+        peak = max(segment_bitrates(playlist), default=average)
+        attrs = [f"BANDWIDTH={max(peak, average)}", f"AVERAGE-BANDWIDTH={average}"]
         if result.width and result.height:
             attrs.append(f"RESOLUTION={result.width}x{result.height}")
         codecs = _codecs(playlist)
