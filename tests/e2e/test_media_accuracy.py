@@ -81,7 +81,7 @@ def test_sample_snapshots_and_sprite_cells_start_at_the_first_frame(
         server,
         "ImageSprite",
         SampleType="Time",
-        SampleInterval=2,
+        SampleInterval=1,
         RowCount=2,
         ColumnCount=2,
         Width=160,
@@ -104,7 +104,8 @@ def test_sample_snapshots_and_sprite_cells_start_at_the_first_frame(
     vtt = httpx.get(out["WebVttUrl"], timeout=30).text
     sheets = {u: fetch(u, tmp_path / f"sheet{k}.jpg") for k, u in enumerate(out["ImageUrlSet"])}
     cues = CUE.findall(vtt)
-    assert len(cues) == 3
+    assert len(cues) == 6 and len(sheets) == 2
+    assert out["TotalCount"] == 4  # SDK: thumbnails in each sheet (2 x 2), not in all
     for h, m, s, url, *box in cues:
         start = int(h) * 3600 + int(m) * 60 + float(s)
         (cell,) = framecode.sheet_numbers(sheets[url], [tuple(map(int, box))])  # type: ignore[list-item]

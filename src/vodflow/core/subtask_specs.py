@@ -336,7 +336,8 @@ def sprite_item(
         "Definition": definition,
         "Height": result.thumbnail_height,
         "Width": result.thumbnail_width,
-        "TotalCount": result.cue_count,
+        # SDK MediaImageSpriteItem.TotalCount: thumbnails in each sheet, not in all.
+        "TotalCount": result.per_sheet,
         "ImageUrlSet": list(urls),
         "WebVttUrl": vtt_url,
     }

@@ -75,6 +75,8 @@ class ImageSpritesResult:
     thumbnail_height: int
     interval: float
     """Seconds between thumbnails."""
+    per_sheet: int = 0
+    """Thumbnails in one sheet (rows x columns, or all of them when one sheet is not full)."""
 
 
 async def image_sprites(
@@ -141,6 +143,7 @@ async def image_sprites(
         thumbnail_width=width,
         thumbnail_height=height,
         interval=round(period, 6),
+        per_sheet=min(count, per_sheet),
     )
 
 
