@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import av
 
-from tests.mediagen import COUNTER_BITS
+from tests.mediagen import COUNTER_BITS, ffmpeg
 
 
 def frame_number(frame: Any, box: tuple[int, int, int, int] | None = None) -> int:
@@ -46,7 +48,15 @@ def image_number(path: str | os.PathLike[str]) -> int:
 
 
 def image_numbers(path: str | os.PathLike[str]) -> list[int]:
-    """The counters of every frame of a file (an animation, a video)."""
+    """The counters of every frame of a file (an animation, a video).
+
+    Animated WebP is unpacked by the ffmpeg binary (its decoder handles the
+    ANMF chunks PyAV's libavcodec build does not) into PNGs read back here.
+    """
+    if str(path).endswith(".webp"):
+        with tempfile.TemporaryDirectory() as tmp:
+            ffmpeg("-i", str(path), "-fps_mode", "passthrough", f"{tmp}/f_%04d.png")
+            return [image_number(png) for png in sorted(Path(tmp).glob("f_*.png"))]
     with av.open(str(path)) as container:
         return [frame_number(f) for f in container.decode(video=0)]
 

@@ -271,6 +271,7 @@ def make_counter_video(
     audio: bool = False,
     noise: bool = False,
     vfr_after: int | None = None,
+    audio_duration: float | None = None,
     extra: Sequence[str] = (),
 ) -> Path:
     """A video whose frame N shows N in binary: COUNTER_BITS vertical stripes,
@@ -280,6 +281,7 @@ def make_counter_video(
     is. ``noise`` adds film grain (and white-noise audio) so bitrates are
     really spent. ``vfr_after`` makes the frame rate variable: frames from
     that index on are spaced 1.5 periods apart (real VFR timestamps).
+    ``audio_duration`` makes the audio track longer (or shorter) than the video.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,14 +297,17 @@ def make_counter_video(
     args = ["-f", "lavfi", "-i", chain]
     if audio:
         src = "anoisesrc=a=0.5:c=white" if noise else "sine=frequency=440"
-        args += ["-f", "lavfi", "-i", f"{src}:sample_rate=48000:duration={duration}"]
+        seconds = duration if audio_duration is None else audio_duration
+        args += ["-f", "lavfi", "-i", f"{src}:sample_rate=48000:duration={seconds}"]
     args += ["-map", "0:v", "-c:v", vcodec, "-pix_fmt", "yuv420p"]
     if vcodec in ("libx264", "libx265"):
         args += ["-preset", "ultrafast", "-crf", "18"]
     if vfr_after is not None:
         args += ["-fps_mode", "vfr"]
     if audio:
-        args += ["-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-shortest"]
+        args += ["-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+        if audio_duration is None:
+            args += ["-shortest"]
     fmt = _CONTAINER_BY_SUFFIX.get(path.suffix)
     ffmpeg(*args, *extra, *(["-f", fmt] if fmt else []), str(path))
     return path

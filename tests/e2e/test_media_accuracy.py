@@ -36,6 +36,11 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             root / "noise.mp4", duration=2, fps=25, noise=True, audio=True
         ),
         "long": mediagen.make_counter_video(root / "long.mp4", duration=21, fps=25, audio=True),
+        # 4 s of video, 6 s of audio: the container lasts longer than the picture.
+        "short_video": mediagen.make_counter_video(
+            root / "short_video.mp4", duration=4, fps=25, audio=True, audio_duration=6
+        ),
+        "vfr": mediagen.make_counter_video(root / "vfr.mp4", duration=4, fps=25, vfr_after=40),
     }
 
 
@@ -299,3 +304,48 @@ def test_bitrate_is_the_sum_of_the_streams(
     path = fetch(out["Url"], tmp_path / "out.mp4")
     for reported, measured in zip((ov, oa), packet_rates(path), strict=True):
         assert reported["Bitrate"] == pytest.approx(measured, rel=0.02)
+
+
+# --- 9. timing ---------------------------------------------------------------------------------
+
+
+def test_percent_offsets_are_of_the_video_and_100_is_the_last_frame(
+    server: ServerProcess, sources: dict[str, Path], file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    for name in ("short_video", "vfr"):
+        frames = framecode.source_frames(sources[name])
+        (info,) = server.call("DescribeMediaInfos", {"FileIds": [file_ids[name]]})["MediaInfoSet"]
+        video_duration = info["MetaData"]["VideoDuration"]
+        task = {
+            "SnapshotByTimeOffsetTaskSet": [
+                {"Definition": 10, "ExtTimeOffsetSet": ["50%", "100%"]}
+            ],
+            "CoverBySnapshotTaskSet": [
+                {"Definition": 10, "PositionType": "Percent", "PositionValue": 50}
+            ],
+        }
+        shots, cover = run_flow(server, file_ids[name], task)
+        urls = [p["Url"] for p in shots["Output"]["PicInfoSet"]]
+        shown = [
+            framecode.image_number(fetch(u, tmp_path / f"{name}{k}.jpg"))
+            for k, u in enumerate(urls)
+        ]
+        middle = framecode.shown_at(frames, video_duration / 2)
+        assert shown == [middle, frames[-1][1]], name
+        cover_path = fetch(cover["Output"]["CoverUrl"], tmp_path / f"{name}-cover.jpg")
+        assert framecode.image_number(cover_path) == middle
+
+
+def test_gif_frames_start_at_the_start_frame(
+    server: ServerProcess, sources: dict[str, Path], file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    definition = create(server, "AnimatedGraphics", Format="gif", Fps=10, Name="g")
+    task = {
+        "AnimatedGraphicTaskSet": [
+            {"Definition": definition, "StartTimeOffset": 1.23, "EndTimeOffset": 2.23}
+        ]
+    }
+    (body,) = run_flow(server, file_ids["counter"], task)
+    frames = framecode.source_frames(sources["counter"])
+    shown = framecode.image_numbers(fetch(body["Output"]["Url"], tmp_path / "a.gif"))
+    assert shown == [framecode.shown_at(frames, 1.23 + k / 10) for k in range(10)]

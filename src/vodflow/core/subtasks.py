@@ -263,7 +263,9 @@ class SubtaskRunner:
         outcomes: list[Outcome],
         on_progress: Callable[[float], None],
     ) -> None:
-        duration = float((media.get("meta") or {}).get("Duration") or 0.0)
+        meta = media.get("meta") or {}
+        # Percent offsets and windows are of the video (docs/task-flows.md), not the container.
+        duration = float(meta.get("VideoDuration") or meta.get("Duration") or 0.0)
         ctx = _Context(self, claim, media, duration, on_progress)
         await kinds.kind(claim.rows[0]["type"]).run(ctx, outcomes)
 

@@ -14,14 +14,21 @@ import pytest
 
 from tests import framecode, mediagen
 from vodflow.media.ops import (
+    AnimatedGraphicsSpec,
+    CoverSpec,
     ImageSpritesSpec,
     SampleSnapshotSpec,
     TranscodeSpec,
+    SnapshotByTimeOffsetSpec,
     VideoSpec,
+    animated_graphics,
+    cover_by_snapshot,
     image_sprites,
     sample_snapshot,
+    snapshot_by_time_offsets,
     transcode,
 )
+from vodflow.media.probe import probe
 
 pytestmark = pytest.mark.slow
 
@@ -101,3 +108,39 @@ async def test_crf_replaces_the_bitrate(
         tmp_path,
     )
     assert rate_control(plain.path)[0] == "abr"
+
+
+@pytest.mark.parametrize("source", ["25", "29.97", "vfr"])
+async def test_snapshot_shows_the_frame_on_screen_at_its_offset(
+    counters: dict[str, Path], tmp_path: Path, source: str
+) -> None:
+    frames = framecode.source_frames(counters[source])
+    end = probe(counters[source]).video_duration
+    offsets = [0.0, 0.5, 1.01, 1.03, 2.999, end - 0.01, end]
+    spec = SnapshotByTimeOffsetSpec(time_offsets=offsets, format="png")
+    result = await snapshot_by_time_offsets(counters[source], spec, tmp_path)
+    shown = [framecode.image_number(image.path) for image in result.images]
+    assert shown == [framecode.shown_at(frames, t) for t in offsets]
+    assert shown[-1] == frames[-1][1]  # 100 %: the real last frame, even in VFR video
+
+
+async def test_cover_percent_is_of_the_video(counters: dict[str, Path], tmp_path: Path) -> None:
+    frames = framecode.source_frames(counters["vfr"])
+    for percent in (50.0, 100.0):
+        spec = CoverSpec("Percent", percent, format="png", name=f"c{percent:g}")
+        image = await cover_by_snapshot(counters["vfr"], spec, tmp_path)
+        at = probe(counters["vfr"]).video_duration * percent / 100
+        assert framecode.image_number(image.path) == framecode.shown_at(frames, at)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+@pytest.mark.parametrize(("source", "start"), [("25", 1.0), ("25", 1.23), ("vfr", 2.0)])
+async def test_animation_frame_k_is_the_source_frame_at_start_plus_k_periods(
+    counters: dict[str, Path], tmp_path: Path, fmt: str, source: str, start: float
+) -> None:
+    frames = framecode.source_frames(counters[source])
+    spec = AnimatedGraphicsSpec(start_time=start, end_time=start + 1, fps=10, format=fmt)
+    result = await animated_graphics(counters[source], spec, tmp_path)
+    assert result.frame_count == 10
+    shown = framecode.image_numbers(result.path)
+    assert shown == [framecode.shown_at(frames, start + k / 10) for k in range(10)]

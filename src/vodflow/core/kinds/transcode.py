@@ -184,7 +184,8 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
     """Every rendition of the group from one decode (FFmpeg `split`)."""
     rows = {r["id"]: r for r in ctx.rows}
     item = ctx.rows[0]["input"]
-    clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), ctx.duration)
+    whole = float(ctx.meta.get("Duration") or ctx.duration)  # windows: of the whole media
+    clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), whole)
     # One rendition per Definition and OverrideParameter (which changes it for one task).
     wanted: dict[tuple[int, str], list[Outcome]] = {}
     overrides: dict[tuple[int, str], Any] = {}

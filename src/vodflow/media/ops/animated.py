@@ -11,6 +11,7 @@ poorly, and the chunk layout is simple).
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -110,7 +111,19 @@ async def animated_graphics(
         source.display_size, spec.width, spec.height, adaptive=spec.resolution_adaptive, even=False
     )
     fill = choose_fill(spec.width, spec.height, spec.fill_type)
-    rate = f"fps={spec.fps}," if spec.fps else ""
+    seek, rate = start, ""
+    if spec.fps:
+        # Frame k shows the source frame on screen at start + k/fps (the rule of
+        # snapshot.sampling_chain). Seeking j frame periods early lets slot j be
+        # the frame on screen at the start even when it began before it.
+        lead = min(math.floor(start * spec.fps), spec.fps)
+        seek = start - lead / spec.fps
+        count = max(1, math.ceil((end - start) * spec.fps - 1e-6))
+        rate = (
+            f"settb=1/1000000,setpts=PTS-50,tpad=stop_mode=clone:stop_duration={1 / spec.fps:.6f},"
+            f"fps=fps={spec.fps}:start_time=0:round=up,"
+            f"trim=start_frame={lead}:end_frame={lead + count},setpts=PTS-STARTPTS,"
+        )
 
     name = f"{spec.name}.{fmt}"
     with Staging(out_dir) as staging:
@@ -126,7 +139,7 @@ async def animated_graphics(
             graph += ";[s]null[out]"
             encode = ["-c:v", "libwebp_anim", "-quality", str(spec.quality), "-lossless", "0"]
             encode += ["-loop", "0", "-f", "webp"]
-        args = ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", source_arg(input_path)]
+        args = ["-ss", f"{seek:.6f}", "-t", f"{end - seek:.6f}", "-i", source_arg(input_path)]
         args += ["-filter_complex", graph, "-map", "[out]", *encode, *output_threads(threads)]
         await run_op([*args, str(target)], end - start, on_progress, threads)
         info = await asyncio.to_thread(_read_animation, target, fmt)

@@ -2,8 +2,9 @@
 
 Time offsets are **seconds** (floats) throughout the media layer; Tencent's
 millisecond ``TimeOffsetSet`` is converted by the caller. Offsets up to the
-media duration are valid; the last one or two frames' worth is clamped to the
-last decodable frame, since nothing is displayed "at" the very end.
+media duration are valid. Every image is the frame *on screen* at its time:
+the last frame starting at or before it (so an offset past the last frame's
+start, up to the end, shows the real last frame, even in VFR video).
 
 Point snapshots seek (one short decode per offset from the preceding
 keyframe); regular sampling decodes once and lets the ``fps`` filter pick
@@ -256,17 +257,41 @@ def sampling_chain(source: MediaProbe, period: float, count: int, out: str) -> s
     k x interval (its WebVTT cue start). ``fps`` with ``round=up`` maps a frame
     starting at t to slot ceil(t/period) and keeps the latest frame per slot,
     i.e. slot k gets the last frame starting at or before k*period. Timestamps
-    are moved to microseconds and 0.5 ms earlier first, so a frame starting
+    are moved to microseconds and 50 µs earlier first, so a frame starting
     exactly on k*period (1.2 s at 25 fps) is not pushed into the next slot by
     rounding. ``tpad`` extends the last picture by one period so the count can
     never fall short at the end, and ``trim`` cuts it to exactly ``count``.
     """
     stream = source.video_streams[0].index
     return (
-        f"[0:{stream}]settb=1/1000000,setpts=PTS-500,"
+        f"[0:{stream}]settb=1/1000000,setpts=PTS-50,"
         f"tpad=stop_mode=clone:stop_duration={period:.6f},"
-        f"fps=fps=1/{period:.6f}:start_time=0:round=up,trim=end_frame={count}[{out}]"
+        f"fps=fps=1/{period:.9f}:start_time=0:round=up,trim=end_frame={count}[{out}]"
     )
+
+
+_LOOKBACK: Final = 2.0
+"""Seconds decoded before a point snapshot's time, to find the frame on screen then."""
+
+
+def shown_frame_chain(offset: float, src: str, out: str) -> tuple[float, str]:
+    """(input seek, filter chain) giving, as ``[out]``, the frame on screen at ``offset``.
+
+    An input seek alone yields the first frame starting at or after the seek
+    point, one frame late between frames. So seek up to ``_LOOKBACK`` s
+    earlier and let :func:`sampling_chain`'s rule pick slot 1: the last frame
+    starting at or before ``offset``. ``tpad`` keeps the last frame on screen
+    past the end, so an offset at the very end shows the real last frame.
+    """
+    if offset <= 0:
+        return 0.0, f"[{src}]null[{out}]"
+    back = min(offset, _LOOKBACK)
+    chain = (
+        f"[{src}]settb=1/1000000,setpts=PTS-50,"
+        f"tpad=stop_mode=clone:stop_duration={2 * back:.6f},"
+        f"fps=fps=1/{back:.9f}:start_time=0:round=up,trim=start_frame=1:end_frame=2[{out}]"
+    )
+    return offset - back, chain
 
 
 async def _seek_shots(
@@ -286,9 +311,6 @@ async def _seek_shots(
         source.display_size, spec.width, spec.height, adaptive=spec.resolution_adaptive, even=False
     )
     fill = choose_fill(spec.width, spec.height, spec.fill_type)
-    # Nothing is shown "at" the very end: clamp to the last frame's start.
-    frame = 1.0 / video.fps if video.fps else 0.04
-    last = max(0.0, (source.video_duration or source.duration) - 2 * frame)
     images: list[SnapshotImage] = []
     for first in range(0, len(shots), _SEEKS_PER_RUN):
         batch = shots[first : first + _SEEKS_PER_RUN]
@@ -296,8 +318,9 @@ async def _seek_shots(
         graph: list[str] = []
         outputs: list[str] = []
         for k, (name, offset) in enumerate(batch):
-            args += ["-ss", f"{min(offset, last):.3f}", "-i", source_arg(input_path)]
-            graph.append(fit_filter(f"{k}:{video.index}", f"o{k}", width, height, fill, f"g{k}"))
+            seek, pick = shown_frame_chain(offset, f"{k}:{video.index}", f"p{k}")
+            args += ["-ss", f"{seek:.6f}", "-i", source_arg(input_path)]
+            graph.append(pick + ";" + fit_filter(f"p{k}", f"o{k}", width, height, fill, f"g{k}"))
             outputs += ["-map", f"[o{k}]", "-frames:v", "1", "-c:v", codec]
             outputs += [*image_quality(spec.format), *output_threads(threads)]
             outputs += ["-f", "image2", "-update", "1", str(staging.dir / name)]
