@@ -15,6 +15,7 @@ from typing import Any
 import av
 import httpx
 import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests import framecode, mediagen
 from tests.flows_support import add_media, wait_task
@@ -349,3 +350,115 @@ def test_gif_frames_start_at_the_start_frame(
     frames = framecode.source_frames(sources["counter"])
     shown = framecode.image_numbers(fetch(body["Output"]["Url"], tmp_path / "a.gif"))
     assert shown == [framecode.shown_at(frames, 1.23 + k / 10) for k in range(10)]
+
+
+# --- 6. every accepted format runs ---------------------------------------------------------------
+
+# (Container, AudioTemplate.Codec) -> (FFmpeg demuxer name part, codec PyAV reads back)
+AUDIO_FORMATS = {
+    ("mp3", "libmp3lame"): ("mp3", "mp3"),
+    ("m4a", "libfdk_aac"): ("mp4", "aac"),
+    ("m4a", "libmp3lame"): ("mp4", "mp3"),
+    ("m4a", "ac3"): ("mp4", "ac3"),
+    ("flac", "flac"): ("flac", "flac"),
+    ("ogg", "flac"): ("ogg", "flac"),
+    ("wav", "pcm16"): ("wav", "pcm_s16le"),
+}
+
+
+def test_every_audio_container_and_codec_the_rules_accept_runs(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    defs = {}
+    for (container, codec), _ in AUDIO_FORMATS.items():
+        rate = 16000 if codec == "pcm16" else 44100
+        defs[(container, codec)] = create(
+            server,
+            "Transcode",
+            Container=container,
+            Name=f"{container}-{codec}",
+            AudioTemplate=audio(Codec=codec, SampleRate=rate),
+        )
+    defs[("mp4", "mp2")] = create(
+        server,
+        "Transcode",
+        Container="mp4",
+        Name="mp4-mp2",
+        VideoTemplate=video(),
+        AudioTemplate=audio(Codec="mp2"),
+    )
+    task = {"TranscodeTaskSet": [{"Definition": d} for d in defs.values()]}
+    bodies = run_flow(server, file_ids["counter"], task)
+    by_def = {b["Output"]["Definition"]: b["Output"] for b in bodies}
+    for (container, codec), definition in defs.items():
+        out = by_def[definition]
+        path = fetch(out["Url"], tmp_path / f"{definition}.{container}")
+        assert path.suffix == f".{container}"
+        with av.open(str(path)) as media:
+            if container != "mp4":
+                demuxer, name = AUDIO_FORMATS[(container, codec)]
+                assert demuxer in media.format.name and not media.streams.video
+                assert media.streams.audio[0].codec_context.name.startswith(name)
+            else:
+                # MP2 in MP4 is object type 0x6B, which FFmpeg reads as MPEG audio.
+                assert media.streams.video and media.streams.audio
+                packet = next(media.demux(audio=0))
+                header = bytes(packet)[:4]
+                layer = (header[1] >> 1) & 3
+                assert header[0] == 0xFF and layer == 2  # '10' = Layer II
+            frames = sum(1 for _ in media.decode(audio=0))
+            assert frames > 0
+    wav = by_def[defs[("wav", "pcm16")]]
+    assert wav["AudioStreamSet"][0]["SamplingRate"] == 16000  # as the template asked
+
+
+@pytest.mark.parametrize(
+    ("container", "codec"),
+    [("flv", "mp2"), ("hls", "libmp3lame"), ("wav", "libfdk_aac"), ("ogg", "libfdk_aac")],
+)
+def test_formats_that_cannot_run_are_refused_at_creation(
+    server: ServerProcess, container: str, codec: str
+) -> None:
+    params: dict[str, Any] = {"Container": container, "AudioTemplate": audio(Codec=codec)}
+    if container in ("flv", "hls"):
+        params["VideoTemplate"] = video()
+    with pytest.raises(TencentCloudSDKException) as info:
+        server.call("CreateTranscodeTemplate", params)
+    assert info.value.get_code() == "InvalidParameterValue.Codec"
+
+
+def test_webp_snapshots_samples_and_sprites(
+    server: ServerProcess, sources: dict[str, Path], file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    shot = create(server, "SnapshotByTimeOffset", Format="webp", Name="w")
+    sample = create(
+        server, "SampleSnapshot", Format="webp", SampleType="Time", SampleInterval=2, Name="w"
+    )
+    sprite = create(
+        server,
+        "ImageSprite",
+        Format="webp",
+        SampleType="Time",
+        SampleInterval=2,
+        RowCount=2,
+        ColumnCount=2,
+        Width=160,
+        Height=120,
+        Name="w",
+    )
+    task = {
+        "SnapshotByTimeOffsetTaskSet": [{"Definition": shot, "ExtTimeOffsetSet": ["1s"]}],
+        "SampleSnapshotTaskSet": [{"Definition": sample}],
+        "ImageSpriteTaskSet": [{"Definition": sprite}],
+    }
+    shots, samples, sprites = run_flow(server, file_ids["counter"], task)
+    urls = [shots["Output"]["PicInfoSet"][0]["Url"], *samples["Output"]["ImageUrlSet"]]
+    urls += sprites["Output"]["ImageUrlSet"]
+    numbers = []
+    for k, url in enumerate(urls):
+        assert url.endswith(".webp")
+        path = fetch(url, tmp_path / f"{k}.webp")
+        head = path.read_bytes()[:12]
+        assert head[:4] == b"RIFF" and head[8:] == b"WEBP"
+        numbers.append(framecode.image_number(path))
+    assert numbers[:4] == [25, 0, 50, 100]

@@ -39,6 +39,7 @@ _VIDEO_CODECS = {
     "hevc": "h265",
 }
 _AUDIO_CODECS = {"libfdk_aac": "aac", "aac": "aac", "libmp3lame": "mp3", "mp3": "mp3"}
+_AUDIO_CODECS |= {"mp2": "mp2", "ac3": "ac3", "flac": "flac", "pcm16": "pcm16"}
 
 
 def _int(value: Any, default: int = 0) -> int:

@@ -18,20 +18,22 @@ from vodflow.errors import VodError
 VIDEO_CODECS = {"libx264": "libx264", "h264": "libx264", "h.264": "libx264"}
 VIDEO_CODECS |= {"libx265": "libx265", "h265": "libx265", "h.265": "libx265", "hevc": "libx265"}
 AUDIO_CODECS = {"libfdk_aac": "libfdk_aac", "aac": "libfdk_aac", "libmp3lame": "libmp3lame"}
-AUDIO_CODECS |= {"mp3": "libmp3lame", "flac": "flac", "mp2": "mp2"}
+AUDIO_CODECS |= {"mp3": "libmp3lame", "flac": "flac", "mp2": "mp2", "ac3": "ac3", "pcm16": "pcm16"}
 
 VIDEO_CONTAINERS = {"mp4", "flv", "hls"}
 AUDIO_CONTAINERS = {"mp3", "m4a", "flac", "ogg", "wav"}
-# Audio codecs each container can hold (Tencent's AudioTemplateInfo.Codec doc).
+# Audio codecs each container can hold: the SDK's AudioTemplateInfo.Codec doc, less
+# what FFmpeg cannot mux (MP2 in FLV: the FLV format has no MP2 sound format), since a
+# template that cannot run must not be accepted.
 CONTAINER_AUDIO = {
     "mp4": {"libfdk_aac", "libmp3lame", "mp2"},
-    "flv": {"libfdk_aac", "libmp3lame", "mp2"},
-    "hls": {"libfdk_aac", "libmp3lame"},
+    "flv": {"libfdk_aac", "libmp3lame"},
+    "hls": {"libfdk_aac"},
     "mp3": {"libmp3lame"},
-    "m4a": {"libfdk_aac", "libmp3lame"},
+    "m4a": {"libfdk_aac", "libmp3lame", "ac3"},
     "flac": {"flac"},
     "ogg": {"flac"},
-    "wav": {"libfdk_aac", "libmp3lame"},
+    "wav": {"pcm16"},
 }
 FILL_TYPES = {"stretch", "black", "white", "gauss"}
 SAMPLE_RATES = {32000, 44100, 48000}
@@ -110,12 +112,15 @@ def audio(a: dict[str, Any], container: str) -> dict[str, Any]:
     codec = _codec(a.get("Codec"), AUDIO_CODECS)
     if codec not in CONTAINER_AUDIO[container]:
         allowed = ", ".join(sorted(CONTAINER_AUDIO[container]))
-        raise bad("Codec", f"a {container} container takes audio codec {allowed}.")
+        why = " (FLV cannot carry MP2 audio)" if (container, codec) == ("flv", "mp2") else ""
+        raise bad("Codec", f"a {container} container takes audio codec {allowed}{why}.")
     a["Codec"] = codec
     a.setdefault("Bitrate", 0)
     _range(a, "Bitrate", 26, 256, zero=True)
-    if a.get("SampleRate") not in SAMPLE_RATES:
-        raise bad("SampleRate", "expected 32000, 44100 or 48000.")
+    if codec == "pcm16" and a.get("SampleRate") == 16000:
+        pass  # the SDK: 16000 only for pcm16
+    elif a.get("SampleRate") not in SAMPLE_RATES:
+        raise bad("SampleRate", "expected 32000, 44100 or 48000 (16000 with pcm16).")
     a.setdefault("AudioChannel", 2)
     if a["AudioChannel"] not in CHANNELS:
         raise bad("AudioChannel", "expected 0, 1, 2 or 6.")

@@ -36,7 +36,7 @@ from vodflow.media.probe import MediaProbe, VideoStreamInfo, probe, probe_playli
 
 STAGING_PREFIX: Final = ".vodflow-staging-"
 FILL_TYPES: Final = frozenset({"stretch", "black", "white", "gauss"})
-IMAGE_FORMATS: Final = {"jpg": "mjpeg", "jpeg": "mjpeg", "png": "png"}
+IMAGE_FORMATS: Final = {"jpg": "mjpeg", "jpeg": "mjpeg", "png": "png", "webp": "libwebp"}
 
 _MALFORMED_HINTS: Final = (
     "invalid data found",
@@ -301,13 +301,18 @@ def fit_filter(src: str, dst: str, width: int, height: int, fill_type: str, tag:
 def image_codec(fmt: str) -> str:
     codec = IMAGE_FORMATS.get(fmt.lower())
     if codec is None:
-        raise unsupported(f"image format {fmt!r} is not supported (jpg, png)")
+        raise unsupported(f"image format {fmt!r} is not supported (jpg, png, webp)")
     return codec
 
 
 def image_quality(fmt: str) -> list[str]:
-    """High-quality JPEG (q 2 of 2-31); PNG is lossless anyway."""
-    return ["-q:v", "2"] if IMAGE_FORMATS.get(fmt.lower()) == "mjpeg" else []
+    """High-quality JPEG (q 2 of 2-31) and WebP (quality 90, lossy); PNG is lossless anyway."""
+    codec = IMAGE_FORMATS.get(fmt.lower())
+    if codec == "mjpeg":
+        return ["-q:v", "2"]
+    if codec == "libwebp":
+        return ["-quality", "90", "-lossless", "0"]
+    return []
 
 
 def image_ext(fmt: str) -> str:

@@ -59,18 +59,34 @@ class _Container:
 
 _AV = frozenset({"h264", "h265"})
 _AA = frozenset({"aac", "mp3"})
+_NONE: frozenset[str] = frozenset()
 CONTAINERS: Final[dict[str, _Container]] = {
-    "mp4": _Container("mp4", "mp4", _AV, _AA),
+    "mp4": _Container("mp4", "mp4", _AV, _AA | {"mp2"}),
     "flv": _Container("flv", "flv", _AV, _AA),
     "hls": _Container("m3u8", "hls", _AV, _AA),
     "ts": _Container("ts", "mpegts", _AV, _AA),
-    "mp3": _Container("mp3", "mp3", frozenset(), frozenset({"mp3"})),
-    "m4a": _Container("m4a", "ipod", frozenset(), frozenset({"aac"})),
+    "mp3": _Container("mp3", "mp3", _NONE, frozenset({"mp3"})),
+    "m4a": _Container("m4a", "ipod", _NONE, frozenset({"aac", "mp3", "ac3"})),
+    "flac": _Container("flac", "flac", _NONE, frozenset({"flac"})),
+    "ogg": _Container("ogg", "ogg", _NONE, frozenset({"flac"})),
+    "wav": _Container("wav", "wav", _NONE, frozenset({"pcm16"})),
 }
 """Output containers by the name specs use (Tencent's ``Container`` values)."""
 
+_M4A_MP3: Final = _Container("m4a", "mp4", _NONE, frozenset({"mp3"}))
+"""FFmpeg's ipod muxer refuses MP3; the mp4 muxer writes it into the same file type."""
+
 _VIDEO_ENCODERS: Final = {"h264": "libx264", "h265": "libx265"}
-_AUDIO_ENCODERS: Final = {"aac": "aac", "mp3": "libmp3lame"}
+_AUDIO_ENCODERS: Final = {
+    "aac": "aac",
+    "mp3": "libmp3lame",
+    "mp2": "mp2",
+    "ac3": "ac3",
+    "flac": "flac",
+    "pcm16": "pcm_s16le",
+}
+_LOSSLESS: Final = frozenset({"flac", "pcm16"})
+"""Codecs whose bit rate follows from the sample rate and channels: no bitrate to set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +314,8 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
     if audio is not None:
         if audio.codec not in container.audio_codecs:
             raise unsupported(f"audio codec {audio.codec!r} cannot go in {spec.container}")
+        if container.ext == "m4a" and audio.codec == "mp3":
+            container = _M4A_MP3
         if min(audio.bitrate, audio.sample_rate, audio.channels) < 0:
             raise unsupported("audio settings must not be negative")
     if video is None and audio is None:
@@ -444,7 +462,7 @@ def _video_options(plan: _Plan, threads: int | None, index: int | None = None) -
 
 def _audio_options(audio: AudioSpec) -> list[str]:
     opts = ["-c:a", _AUDIO_ENCODERS[audio.codec]]
-    if audio.bitrate:
+    if audio.bitrate and audio.codec not in _LOSSLESS:
         opts += ["-b:a", f"{audio.bitrate}k"]
     if audio.sample_rate:
         opts += ["-ar", str(audio.sample_rate)]
@@ -454,7 +472,9 @@ def _audio_options(audio: AudioSpec) -> list[str]:
 
 
 def _muxer_flags(container: _Container) -> list[tuple[str, str]]:
-    return [("movflags", "+faststart")] if container.muxer in ("mp4", "ipod") else []
+    if container.muxer in ("mp4", "ipod"):
+        return [("movflags", "+faststart")] + ([("brand", "M4A ")] if container.ext == "m4a" else [])
+    return []
 
 
 def _tee_options(plans: list[_Plan], work_dir: Path) -> list[str]:
