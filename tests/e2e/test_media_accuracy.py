@@ -462,3 +462,55 @@ def test_webp_snapshots_samples_and_sprites(
         assert head[:4] == b"RIFF" and head[8:] == b"WEBP"
         numbers.append(framecode.image_number(path))
     assert numbers[:4] == [25, 0, 50, 100]
+
+
+# --- 11. validation as the SDK documents it -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "code"),
+    [
+        # CreateImageSpriteTemplate: Width/Height 0 or [128, 4096].
+        ("ImageSprite", {"Width": 64}, "InvalidParameterValue.Width"),
+        ("ImageSprite", {"Height": 127}, "InvalidParameterValue.Height"),
+        ("ImageSprite", {"Width": 128, "Height": 128}, None),
+        # Create{SnapshotByTimeOffset,SampleSnapshot}Template: 0 or [32, 4096].
+        ("SnapshotByTimeOffset", {"Width": 31}, "InvalidParameterValue.Width"),
+        ("SnapshotByTimeOffset", {"Width": 32, "Height": 32}, None),
+        ("SampleSnapshot", {"Height": 4097}, "InvalidParameterValue.Height"),
+    ],
+)
+def test_image_sizes_follow_the_sdk(
+    server: ServerProcess, kind: str, params: dict[str, Any], code: str | None
+) -> None:
+    base: dict[str, Any] = {"Name": "v"}
+    if kind in ("ImageSprite", "SampleSnapshot"):
+        base |= {"SampleType": "Percent", "SampleInterval": 10}
+    if kind == "ImageSprite":
+        base |= {"RowCount": 2, "ColumnCount": 2}
+    if code is None:
+        assert server.call(f"Create{kind}Template", {**base, **params})["Definition"]
+        return
+    with pytest.raises(TencentCloudSDKException) as info:
+        server.call(f"Create{kind}Template", {**base, **params})
+    assert info.value.get_code() == code
+
+
+def test_image_source_through_an_audio_only_template_is_a_source_error(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    still = add_media(server, mediagen.make_png(tmp_path / "still.png"), name="still")
+    mp3 = create(
+        server, "Transcode", Container="mp3", Name="mp3", AudioTemplate=audio(Codec="libmp3lame")
+    )
+    task_id = server.call(
+        "ProcessMedia",
+        {"FileId": still, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": mp3}]}},
+    )["TaskId"]
+    (result,) = wait_task(server, task_id)["ProcedureTask"]["MediaProcessResultSet"]
+    body = result["TranscodeTask"]
+    assert (body["Status"], body["ErrCodeExt"], body["ErrCode"]) == (
+        "FAIL",
+        "SourceFileError",
+        60000,
+    )

@@ -391,8 +391,8 @@ async def test_grouped_transcode_with_an_impossible_rendition(
     assert probe(path_of(services, good["Output"]["Url"])).md5 == good["Output"]["Md5"]
     assert (bad["Status"], bad["ErrCodeExt"], bad["ErrCode"]) == (
         "FAIL",
-        "InvalidInput.ConfigurationUnsupported",
-        40000,
+        "SourceFileError",  # the template is valid; the source has no audio
+        60000,
     )
     assert "Output" not in bad
 

@@ -25,6 +25,8 @@ def test_every_preset_obeys_the_custom_rules(kind: str) -> None:
     for item in presets.presets(kind):
         if kind == "Transcode" and item["Definition"] in ("1020", "1100"):
             continue  # Tencent's 320 and 24 kbps presets are outside the custom 26-256 range
+        if kind == "ImageSprite" and item["Definition"] == 10:
+            continue  # Tencent's 142x80 preset is below CreateImageSpriteTemplate's 128 px
         params = {k: v for k, v in item.items() if k not in _META}
         assert kinds.family(kind).rules(copy.deepcopy(params)) == params
 

@@ -210,8 +210,9 @@ MAX_SHEET_SIDE = 15000
 
 
 def image_sprite(item: dict[str, Any]) -> dict[str, Any]:
-    # 32 px as ModifyImageSpriteTemplate documents: Tencent's own preset is 142x80.
-    item = _image(item, {"jpg", "png", "webp"}, 32)
+    # 0 or 128-4096 px as CreateImageSpriteTemplate documents (the Modify doc says 32,
+    # but a modified template must obey the creation rules; presets are not checked).
+    item = _image(item, {"jpg", "png", "webp"}, 128)
     _sampling(item)
     for field, side in (("RowCount", "Height"), ("ColumnCount", "Width")):
         value = item.get(field)

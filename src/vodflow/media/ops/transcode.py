@@ -23,6 +23,7 @@ from typing import Final
 from vodflow.media.errors import (
     INVALID_TIME_OFFSET,
     NO_VIDEO_MEDIA,
+    SOURCE_FILE_ERROR,
     FFmpegError,
     MediaOpError,
 )
@@ -320,7 +321,11 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
             raise unsupported("audio settings must not be negative")
     if video is None and audio is None:
         if not container.video_codecs and not source.has_audio:
-            raise unsupported(f"{spec.container} output needs audio and the source has none")
+            # The template is fine; the source lacks what it needs (a still image,
+            # a silent video): a source error, as NoVideoMedia is for video outputs.
+            raise MediaOpError(
+                SOURCE_FILE_ERROR, f"{spec.container} output needs audio and the source has none"
+            )
         raise unsupported("the rendition would contain neither video nor audio")
     return _Plan(spec, container, video, audio, size)
 
