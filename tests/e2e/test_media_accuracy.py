@@ -42,6 +42,9 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             root / "short_video.mp4", duration=4, fps=25, audio=True, audio_duration=6
         ),
         "vfr": mediagen.make_counter_video(root / "vfr.mp4", duration=4, fps=25, vfr_after=40),
+        "small": mediagen.make_counter_video(
+            root / "small.mp4", duration=2, width=640, height=360, fps=30, audio=True
+        ),
     }
 
 
@@ -514,3 +517,39 @@ def test_image_source_through_an_audio_only_template_is_a_source_error(
         "SourceFileError",
         60000,
     )
+
+
+# --- 10. Width/Height are maxima: no upscaling ---------------------------------------------------
+
+
+def test_no_kind_upscales_a_small_source(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    snap = create(server, "SnapshotByTimeOffset", Width=1280, Height=0, Name="big")
+    gif = create(server, "AnimatedGraphics", Format="gif", Fps=10, Width=1280, Name="big")
+    box = create(
+        server,
+        "Transcode",
+        Container="mp4",
+        Name="box",
+        VideoTemplate=video(Width=1280, Height=1280, FillType="black"),
+        AudioTemplate=audio(),
+    )
+    task = {
+        "TranscodeTaskSet": [{"Definition": 100030}, {"Definition": 20}, {"Definition": box}],
+        "SnapshotByTimeOffsetTaskSet": [{"Definition": snap, "ExtTimeOffsetSet": ["1s"]}],
+        "AnimatedGraphicTaskSet": [{"Definition": gif, "StartTimeOffset": 0, "EndTimeOffset": 1}],
+    }
+    bodies = run_flow(server, file_ids["small"], task)
+    sizes = {}
+    for body in bodies:
+        out = body["Output"]
+        url = out.get("Url") or out["PicInfoSet"][0]["Url"]
+        path = fetch(url, tmp_path / url.rsplit("/", 1)[-1])
+        with av.open(str(path)) as media:
+            frame = next(media.decode(video=0))
+        sizes[out["Definition"]] = (frame.width, frame.height)
+    # 720p and 480p presets on a 640x360 source: the source size, not upscaled.
+    assert sizes[100030] == sizes[20] == (640, 360)
+    assert sizes[box] == (360, 360)  # the 1:1 box, shrunk to fit inside the source
+    assert sizes[snap] == sizes[gif] == (640, 360)

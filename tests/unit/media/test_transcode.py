@@ -280,9 +280,15 @@ def test_plan_size_properties(
 ) -> None:
     out_w, out_h = plan_size(src, width, height, adaptive=adaptive)
     assert out_w % 2 == 0 and out_h % 2 == 0 and out_w >= 2 and out_h >= 2
+    # Width/Height are maxima: never larger than the source (but for even rounding).
+    assert out_w <= max(2, src[0] + 1) and out_h <= max(2, src[1] + 1)
     if width and height:
         swapped = adaptive and src[1] > src[0]
-        assert (out_w, out_h) == ((height, width) if swapped else (width, height))
+        box = (height, width) if swapped else (width, height)
+        if box[0] <= src[0] and box[1] <= src[1]:
+            assert (out_w, out_h) == box
+        else:  # scaled down to fit, keeping the box's shape
+            assert abs(out_w / out_h - box[0] / box[1]) <= 2.5 * max(1 / out_h, out_w / out_h**2)
     elif width or height:
         # One side given: the other follows the source aspect (within rounding), unless
         # an extreme aspect (5761x16 at width 320) puts it at the 2-pixel floor.

@@ -241,10 +241,15 @@ def plan_size(
     """Output (width, height) for a source displayed at ``source``.
 
     Tencent's rules: 0 for both keeps the source size; 0 for one side makes
-    it proportional; both set is exact (the fill type handles aspect). With
+    it proportional; both set is that box (the fill type handles aspect). With
     ``adaptive`` on, ``width`` is the long side and ``height`` the short
     side, so a portrait source gets the sides swapped. ``even`` rounds to
     even numbers, which 4:2:0 video encoders require.
+
+    Width and Height are *maxima* (the SDK: 宽度（或长边）的最大值, for video,
+    snapshots, sprites and animations alike): a source smaller than the
+    asked size is never upscaled. The planned size is scaled down, keeping
+    its shape, until it fits inside the source (docs/templates.md).
     """
     src_w, src_h = source
     if src_w <= 0 or src_h <= 0:
@@ -261,6 +266,8 @@ def plan_size(
         out_w, out_h = float(width), src_h * width / src_w
     else:
         out_w, out_h = float(width), float(height)
+    fit = min(1.0, src_w / out_w, src_h / out_h)
+    out_w, out_h = out_w * fit, out_h * fit
     if even:
         return _even(out_w), _even(out_h)
     return max(1, round(out_w)), max(1, round(out_h))
