@@ -8,6 +8,7 @@ control the encoder used, which segment decodes alone, which bitrate sum.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -553,3 +554,62 @@ def test_no_kind_upscales_a_small_source(
     assert sizes[100030] == sizes[20] == (640, 360)
     assert sizes[box] == (360, 360)  # the 1:1 box, shrunk to fit inside the source
     assert sizes[snap] == sizes[gif] == (640, 360)
+
+
+# --- 2. one output per Definition ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        {
+            "TranscodeTaskSet": [
+                {"Definition": 100010},
+                {"Definition": 100010, "StartTimeOffset": 2, "EndTimeOffset": 4},
+            ]
+        },
+        {
+            "SnapshotByTimeOffsetTaskSet": [
+                {"Definition": 10, "ExtTimeOffsetSet": ["1s"]},
+                {"Definition": 10, "ExtTimeOffsetSet": ["2s", "3s"]},
+            ]
+        },
+    ],
+)
+def test_one_definition_asked_two_ways_is_refused_up_front(
+    server: ServerProcess, file_ids: dict[str, str], task: dict[str, Any]
+) -> None:
+    with pytest.raises(TencentCloudSDKException) as info:
+        server.call("ProcessMedia", {"FileId": file_ids["counter"], "MediaProcessTask": task})
+    assert info.value.get_code() == "InvalidParameterValue"
+    assert "Definition" in info.value.get_message()
+
+
+def test_identical_repeats_share_one_output_that_everything_agrees_on(
+    server: ServerProcess, sources: dict[str, Path], file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    shot = {"Definition": 10, "ExtTimeOffsetSet": ["1s", "2s"]}
+    clip = {"Definition": 100010, "StartTimeOffset": 1, "EndTimeOffset": 3}
+    task = {"TranscodeTaskSet": [clip, clip], "SnapshotByTimeOffsetTaskSet": [shot, shot]}
+    file_id = add_media(server, sources["counter"], name="repeats")
+    bodies = run_flow(server, file_id, task)
+    (info,) = server.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"]
+    (listed,) = info["TranscodeInfo"]["TranscodeSet"]
+    (shots,) = info["SnapshotByTimeOffsetInfo"]["SnapshotByTimeOffsetSet"]
+    frames = framecode.source_frames(sources["counter"])
+    for body in bodies:
+        out = body["Output"]
+        if "PicInfoSet" in out:
+            assert out["PicInfoSet"] == shots["PicInfoSet"]
+            for k, pic in enumerate(out["PicInfoSet"]):
+                path = fetch(pic["Url"], tmp_path / f"shot{k}.jpg")
+                assert framecode.image_number(path) == framecode.shown_at(frames, 1.0 + k)
+        else:
+            assert (out["Url"], out["Md5"], out["Duration"]) == (
+                listed["Url"],
+                listed["Md5"],
+                listed["Duration"],
+            )
+            path = fetch(out["Url"], tmp_path / "clip.mp4")
+            assert hashlib.md5(path.read_bytes()).hexdigest() == out["Md5"]
+            assert abs(out["Duration"] - 2.0) < 0.1

@@ -43,6 +43,27 @@ class StartedFlow:
     jobs: list[tuple[int, int]] = field(default_factory=list)
 
 
+def _one_output_per_definition(items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse two different asks of one Definition in one task set.
+
+    A media keeps one output per (kind, Definition) (DescribeMediaInfos lists them
+    so, and they share their output names), so two different asks (another clip
+    window, other offsets) would overwrite each other while both report SUCCESS.
+    Identical repeats are fine: they are one output, shared.
+    """
+    seen: dict[tuple[str, Any], dict[str, Any]] = {}
+    for result_type, item in items:
+        key = (result_type, item.get("Definition"))
+        if key in seen and seen[key] != item:
+            raise VodError(
+                "InvalidParameterValue",
+                f"{result_type} Definition {item.get('Definition')} is asked twice with "
+                "different parameters in one MediaProcessTask; a media keeps one output per "
+                "Definition, so split them into separate tasks.",
+            )
+        seen.setdefault(key, item)
+
+
 def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(MediaProcessTaskResult.Type, input) per subtask, in Tencent's set order."""
     try:
@@ -55,6 +76,7 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         for item in getattr(model, k.task_set) or []:
             items.append((k.name, item.dump()))
     kinds.check_task_count(len(items))
+    _one_output_per_definition(items)
     return items
 
 
