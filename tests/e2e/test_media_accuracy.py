@@ -78,7 +78,7 @@ def create(server: ServerProcess, kind: str, **params: Any) -> int:
     return int(server.call(f"Create{kind}Template", params)["Definition"])
 
 
-# --- 1. sampling -------------------------------------------------------------------------
+# --- 1. sampling ---
 
 
 def test_sample_snapshots_and_sprite_cells_start_at_the_first_frame(
@@ -122,7 +122,7 @@ def test_sample_snapshots_and_sprite_cells_start_at_the_first_frame(
         assert cell == framecode.shown_at(frames, start)
 
 
-# --- 4. Vcrf -------------------------------------------------------------------------------
+# --- 4. Vcrf ---
 
 
 def rate_control(path: Path) -> tuple[str, float | None]:
@@ -169,7 +169,7 @@ def test_vcrf_switches_to_crf(
     assert rates[10] > 3 * 300_000 and rates[10] > 5 * rates[40]
 
 
-# --- 3. H.265 HLS ----------------------------------------------------------------------------
+# --- 3. H.265 HLS ---
 
 
 def segments_alone(playlist_url: str, tmp_path: Path) -> list[tuple[float, list[int]]]:
@@ -235,7 +235,7 @@ def test_adaptive_h264_and_h265_renditions_cut_alike(
     assert cuts[0] == cuts[1] == [0, 250, 500]
 
 
-# --- 5. fMP4 HLS -------------------------------------------------------------------------------
+# --- 5. fMP4 HLS ---
 
 
 def test_segment_type_fmp4_makes_fragmented_mp4_hls(
@@ -277,7 +277,7 @@ def test_segment_type_fmp4_makes_fragmented_mp4_hls(
     assert expected == 525 and out["Size"] == total
 
 
-# --- 7. Bitrate = video + audio ------------------------------------------------------------------
+# --- 7. Bitrate = video + audio ---
 
 
 def packet_rates(path: Path) -> list[int]:
@@ -311,7 +311,7 @@ def test_bitrate_is_the_sum_of_the_streams(
         assert reported["Bitrate"] == pytest.approx(measured, rel=0.02)
 
 
-# --- 9. timing ---------------------------------------------------------------------------------
+# --- 9. timing ---
 
 
 def test_percent_offsets_are_of_the_video_and_100_is_the_last_frame(
@@ -356,7 +356,7 @@ def test_gif_frames_start_at_the_start_frame(
     assert shown == [framecode.shown_at(frames, 1.23 + k / 10) for k in range(10)]
 
 
-# --- 6. every accepted format runs ---------------------------------------------------------------
+# --- 6. every accepted format runs ---
 
 # (Container, AudioTemplate.Codec) -> (FFmpeg demuxer name part, codec PyAV reads back)
 AUDIO_FORMATS = {
@@ -468,7 +468,7 @@ def test_webp_snapshots_samples_and_sprites(
     assert numbers[:4] == [25, 0, 50, 100]
 
 
-# --- 11. validation as the SDK documents it -----------------------------------------------------
+# --- 11. validation as the SDK documents it ---
 
 
 @pytest.mark.parametrize(
@@ -520,7 +520,7 @@ def test_image_source_through_an_audio_only_template_is_a_source_error(
     )
 
 
-# --- 10. Width/Height are maxima: no upscaling ---------------------------------------------------
+# --- 10. Width/Height are maxima: no upscaling ---
 
 
 def test_no_kind_upscales_a_small_source(
@@ -556,7 +556,7 @@ def test_no_kind_upscales_a_small_source(
     assert sizes[snap] == sizes[gif] == (640, 360)
 
 
-# --- 2. one output per Definition ------------------------------------------------------------------
+# --- 2. one output per Definition ---
 
 
 @pytest.mark.parametrize(

@@ -478,7 +478,9 @@ def _audio_options(audio: AudioSpec) -> list[str]:
 
 def _muxer_flags(container: _Container) -> list[tuple[str, str]]:
     if container.muxer in ("mp4", "ipod"):
-        return [("movflags", "+faststart")] + ([("brand", "M4A ")] if container.ext == "m4a" else [])
+        return [("movflags", "+faststart")] + (
+            [("brand", "M4A ")] if container.ext == "m4a" else []
+        )
     return []
 
 
