@@ -219,7 +219,12 @@ def test_adaptive_h264_and_h265_renditions_cut_alike(
         {"Video": video(Codec="libx265", Height=240), "Audio": audio()},
     ]
     definition = create(
-        server, "AdaptiveDynamicStreaming", Format="HLS", Name="mixed", StreamInfos=streams
+        server,
+        "AdaptiveDynamicStreaming",
+        Format="HLS",
+        Name="mixed",
+        StreamInfos=streams,
+        SegmentDuration=5,
     )
     task = {"AdaptiveDynamicStreamingTaskSet": [{"Definition": definition}]}
     (body,) = run_flow(server, file_ids["long"], task)
@@ -232,7 +237,7 @@ def test_adaptive_h264_and_h265_renditions_cut_alike(
         check_independent(segments_alone(f"{base}/{v}", tmp_path / f"v{i}"), 25)
         for i, v in enumerate(variants)
     ]
-    assert cuts[0] == cuts[1] == [0, 250, 500]
+    assert cuts[0] == cuts[1] == [0, 125, 250, 375, 500]  # SegmentDuration 5 s
 
 
 # --- 5. fMP4 HLS ---
@@ -613,3 +618,115 @@ def test_identical_repeats_share_one_output_that_everything_agrees_on(
             path = fetch(out["Url"], tmp_path / "clip.mp4")
             assert hashlib.md5(path.read_bytes()).hexdigest() == out["Md5"]
             assert abs(out["Duration"] - 2.0) < 0.1
+
+
+# --- every VideoTemplateInfo field the SDK documents: honoured or refused ---
+
+
+def test_gop_unit_bframes_profile_and_hls_time_are_honoured(
+    server: ServerProcess, file_ids: dict[str, str], tmp_path: Path
+) -> None:
+    definition = create(
+        server,
+        "Transcode",
+        Container="hls",
+        Name="knobs",
+        VideoTemplate=video(
+            Height=240, Gop=2, GopUnit="second", Bframes=0, VideoProfile="baseline", HlsTime=4
+        ),
+        AudioTemplate=audio(),
+    )
+    (body,) = run_flow(server, file_ids["long"], {"TranscodeTaskSet": [{"Definition": definition}]})
+    playlist = httpx.get(body["Output"]["Url"], timeout=30).text
+    extinfs = [float(x) for x in re.findall(r"^#EXTINF:([\d.]+),", playlist, re.M)]
+    assert extinfs[:5] == [4.0] * 5  # HlsTime 4
+    base = body["Output"]["Url"].rsplit("/", 1)[0]
+    uri = next(line for line in playlist.splitlines() if line and not line.startswith("#"))
+    segment = fetch(f"{base}/{uri}", tmp_path / "seg.ts")
+    with av.open(str(segment)) as media:
+        stream = media.streams.video[0]
+        assert stream.codec_context.profile in ("Baseline", "Constrained Baseline")
+        frames = list(media.decode(stream))
+    keys = [k for k, f in enumerate(frames) if f.key_frame]
+    assert keys == [0, 50]  # Gop 2 s at 25 fps: a keyframe every 50 frames, no scene cuts
+    assert {str(f.pict_type) for f in frames} <= {"1", "2"}  # I and P only: Bframes 0
+
+
+TRANSCODE = "CreateTranscodeTemplate"
+ADAPTIVE = "CreateAdaptiveDynamicStreamingTemplate"
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "params", "code"),
+    [
+        (TRANSCODE, "Mode", {"VideoTemplate": video(Mode="CBR")}, "InvalidParameterValue.Mode"),
+        (
+            TRANSCODE,
+            "Bframes",
+            {"VideoTemplate": video(Bframes=17)},
+            "InvalidParameterValue.Bframes",
+        ),
+        (
+            TRANSCODE,
+            "HlsTime",
+            {"VideoTemplate": video(HlsTime=11)},
+            "InvalidParameterValue.HlsTime",
+        ),
+        (
+            TRANSCODE,
+            "VideoProfile",
+            {"VideoTemplate": video(VideoProfile="high10")},
+            "InvalidParameterValue.VideoProfile",
+        ),
+        (TRANSCODE, "StdExtInfo", {"StdExtInfo": "{}"}, "InvalidParameterValue"),
+        (
+            TRANSCODE,
+            "EnhanceConfig",
+            {"EnhanceConfig": {"VideoEnhance": {}}},
+            "InvalidParameterValue",
+        ),
+        (ADAPTIVE, "DrmEncryptType", {"DrmEncryptType": "simpleaes"}, "InvalidParameterValue"),
+        (
+            ADAPTIVE,
+            "SegmentDuration",
+            {"SegmentDuration": 11},
+            "InvalidParameterValue.SegmentDuration",
+        ),
+    ],
+)
+def test_sdk_fields_vodflow_cannot_honour_are_refused_by_name(
+    server: ServerProcess, action: str, field: str, params: dict[str, Any], code: str
+) -> None:
+    if action == TRANSCODE:
+        base: dict[str, Any] = {
+            "Container": "mp4",
+            "VideoTemplate": video(),
+            "AudioTemplate": audio(),
+        }
+    else:
+        base = {"Format": "HLS", "StreamInfos": [{"Video": video(), "Audio": audio()}]}
+    with pytest.raises(TencentCloudSDKException) as info:
+        server.call(action, {**base, **params})
+    assert info.value.get_code() == code
+    assert field in info.value.get_message()
+
+
+def test_every_sdk_template_field_is_known_to_the_wire_models() -> None:
+    """A field the SDK documents but the request model lacks would be silently dropped."""
+    from tencentcloud.vod.v20180717 import models
+
+    from vodflow.wire import templates as wire
+
+    for name in (
+        "CreateTranscodeTemplateRequest",
+        "VideoTemplateInfo",
+        "AudioTemplateInfo",
+        "CreateSnapshotByTimeOffsetTemplateRequest",
+        "CreateSampleSnapshotTemplateRequest",
+        "CreateImageSpriteTemplateRequest",
+        "CreateAnimatedGraphicsTemplateRequest",
+        "CreateAdaptiveDynamicStreamingTemplateRequest",
+        "AdaptiveStreamTemplate",
+    ):
+        documented = {k.lstrip("_") for k in vars(getattr(models, name)())}
+        assert documented <= set(getattr(wire, name).model_fields), name

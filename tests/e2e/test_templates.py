@@ -92,7 +92,9 @@ def test_transcode_presets_listed(server: ServerProcess) -> None:
 
 
 def test_h265_preset_transcodes_to_hevc_hvc1(server: ServerProcess, tmp_path: Path) -> None:
-    file_id = add_media(server, make_video(tmp_path / "src.mp4", duration=2), name="h265")
+    file_id = add_media(
+        server, make_video(tmp_path / "src.mp4", duration=2, width=640, height=480), name="h265"
+    )
     task_id = server.call(
         "ProcessMedia",
         {

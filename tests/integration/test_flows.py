@@ -109,7 +109,8 @@ async def test_every_subtask_type_real_output(env: tuple[Services, str]) -> None
 
     hls = results["Transcode0"]["Output"]
     measured = probe_playlist(path_of(services, hls["Url"]))
-    assert (measured.width, measured.height) == (hls["Width"], hls["Height"]) == (480, 360)
+    # 100210 asks 360 lines at most: the 320x240 source is not upscaled.
+    assert (measured.width, measured.height) == (hls["Width"], hls["Height"]) == (320, 240)
     assert measured.size == hls["Size"]
 
     clip = results["Transcode1"]["Output"]

@@ -122,6 +122,9 @@ def video_spec(tpl: Mapping[str, Any]) -> VideoSpec:
         fill_type=_fill(tpl),
         gop=_int(tpl.get("Gop")),
         crf=_int(tpl.get("Vcrf")),
+        gop_unit=str(tpl.get("GopUnit") or "frame"),
+        bframes=None if tpl.get("Bframes") is None else _int(tpl.get("Bframes")),
+        profile="" if tpl.get("VideoProfile") in (None, "default") else str(tpl["VideoProfile"]),
     )
 
 
@@ -149,6 +152,8 @@ def transcode_spec(
         remove_video=bool(_int(tpl.get("RemoveVideo"))),
         remove_audio=bool(_int(tpl.get("RemoveAudio"))),
         segment_type="fmp4" if str(tpl.get("SegmentType") or "").lower() == "fmp4" else "ts",
+        # VideoTemplate.HlsTime: the segment duration, 0 for automatic (our 10 s).
+        segment_duration=float(_int((video or {}).get("HlsTime")) or 10),
         start_time=clip[0],
         end_time=clip[1],
         name=name,
@@ -252,7 +257,9 @@ def adaptive_spec(
         renditions = kept or renditions[:1]
     if not renditions:
         raise MediaOpError(CONFIGURATION_UNSUPPORTED, "the template has no stream")
-    return AdaptiveStreamingSpec(renditions=renditions, name=name)
+    # SegmentDuration (1-10 s) sets adaptive segments; without it, 10 s as before.
+    seconds = float(_int(tpl.get("SegmentDuration")) or 10)
+    return AdaptiveStreamingSpec(renditions=renditions, segment_duration=seconds, name=name)
 
 
 def _short_side(video: VideoSpec) -> int:

@@ -103,6 +103,18 @@ def video(v: dict[str, Any]) -> dict[str, Any]:
     _choice(v, "GopUnit", {"frame", "second"}, None)
     _choice(v, "PreserveHDRSwitch", {"ON", "OFF"}, "OFF")
     _choice(v, "CodecTag", {"hvc1", "hev1"}, "hvc1")
+    # Newer SDK fields: checked only when given, so stored templates keep their shape.
+    if v.get("Mode") is not None and v["Mode"] not in ("VBR", "ABR"):
+        raise bad(
+            "Mode",
+            "vodflow encodes at an average bit rate (VBR, ABR); CBR and VCRF are not "
+            "available (Vcrf gives constant quality).",
+        )
+    if v.get("Bframes") is not None and not 0 <= v["Bframes"] <= 16:
+        raise bad("Bframes", "expected 0-16.")
+    if v.get("HlsTime") is not None and not 0 <= v["HlsTime"] <= 10:
+        raise bad("HlsTime", "expected 0-10 s (0: automatic).")
+    _choice(v, "VideoProfile", {"baseline", "main", "high", "default"}, None)
     return v
 
 
@@ -127,6 +139,16 @@ def audio(a: dict[str, Any], container: str) -> dict[str, Any]:
     if container in AUDIO_CONTAINERS and a["AudioChannel"] == 6:
         raise bad("AudioChannel", "an audio-only container cannot carry 6 channels.")
     return a
+
+
+def _not_available(item: dict[str, Any], *fields: str) -> None:
+    """Fields of features vodflow does not have: refused by name unless empty."""
+    for field in fields:
+        if item.get(field) not in (None, "", {}):
+            raise VodError(
+                "InvalidParameterValue", f"{field} is not available in vodflow; leave it empty."
+            )
+        item.pop(field, None)
 
 
 def _no_tehd(item: dict[str, Any]) -> None:
@@ -165,6 +187,7 @@ def transcode(item: dict[str, Any]) -> dict[str, Any]:
     else:
         item["AudioTemplate"] = audio(item["AudioTemplate"], container)
     _no_tehd(item)
+    _not_available(item, "EnhanceConfig", "StdExtInfo")
     item["ContainerType"] = "PureAudio" if container in AUDIO_CONTAINERS else "Video"
     if container == "hls":
         _choice(item, "SegmentType", {"ts", "fmp4"}, "ts")
@@ -246,6 +269,9 @@ def adaptive_dynamic_streaming(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("DrmType") not in (None, ""):
         raise bad("DrmType", "DRM is not available in vodflow; leave DrmType empty.")
     item["DrmType"] = ""
+    _not_available(item, "DrmEncryptType")
+    if item.get("SegmentDuration") is not None and not 1 <= item["SegmentDuration"] <= 10:
+        raise bad("SegmentDuration", "expected 1-10 s.")
     _flag(item, "DisableHigherVideoBitrate")
     _flag(item, "DisableHigherVideoResolution")
     _choice(item, "SegmentType", {"ts", "ts-segment"}, "ts")
@@ -255,6 +281,10 @@ def adaptive_dynamic_streaming(item: dict[str, Any]) -> dict[str, Any]:
     out = []
     for stream in streams:
         s = dict(stream)
+        _not_available(s, "EnhanceConfig", "StdExtInfo")
+        if (s.get("TEHDConfig") or {}).get("Type") not in (None, "", "OFF"):
+            raise VodError("InvalidParameterValue", "TEHDConfig is not available in vodflow.")
+        s.pop("TEHDConfig", None)
         _flag(s, "RemoveAudio")
         _flag(s, "RemoveVideo")
         if s["RemoveVideo"]:

@@ -27,25 +27,23 @@ def _only(allowed: tuple[object, ...], what: str) -> AfterValidator:
 
 
 # Encoder settings FFmpeg is not given (yet): their defaults are what vodflow does.
-VcrfField = Annotated[Int, _only((0,), "constant-quality encoding (Vcrf other than 0)")]
-GopUnitField = Annotated[Word, _only(("frame",), "GOP lengths in seconds (GopUnit second)")]
 PreserveHDRField = Annotated[Word, _only(("OFF",), "preserving HDR (PreserveHDRSwitch ON)")]
 CodecTagField = Annotated[Word, _only(("hvc1",), "the hev1 HEVC tag (CodecTag hev1)")]
+# vodflow encodes at an average bit rate (VBR/ABR); Vcrf gives constant quality.
+ModeField = Annotated[Word, _only(("VBR", "ABR"), "rate-control modes CBR and VCRF (Mode)")]
 _VIDEO_NOTES = {
-    "Vcrf": "0 only; other values are refused (UnsupportedOperation)",
-    "GopUnit": "frame only; second is refused (UnsupportedOperation)",
+    "Vcrf": "1-51: CRF rate control, Bitrate no longer applies",
+    "GopUnit": "frame or second",
+    "Mode": "VBR or ABR (an average bit rate); CBR and VCRF are refused (UnsupportedOperation)",
+    "Bframes": "0-16",
+    "HlsTime": "0-10 s, the HLS segment duration (transcode templates only)",
+    "VideoProfile": "baseline, main, high or default (libx264 only)",
     "PreserveHDRSwitch": "OFF only; ON is refused (UnsupportedOperation)",
     "CodecTag": "hvc1 only; hev1 is refused (UnsupportedOperation)",
 }
 
 
 class VideoTemplateInfo(Input):
-    REFUSED = {
-        "Mode": "rate-control modes",
-        "HlsTime": "setting the HLS segment duration",
-        "Bframes": "setting the B-frame count",
-        "VideoProfile": "choosing encoder profiles",
-    }
     NOTES = _VIDEO_NOTES
     Codec: Word
     Fps: Int
@@ -54,20 +52,18 @@ class VideoTemplateInfo(Input):
     Width: Int | None = None
     Height: Int | None = None
     FillType: Word | None = None
-    Vcrf: VcrfField | None = None
+    Vcrf: Int | None = None
     Gop: Int | None = None
-    GopUnit: GopUnitField | None = None
+    GopUnit: Word | None = None
     PreserveHDRSwitch: PreserveHDRField | None = None
     CodecTag: CodecTagField | None = None
+    Mode: ModeField | None = None
+    Bframes: Int | None = None
+    HlsTime: Int | None = None
+    VideoProfile: Word | None = None
 
 
 class VideoTemplateInfoForUpdate(Input):
-    REFUSED = {
-        "Mode": "rate-control modes",
-        "HlsTime": "setting the HLS segment duration",
-        "Bframes": "setting the B-frame count",
-        "VideoProfile": "choosing encoder profiles",
-    }
     NOTES = _VIDEO_NOTES
     Codec: Word | None = None
     Fps: Int | None = None
@@ -76,11 +72,15 @@ class VideoTemplateInfoForUpdate(Input):
     Width: Int | None = None
     Height: Int | None = None
     FillType: Word | None = None
-    Vcrf: VcrfField | None = None
+    Vcrf: Int | None = None
     Gop: Int | None = None
-    GopUnit: GopUnitField | None = None
+    GopUnit: Word | None = None
     PreserveHDRSwitch: PreserveHDRField | None = None
     CodecTag: CodecTagField | None = None
+    Mode: ModeField | None = None
+    Bframes: Int | None = None
+    HlsTime: Int | None = None
+    VideoProfile: Word | None = None
 
 
 class AudioTemplateInfo(Input):

@@ -174,7 +174,6 @@ class ModifyAnimatedGraphicsTemplateRequest(Request):
 class CreateAdaptiveDynamicStreamingTemplateRequest(Request):
     REFUSED = {
         "DrmEncryptType": "DRM encryption",
-        "SegmentDuration": "SegmentDuration (the HLS segment length)",
     }
     Format: Word
     StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)]
@@ -185,10 +184,10 @@ class CreateAdaptiveDynamicStreamingTemplateRequest(Request):
     DisableHigherVideoBitrate: Int | None = None
     DisableHigherVideoResolution: Int | None = None
     SegmentType: Word | None = None
+    SegmentDuration: Int | None = None
 
 
 class ModifyAdaptiveDynamicStreamingTemplateRequest(Request):
-    REFUSED = {"SegmentDuration": "SegmentDuration (the HLS segment length)"}
     Definition: Int
     Format: Word | None = None
     StreamInfos: Annotated[list[AdaptiveStreamTemplate], Field(max_length=10)] | None = None
@@ -199,6 +198,7 @@ class ModifyAdaptiveDynamicStreamingTemplateRequest(Request):
     DisableHigherVideoBitrate: Int | None = None
     DisableHigherVideoResolution: Int | None = None
     SegmentType: Word | None = None
+    SegmentDuration: Int | None = None
 
 
 # ----- shared by the six kinds -----

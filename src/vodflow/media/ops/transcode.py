@@ -86,6 +86,7 @@ _AUDIO_ENCODERS: Final = {
     "flac": "flac",
     "pcm16": "pcm_s16le",
 }
+_PROFILES: Final = frozenset({"", "baseline", "main", "high"})
 _LOSSLESS: Final = frozenset({"flac", "pcm16"})
 """Codecs whose bit rate follows from the sample rate and channels: no bitrate to set."""
 
@@ -109,6 +110,12 @@ class VideoSpec:
     preset: str = "veryfast"
     crf: int = 0
     """Constant rate factor 1-51 (Tencent's ``Vcrf``); set, it replaces ``bitrate``."""
+    gop_unit: str = "frame"
+    """``gop`` counts frames, or seconds with ``second`` (Tencent's ``GopUnit``)."""
+    bframes: int | None = None
+    """B-frames between references, 0-16; None lets the encoder choose."""
+    profile: str = ""
+    """H.264 profile: baseline, main or high; "" (Tencent's ``default``) lets x264 choose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +179,7 @@ class _Plan:
     video: VideoSpec | None
     audio: AudioSpec | None
     size: tuple[int, int] | None
+    source_fps: int = 0
 
 
 async def transcode(
@@ -306,6 +314,10 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
             raise unsupported("video settings must not be negative")
         if not 0 <= video.crf <= 51:
             raise unsupported("crf must be 1-51 (0 for none)")
+        if video.gop_unit not in ("frame", "second") or video.profile not in _PROFILES:
+            raise unsupported("gop unit must be frame or second, profile baseline/main/high")
+        if video.bframes is not None and not 0 <= video.bframes <= 16:
+            raise unsupported("b-frames must be 0-16")
         choose_fill(video.width, video.height, video.fill_type)  # validates early
         if not source.has_video or source.is_image:
             raise MediaOpError(NO_VIDEO_MEDIA, "the source has no video stream")
@@ -327,7 +339,8 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
                 SOURCE_FILE_ERROR, f"{spec.container} output needs audio and the source has none"
             )
         raise unsupported("the rendition would contain neither video nor audio")
-    return _Plan(spec, container, video, audio, size)
+    fps = source.video_streams[0].fps if source.video_streams else 0
+    return _Plan(spec, container, video, audio, size, fps)
 
 
 def _clip(specs: Sequence[TranscodeSpec], source: MediaProbe) -> tuple[float | None, float | None]:
@@ -446,13 +459,25 @@ def _video_options(plan: _Plan, threads: int | None, index: int | None = None) -
     elif video.bitrate:
         opts += [opt("-b:v"), f"{video.bitrate}k"]
     if video.gop:
-        opts += [opt("-g"), str(video.gop)]
+        frames = video.gop
+        if video.gop_unit == "second":
+            frames = max(1, round(video.gop * (video.fps or plan.source_fps or 25)))
+        # Gop is "the interval between I-frames": fixed, no extra scene-cut keyframes.
+        opts += [opt("-g"), str(frames)]
+        if video.codec == "h264":
+            opts += [opt("-sc_threshold"), "0"]
+    if video.bframes is not None:
+        opts += [opt("-bf"), str(video.bframes)]
+    if video.profile and video.codec == "h264":  # the SDK: only libx264 takes a profile
+        opts += [opt("-profile:v"), video.profile]
     if plan.container.muxer == "hls":
         # Segments must start on a keyframe to be cut at the asked duration.
         seg = plan.spec.segment_duration
         opts += [opt("-force_key_frames"), f"expr:gte(t,n_forced*{seg:g})"]
     if video.codec == "h265":
         params = "log-level=error" + (f":pools={threads}" if threads else "")
+        if video.gop:
+            params += ":scenecut=0"
         if plan.container.muxer == "hls":
             # x265 defaults to open GOPs: a segment's leading pictures would then
             # reference the previous segment. Closed GOPs and IDR keyframes make
