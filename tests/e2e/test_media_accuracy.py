@@ -95,7 +95,7 @@ def test_sample_snapshots_and_sprite_cells_start_at_the_first_frame(
         RowCount=2,
         ColumnCount=2,
         Width=160,
-        Height=120,
+        Height=128,
         Name="sp",
     )
     task = {
@@ -452,7 +452,7 @@ def test_webp_snapshots_samples_and_sprites(
         RowCount=2,
         ColumnCount=2,
         Width=160,
-        Height=120,
+        Height=128,
         Name="w",
     )
     task = {
