@@ -48,7 +48,7 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     server = fresh_server
     server.env["VODFLOW_LEASE_S"] = "30"  # recovery must not wait for the lease
     server.start()
-    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360, fps=25)
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=1280, height=720, fps=25)
     file_id = add_media(server, clip)
     task_id = server.call(
         "ProcessMedia",

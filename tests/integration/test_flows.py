@@ -228,7 +228,7 @@ async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path)
         data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
     )
     services = await build_services(settings)
-    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360)
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=1280, height=720)
     record = await services.library.add_media(settings.app_id, clip, name="long", media_type="mp4")
     await start_background(services)
     try:
@@ -470,7 +470,8 @@ async def test_clean_restarts_do_not_use_up_attempts(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
     )
-    clip = make_video(tmp_path / "long.mp4", duration=20, width=640, height=360)
+    # 1280x720, so that 100030 (720p at most) really encodes 720p and takes a while.
+    clip = make_video(tmp_path / "long.mp4", duration=20, width=1280, height=720)
     services = await build_services(settings)
     app_id = settings.app_id
     record = await services.library.add_media(app_id, clip, name="long", media_type="mp4")

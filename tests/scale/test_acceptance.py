@@ -149,7 +149,7 @@ def test_worker_killed_mid_transcode(make_cluster, tmp_path: Path) -> None:
     cluster = make_cluster(replicas=1, workers=2, concurrency=1, env={"VODFLOW_LEASE_S": "4"})
     [api] = cluster.api
     # Long enough (about 5 s of FFmpeg here) to be killed in the middle.
-    clip = make_video(tmp_path / "longer.mp4", duration=30, width=320, height=240)
+    clip = make_video(tmp_path / "longer.mp4", duration=30, width=1280, height=720)
     file_id = cluster.add_media(clip)
     mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
     task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]

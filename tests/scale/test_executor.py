@@ -167,7 +167,7 @@ def test_sigterm_lets_the_running_job_finish(make_cluster, tmp_path: Path) -> No
 
     cluster = make_cluster(replicas=1, workers=1)
     [api], [worker] = cluster.api, cluster.pool
-    clip = make_video(tmp_path / "clip.mp4", duration=30, width=320, height=240)
+    clip = make_video(tmp_path / "clip.mp4", duration=30, width=1280, height=720)
     file_id = cluster.add_media(clip)
     mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
     api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})
@@ -195,7 +195,7 @@ def test_a_subtask_sent_twice_runs_once(make_cluster, tmp_path: Path) -> None:
     cluster = make_cluster(replicas=1, workers=0)
     [api] = cluster.api
     # About 5 s of FFmpeg: the second message arrives while the first run holds the lease.
-    clip = make_video(tmp_path / "clip.mp4", duration=30, width=320, height=240)
+    clip = make_video(tmp_path / "clip.mp4", duration=30, width=1280, height=720)
     file_id = cluster.add_media(clip)
     mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
     task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
