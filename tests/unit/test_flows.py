@@ -204,3 +204,18 @@ def test_blob_replace_swaps_a_folder_whole(tmp_path) -> None:
     mine = blobs.replace(old, key)
     assert mine is not None and (mine / "0.jpg").read_text() == "v200"
     assert blobs.path(f"{key}/0.jpg").read_text() == "v199"
+
+
+def test_expand_refuses_one_definition_asked_two_ways() -> None:
+    whole, clipped = {"Definition": 100010}, {"Definition": 100010, "StartTimeOffset": 2}
+    with pytest.raises(VodError) as info:
+        expand({"TranscodeTaskSet": [whole, clipped]})
+    assert info.value.code == "InvalidParameterValue" and "100010" in info.value.message
+    # Identical repeats share one output; the same Definition in another set is another output.
+    assert len(expand({"TranscodeTaskSet": [whole, whole]})) == 2
+    shots = {"Definition": 10, "TimeOffsetSet": [1000]}
+    cover = {"Definition": 10, "PositionType": "Time", "PositionValue": 1}
+    assert (
+        len(expand({"SnapshotByTimeOffsetTaskSet": [shots], "CoverBySnapshotTaskSet": [cover]}))
+        == 2
+    )
