@@ -688,6 +688,12 @@ ADAPTIVE = "CreateAdaptiveDynamicStreamingTemplate"
         (ADAPTIVE, "DrmEncryptType", {"DrmEncryptType": "simpleaes"}, "InvalidParameterValue"),
         (
             ADAPTIVE,
+            "HlsTime",
+            {"StreamInfos": [{"Video": video(HlsTime=4), "Audio": audio()}]},
+            "InvalidParameterValue.HlsTime",
+        ),
+        (
+            ADAPTIVE,
             "SegmentDuration",
             {"SegmentDuration": 11},
             "InvalidParameterValue.SegmentDuration",

@@ -292,6 +292,10 @@ def adaptive_dynamic_streaming(item: dict[str, Any]) -> dict[str, Any]:
         if not s.get("Video"):
             raise VodError("MissingParameter", "StreamInfos.N.Video is required.")
         s["Video"] = video(s["Video"])
+        if s["Video"].get("HlsTime"):
+            # The SDK: HlsTime is for transcode templates only; adaptive streams use
+            # the template's SegmentDuration. Refused rather than ignored.
+            raise bad("HlsTime", "adaptive streams take SegmentDuration, not HlsTime.")
         if s["RemoveAudio"]:
             s.pop("Audio", None)
         elif not s.get("Audio"):
