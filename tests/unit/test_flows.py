@@ -213,6 +213,10 @@ def test_expand_refuses_one_definition_asked_two_ways() -> None:
     assert info.value.code == "InvalidParameterValue" and "100010" in info.value.message
     # Identical repeats share one output; the same Definition in another set is another output.
     assert len(expand({"TranscodeTaskSet": [whole, whole]})) == 2
+    flv = {"Definition": 100010, "OverrideParameter": {"Container": "flv"}}
+    assert len(expand({"TranscodeTaskSet": [whole, flv]})) == 2  # another rendition
+    with pytest.raises(VodError):
+        expand({"TranscodeTaskSet": [flv, {**flv, "StartTimeOffset": 2}]})
     shots = {"Definition": 10, "TimeOffsetSet": [1000]}
     cover = {"Definition": 10, "PositionType": "Time", "PositionValue": 1}
     assert (

@@ -9,6 +9,7 @@ sweeper finds again (runtime/sweeper.py); how one subtask runs is core/subtasks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +50,14 @@ def _one_output_per_definition(items: list[tuple[str, dict[str, Any]]]) -> None:
     A media keeps one output per (kind, Definition) (DescribeMediaInfos lists them
     so, and they share their output names), so two different asks (another clip
     window, other offsets) would overwrite each other while both report SUCCESS.
-    Identical repeats are fine: they are one output, shared.
+    Identical repeats are fine: they are one output, shared. Transcode tasks with
+    different OverrideParameters are different renditions (own output names).
     """
-    seen: dict[tuple[str, Any], dict[str, Any]] = {}
+    seen: dict[tuple[str, Any, str], dict[str, Any]] = {}
     for result_type, item in items:
-        key = (result_type, item.get("Definition"))
+        # An OverrideParameter makes another rendition with outputs of its own.
+        override = item.get("OverrideParameter")
+        key = (result_type, item.get("Definition"), json.dumps(override, sort_keys=True))
         if key in seen and seen[key] != item:
             raise VodError(
                 "InvalidParameterValue",
