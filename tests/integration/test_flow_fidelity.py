@@ -25,7 +25,8 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[Services, str]]:
         data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32, workers=1
     )
     services = await build_services(settings)
-    clip = make_video(tmp_path / "clip.mp4", duration=2, width=320, height=240)
+    # 640x480: 100010 (360 lines at most) and its 180-line override both scale down.
+    clip = make_video(tmp_path / "clip.mp4", duration=2, width=640, height=480)
     record = await services.library.add_media(  # type: ignore[union-attr]
         settings.app_id, clip, name="clip", media_type="mp4"
     )
