@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from vodflow.api import registry
-from vodflow.api.cos import OBJECT_METHODS, object_endpoint, root_endpoint
+from vodflow.api.cors import CorsMiddleware
+from vodflow.api.cos import OBJECT_METHODS, bucket_object_endpoint, object_endpoint, root_endpoint
 from vodflow.api.files import serve_file
 from vodflow.api.server import API_METHODS, healthz
+from vodflow.api.ugc import ugc_endpoint
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
@@ -28,6 +31,7 @@ from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.subtasks import SubtaskRunner
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
+from vodflow.core.upload_signatures import UploadSignatureService
 from vodflow.core.uploads import UploadService
 from vodflow.credentials_file import load_root_credential
 from vodflow.fsmodes import private_dir
@@ -82,6 +86,7 @@ async def build_services(settings: Settings) -> Services:
         flows=flows,
         library=library,
         uploads=uploads,
+        upload_signatures=UploadSignatureService(db, credentials, apps),
         pulls=pulls,
         runner=runner,
         tasks=TaskQueries(db),
@@ -106,6 +111,9 @@ def routes() -> list[BaseRoute]:
         Route("/", root_endpoint, methods=API_METHODS),
         Route("/upload/{key:path}", object_endpoint, methods=OBJECT_METHODS),
         Route("/vod/{key:path}", serve_file, methods=["GET", "HEAD"]),
+        # Client uploads: the UGC upload API, and S3 path-style object addressing.
+        Route("/v3/index.php", ugc_endpoint, methods=["POST"]),
+        Route("/{bucket}/upload/{key:path}", bucket_object_endpoint, methods=OBJECT_METHODS),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
@@ -130,4 +138,4 @@ def create_app(settings: Settings) -> Starlette:
                 await part.stop()
             await services.db.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan)
+    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(CorsMiddleware)])

@@ -7,6 +7,7 @@ import typer
 from vodflow.commands.events import events_app
 from vodflow.commands.process import process
 from vodflow.commands.serve import serve
+from vodflow.commands.sign_upload import sign_upload
 from vodflow.commands.tasks import tasks_app
 from vodflow.commands.upload import upload
 from vodflow.commands.worker import worker
@@ -27,6 +28,7 @@ def main() -> None:
 app.command()(serve)
 app.command()(process)
 app.command()(upload)
+app.command(name="sign-upload")(sign_upload)
 app.command()(worker)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(events_app, name="events")

@@ -20,6 +20,7 @@ from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.subtasks import SubtaskRunner
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
+from vodflow.core.upload_signatures import UploadSignatureService
 from vodflow.core.uploads import UploadService
 from vodflow.notify.service import EventsService
 from vodflow.ratelimit import RateLimiter
@@ -50,6 +51,7 @@ class Services:
     flows: FlowService
     library: LibraryService
     uploads: UploadService
+    upload_signatures: UploadSignatureService
     pulls: PullUploadService
     runner: SubtaskRunner
     tasks: TaskQueries

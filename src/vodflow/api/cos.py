@@ -2,7 +2,11 @@
 
 `cos-python-sdk-v5` with `CosConfig(Domain="<vodflow host:port>", Scheme="http")`
 sends object requests to `/<key>`; the keys ApplyUpload hands out all start with
-`upload/`, so this endpoint owns `/upload/...`. Supported: simple PUT, HEAD,
+`upload/`, so this endpoint owns `/upload/...`. The bucket may also be named in the
+Host (virtual-host style, `<bucket>.cos.<region>.myqcloud.com`, as the browser and
+S3 SDKs address it) or in the path (`/<bucket>/upload/...`, S3 path style); a named
+bucket must be the session's. Requests are signed with the COS signature
+(api/cos_auth.py) or AWS Signature V4 (api/sigv4.py). Supported: simple PUT, HEAD,
 multipart initiate / upload part / list parts / complete / abort, and listing a
 session's multipart uploads (`GET /?uploads`, which the SDK's resumable
 `upload_file` sends to the root, shared with the API route). Every request is
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from vodflow import ids
-from vodflow.api import cos_auth
+from vodflow.api import cos_auth, sigv4
 from vodflow.api.server import api_endpoint
 from vodflow.core.uploads import KEY_PREFIX, StorageError, UploadService
 from vodflow.timeutil import iso
@@ -43,6 +48,10 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 
 log = logging.getLogger("vodflow.cos")
 OBJECT_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+_VIRTUAL_HOST = re.compile(
+    r"^([a-z0-9][a-z0-9-]{0,62})\.cos\.[a-z0-9-]{1,40}\.myqcloud\.com(:\d+)?$"
+)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}-\d{1,20}$")
 
 
 def _xml(status: int, root: str, children: str, headers: dict[str, str] | None = None) -> Response:
@@ -75,16 +84,41 @@ def _query(request: Request) -> dict[str, str]:
     return {k.lower(): v for k, v in parse_qsl(request.url.query, keep_blank_values=True)}
 
 
-async def _authenticate(request: Request) -> Any:
+class Signed:
+    """A verified request: who signed it, and its body decoded and checked."""
+
+    def __init__(self, request: Request, credential: Any, verified: sigv4.Verified | None):
+        self.request = request
+        self.credential = credential
+        self.verified = verified
+
+    def body(self) -> AsyncIterator[bytes]:
+        raw = _body(self.request)
+        if self.verified is not None:
+            return self.verified.body(raw)
+        headers = {k.lower(): v for k, v in self.request.headers.items()}
+        return sigv4.checked_body(headers, raw)
+
+
+async def _authenticate(request: Request) -> Signed:
     services: Services = request.app.state.services
     raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    headers = {k.lower(): v for k, v in request.headers.items()}
     req = cos_auth.CosRequest(
         method=request.method,
         raw_path=raw_path.split("?", 1)[0],
         query=request.url.query,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=headers,
     )
-    return await cos_auth.verify(req, services.credentials.lookup, time.time())
+    if sigv4.applies(headers):
+        verified = await sigv4.verify(req, services.credentials.lookup, time.time())
+        return Signed(request, verified.credential, verified)
+    if "x-amz-algorithm" in {k.lower() for k in _query(request)}:
+        raise cos_auth.CosAuthError(
+            "AccessDenied", "Query-string (presigned) authentication is not supported."
+        )
+    credential = await cos_auth.verify(req, services.credentials.lookup, time.time())
+    return Signed(request, credential, None)
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
@@ -94,8 +128,21 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 def _declared_too_big(request: Request, limit: int) -> bool:
-    declared = request.headers.get("content-length", "")
+    declared = request.headers.get("x-amz-decoded-content-length") or request.headers.get(
+        "content-length", ""
+    )
     return declared.isdigit() and int(declared) > limit
+
+
+def host_bucket(request: Request) -> str | None:
+    """The bucket a virtual-host-style request names in its Host, if any."""
+    m = _VIRTUAL_HOST.match(request.headers.get("host", "").lower())
+    return m[1] if m else None
+
+
+def _check_bucket(named: str | None, session: dict[str, Any]) -> None:
+    if named is not None and named != session_bucket(session):
+        raise StorageError(404, "NoSuchBucket", "The specified bucket does not exist.")
 
 
 async def root_endpoint(request: Request) -> Response:
@@ -108,6 +155,13 @@ async def root_endpoint(request: Request) -> Response:
 async def object_endpoint(request: Request) -> Response:
     path = request.url.path
     return await _guard(request, _object, path)
+
+
+async def bucket_object_endpoint(request: Request) -> Response:
+    """`/<bucket>/upload/...`: S3 path-style addressing."""
+    if not _BUCKET.match(request.path_params.get("bucket", "")):
+        return error_response(404, "NoSuchBucket", "The specified bucket does not exist.", "/")
+    return await _guard(request, _object, request.url.path)
 
 
 async def _guard(
@@ -150,7 +204,7 @@ async def _drain(request: Request) -> None:
 
 
 async def _list_uploads(request: Request) -> Response:
-    credential = await _authenticate(request)
+    credential = (await _authenticate(request)).credential
     uploads = _uploads(request)
     query = _query(request)
     prefix = query.get("prefix", "")
@@ -179,12 +233,17 @@ async def _list_uploads(request: Request) -> Response:
 async def _object(request: Request) -> Response:
     raw = request.url.path
     key = unquote(raw.lstrip("/")) if raw.startswith("/") else raw
+    named = request.path_params.get("bucket") or host_bucket(request)
+    if "bucket" in request.path_params:
+        key = key.split("/", 1)[1]
     # Keys are compared as received: anything not exactly a session key is refused.
-    credential = await _authenticate(request)
+    signed = await _authenticate(request)
+    credential = signed.credential
     if not key.startswith(KEY_PREFIX) or ".." in key.split("/") or "\\" in key:
         raise StorageError(403, "AccessDenied", "This object key is not writable.")
     uploads = _uploads(request)
     session = await uploads.session_for(credential, key)
+    _check_bucket(named, session)
     query = _query(request)
     method = request.method
     limit = uploads.limit_for(key)
@@ -199,10 +258,10 @@ async def _object(request: Request) -> Response:
                 number = int(query.get("partnumber", ""))
             except ValueError:
                 raise StorageError(400, "InvalidArgument", "partNumber is not a number.") from None
-            etag = await uploads.put_part(key, upload_id, number, _body(request))
+            etag = await uploads.put_part(key, upload_id, number, signed.body())
             return Response(status_code=200, headers={"ETag": etag})
         if method == "POST":
-            wanted = await _complete_list(request)
+            wanted = await _complete_list(signed.body())
             etag, _size = await uploads.complete(key, upload_id, wanted)
             children = (
                 _el("Location", f"{request.url.netloc}/{key}")
@@ -229,7 +288,7 @@ async def _object(request: Request) -> Response:
             raise StorageError(
                 400, "EntityTooLarge", f"The object exceeds the maximum upload size of {limit}."
             )
-        etag, _size = await uploads.put_object(key, _body(request))
+        etag, _size = await uploads.put_object(key, signed.body())
         return Response(status_code=200, headers={"ETag": etag})
     if method == "HEAD":
         found = await uploads.head_object(key)
@@ -289,9 +348,9 @@ def _list_parts(
     return _xml(200, "ListPartsResult", children)
 
 
-async def _complete_list(request: Request) -> list[tuple[int, str]]:
+async def _complete_list(chunks: AsyncIterator[bytes]) -> list[tuple[int, str]]:
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in chunks:
         body += chunk
         if len(body) > COMPLETE_BODY_LIMIT:
             raise StorageError(400, "EntityTooLarge", "The part list is too long.")

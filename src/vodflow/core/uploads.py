@@ -123,6 +123,8 @@ class UploadService:
         source_context: str | None,
         expire_time: str | None,
         class_id: int | None,
+        task_priority: int | None = None,
+        task_notify_mode: str | None = None,
     ) -> UploadTicket:
         media_type = normalise_media_type(media_type)
         cover = None
@@ -134,7 +136,9 @@ class UploadService:
                     f"CoverType must be one of {', '.join(sorted(COVER_TYPES))}.",
                 )
         expires = parse_expire_time(expire_time)
-        FlowOptions.of(session_context=session_context)  # checked now, used at commit
+        FlowOptions.of(  # checked now, used at commit
+            priority=task_priority, notify_mode=task_notify_mode, session_context=session_context
+        )
         await self.library.check_procedure(app_id, procedure)
 
         session_key = ids.token(32)
@@ -159,6 +163,8 @@ class UploadService:
                 source_context=source_context or None,
                 class_id=class_id or 0,
                 media_expire_time=expires,
+                task_priority=task_priority,
+                task_notify_mode=task_notify_mode,
                 media_key=media_key,
                 cover_key=cover_key,
                 state=UploadState.PENDING,
@@ -166,6 +172,25 @@ class UploadService:
                 expires_at=t + SESSION_S,
             )
         return UploadTicket(app_id, session_key, media_key, cover_key, cred)
+
+    async def resume(self, app_id: int, vod_session_key: str) -> UploadTicket:
+        """A fresh credential for an open session (a client resuming an upload)."""
+        session_key = token_digest(vod_session_key)
+        async with self.db.read() as conn:
+            session = await q.get_session(conn, session_key)
+        if (
+            session is None
+            or session["app_id"] != app_id
+            or session["expires_at"] < now()
+            or session["state"] != UploadState.PENDING
+        ):
+            raise bad_session()
+        cred = await self.credentials.issue(
+            scope="cos", duration_s=CREDENTIAL_S, app_id=app_id, session_key=session_key
+        )
+        return UploadTicket(
+            app_id, vod_session_key, session["media_key"], session["cover_key"], cred
+        )
 
     async def commit(self, app_id: int, vod_session_key: str) -> MediaRecord:
         """Make the uploaded object media; a session commits at most once."""
@@ -218,7 +243,11 @@ class UploadService:
                 },
                 cover_src=cover_path,
                 procedure=session["procedure"],
-                flow_options=FlowOptions.of(session_context=session["session_context"]),
+                flow_options=FlowOptions.of(
+                    priority=session["task_priority"],
+                    notify_mode=session["task_notify_mode"],
+                    session_context=session["session_context"],
+                ),
                 conn_hook=mark_committed,
             )
         except MediaRefused:

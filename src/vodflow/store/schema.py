@@ -113,12 +113,24 @@ upload_sessions = Table(
     Column("source_context", String(250), nullable=True),
     Column("class_id", Integer, nullable=False, default=0),
     Column("media_expire_time", Float, nullable=True),
+    # The flow options a client upload signature carries (taskPriority, taskNotifyMode).
+    Column("task_priority", Integer, nullable=True),
+    Column("task_notify_mode", String(8), nullable=True),
     Column("media_key", String(512), nullable=False),
     Column("cover_key", String(512), nullable=True),
     Column("state", String(16), nullable=False, default="PENDING"),
     Column("file_id", String(32), nullable=True),
     Column("create_time", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+# Client upload signatures with oneTimeValid=1 that were used, kept until they expire.
+spent_upload_signatures = Table(
+    "spent_upload_signatures",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_spent_upload_signatures_expiry", "expires_at"),
 )
 
 multipart_uploads = Table(
