@@ -37,23 +37,36 @@ def _missing(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def node() -> str:
-    """The `node` binary, with the pinned Node.js clients installed (`npm ci`, once)."""
+def _npm_ci(folder: Path) -> str:
+    """`npm ci` in `folder` unless its node_modules matches the lock; the `node` binary."""
     node_bin, npm_bin = shutil.which("node"), shutil.which("npm")
     if node_bin is None or npm_bin is None:
         _missing("node and npm are needed for the Node.js SDK tests and are not on PATH")
     assert node_bin is not None and npm_bin is not None
-    lock = NODE_DIR / "package-lock.json"
-    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    lock = folder / "package-lock.json"
+    installed = folder / "node_modules" / ".package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         done = subprocess.run(
             [npm_bin, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR, capture_output=True, text=True, timeout=600,
+            cwd=folder, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
         if done.returncode != 0:
-            pytest.fail(f"`npm ci` in {NODE_DIR} failed:\n{done.stdout}\n{done.stderr}")
+            pytest.fail(f"`npm ci` in {folder} failed:\n{done.stdout}\n{done.stderr}")
     return node_bin
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The `node` binary, with the pinned Node.js clients installed (`npm ci`, once)."""
+    return _npm_ci(NODE_DIR)
+
+
+@pytest.fixture(scope="session")
+def vod_js_sdk() -> Path:
+    """vod-js-sdk-v6's browser bundle, installed by `npm ci` in tests/browser (once)."""
+    folder = Path(__file__).resolve().parent / "browser"
+    _npm_ci(folder)
+    return folder / "node_modules" / "vod-js-sdk-v6" / "dist" / "vod-js-sdk-v6.js"
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
-    """Write ca.pem, cert.pem and key.pem into `folder`; return their paths."""
+def make_ca_and_server_cert(
+    folder: Path, dns_names: tuple[str, ...] = ()
+) -> tuple[Path, Path, Path]:
+    """Write ca.pem, cert.pem and key.pem into `folder`; return their paths.
+
+    The server certificate names 127.0.0.1, localhost and any `dns_names` (such as
+    vod2.qcloud.com, for a browser whose resolver maps Tencent's hosts here).
+    """
     now = datetime.datetime.now(datetime.UTC)
     valid = (now - datetime.timedelta(days=1), now + datetime.timedelta(days=2))
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -55,7 +61,11 @@ def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
         .not_valid_after(valid[1])
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(name) for name in dns_names),
+                ]
             ),
             critical=False,
         )
