@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -10,7 +13,39 @@ import httpx
 from botocore.config import Config
 
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
+from tests.tlsutil import make_ca_and_server_cert
 from vodflow.upload_signature import sign
+
+
+@dataclass
+class HttpsServer(ServerProcess):
+    """A vodflow on HTTPS whose API calls (and UGC calls) trust the test CA."""
+
+    ca: Path | None = None
+
+    def call(self, action: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        client = self.common(certification=str(self.ca))
+        return client.call_json(action, params or {})["Response"]  # type: ignore[no-any-return]
+
+
+def start_https(folder: Path, dns_names: tuple[str, ...] = ()) -> HttpsServer:
+    """A vodflow serving HTTPS with a test CA's certificate (the chain names the CA)."""
+    ca, cert, key = make_ca_and_server_cert(folder / "pki", dns_names)
+    chain = folder / "pki" / "chain.pem"
+    chain.write_text(cert.read_text() + ca.read_text())
+    srv = HttpsServer(
+        folder / "data",
+        args=["--tls-cert", str(chain), "--tls-key", str(key)],
+        scheme="https",
+        ca=ca,
+    )
+    return srv.start()  # type: ignore[return-value]
+
+
+def _verify(server: ServerProcess) -> Any:
+    if isinstance(server, HttpsServer):
+        return ssl.create_default_context(cafile=str(server.ca))
+    return True
 
 
 def signature(**params: Any) -> str:
@@ -23,7 +58,12 @@ def signature(**params: Any) -> str:
 def ugc(server: ServerProcess, action: str, body: dict[str, Any], **http: Any) -> dict[str, Any]:
     """One UGC API call (`POST /v3/index.php?Action=...`): the `{code, message, data}` answer."""
     r = httpx.post(
-        f"{server.url}/v3/index.php", params={"Action": action}, json=body, timeout=30, **http
+        f"{server.url}/v3/index.php",
+        params={"Action": action},
+        json=body,
+        timeout=30,
+        verify=_verify(server),
+        **http,
     )
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -50,6 +90,7 @@ def s3(server: ServerProcess, data: dict[str, Any], **cred: str) -> Any:
         aws_secret_access_key=cred.get("secret", temp["secretKey"]),
         aws_session_token=cred.get("token", temp["token"]),
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        verify=str(server.ca) if isinstance(server, HttpsServer) else True,
     )
 
 

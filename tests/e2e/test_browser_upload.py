@@ -22,7 +22,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
-from tests.tlsutil import make_ca_and_server_cert
-from tests.ugckit import new_app, pull_until, signature
+from tests.ugckit import new_app, pull_until, signature, start_https
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,32 +105,10 @@ def app_server(files: dict[str, tuple[str, Callable[[], bytes]]]) -> Iterator[st
         httpd.server_close()
 
 
-@dataclass
-class HttpsServer(ServerProcess):
-    """A vodflow on HTTPS whose API calls trust the test CA."""
-
-    ca: Path | None = None
-
-    def call(self, action: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        client = self.common(certification=str(self.ca))
-        return client.call_json(action, params or {})["Response"]  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 def https_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    names = (*TENCENT_HOSTS, "*.cos.ap-local.myqcloud.com")
-    ca, cert, key = make_ca_and_server_cert(tmp_path / "pki", names)
-    # The chain names the CA, whose key the browser trusts.
-    chain = tmp_path / "pki" / "chain.pem"
-    chain.write_text(cert.read_text() + ca.read_text())
-    srv = HttpsServer(
-        tmp_path / "data",
-        args=["--tls-cert", str(chain), "--tls-key", str(key)],
-        scheme="https",
-        ca=ca,
-    )
-    srv.start()
-    yield srv, ca
+    srv = start_https(tmp_path, (*TENCENT_HOSTS, "*.cos.ap-local.myqcloud.com"))
+    yield srv, srv.ca
     srv.stop()
 
 
