@@ -3,8 +3,11 @@
 A real `vodflow serve` receives a generated 1 GiB MPEG-TS (a short clip repeated;
 TS concatenates into a valid stream) by simple PUT and by multipart
 (cos-python-sdk-v5, 8 MB parts, 4 threads), then CommitUpload probes and hashes
-it. The figure is the server's VmHWM (peak resident set) read from /proc after
-each run, beside its RSS when idle. Goal: peak < 200 MB.
+it; and as a client app does, by a client upload signature (ApplyUploadUGC) and
+boto3 multipart signed with SigV4 (8 MB parts, 4 threads; the payload's SHA-256
+and CRC32 checked while it streams), then CommitUploadUGC. The figure is the
+server's VmHWM (peak resident set) read from /proc after each run, beside its RSS
+when idle. Goal: peak < 200 MB.
 
 Run: `.venv/bin/python -m bench.upload_memory [SIZE_MIB]` from the repository root.
 """
@@ -20,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
+from tests.ugckit import apply as apply_ugc
+from tests.ugckit import bucket, s3, signature, ugc
 from tests.uploadkit import apply, cos_client
 
 MIB = 1024 * 1024
@@ -41,6 +46,42 @@ def make_big(path: Path, size: int) -> None:
         while written < size:
             out.write(unit)
             written += len(unit)
+
+
+def run_sigv4(work: Path, big: Path) -> None:
+    from boto3.s3.transfer import TransferConfig
+
+    server = ServerProcess(work / "sigv4").start()
+    assert server.proc is not None
+    pid = server.proc.pid
+    try:
+        idle = status(pid, "VmRSS")
+        sig = signature()
+        data = apply_ugc(server, sig, "ts", videoName="bench")
+        client = s3(server, data)
+        config = TransferConfig(
+            multipart_threshold=8 * MIB, multipart_chunksize=8 * MIB, max_concurrency=4
+        )
+        t0 = time.perf_counter()
+        key = data["video"]["storagePath"].lstrip("/")
+        client.upload_file(str(big), bucket(data), key, Config=config)
+        t1 = time.perf_counter()
+        done = ugc(
+            server, "CommitUploadUGC", {"signature": sig, "vodSessionKey": data["vodSessionKey"]}
+        )
+        assert done["code"] == 0, done
+        t2 = time.perf_counter()
+        report("SigV4 multipart", big.stat().st_size, t1 - t0, t2 - t1, idle, status(pid, "VmHWM"))
+    finally:
+        server.stop()
+
+
+def report(mode: str, size: int, upload_s: float, commit_s: float, idle: int, peak: int) -> None:
+    print(
+        f"{mode:15s} {size / MIB:7.0f} MiB  upload {size / MIB / upload_s:6.0f} MiB/s  "
+        f"commit {commit_s:5.1f} s  idle RSS {idle / MIB:5.1f} MB  "
+        f"peak RSS {peak / MIB:5.1f} MB  ({peak / (200 * MIB):.2f}x of the 200 MB goal)"
+    )
 
 
 def run(size_mib: int, multipart: bool, work: Path, big: Path) -> None:
@@ -68,14 +109,8 @@ def run(size_mib: int, multipart: bool, work: Path, big: Path) -> None:
         t1 = time.perf_counter()
         server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
         t2 = time.perf_counter()
-        peak = status(pid, "VmHWM")
         mode = "multipart" if multipart else "simple PUT"
-        size = big.stat().st_size
-        print(
-            f"{mode:11s} {size / MIB:7.0f} MiB  upload {size / MIB / (t1 - t0):6.0f} MiB/s  "
-            f"commit {t2 - t1:5.1f} s  idle RSS {idle / MIB:5.1f} MB  "
-            f"peak RSS {peak / MIB:5.1f} MB  ({peak / (200 * MIB):.2f}x of the 200 MB goal)"
-        )
+        report(mode, big.stat().st_size, t1 - t0, t2 - t1, idle, status(pid, "VmHWM"))
     finally:
         server.stop()
 
@@ -86,8 +121,12 @@ def main() -> None:
         work = Path(tmp)
         big = work / "big.ts"
         make_big(big, size_mib * MIB)
-        for multipart in (False, True):
-            run(size_mib, multipart, work, big)
+        modes = sys.argv[2:] or ["put", "multipart", "sigv4"]
+        for mode in modes:
+            if mode == "sigv4":
+                run_sigv4(work, big)
+            else:
+                run(size_mib, mode == "multipart", work, big)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ class HttpsServer(ServerProcess):
     """A vodflow on HTTPS whose API calls (and UGC calls) trust the test CA."""
 
     ca: Path | None = None
+    chain: Path | None = None  # the server certificate, then the CA's
+    key: Path | None = None
 
     def call(self, action: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         client = self.common(certification=str(self.ca))
@@ -38,6 +40,8 @@ def start_https(folder: Path, dns_names: tuple[str, ...] = ()) -> HttpsServer:
         args=["--tls-cert", str(chain), "--tls-key", str(key)],
         scheme="https",
         ca=ca,
+        chain=chain,
+        key=key,
     )
     return srv.start()  # type: ignore[return-value]
 

@@ -3,11 +3,14 @@
 Chromium's resolver maps vod2.qcloud.com and *.myqcloud.com to a vodflow HTTPS
 port (and every other host to nowhere); the server's certificate comes from a
 test CA the browser trusts (by the CA's key, `--ignore-certificate-errors-spki-list`).
-The page is the app's, served from loopback (as in development; a page on a public
-origin calling a loopback vodflow would meet Chromium's Local Network Access
-prompt) with the SDK's browser bundle and a `/signature` endpoint that signs a
-fresh one-time signature carrying a procedure for every call, as an app's server
-would. The
+Both of the SDK's storage paths are driven: `storageType: "s3"` (the AWS S3 SDK,
+SigV4, bucket in the Host) and the default `"cos"` (its bundled COS SDK, COS
+signature, bucket in the Host too); the file is larger than one 5 MiB part, so both
+upload it in parts. The page is the app's, served from loopback (as in
+development; a page on a public origin calling a loopback vodflow would meet
+Chromium's Local Network Access prompt) with the SDK's browser bundle and a
+`/signature` endpoint that signs a fresh one-time signature carrying a procedure
+for every call, as an app's server would. The
 SDK calls PrepareUploadUGC, ApplyUploadUGC, uploads with the AWS S3 SDK (SigV4,
 bucket in the Host) and calls CommitUploadUGC; the test then receives the flow's
 ProcedureStateChanged FINISH through PullEvents.
@@ -19,6 +22,7 @@ import base64
 import hashlib
 import json
 import shutil
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,8 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.mediagen import make_video
-from tests.servers import ServerProcess
-from tests.ugckit import new_app, pull_until, signature, start_https
+from tests.ugckit import HttpsServer, new_app, pull_until, signature, start_https
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,6 +46,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>upload</title>
 <script src="/vod-js-sdk-v6.js"></script>
+<script src="/storage.js"></script>
 <input type="file" id="file">
 <div id="progress">0%</div>
 <div id="result"></div>
@@ -55,7 +59,8 @@ const tcVod = new TcVod.default({
 });
 document.getElementById("file").addEventListener("change", (ev) => {
   const uploader = tcVod.upload({
-    mediaFile: ev.target.files[0], mediaName: "from-the-browser", storageType: "s3",
+    mediaFile: ev.target.files[0], mediaName: "from-the-browser",
+    storageType: window.STORAGE_TYPE, chunkSize: 5 * 1024 * 1024,
   });
   uploader.on("media_progress", (info) => {
     window.progress.push(info.percent);
@@ -79,8 +84,13 @@ def spki_sha256(cert_pem: Path) -> str:
 
 
 @contextmanager
-def app_server(files: dict[str, tuple[str, Callable[[], bytes]]]) -> Iterator[str]:
-    """The app's own web server on loopback: its page, the SDK, its signature endpoint."""
+def app_server(
+    files: dict[str, tuple[str, Callable[[], bytes]]], chain: Path, key: Path
+) -> Iterator[str]:
+    """The app's own HTTPS server on loopback: its page, the SDK, its signature endpoint.
+
+    HTTPS because the SDK's COS path talks to COS with the page's own scheme.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -96,10 +106,13 @@ def app_server(files: dict[str, tuple[str, Callable[[], bytes]]]) -> Iterator[st
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(chain, key)
+    httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield f"https://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -112,15 +125,26 @@ def https_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def big_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 6 MiB of valid MPEG-TS (a clip repeated): two 5 MiB parts."""
+    folder = tmp_path_factory.mktemp("browser")
+    unit = make_video(folder / "unit.ts", duration=3.0, vbitrate="3000k").read_bytes()
+    path = folder / "clip.ts"
+    path.write_bytes(unit * (6 * 1024 * 1024 // len(unit) + 1))
+    return path
+
+
+@pytest.mark.parametrize("storage", ["s3", "cos"])
 def test_vod_js_sdk_uploads_from_a_page_and_the_flow_finishes(
-    https_server: Any, vod_js_sdk: Path, tmp_path: Path
+    https_server: Any, vod_js_sdk: Path, big_clip: Path, storage: str
 ) -> None:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (make test does it)")
     from playwright.sync_api import sync_playwright
 
     srv, ca = https_server
-    server: ServerProcess = srv
+    server: HttpsServer = srv
     app_id = new_app(server, "browser")
     procedure = "browser-snapshot"
     server.call(
@@ -133,7 +157,7 @@ def test_vod_js_sdk_uploads_from_a_page_and_the_flow_finishes(
             },
         },
     )
-    clip = make_video(tmp_path / "clip.mp4", duration=3.0)
+    clip = big_clip
     issued: list[str] = []
 
     def sign_one() -> bytes:
@@ -151,11 +175,13 @@ def test_vod_js_sdk_uploads_from_a_page_and_the_flow_finishes(
         "/": ("text/html", PAGE.encode),
         "/vod-js-sdk-v6.js": ("text/javascript", vod_js_sdk.read_bytes),
         "/signature": ("text/plain", sign_one),
+        "/storage.js": ("text/javascript", f"window.STORAGE_TYPE = '{storage}';".encode),
     }
 
     rules = [f"MAP {host} 127.0.0.1:{server.port}" for host in TENCENT_HOSTS]
     rules += [f"MAP *.myqcloud.com 127.0.0.1:{server.port}", "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1"]
-    with app_server(files) as origin, sync_playwright() as p:
+    assert server.chain is not None and server.key is not None
+    with app_server(files, server.chain, server.key) as origin, sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=[
@@ -171,6 +197,15 @@ def test_vod_js_sdk_uploads_from_a_page_and_the_flow_finishes(
                 lambda r: failures.append(f"{r.method} {r.url}: {r.failure}"),
             )
             page.on("console", lambda m: failures.append(f"console: {m.text}"))
+            object_requests: list[str] = []
+            page.on(
+                "request",
+                lambda r: (
+                    object_requests.append(f"{r.method} {r.url}")
+                    if ".myqcloud.com/" in r.url
+                    else None
+                ),
+            )
             page.goto(f"{origin}/")
             page.set_input_files("#file", str(clip))
             page.wait_for_function(
@@ -187,6 +222,11 @@ def test_vod_js_sdk_uploads_from_a_page_and_the_flow_finishes(
     file_id = done["fileId"]
     assert done["video"]["url"].startswith(server.url + "/vod/")
     assert shown == "100%"
+    # Virtual-host style, in parts: initiate, two parts, complete (the preflights aside).
+    bucket = f"https://vodflow-{app_id}.cos.ap-local.myqcloud.com/upload/"
+    parts = [r for r in object_requests if r.startswith(f"PUT {bucket}") and "uploadId=" in r]
+    assert len(parts) == 2, object_requests
+    assert any(r.startswith(f"POST {bucket}") and "uploads" in r for r in object_requests)
     assert progress[-1] == 1 and progress == sorted(progress)
     # One fresh one-time signature per UGC call: PrepareUploadUGC, ApplyUploadUGC, CommitUploadUGC.
     assert len(issued) == 3
