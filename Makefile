@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: install serve test lint bench clean
 
@@ -18,8 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 serve: install
 	$(BIN)/vodflow serve $(ARGS)
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`).
+$(CHROMIUM):
+	apt-get update && apt-get install -y --no-install-recommends chromium
 
 lint: install
 	$(BIN)/ruff format --check src tests bench
@@ -27,4 +32,4 @@ lint: install
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) vodflow-data .pytest_cache tests/node/node_modules
+	rm -rf $(VENV) vodflow-data .pytest_cache tests/node/node_modules tests/browser/node_modules
