@@ -517,8 +517,10 @@ def test_sigv4_tampering_is_refused(server: ServerProcess, clip: Path) -> None:
     assert stored()
 
 
-def test_streaming_signed_chunks(server: ServerProcess, clip: Path) -> None:
-    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD: each chunk signed, chained from the seed."""
+@pytest.mark.parametrize("trailer", [False, True], ids=["signed-chunks", "signed-trailer"])
+def test_streaming_signed_chunks(server: ServerProcess, clip: Path, trailer: bool) -> None:
+    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: each chunk signed, chained from the
+    seed signature; with a trailer, a CRC32 checksum after the last chunk, signed too."""
     data = apply(server, signature())
     body = clip.read_bytes()
     temp = data["tempCertificate"]
@@ -530,34 +532,44 @@ def test_streaming_signed_chunks(server: ServerProcess, clip: Path) -> None:
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] + [b""]
 
-    def encode(seed: str, tamper: bool) -> bytes:
+    def hmac_hex(text: str) -> str:
+        return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    def encode(seed: str, tamper: str = "") -> bytes:
         out, previous = b"", seed
         empty = hashlib.sha256(b"").hexdigest()
         for chunk in chunks:
-            text = "\n".join(
-                [
-                    "AWS4-HMAC-SHA256-PAYLOAD",
-                    amz_date,
-                    scope,
-                    previous,
-                    empty,
-                    hashlib.sha256(chunk).hexdigest(),
-                ]
+            digest = hashlib.sha256(chunk).hexdigest()
+            previous = hmac_hex(
+                f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{empty}\n{digest}"
             )
-            previous = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
-            sent = chunk[:-1] + b"!" if tamper and chunk else chunk
-            out += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + sent + b"\r\n"
+            sent = chunk[:-1] + b"!" if tamper == "chunk" and chunk else chunk
+            out += f"{len(chunk):x};chunk-signature={previous}\r\n".encode() + sent
+            out += b"\r\n" if chunk or not trailer else b""
+        if trailer:
+            crc = zlib.crc32(body) ^ (1 if tamper == "checksum" else 0)
+            line = "x-amz-checksum-crc32:" + base64.b64encode(crc.to_bytes(4, "big")).decode()
+            signed = hmac_hex(
+                f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n"
+                + hashlib.sha256(f"{line}\n".encode()).hexdigest()
+            )
+            if tamper == "trailer":
+                line = line[:-2] + ("AA" if line[-2:] != "AA" else "BB")
+            out += f"{line}\r\nx-amz-trailer-signature:{signed}\r\n\r\n".encode()
         return out
 
     path = f"/{bucket(data)}/{key_of(data)}"
     h = {
         "host": server.host,
         "x-amz-date": amz_date,
-        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+        + ("-TRAILER" if trailer else ""),
         "x-amz-security-token": temp["token"],
         "x-amz-decoded-content-length": str(len(body)),
         "content-encoding": "aws-chunked",
     }
+    if trailer:
+        h["x-amz-trailer"] = "x-amz-checksum-crc32"
     signed = sorted(h)
     creq = "\n".join(
         [
@@ -569,15 +581,32 @@ def test_streaming_signed_chunks(server: ServerProcess, clip: Path) -> None:
             h["x-amz-content-sha256"],
         ]
     )
-    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
-    seed = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    seed = hmac_hex(
+        f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    )
     h["authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={temp['secretId']}/{scope}, "
         f"SignedHeaders={';'.join(signed)}, Signature={seed}"
     )
-    r = httpx.put(f"{server.url}{path}", headers=h, content=encode(seed, tamper=True))
-    assert _code(r) == (403, "SignatureDoesNotMatch")
-    r = httpx.put(f"{server.url}{path}", headers=h, content=encode(seed, tamper=False))
+    url = f"{server.url}{path}"
+    assert _code(httpx.put(url, headers=h, content=encode(seed, "chunk"))) == (
+        403,
+        "SignatureDoesNotMatch",
+    )
+    if trailer:
+        # A trailer changed after signing; a signed trailer whose checksum is wrong.
+        r = httpx.put(url, headers=h, content=encode(seed, "trailer"))
+        assert _code(r) == (403, "SignatureDoesNotMatch")
+        assert _code(httpx.put(url, headers=h, content=encode(seed, "checksum"))) == (
+            400,
+            "BadDigest",
+        )
+    short = {**h, "x-amz-decoded-content-length": str(len(body) + 1)}
+    assert _code(httpx.put(url, headers=short, content=encode(seed))) == (
+        403,
+        "SignatureDoesNotMatch",  # the length is a signed header
+    )
+    r = httpx.put(url, headers=h, content=encode(seed))
     assert r.status_code == 200, r.text
     assert r.headers["etag"] == f'"{hashlib.md5(body).hexdigest()}"'
 

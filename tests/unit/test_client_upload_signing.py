@@ -133,3 +133,42 @@ def test_a_tampered_chunk_is_refused() -> None:
     with pytest.raises(StorageError) as info:
         asyncio.run(_decoded(req, tampered))
     assert (info.value.status, info.value.code) == (403, "SignatureDoesNotMatch")
+
+
+def _unsigned_chunks(body: bytes, headers: dict[str, str]) -> bytes:
+    verified = sigv4.Verified(
+        credential=Credential("AKIDx", "k"),
+        payload_hash=sigv4.STREAMING_UNSIGNED_TRAILER,
+        key=b"",
+        amz_date="20260101T000000Z",
+        scope="20260101/ap-local/s3/aws4_request",
+        seed_signature="",
+        headers=headers,
+    )
+
+    async def run() -> bytes:
+        async def source() -> AsyncIterator[bytes]:
+            yield body
+
+        return b"".join([c async for c in verified.body(source())])
+
+    return asyncio.run(run())
+
+
+def test_unsigned_trailer_checksum_and_length() -> None:
+    crc = base64.b64encode((0x352441C2).to_bytes(4, "big")).decode()  # CRC32 of b"abc"
+    body = f"3\r\nabc\r\n0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    headers = {"x-amz-trailer": "x-amz-checksum-crc32", "x-amz-decoded-content-length": "3"}
+    assert _unsigned_chunks(body, headers) == b"abc"
+    with pytest.raises(StorageError) as info:
+        _unsigned_chunks(body, {**headers, "x-amz-decoded-content-length": "4"})
+    assert info.value.code == "IncompleteBody"
+    with pytest.raises(StorageError) as info:
+        _unsigned_chunks(body.replace(crc.encode(), b"AAAAAA=="), headers)
+    assert info.value.code == "BadDigest"
+    with pytest.raises(StorageError) as info:
+        _unsigned_chunks(b"3\r\nabc\r\n0\r\n\r\n", headers)  # the declared trailer is missing
+    assert info.value.code == "InvalidRequest"
+    with pytest.raises(StorageError) as info:
+        _unsigned_chunks(b"10\r\nabc", {})
+    assert info.value.code == "IncompleteBody"

@@ -294,7 +294,7 @@ class _Dechunked(AsyncIterator[bytes]):
         self.trailing = verified.payload_hash.endswith("-TRAILER")
         self.previous = verified.seed_signature
         self.buf = bytearray()
-        self.done = False
+        self.decoded = 0
         self.gen = self._run()
 
     def __aiter__(self) -> _Dechunked:
@@ -367,7 +367,15 @@ class _Dechunked(AsyncIterator[bytes]):
             if not await self._fill(2) or self.buf[:2] != b"\r\n":
                 raise StorageError(400, "InvalidRequest", "A chunk does not end with CRLF.")
             del self.buf[:2]
+            self.decoded += size
             yield data
+        declared = self.verified.headers.get("x-amz-decoded-content-length")
+        if declared is not None and declared != str(self.decoded):
+            raise StorageError(
+                400,
+                "IncompleteBody",
+                "The body's length differs from x-amz-decoded-content-length.",
+            )
         trailers = await self._trailers() if self.trailing else {}
         self.checker.finish(trailers)
 

@@ -52,8 +52,7 @@ class UgcError(Exception):
 
 
 def _answer(code: int, message: str, data: dict[str, Any] | None = None) -> JSONResponse:
-    body = {"code": code, "message": message, "data": data or {}, "requestId": ids.request_id()}
-    return JSONResponse(body)
+    return JSONResponse({"code": code, "message": message, "data": data or {}})
 
 
 async def ugc_endpoint(request: Request) -> Response:
