@@ -24,7 +24,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.mediagen import make_video
+from tests.mediagen import make_png, make_video
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess
 from tests.ugckit import (
     apply,
@@ -195,6 +195,32 @@ def test_resumed_session_gets_a_fresh_credential(server: ServerProcess, clip: Pa
         server, "CommitUploadUGC", {"signature": sig, "vodSessionKey": first["vodSessionKey"]}
     )
     assert done["code"] == 0
+
+
+def test_video_with_cover(server: ServerProcess, clip: Path, tmp_path: Path) -> None:
+    cover = make_png(tmp_path / "cover.png", width=64, height=48)
+    sig = signature()
+    data = apply(
+        server,
+        sig,
+        videoName="with cover",
+        coverName="thumb",
+        coverType="png",
+        coverSize=cover.stat().st_size,
+    )
+    assert data["cover"]["storagePath"].endswith("/cover.png")
+    client = s3(server, data)
+    client.put_object(Bucket=bucket(data), Key=key_of(data), Body=clip.read_bytes())
+    cover_key = data["cover"]["storagePath"].lstrip("/")
+    client.put_object(Bucket=bucket(data), Key=cover_key, Body=cover.read_bytes())
+    done = ugc(
+        server, "CommitUploadUGC", {"signature": sig, "vodSessionKey": data["vodSessionKey"]}
+    )
+    assert done["code"] == 0, done
+    served = httpx.get(done["data"]["cover"]["url"])
+    assert served.content == cover.read_bytes()
+    info = server.call("DescribeMediaInfos", {"FileIds": [done["data"]["fileId"]]})
+    assert info["MediaInfoSet"][0]["BasicInfo"]["CoverUrl"] == done["data"]["cover"]["url"]
 
 
 def test_cli_sign_upload_issues_a_signature_vodflow_takes(server: ServerProcess) -> None:

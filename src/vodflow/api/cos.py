@@ -34,6 +34,7 @@ from starlette.responses import Response
 from vodflow import ids
 from vodflow.api import cos_auth, sigv4
 from vodflow.api.server import api_endpoint
+from vodflow.core.credentials import Credential
 from vodflow.core.uploads import KEY_PREFIX, StorageError, UploadService
 from vodflow.timeutil import iso
 
@@ -87,7 +88,9 @@ def _query(request: Request) -> dict[str, str]:
 class Signed:
     """A verified request: who signed it, and its body decoded and checked."""
 
-    def __init__(self, request: Request, credential: Any, verified: sigv4.Verified | None):
+    def __init__(
+        self, request: Request, credential: Credential, verified: sigv4.Verified | None
+    ) -> None:
         self.request = request
         self.credential = credential
         self.verified = verified
