@@ -292,7 +292,7 @@ def test_one_time_signature_is_used_once(server: ServerProcess) -> None:
 
 def test_other_applications_signature(server: ServerProcess, clip: Path) -> None:
     mine, other = new_app(server, "ugc-mine"), new_app(server, "ugc-other")
-    temp = server.call("CreateTempCredential", {"SubAppId": mine, "Duration": 600})
+    temp = server.call("CreateTempCredential", {"SubAppId": mine, "DurationSeconds": 600})
     cred = temp.get("Credentials", temp)
     key_id, secret = cred["TmpSecretId"], cred["TmpSecretKey"]
     # A credential limited to one application signs for it only.

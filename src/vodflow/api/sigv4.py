@@ -180,7 +180,9 @@ async def verify(req: CosRequest, lookup: Lookup, now: float) -> Verified:
         raise CosAuthError("InvalidAccessKeyId", "The access key does not exist.")
     if credential.expired:
         raise CosAuthError("ExpiredToken", "The temporary credential has expired.")
-    if credential.token and req.headers.get("x-amz-security-token", "") != credential.token:
+    if credential.token and not credential.token_matches(
+        req.headers.get("x-amz-security-token", "")
+    ):
         raise CosAuthError("InvalidToken", "x-amz-security-token does not match the credential.")
     when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     if abs(now - when) > SKEW_S:
