@@ -23,7 +23,7 @@ MAX_RANDOM = 2**32 - 1
 MAX_SIGNATURE_CHARS = 8192
 MAX_SOURCE_CONTEXT = 250
 SKEW_S = 300  # a currentTimeStamp this far ahead of the server's clock is still taken
-# The only storage region vodflow has (ApplyUpload answers it as StorageRegion).
+# The only storage region vodflow has (wire.common.STORAGE_REGION; a test keeps them equal).
 STORAGE_REGION = "ap-local"
 
 REQUIRED = ("secretId", "currentTimeStamp", "expireTime", "random")

@@ -172,3 +172,10 @@ def test_unsigned_trailer_checksum_and_length() -> None:
     with pytest.raises(StorageError) as info:
         _unsigned_chunks(b"10\r\nabc", {})
     assert info.value.code == "IncompleteBody"
+
+
+def test_one_storage_region() -> None:
+    from vodflow import upload_signature
+    from vodflow.wire import common
+
+    assert upload_signature.STORAGE_REGION == common.STORAGE_REGION
