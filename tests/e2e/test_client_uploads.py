@@ -370,8 +370,21 @@ def test_bad_requests_answer_10001(server: ServerProcess) -> None:
         assert named in message, (body, message)
     code, message = refusal(server, "DeleteEverythingUGC", {"signature": sig})
     assert code == 10001 and "DeleteEverythingUGC" in message
-    r = httpx.post(f"{server.url}/v3/index.php?Action=ApplyUploadUGC", content=b"[1,2]")
-    assert r.json()["code"] == 10001
+    hostile = [
+        b"[1,2]",
+        b"[" * 60000,  # nested past the JSON decoder's recursion limit
+        b"\xff\xfe{}",
+        b'{"signature": "' + b"A" * 70000 + b'"}',  # past the 64 KiB body limit
+        rb'{"signature": "\u0000\ud800", "videoType": "mp4"}',
+        b'{"signature": 7, "videoType": "mp4"}',
+    ]
+    for body in hostile:
+        r = httpx.post(f"{server.url}/v3/index.php?Action=ApplyUploadUGC", content=body)
+        assert r.status_code == 200
+        assert r.json()["code"] in (10001, 10004), (body[:40], r.text)
+    forged = base64.b64encode(b"\x00" * 20 + b"secretId=%FF%FE&currentTimeStamp=1").decode()
+    code, _ = refusal(server, "PrepareUploadUGC", {"signature": forged})
+    assert code == 10004
 
 
 # --- S3 clients: boto3 with the temporary credential --------------------------------------

@@ -66,8 +66,8 @@ async def ugc_endpoint(request: Request) -> Response:
         body = await read_body(request, BODY_LIMIT)
         try:
             raw = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise UgcError(INVALID_REQUEST, "the body is not JSON") from None
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise UgcError(INVALID_REQUEST, "the body is not JSON (or nested too deep)") from None
         if not isinstance(raw, dict):
             raise UgcError(INVALID_REQUEST, "the body is not a JSON object")
         try:
