@@ -28,8 +28,9 @@ from starlette.responses import JSONResponse, Response
 from vodflow import ids
 from vodflow.api import envelope
 from vodflow.api.server import read_body
-from vodflow.core.upload_signatures import STORAGE_REGION, UploadGrant, UploadSignatureError
+from vodflow.core.upload_signatures import UploadGrant
 from vodflow.errors import VodError
+from vodflow.upload_signature import STORAGE_REGION, UploadSignatureError
 from vodflow.wire import ugc
 
 if TYPE_CHECKING:
