@@ -197,6 +197,36 @@ def test_resumed_session_gets_a_fresh_credential(server: ServerProcess, clip: Pa
     assert done["code"] == 0
 
 
+def test_android_sdk_request_shapes(server: ServerProcess, clip: Path) -> None:
+    """The bodies Tencent's Android upload module (UGCClient) sends, field for field."""
+    sig = signature()
+    prepared = ugc(server, "PrepareUploadUGC", {"clientVersion": "12.0.0", "signature": sig})
+    assert prepared["code"] == 0, prepared
+    applied = ugc(
+        server,
+        "ApplyUploadUGC",
+        {
+            "signature": sig,
+            "videoName": "android",
+            "videoType": "mp4",
+            "videoSize": clip.stat().st_size,
+            "clientReportId": "report-1",
+            "clientVersion": "12.0.0",
+            "storageRegion": "ap-local",
+        },
+    )
+    assert applied["code"] == 0, applied
+    data = applied["data"]
+    s3(server, data).put_object(Bucket=bucket(data), Key=key_of(data), Body=clip.read_bytes())
+    body = {
+        "signature": sig,
+        "clientReportId": "report-1",
+        "clientVersion": "12.0.0",
+        "vodSessionKey": data["vodSessionKey"],
+    }
+    assert ugc(server, "CommitUploadUGC", body)["code"] == 0
+
+
 def test_video_with_cover(server: ServerProcess, clip: Path, tmp_path: Path) -> None:
     cover = make_png(tmp_path / "cover.png", width=64, height=48)
     sig = signature()

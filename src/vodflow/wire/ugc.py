@@ -24,6 +24,10 @@ class UgcRequest(WireModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     signature: SignatureField
+    # What the Android/iOS upload SDKs add to every call for Tencent's reporting:
+    # taken, and without effect (docs/uploads-from-clients.md).
+    clientVersion: Annotated[Str, Field(max_length=64)] | None = None
+    clientReportId: Annotated[Str, Field(max_length=256)] | None = None
 
 
 class PrepareUploadUGC(UgcRequest):
