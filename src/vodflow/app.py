@@ -23,6 +23,7 @@ from vodflow.api.ugc import ugc_endpoint
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
+from vodflow.core.classes import ClassService
 from vodflow.core.credentials import CredentialService
 from vodflow.core.expiry import LibrarySweeper
 from vodflow.core.flows import FlowService
@@ -85,6 +86,7 @@ async def build_services(settings: Settings) -> Services:
         templates=templates,
         flows=flows,
         library=library,
+        classes=ClassService(db),
         uploads=uploads,
         upload_signatures=UploadSignatureService(db, credentials, apps),
         pulls=pulls,

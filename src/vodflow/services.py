@@ -13,6 +13,7 @@ from typing import Protocol
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core.apps import AppService
+from vodflow.core.classes import ClassService
 from vodflow.core.credentials import Credential, CredentialService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
@@ -50,6 +51,7 @@ class Services:
     templates: TemplateService
     flows: FlowService
     library: LibraryService
+    classes: ClassService
     uploads: UploadService
     upload_signatures: UploadSignatureService
     pulls: PullUploadService

@@ -226,7 +226,10 @@ def test_search_filters(server: ServerProcess, files: Path, tmp_path: Path) -> N
     app = server.call("CreateSubAppId", {"Name": "search-filters"})["SubAppId"]
     audio = mediagen.make_audio_only(tmp_path / "song.m4a", duration=1.0)
     video = upload(server, files / "clip.mp4", MediaName="Holiday Trip 100%", SubAppId=app)
-    song = upload(server, audio, "m4a", MediaName="holiday song", SubAppId=app, ClassId=7)
+    music = server.call("CreateClass", {"SubAppId": app, "ParentId": -1, "ClassName": "music"})
+    song = upload(
+        server, audio, "m4a", MediaName="holiday song", SubAppId=app, ClassId=music["ClassId"]
+    )
     image = upload(server, files / "cover.png", "png", MediaName="a picture", SubAppId=app)
     server.call(
         "ModifyMediaInfo",
@@ -255,7 +258,7 @@ def test_search_filters(server: ServerProcess, files: Path, tmp_path: Path) -> N
     assert found(Categories=["Audio"]) == {a}
     assert found(Categories=["Image"]) == {i}
     assert found(Categories=["Audio", "Image"]) == {a, i}
-    assert found(ClassIds=[7]) == {a}
+    assert found(ClassIds=[music["ClassId"]]) == {a}
     assert found(SourceTypes=["Upload"]) == {v, a, i}
     assert found(SourceTypes=["Record"]) == set()
     assert found(SourceType="Record") == set()

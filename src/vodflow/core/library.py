@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import events, kinds
+from vodflow.core import classes, events, kinds
 from vodflow.core.blobkeys import media_dir, url_for
 from vodflow.core.flows import FlowOptions, FlowService
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
@@ -162,13 +162,15 @@ class LibraryService:
                 "update_time": t,
                 "expire_time": expire_time,
             }
-            record = self.record(row)
             started = None
             async with self.db.tx() as conn:
                 app_row = await apps_q.get(conn, app_id)
                 if app_row is None:
                     raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
+                await classes.check_class(conn, app_id, class_id)
                 await q.add(conn, **row)
+                await classes.name_classes(conn, app_id, [row])
+                record = self.record(row)
                 if mpt is not None:
                     started = await self.flows.start_in(
                         conn, app_row, file_id, mpt, flow_options or FlowOptions()
@@ -209,6 +211,12 @@ class LibraryService:
 
     async def check_procedure(self, app_id: int, procedure: str | None) -> None:
         await self.procedure_task(app_id, procedure)
+
+    async def check_class(self, app_id: int, class_id: int | None) -> None:
+        """Refuse a ClassId the application does not have (before any work starts)."""
+        if class_id:
+            async with self.db.read() as conn:
+                await classes.check_class(conn, app_id, class_id)
 
     async def _check_cover(self, path: Path) -> str:
         try:
@@ -288,6 +296,7 @@ class LibraryService:
         async with self.db.read() as conn:
             rows = await q.get_many(conn, app_id, file_ids)
             outs = await q.outputs_many(conn, list(rows))
+            await classes.name_classes(conn, app_id, rows.values())
         found, missing = [], []
         for fid in dict.fromkeys(file_ids):
             if fid in rows:
@@ -344,6 +353,8 @@ class LibraryService:
             changes["cover_key"] = new_cover
         if changes:
             async with self.db.tx() as conn:
+                if class_id is not None:
+                    await classes.check_class(conn, app_id, class_id)
                 await q.modify(conn, app_id, file_id, update_time=now(), **changes)
         if new_cover and row["cover_key"] and row["cover_key"] != new_cover:
             self.blobs.delete(row["cover_key"])
@@ -355,8 +366,15 @@ class LibraryService:
     ) -> tuple[list[dict[str, Any]], int, tuple[float, str] | None]:
         """Matching MediaInfos, the total count, and the keyset cursor of the last one."""
         async with self.db.read() as conn:
+            if criteria.get("class_ids"):
+                # A class matches its subclasses too, as Tencent's SearchMedia does.
+                await classes.check_classes(conn, app_id, criteria["class_ids"])
+                criteria["class_ids"] = await classes.with_descendants(
+                    conn, app_id, criteria["class_ids"]
+                )
             rows, total = await q.search(conn, app_id, **criteria)
             outs = await q.outputs_many(conn, [r["file_id"] for r in rows])
+            await classes.name_classes(conn, app_id, rows)
         cursor = (rows[-1]["create_time"], rows[-1]["file_id"]) if rows else None
         return [self.media_info(r, outs.get(r["file_id"], [])) for r in rows], total, cursor
 

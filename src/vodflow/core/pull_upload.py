@@ -113,6 +113,7 @@ class PullUploadService:
             ext_info=req.ExtInfo,
         )
         await self.library.check_procedure(app_id, req.Procedure)
+        await self.library.check_class(app_id, req.ClassId)
 
         t = now()
         task_id = ids.task_id(app_id, "PullUpload")  # the application's id

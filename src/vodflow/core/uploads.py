@@ -140,6 +140,7 @@ class UploadService:
             priority=task_priority, notify_mode=task_notify_mode, session_context=session_context
         )
         await self.library.check_procedure(app_id, procedure)
+        await self.library.check_class(app_id, class_id)
 
         session_key = ids.token(32)
         stored_key = token_digest(session_key)  # the database keeps only the digest

@@ -83,6 +83,22 @@ media = Table(
     Column("expire_time", Float, nullable=True),
     Index("ix_media_app_create", "app_id", "create_time"),
     Index("ix_media_expire", "expire_time"),
+    Index("ix_media_app_class", "app_id", "class_id"),
+)
+
+# Media categories (CreateClass): a tree of up to four levels per application.
+# Class 0 is Tencent's default category ("其他") and has no row; a top-level
+# class has parent_id -1, as Tencent shows it.
+classes = Table(
+    "classes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", BigInteger, ForeignKey("apps.id"), nullable=False),
+    Column("parent_id", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("create_time", Float, nullable=False),
+    Index("ix_classes_app_parent", "app_id", "parent_id"),
 )
 
 # Outputs of processing registered on a media: transcodes, snapshots, sprites...

@@ -38,8 +38,9 @@ def media_basic_info(row: Mapping[str, Any], media_url: str, cover_url: str) -> 
         "UpdateTime": iso(row["update_time"]),
         "ExpireTime": iso(row["expire_time"]) if row.get("expire_time") else NEVER,
         "ClassId": row.get("class_id") or 0,
-        "ClassName": DEFAULT_CLASS_NAME,
-        "ClassPath": DEFAULT_CLASS_NAME,
+        # Named by core.classes.name_classes; the default class otherwise.
+        "ClassName": row.get("class_name") or DEFAULT_CLASS_NAME,
+        "ClassPath": row.get("class_path") or DEFAULT_CLASS_NAME,
         "CoverUrl": cover_url,
         "Type": row["type"],
         "MediaUrl": media_url,
