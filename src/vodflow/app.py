@@ -26,6 +26,7 @@ from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import CredentialService
 from vodflow.core.expiry import LibrarySweeper
+from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
@@ -73,7 +74,8 @@ async def build_services(settings: Settings) -> Services:
     uploads = UploadService(db, blobs, settings, library, credentials, apps)
     pulls = PullUploadService(db, blobs, settings, library, executor)
     runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
-    jobs.bind(runner, pulls)
+    attributes = FileAttributesService(db, library, executor)
+    jobs.bind(runner, pulls, attributes)
     return Services(
         settings=settings,
         db=db,
@@ -90,6 +92,7 @@ async def build_services(settings: Settings) -> Services:
         uploads=uploads,
         upload_signatures=UploadSignatureService(db, credentials, apps),
         pulls=pulls,
+        attributes=attributes,
         runner=runner,
         tasks=TaskQueries(db),
         executor=executor,

@@ -15,6 +15,7 @@ from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
@@ -55,6 +56,7 @@ class Services:
     uploads: UploadService
     upload_signatures: UploadSignatureService
     pulls: PullUploadService
+    attributes: FileAttributesService
     runner: SubtaskRunner
     tasks: TaskQueries
     executor: Executor

@@ -14,6 +14,8 @@ from typing import Protocol
 SUBTASK_JOB = "subtask"
 # Fetch the file of one PullUpload task (job id: the TaskId).
 PULL_UPLOAD_JOB = "pull_upload"
+# Hash the source of one DescribeFileAttributes task (job id: the TaskId).
+FILE_ATTRIBUTES_JOB = "file_attributes"
 
 
 class JobQueue(Protocol):

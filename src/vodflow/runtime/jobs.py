@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from vodflow.core.jobs import PULL_UPLOAD_JOB, SUBTASK_JOB
+from vodflow.core.file_attributes import FileAttributesService
+from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, PULL_UPLOAD_JOB, SUBTASK_JOB
 from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.subtasks import SubtaskRunner
 
@@ -21,8 +22,17 @@ class JobTable:
     def __init__(self) -> None:
         self._entries: dict[str, JobEntry] = {}
 
-    def bind(self, subtasks: SubtaskRunner, pulls: PullUploadService) -> None:
-        self._entries = {SUBTASK_JOB: subtasks.run, PULL_UPLOAD_JOB: pulls.run}
+    def bind(
+        self,
+        subtasks: SubtaskRunner,
+        pulls: PullUploadService,
+        attributes: FileAttributesService,
+    ) -> None:
+        self._entries = {
+            SUBTASK_JOB: subtasks.run,
+            PULL_UPLOAD_JOB: pulls.run,
+            FILE_ATTRIBUTES_JOB: attributes.run,
+        }
 
     async def run(self, kind: str, job_id: str) -> None:
         await self._entries[kind](job_id)

@@ -14,11 +14,18 @@ EVENT_FIELDS = {
     "ProcedureStateChanged": "ProcedureStateChangeEvent",
     "FileDeleted": "FileDeleteEvent",
     "PullComplete": "PullCompleteEvent",
+    "DescribeFileAttributesComplete": "DescribeFileAttributesCompleteEvent",
 }
 MAX_URL_LEN = 1024
 
 Switch = Literal["ON", "OFF"]
-EventType = Literal["NewFileUpload", "ProcedureStateChanged", "FileDeleted", "PullComplete"]
+EventType = Literal[
+    "NewFileUpload",
+    "ProcedureStateChanged",
+    "FileDeleted",
+    "PullComplete",
+    "DescribeFileAttributesComplete",
+]
 assert set(EventType.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
 Handle = Annotated[Str, Field(min_length=1, max_length=64)]
 ExtInfoStr = Annotated[Str, Field(max_length=1000)]
@@ -62,7 +69,7 @@ class DescribeEventsStateRequest(Request):
 class DescribeEventDeliveriesRequest(Request):
     """vodflow extension: the outbox with every delivery attempt, newest first."""
 
-    EventTypes: Annotated[list[EventType], Field(max_length=4)] | None = None
+    EventTypes: Annotated[list[EventType], Field(max_length=len(EVENT_FIELDS))] | None = None
     Status: Literal["PENDING", "DELIVERED", "FAILED"] | None = None
     StartTime: Annotated[Str, Field(max_length=32)] | None = None
     EndTime: Annotated[Str, Field(max_length=32)] | None = None

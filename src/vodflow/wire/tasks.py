@@ -158,6 +158,14 @@ class ProcessMediaByProcedureRequest(FlowRequest):
     ProcedureName: Annotated[Str, Field(min_length=1, max_length=64)]
 
 
+class DescribeFileAttributesRequest(Request):
+    FileId: FileIdStr
+    TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
+    SessionContext: LooseText | None = None
+    SessionId: LooseText | None = None
+    ExtInfo: Annotated[Str, Field(max_length=1000)] | None = None
+
+
 class ManageTaskRequest(Request):
     TaskId: TaskIdStr
     OperationType: Literal["Abort"]

@@ -1,5 +1,5 @@
-"""Task flows: ProcessMedia, ProcessMediaByProcedure, ManageTask, DescribeTaskDetail,
-DescribeTasks."""
+"""Task flows: ProcessMedia, ProcessMediaByProcedure, DescribeFileAttributes, ManageTask,
+DescribeTaskDetail, DescribeTasks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from vodflow.core.tasks import TaskQueries
 from vodflow.errors import VodError
 from vodflow.timeutil import parse_iso
 from vodflow.wire.tasks import (
+    DescribeFileAttributesRequest,
     DescribeTaskDetailRequest,
     DescribeTasksRequest,
     FlowRequest,
@@ -43,6 +44,20 @@ def _options(req: FlowRequest) -> FlowOptions:
 async def ProcessMedia(ctx: Context, req: ProcessMediaRequest) -> dict[str, Any]:
     mpt = req.MediaProcessTask.dump() if req.MediaProcessTask is not None else {}
     task_id = await _flows(ctx).start(ctx.app_id, req.FileId, mpt, _options(req))
+    return {"TaskId": task_id}
+
+
+@action()
+async def DescribeFileAttributes(
+    ctx: Context, req: DescribeFileAttributesRequest
+) -> dict[str, Any]:
+    options = FlowOptions.of(
+        priority=req.TasksPriority,
+        session_context=req.SessionContext,
+        session_id=req.SessionId,
+        ext_info=req.ExtInfo,
+    )
+    task_id = await ctx.services.attributes.start(ctx.app_id, req.FileId, options)
     return {"TaskId": task_id}
 
 

@@ -1,0 +1,141 @@
+"""DescribeFileAttributes: an async task reading the source file's Md5 and Sha1.
+
+The task row (type DescribeFileAttributes) carries the whole
+DescribeFileAttributesTask as its output, as PullUpload's does; the
+DescribeFileAttributesComplete event is written in the transaction that
+finishes the task. The digests are computed from the stored bytes each time
+(not copied from the upload), so the answer is what is on disk now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from vodflow import ids
+from vodflow.core import events
+from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, JobQueue
+from vodflow.core.library import LibraryService, not_found_file
+from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.status import TaskStatus
+from vodflow.store import apps as apps_q
+from vodflow.store import tasks as tasks_q
+from vodflow.store.db import Database
+from vodflow.timeutil import now
+from vodflow.wire.task_views import err_code
+
+log = logging.getLogger("vodflow.file_attributes")
+
+TASK_TYPE = "DescribeFileAttributes"
+EVENT_TYPE = "DescribeFileAttributesComplete"
+CHUNK = 1024 * 1024
+
+
+def digests(path: Path) -> dict[str, str]:
+    md5, sha1 = hashlib.md5(usedforsecurity=False), hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            md5.update(chunk)
+            sha1.update(chunk)
+    return {"Md5": md5.hexdigest(), "Sha1": sha1.hexdigest()}
+
+
+class FileAttributesService:
+    def __init__(self, db: Database, library: LibraryService, queue: JobQueue) -> None:
+        self.db = db
+        self.library = library
+        self.queue = queue
+
+    async def start(self, app_id: int, file_id: str, options: FlowOptions) -> str:
+        """Record the task and submit it; its TaskId."""
+        media = await self.library.get(app_id, file_id)
+        if media is None:
+            raise not_found_file(file_id)
+        t = now()
+        task_id = ids.task_id(app_id, TASK_TYPE)
+        output = {
+            "TaskId": task_id,
+            "Status": "PROCESSING",
+            "ErrCode": 0,
+            "ErrCodeExt": "",
+            "Message": "",
+            "Progress": 0,
+            "FileId": file_id,
+            "SessionId": options.session_id,
+            "SessionContext": options.session_context,
+        }
+        async with self.db.tx() as conn:
+            await claim_session(conn, app_id, options.session_id, task_id, t)
+            await tasks_q.add_task(
+                conn,
+                task_id=task_id,
+                app_id=app_id,
+                type=TASK_TYPE,
+                status=TaskStatus.WAITING,
+                file_id=file_id,
+                **options.columns(),
+                err_code=0,
+                err_code_ext="",
+                message="",
+                input={"FileId": file_id},
+                output=output,
+                create_time=t,
+            )
+        await self.queue.submit(FILE_ATTRIBUTES_JOB, task_id, options.priority)
+        return task_id
+
+    async def run(self, task_id: str) -> None:
+        """The FILE_ATTRIBUTES_JOB: hash the source, finish the task with its event."""
+        async with self.db.tx() as conn:
+            task = await tasks_q.get_task_any(conn, task_id)
+            if task is None or task["type"] != TASK_TYPE:
+                return
+            if not await tasks_q.set_task_status(
+                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
+            ):
+                return  # already run (a duplicate delivery)
+        media = await self.library.get(task["app_id"], task["file_id"])
+        if media is None or not media["path"]:
+            await self._finish(task, "SourceFileError", "The source file no longer exists.")
+            return
+        try:
+            found = await asyncio.to_thread(digests, Path(media["path"]))
+        except OSError:
+            log.exception("DescribeFileAttributes %s could not read the source", task_id)
+            await self._finish(task, "SourceFileError", "The source file could not be read.")
+            return
+        await self._finish(task, "", "SUCCESS", found)
+
+    async def _finish(
+        self,
+        task: dict[str, Any],
+        code_ext: str,
+        message: str,
+        found: dict[str, str] | None = None,
+    ) -> None:
+        output = dict(task["output"] or {}) | {
+            "Status": "SUCCESS" if found is not None else "FAIL",
+            "ErrCode": err_code(code_ext),
+            "ErrCodeExt": code_ext,
+            "Message": message,
+            "Progress": 100,
+        }
+        if found is not None:
+            output["Output"] = found
+        async with self.db.tx() as conn:
+            await tasks_q.update_task(
+                conn,
+                task["task_id"],
+                status=TaskStatus.FINISH,
+                err_code=output["ErrCode"],
+                err_code_ext=code_ext,
+                message=message,
+                output=output,
+                finish_time=now(),
+            )
+            app_row = await apps_q.get(conn, task["app_id"])
+            if app_row is not None:
+                await events.emit(conn, app_row, EVENT_TYPE, output)
