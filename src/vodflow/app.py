@@ -25,6 +25,7 @@ from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import CredentialService
+from vodflow.core.edit_media import EditMediaService
 from vodflow.core.expiry import LibrarySweeper
 from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
@@ -75,7 +76,8 @@ async def build_services(settings: Settings) -> Services:
     pulls = PullUploadService(db, blobs, settings, library, executor)
     runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
     attributes = FileAttributesService(db, library, executor)
-    jobs.bind(runner, pulls, attributes)
+    edits = EditMediaService(db, blobs, library, executor)
+    jobs.bind(runner, pulls, attributes, edits)
     return Services(
         settings=settings,
         db=db,
@@ -93,6 +95,7 @@ async def build_services(settings: Settings) -> Services:
         upload_signatures=UploadSignatureService(db, credentials, apps),
         pulls=pulls,
         attributes=attributes,
+        edits=edits,
         runner=runner,
         tasks=TaskQueries(db),
         executor=executor,

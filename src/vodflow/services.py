@@ -15,6 +15,7 @@ from vodflow.config import Settings
 from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import Credential, CredentialService
+from vodflow.core.edit_media import EditMediaService
 from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
@@ -57,6 +58,7 @@ class Services:
     upload_signatures: UploadSignatureService
     pulls: PullUploadService
     attributes: FileAttributesService
+    edits: EditMediaService
     runner: SubtaskRunner
     tasks: TaskQueries
     executor: Executor

@@ -16,6 +16,8 @@ SUBTASK_JOB = "subtask"
 PULL_UPLOAD_JOB = "pull_upload"
 # Hash the source of one DescribeFileAttributes task (job id: the TaskId).
 FILE_ATTRIBUTES_JOB = "file_attributes"
+# Make the new media of one EditMedia task (job id: the TaskId).
+EDIT_MEDIA_JOB = "edit_media"
 
 
 class JobQueue(Protocol):

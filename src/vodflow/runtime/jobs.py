@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from vodflow.core.edit_media import EditMediaService
 from vodflow.core.file_attributes import FileAttributesService
-from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, PULL_UPLOAD_JOB, SUBTASK_JOB
+from vodflow.core.jobs import EDIT_MEDIA_JOB, FILE_ATTRIBUTES_JOB, PULL_UPLOAD_JOB, SUBTASK_JOB
 from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.subtasks import SubtaskRunner
 
@@ -27,11 +28,13 @@ class JobTable:
         subtasks: SubtaskRunner,
         pulls: PullUploadService,
         attributes: FileAttributesService,
+        edits: EditMediaService,
     ) -> None:
         self._entries = {
             SUBTASK_JOB: subtasks.run,
             PULL_UPLOAD_JOB: pulls.run,
             FILE_ATTRIBUTES_JOB: attributes.run,
+            EDIT_MEDIA_JOB: edits.run,
         }
 
     async def run(self, kind: str, job_id: str) -> None:

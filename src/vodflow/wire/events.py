@@ -15,6 +15,7 @@ EVENT_FIELDS = {
     "FileDeleted": "FileDeleteEvent",
     "PullComplete": "PullCompleteEvent",
     "DescribeFileAttributesComplete": "DescribeFileAttributesCompleteEvent",
+    "EditMediaComplete": "EditMediaCompleteEvent",
 }
 MAX_URL_LEN = 1024
 
@@ -25,6 +26,7 @@ EventType = Literal[
     "FileDeleted",
     "PullComplete",
     "DescribeFileAttributesComplete",
+    "EditMediaComplete",
 ]
 assert set(EventType.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
 Handle = Annotated[Str, Field(min_length=1, max_length=64)]
