@@ -31,6 +31,7 @@ from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
+from vodflow.core.split_media import SplitMediaService
 from vodflow.core.subtasks import SubtaskRunner
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
@@ -77,7 +78,8 @@ async def build_services(settings: Settings) -> Services:
     runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
     attributes = FileAttributesService(db, library, executor)
     edits = EditMediaService(db, blobs, library, executor)
-    jobs.bind(runner, pulls, attributes, edits)
+    splits = SplitMediaService(db, blobs, library, executor)
+    jobs.bind(runner, pulls, attributes, edits, splits)
     return Services(
         settings=settings,
         db=db,
@@ -96,6 +98,7 @@ async def build_services(settings: Settings) -> Services:
         pulls=pulls,
         attributes=attributes,
         edits=edits,
+        splits=splits,
         runner=runner,
         tasks=TaskQueries(db),
         executor=executor,

@@ -20,6 +20,7 @@ from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
+from vodflow.core.split_media import SplitMediaService
 from vodflow.core.subtasks import SubtaskRunner
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
@@ -59,6 +60,7 @@ class Services:
     pulls: PullUploadService
     attributes: FileAttributesService
     edits: EditMediaService
+    splits: SplitMediaService
     runner: SubtaskRunner
     tasks: TaskQueries
     executor: Executor

@@ -18,6 +18,8 @@ PULL_UPLOAD_JOB = "pull_upload"
 FILE_ATTRIBUTES_JOB = "file_attributes"
 # Make the new media of one EditMedia task (job id: the TaskId).
 EDIT_MEDIA_JOB = "edit_media"
+# Cut the segments of one SplitMedia task (job id: the TaskId).
+SPLIT_MEDIA_JOB = "split_media"
 
 
 class JobQueue(Protocol):

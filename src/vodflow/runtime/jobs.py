@@ -12,8 +12,15 @@ from collections.abc import Awaitable, Callable
 
 from vodflow.core.edit_media import EditMediaService
 from vodflow.core.file_attributes import FileAttributesService
-from vodflow.core.jobs import EDIT_MEDIA_JOB, FILE_ATTRIBUTES_JOB, PULL_UPLOAD_JOB, SUBTASK_JOB
+from vodflow.core.jobs import (
+    EDIT_MEDIA_JOB,
+    FILE_ATTRIBUTES_JOB,
+    PULL_UPLOAD_JOB,
+    SPLIT_MEDIA_JOB,
+    SUBTASK_JOB,
+)
 from vodflow.core.pull_upload import PullUploadService
+from vodflow.core.split_media import SplitMediaService
 from vodflow.core.subtasks import SubtaskRunner
 
 JobEntry = Callable[[str], Awaitable[None]]
@@ -29,12 +36,14 @@ class JobTable:
         pulls: PullUploadService,
         attributes: FileAttributesService,
         edits: EditMediaService,
+        splits: SplitMediaService,
     ) -> None:
         self._entries = {
             SUBTASK_JOB: subtasks.run,
             PULL_UPLOAD_JOB: pulls.run,
             FILE_ATTRIBUTES_JOB: attributes.run,
             EDIT_MEDIA_JOB: edits.run,
+            SPLIT_MEDIA_JOB: splits.run,
         }
 
     async def run(self, kind: str, job_id: str) -> None:

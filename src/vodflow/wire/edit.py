@@ -1,4 +1,4 @@
-"""EditMedia's request: clips of library media joined into a new media."""
+"""EditMedia's and SplitMedia's requests: clips of library media made new media."""
 
 from __future__ import annotations
 
@@ -79,3 +79,26 @@ class EditMediaRequest(Request):
     TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None
     SessionId: LooseText | None = None
     ExtInfo: Annotated[Str, Field(max_length=1000)] | None = None
+
+
+class SplitMediaOutputConfig(Input):
+    NOTES = {"Type": "mp4 only; hls is refused (UnsupportedOperation)"}
+    MediaName: Annotated[Str, Field(max_length=64)] | None = None
+    Type: Annotated[Literal["mp4", "hls"], AfterValidator(_mp4)] | None = None
+    ClassId: Annotated[Int, Field(ge=0, le=2**31 - 1)] | None = None
+    ExpireTime: Annotated[Str, Field(max_length=64)] | None = None
+
+
+class SplitMediaTaskConfig(Input):
+    StartTimeOffset: Offset | None = None
+    EndTimeOffset: Offset | None = None
+    ProcedureName: Annotated[Str, Field(max_length=64)] | None = None
+    OutputConfig: SplitMediaOutputConfig | None = None
+
+
+class SplitMediaRequest(Request):
+    FileId: FileIdStr
+    Segments: Annotated[list[SplitMediaTaskConfig], Field(max_length=100)]
+    SessionContext: LooseText | None = None
+    SessionId: LooseText | None = None
+    TasksPriority: Annotated[Int, Field(ge=-10, le=10)] | None = None

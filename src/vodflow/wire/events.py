@@ -16,6 +16,7 @@ EVENT_FIELDS = {
     "PullComplete": "PullCompleteEvent",
     "DescribeFileAttributesComplete": "DescribeFileAttributesCompleteEvent",
     "EditMediaComplete": "EditMediaCompleteEvent",
+    "SplitMediaComplete": "SplitMediaCompleteEvent",
 }
 MAX_URL_LEN = 1024
 
@@ -27,6 +28,7 @@ EventType = Literal[
     "PullComplete",
     "DescribeFileAttributesComplete",
     "EditMediaComplete",
+    "SplitMediaComplete",
 ]
 assert set(EventType.__args__) == set(EVENT_FIELDS)  # type: ignore[attr-defined]
 Handle = Annotated[Str, Field(min_length=1, max_length=64)]

@@ -1,4 +1,4 @@
-"""EditMedia: clip and join media into a new media (an EditMedia task)."""
+"""EditMedia and SplitMedia: clips of library media made new media (one task each)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from vodflow.api.registry import Context, action
 from vodflow.core.edit_media import EditRequest
+from vodflow.core.split_media import Segment
 from vodflow.core.task_options import FlowOptions
 from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
-from vodflow.wire.edit import EditMediaRequest, EditMediaVideoStream
+from vodflow.wire.edit import EditMediaRequest, EditMediaVideoStream, SplitMediaRequest
 
 
 @action()
@@ -42,4 +43,27 @@ async def EditMedia(ctx: Context, req: EditMediaRequest) -> dict[str, Any]:
         procedure=req.ProcedureName,
     )
     task_id = await ctx.services.edits.start(ctx.app_id, edit, options)
+    return {"TaskId": task_id}
+
+
+@action()
+async def SplitMedia(ctx: Context, req: SplitMediaRequest) -> dict[str, Any]:
+    options = FlowOptions.of(
+        priority=req.TasksPriority,
+        session_context=req.SessionContext,
+        session_id=req.SessionId,
+    )
+    segments = [
+        Segment(
+            start=s.StartTimeOffset,
+            end=s.EndTimeOffset,
+            procedure=s.ProcedureName or None,
+            media_name=s.OutputConfig.MediaName if s.OutputConfig else None,
+            class_id=(s.OutputConfig.ClassId or 0) if s.OutputConfig else 0,
+            expire_time=parse_expire_time(s.OutputConfig.ExpireTime) if s.OutputConfig else None,
+            output_config=s.OutputConfig.dump() if s.OutputConfig else None,
+        )
+        for s in req.Segments
+    ]
+    task_id = await ctx.services.splits.start(ctx.app_id, req.FileId, segments, options)
     return {"TaskId": task_id}

@@ -1,0 +1,254 @@
+"""SplitMedia: cut segments of one media, each a new media, as one task.
+
+`start` resolves every segment's offsets against the source's duration
+(Tencent's rules: a negative offset counts from the end; no end, or 0, is the
+end), checks classes and procedures, and records a `SplitMedia` task whose
+output is Tencent's whole SplitMediaTask. `run` cuts the segments in order
+with the EditMedia op (frame-exact, one FFmpeg run each) and adds each through
+`LibraryService.add_media` (its procedure, if any, starts in that
+transaction). The last segment's transaction finishes the task and writes the
+SplitMediaComplete event; if a segment fails, the task finishes with its error
+and the segments already made stay in the library, listed with their Output.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+from vodflow import ids
+from vodflow.blobstore import BlobStore
+from vodflow.core import events
+from vodflow.core.jobs import SPLIT_MEDIA_JOB, JobQueue
+from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
+from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.errors import VodError
+from vodflow.media.errors import INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
+from vodflow.media.ops.edit import Clip, EditSpec, edit_media
+from vodflow.status import TaskStatus
+from vodflow.store import apps as apps_q
+from vodflow.store import tasks as tasks_q
+from vodflow.store.db import Database
+from vodflow.timeutil import now
+from vodflow.wire.task_views import err_code
+
+log = logging.getLogger("vodflow.split_media")
+
+TASK_TYPE = "SplitMedia"
+EVENT_TYPE = "SplitMediaComplete"
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float | None = None
+    end: float | None = None
+    procedure: str | None = None
+    media_name: str | None = None
+    class_id: int = 0
+    expire_time: float | None = None
+    # The OutputConfig as given, echoed in the task's Input.
+    output_config: dict[str, Any] | None = None
+
+
+class SplitMediaService:
+    def __init__(
+        self, db: Database, blobs: BlobStore, library: LibraryService, queue: JobQueue
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.library = library
+        self.queue = queue
+
+    async def start(
+        self, app_id: int, file_id: str, segments: list[Segment], options: FlowOptions
+    ) -> str:
+        if not segments:
+            raise VodError("MissingParameter", "Segments must hold at least one segment.")
+        media = await self.library.get(app_id, file_id)
+        if media is None or not media["path"]:
+            raise VodError(
+                "InvalidParameterValue.FileId", f"The media `{file_id[:32]}` does not exist."
+            )
+        meta = media["meta"]
+        if not meta.get("VideoStreamSet") or media["type"] in ("png", "jpg", "jpeg", "gif"):
+            raise VodError("InvalidParameterValue.FileId", f"`{file_id}` is not a video.")
+        duration = float(meta.get("VideoDuration") or meta.get("Duration") or 0)
+        infos = []
+        for n, seg in enumerate(segments):
+            begin, end = resolve(seg.start, seg.end, duration, n)
+            await self.library.check_procedure(app_id, seg.procedure)
+            await self.library.check_class(app_id, seg.class_id)
+            given: dict[str, Any] = {
+                "FileId": file_id,
+                "StartTimeOffset": seg.start or 0.0,
+                "EndTimeOffset": seg.end or 0.0,
+                "ProcedureName": seg.procedure or "",
+            }
+            if seg.output_config:
+                given["OutputConfig"] = seg.output_config
+            infos.append(
+                {
+                    "Input": given,
+                    "ProcedureTaskId": "",
+                    "ReviewAudioVideoTaskId": "",
+                    # Not shown: where the cut really is, and what to make.
+                    "_cut": {
+                        "start": begin,
+                        "end": end,
+                        "name": (seg.media_name or f"{media['name']}_{n + 1}")[:64],
+                        "class_id": seg.class_id,
+                        "expire_time": seg.expire_time,
+                        "procedure": seg.procedure or "",
+                    },
+                }
+            )
+        t = now()
+        task_id = ids.task_id(app_id, TASK_TYPE)
+        output = {
+            "TaskId": task_id,
+            "Status": "PROCESSING",
+            "ErrCodeExt": "",
+            "ErrCode": 0,
+            "Message": "",
+            "FileInfoSet": [{k: v for k, v in i.items() if k != "_cut"} for i in infos],
+            "SessionContext": options.session_context,
+            "SessionId": options.session_id,
+            "Progress": 0,
+        }
+        async with self.db.tx() as conn:
+            await claim_session(conn, app_id, options.session_id, task_id, t)
+            await tasks_q.add_task(
+                conn,
+                task_id=task_id,
+                app_id=app_id,
+                type=TASK_TYPE,
+                status=TaskStatus.WAITING,
+                file_id=file_id,
+                **options.columns(),
+                err_code=0,
+                err_code_ext="",
+                message="",
+                input={"FileId": file_id, "Cuts": [i["_cut"] for i in infos]},
+                output=output,
+                create_time=t,
+            )
+        await self.queue.submit(SPLIT_MEDIA_JOB, task_id, options.priority)
+        return task_id
+
+    async def run(self, task_id: str) -> None:
+        """The SPLIT_MEDIA_JOB: cut and add each segment, then finish the task."""
+        async with self.db.tx() as conn:
+            task = await tasks_q.get_task_any(conn, task_id)
+            if task is None or task["type"] != TASK_TYPE:
+                return
+            if not await tasks_q.set_task_status(
+                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
+            ):
+                return  # already run (a duplicate delivery)
+        output = dict(task["output"] or {})
+        cuts = task["input"]["Cuts"]
+        try:
+            for n, cut in enumerate(cuts):
+                await self._segment(task, output, n, cut, last=n == len(cuts) - 1)
+        except MediaError as exc:
+            await self._fail(task, output, exc.code, exc.message)
+        except MediaRefused as exc:
+            await self._fail(task, output, exc.source_code, exc.message)
+        except VodError as exc:
+            await self._fail(task, output, INVALID_INPUT, f"{exc.code}: {exc.message}")
+        except Exception:
+            log.exception("SplitMedia %s failed", task_id)
+            await self._fail(task, output, "InternalError", "Internal error while splitting.")
+
+    async def _segment(
+        self, task: dict[str, Any], output: dict[str, Any], n: int, cut: dict[str, Any], last: bool
+    ) -> None:
+        app_id = task["app_id"]
+        media = await self.library.get(app_id, task["file_id"])
+        if media is None or not media["path"]:
+            raise MediaError(SOURCE_FILE_ERROR, "the source media is gone")
+        out_dir = self.blobs.temp_path()
+        try:
+            made = await edit_media(
+                [Clip(media["path"], cut["start"], cut["end"])], EditSpec(), out_dir
+            )
+
+            async def record_in(conn: Any, record: MediaRecord) -> None:
+                info = output["FileInfoSet"][n]
+                info["Output"] = {"FileId": record.file_id, "MediaBasicInfo": record.basic_info}
+                info["ProcedureTaskId"] = record.procedure_task_id or ""
+                output["Progress"] = int(100 * (n + 1) / len(output["FileInfoSet"]))
+                values: dict[str, Any] = {"output": output}
+                if last:
+                    output.update(Status="FINISH", Message="SUCCESS")
+                    values.update(status=TaskStatus.FINISH, message="SUCCESS", finish_time=now())
+                await tasks_q.update_task(conn, task["task_id"], **values)
+                if last:
+                    app_row = await apps_q.get(conn, app_id)
+                    assert app_row is not None
+                    await events.emit(conn, app_row, EVENT_TYPE, output)
+
+            await self.library.add_media(
+                app_id,
+                made.path,
+                name=cut["name"],
+                media_type="mp4",
+                class_id=cut["class_id"],
+                expire_time=cut["expire_time"],
+                source_info={"SourceType": "VideoProcessing", "SourceContext": ""},
+                procedure=cut["procedure"] or None,
+                flow_options=FlowOptions.of(
+                    priority=task["priority"], session_context=task["session_context"]
+                ),
+                conn_hook=record_in,
+            )
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+    async def _fail(
+        self, task: dict[str, Any], output: dict[str, Any], code_ext: str, message: str
+    ) -> None:
+        output.update(
+            Status="FINISH",
+            ErrCode=err_code(code_ext),
+            ErrCodeExt=code_ext,
+            Message=message[:500],
+            Progress=100,
+        )
+        async with self.db.tx() as conn:
+            await tasks_q.update_task(
+                conn,
+                task["task_id"],
+                status=TaskStatus.FINISH,
+                err_code=output["ErrCode"],
+                err_code_ext=code_ext,
+                message=message[:500],
+                output=output,
+                finish_time=now(),
+            )
+            app_row = await apps_q.get(conn, task["app_id"])
+            if app_row is not None:
+                await events.emit(conn, app_row, EVENT_TYPE, output)
+
+
+def resolve(start: float | None, end: float | None, duration: float, n: int) -> tuple[float, float]:
+    """Tencent's offsets -> seconds of the source: negative counts from the end,
+    no end (or 0) is the end. Refuses a start outside the media or an empty cut."""
+    begin = start or 0.0
+    if begin < 0:
+        begin += duration
+    stop = end or 0.0
+    stop = duration if stop == 0 else (stop + duration if stop < 0 else min(stop, duration))
+    if not 0 <= begin < duration:
+        raise VodError(
+            "InvalidParameterValue.StartTimeOffset",
+            f"Segments[{n}].StartTimeOffset is outside the media (0-{duration:g} s).",
+        )
+    if stop <= begin:
+        raise VodError(
+            "InvalidParameterValue.EndTimeOffset",
+            f"Segments[{n}].EndTimeOffset must be after StartTimeOffset.",
+        )
+    return begin, stop
