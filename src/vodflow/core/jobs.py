@@ -21,6 +21,16 @@ EDIT_MEDIA_JOB = "edit_media"
 # Cut the segments of one SplitMedia task (job id: the TaskId).
 SPLIT_MEDIA_JOB = "split_media"
 
+# Task types that are one job each (not flows of subtasks), by tasks.type: the
+# sweeper re-submits their WAITING tasks at start-up (a job queued in a process
+# that stopped is lost; the claim WAITING -> PROCESSING makes a second run a no-op).
+TASK_JOBS = {
+    "PullUpload": PULL_UPLOAD_JOB,
+    "DescribeFileAttributes": FILE_ATTRIBUTES_JOB,
+    "EditMedia": EDIT_MEDIA_JOB,
+    "SplitMedia": SPLIT_MEDIA_JOB,
+}
+
 
 class JobQueue(Protocol):
     async def submit(self, kind: str, job_id: str, priority: int = 0) -> None: ...

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from vodflow.blobstore import BlobStore
-from vodflow.core.jobs import SUBTASK_JOB, JobQueue
+from vodflow.core.jobs import SUBTASK_JOB, TASK_JOBS, JobQueue
 from vodflow.core.limits import SESSION_WINDOW_S
 from vodflow.core.subtasks import HOST, OWNER
 from vodflow.periodic import Periodic
@@ -186,4 +186,14 @@ class Sweeper(Periodic):
             await self.queue.submit(SUBTASK_JOB, str(row["id"]), int(row["priority"] or 0))
         if rows:
             log.info("sweeper re-submitted %d subtask(s)", len(rows))
-        return len(rows)
+        if not startup:
+            return len(rows)
+        async with db.read() as conn:
+            jobs = await q.waiting_tasks(conn, list(TASK_JOBS))
+        for job in jobs:
+            await self.queue.submit(
+                TASK_JOBS[job["type"]], job["task_id"], int(job["priority"] or 0)
+            )
+        if jobs:
+            log.info("sweeper re-submitted %d waiting task(s)", len(jobs))
+        return len(rows) + len(jobs)

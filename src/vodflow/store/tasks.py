@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus
+from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
 from vodflow.store.schema import subtasks, task_sessions, tasks
 
@@ -212,6 +212,19 @@ async def runnable(
         .join(tasks, tasks.c.task_id == subtasks.c.task_id)
         .where(cond, tasks.c.status.in_(list(TASK_LIVE)))
         .order_by(subtasks.c.priority.desc(), subtasks.c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def waiting_tasks(
+    conn: AsyncConnection, types: Sequence[str], *, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """WAITING tasks of the given types (tasks that are one job each), oldest first."""
+    stmt = (
+        select(tasks.c.task_id, tasks.c.type, tasks.c.priority)
+        .where(tasks.c.status == TaskStatus.WAITING, tasks.c.type.in_(list(types)))
+        .order_by(tasks.c.create_time)
         .limit(limit)
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
