@@ -13,6 +13,7 @@ and the segments already made stay in the library, listed with their Output.
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 from dataclasses import dataclass
@@ -175,20 +176,24 @@ class SplitMediaService:
                 [Clip(media["path"], cut["start"], cut["end"])], EditSpec(), out_dir
             )
 
+            # The task's output as this segment's transaction writes it; `output`
+            # takes it only once that transaction has committed.
+            updated = copy.deepcopy(output)
+
             async def record_in(conn: Any, record: MediaRecord) -> None:
-                info = output["FileInfoSet"][n]
+                info = updated["FileInfoSet"][n]
                 info["Output"] = {"FileId": record.file_id, "MediaBasicInfo": record.basic_info}
                 info["ProcedureTaskId"] = record.procedure_task_id or ""
-                output["Progress"] = int(100 * (n + 1) / len(output["FileInfoSet"]))
-                values: dict[str, Any] = {"output": output}
+                updated["Progress"] = int(100 * (n + 1) / len(updated["FileInfoSet"]))
+                values: dict[str, Any] = {"output": updated}
                 if last:
-                    output.update(Status="FINISH", Message="SUCCESS")
+                    updated.update(Status="FINISH", Message="SUCCESS")
                     values.update(status=TaskStatus.FINISH, message="SUCCESS", finish_time=now())
                 await tasks_q.update_task(conn, task["task_id"], **values)
                 if last:
                     app_row = await apps_q.get(conn, app_id)
                     assert app_row is not None
-                    await events.emit(conn, app_row, EVENT_TYPE, output)
+                    await events.emit(conn, app_row, EVENT_TYPE, updated)
 
             await self.library.add_media(
                 app_id,
@@ -204,6 +209,8 @@ class SplitMediaService:
                 ),
                 conn_hook=record_in,
             )
+            output.clear()
+            output.update(updated)
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
 
