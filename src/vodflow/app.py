@@ -22,6 +22,7 @@ from vodflow.api.server import API_METHODS, healthz
 from vodflow.api.ugc import ugc_endpoint
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
+from vodflow.console.routes import console_routes
 from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import CredentialService
@@ -127,6 +128,7 @@ def routes() -> list[BaseRoute]:
         Route("/{bucket}/upload/{key:path}", bucket_object_endpoint, methods=OBJECT_METHODS),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *console_routes(),
     ]
 
 

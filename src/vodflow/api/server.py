@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from vodflow import ids, metrics
 from vodflow.api import auth, auth_v1, envelope, params
 from vodflow.api.registry import ACTIONS, Context
 from vodflow.api.replay import ReplayCache, guarded
+from vodflow.core.credentials import Credential
 from vodflow.errors import VodError
 from vodflow.wire.common import WireModel
 
@@ -127,6 +129,39 @@ async def _handle(
             f"The specified api version=`{version[:32]}` does not exist in service=`vod`; "
             f"use {API_VERSION}.",
         )
+    # A JSON body carries typed values and is validated strictly (wire.common); a GET
+    # query or a signature v1 form carries only text, read as the types fields document.
+    is_text = v1 is not None or request.method in ("GET", "HEAD")
+
+    def raw() -> dict[str, Any]:  # parsed once the action is known and allowed
+        if v1 is not None:
+            return params.from_query(urlencode(v1.params))
+        return params.from_query(query) if is_text else params.from_json(body)
+
+    def refuse_replay(req: WireModel) -> None:
+        _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))
+
+    return await dispatch(
+        services, credential, action_name, raw, request_id, strict=not is_text, check=refuse_replay
+    )
+
+
+async def dispatch(
+    services: Services,
+    credential: Credential,
+    action_name: str,
+    raw: dict[str, Any] | Callable[[], dict[str, Any]],
+    request_id: str,
+    *,
+    strict: bool = True,
+    check: Callable[[WireModel], None] | None = None,
+) -> dict[str, Any] | envelope.RawPayload:
+    """Run one action for an authenticated credential: the API's and the console's path.
+
+    Root-only actions, the rate limit, validation into the action's model, `check`
+    (the API's replay guard), the application and the credential's scope, then the
+    handler: one copy of every rule for both callers.
+    """
     act = ACTIONS.get(action_name)
     if act is None:
         raise VodError("InvalidAction", f"The action `{action_name[:64]}` does not exist.")
@@ -139,31 +174,34 @@ async def _handle(
         raise VodError(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
         )
-
-    # A JSON body carries typed values and is validated strictly (wire.common); a GET
-    # query or a signature v1 form carries only text, read as the types fields document.
-    is_text = v1 is not None or request.method in ("GET", "HEAD")
-    if v1 is not None:
-        raw = params.from_query(urlencode(v1.params))
-    else:
-        raw = params.from_query(query) if is_text else params.from_json(body)
+    if callable(raw):
+        raw = raw()
     try:
-        req = act.model.model_validate(raw, strict=not is_text)
+        req = act.model.model_validate(raw, strict=strict)
     except ValidationError as exc:
         raise envelope.from_validation(exc, act.model) from None
-    _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))
+    if check is not None:
+        check(req)
 
-    app_id = await services.apps.resolve(
-        getattr(req, "SubAppId", None), allow_disabled=act.allow_disabled_app
+    app_id = await resolve_app(
+        services, credential, getattr(req, "SubAppId", None), act.allow_disabled_app
     )
+    ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
+    result = await act.handler(ctx, req)
+    return result.dump() if isinstance(result, WireModel) else result
+
+
+async def resolve_app(
+    services: Services, credential: Credential, sub_app_id: int | None, allow_disabled: bool
+) -> int:
+    """The application a call acts on, refused outside the credential's scope."""
+    app_id = await services.apps.resolve(sub_app_id, allow_disabled=allow_disabled)
     if credential.app_id is not None and credential.app_id != app_id:
         raise VodError(
             "UnauthorizedOperation",
             f"This temporary credential is limited to application {credential.app_id}.",
         )
-    ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
-    result = await act.handler(ctx, req)
-    return result.dump() if isinstance(result, WireModel) else result
+    return app_id
 
 
 def _refuse_replay(

@@ -109,3 +109,8 @@ class CredentialService:
                 create_time=now(),
             )
         return cred
+
+    async def revoke(self, secret_id: str) -> None:
+        """Forget a temporary credential at once (a console session signing out)."""
+        async with self.db.tx() as conn:
+            await q.remove(conn, secret_id)

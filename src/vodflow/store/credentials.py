@@ -23,3 +23,7 @@ async def add(conn: AsyncConnection, **values: Any) -> None:
 async def purge_expired(conn: AsyncConnection, before: float) -> int:
     result = await conn.execute(delete(credentials).where(credentials.c.expires_at < before))
     return result.rowcount or 0
+
+
+async def remove(conn: AsyncConnection, secret_id: str) -> None:
+    await conn.execute(delete(credentials).where(credentials.c.secret_id == secret_id))

@@ -1,0 +1,348 @@
+"""The web console at /console, driven in headless Chromium (Debian's `chromium`).
+
+Playwright for Python drives the system browser (`executable_path`), never a
+downloaded one. The console runs each call through the API's own dispatch, so
+the assertions compare what the page shows with what the official SDK answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.vod.v20180717 import models
+
+from tests.conftest import IN_CI
+from tests.mediagen import make_video
+from tests.servers import APP_ID, SECRET_ID, SECRET_KEY, ServerProcess
+from tests.uploadkit import upload
+
+pytestmark = [pytest.mark.e2e]
+
+CHROMIUM = os.environ.get("VODFLOW_CHROMIUM", "/usr/bin/chromium")
+SHOTS = os.environ.get("VODFLOW_CONSOLE_SCREENSHOTS")  # a directory: save docs screenshots
+WAIT_MS = 120_000
+
+
+def _missing(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message + " — `make test` installs it; CI must have it")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--autoplay-policy=no-user-gesture-required"]
+        )
+        yield browser
+        browser.close()
+
+
+class Receiver:
+    """A callback URL that records every POST body and answers 200."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("content-length", "0"))
+                outer.bodies.append(json.loads(self.rfile.read(size)))
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def of_task(self, task_id: str) -> list[dict[str, Any]]:
+        return [
+            b for b in self.bodies
+            if (b.get("ProcedureStateChangeEvent") or {}).get("TaskId") == task_id
+        ]  # fmt: skip
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path_factory.mktemp("console")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _sign_in(
+    page: Any, base: str, secret_id: str = SECRET_ID, secret_key: str = SECRET_KEY
+) -> None:
+    page.goto(f"{base}/console")
+    page.fill("input[name=SecretId]", secret_id)
+    page.fill("input[name=SecretKey]", secret_key)
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#signout")
+
+
+def _shot(page: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+
+
+def _wait(predicate: Any, what: str, timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# What the task page showed over time, recorded in the page itself: a full page load
+# would reset it, so a FINISH seen here arrived through the live stream.
+WATCH_TASK = """() => {
+  window.seen = [];
+  const record = () => {
+    const status = document.querySelector('#task-status');
+    const bars = [...document.querySelectorAll('#subtasks progress')].map(p => Number(p.value));
+    if (status) window.seen.push([status.textContent, bars]);
+  };
+  const main = document.querySelector('#main');
+  new MutationObserver(record).observe(main, {subtree: true, childList: true});
+  record();
+}"""
+
+
+@pytest.mark.slow
+def test_console_upload_flow_play_events_templates_sign_out(
+    chromium: Any, console_server: ServerProcess, receiver: Receiver, tmp_path: Path
+) -> None:
+    srv = console_server
+    base = srv.url
+    clip = make_video(tmp_path / "console-clip.mp4", duration=20, width=640, height=480)
+    context = chromium.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+
+    # --- sign in: the session cookie is HttpOnly, SameSite=Strict and expires.
+    _sign_in(page, base)
+    (cookie,) = [c for c in context.cookies() if c["name"] == "vodflow_console"]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert time.time() < cookie["expires"] <= time.time() + 8 * 3600 + 5
+    assert page.evaluate("document.cookie") == ""  # not readable by scripts
+
+    # --- events: PUSH to our receiver, set through the console's form.
+    page.goto(f"{base}/console#/events")
+    page.select_option("#ev-mode", "PUSH")
+    page.fill("#ev-url", receiver.url)
+    page.fill("#ev-signkey", "")
+    page.click("#ev-save")
+    page.wait_for_selector("#toast.shown:has-text('Saved.')")
+    config = srv.call("DescribeEventConfig")
+    assert (config["Mode"], config["NotificationUrl"]) == ("PUSH", receiver.url)
+
+    # --- a procedure created in the console, with the API's validation.
+    page.goto(f"{base}/console#/templates?kind=Procedure")
+    page.fill("#tpl-json", json.dumps({"Name": "console-flow", "MediaProcessTask": {
+        "TranscodeTaskSet": [{"Definition": 100010}]}}))  # fmt: skip
+    page.click("#tpl-save")
+    page.wait_for_selector("tr[data-id='console-flow']")
+    (proc,) = srv.call("DescribeProcedureTemplates", {"Names": ["console-flow"]})[
+        "ProcedureTemplateSet"
+    ]
+    assert proc["MediaProcessTask"]["TranscodeTaskSet"][0]["Definition"] == 100010
+
+    # --- upload from the browser: ApplyUpload, the COS PUT, CommitUpload, with the procedure.
+    page.goto(f"{base}/console#/upload")
+    page.wait_for_selector("#upload-procedure option[value='console-flow']", state="attached")
+    page.set_input_files("#upload-file", str(clip))
+    page.fill("#upload-name", "console clip")
+    page.select_option("#upload-procedure", "console-flow")
+    page.click("#upload-go")
+    link = page.wait_for_selector("#uploaded-file", timeout=WAIT_MS)
+    file_id = link.text_content()
+    assert page.eval_on_selector("#upload-progress", "p => p.value") == 100
+    (media,) = srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"]
+    assert media["BasicInfo"]["Name"] == "console clip"
+    assert media["MetaData"]["Size"] == clip.stat().st_size
+    (task,) = srv.call("DescribeTasks", {"FileId": file_id})["TaskSet"]
+    task_id = task["TaskId"]
+    _shot(page, "upload")
+
+    # --- the flow's page moves by itself (Server-Sent Events) until FINISH.
+    page.goto(f"{base}/console#/tasks/{task_id}")
+    page.wait_for_selector("#task-status")
+    page.evaluate(WATCH_TASK)
+    page.wait_for_selector("#task-status:has-text('FINISH')", timeout=WAIT_MS)
+    seen = page.evaluate("window.seen")
+    statuses = [s for s, _ in seen]
+    assert statuses[-1] == "FINISH"
+    assert any(s in ("WAITING", "PROCESSING") for s in statuses), statuses
+    bars = [b[0] for _, b in seen if b]
+    assert bars == sorted(bars) and bars[-1] == 100, bars
+    assert len(set(bars)) >= 2, bars  # it rose while the page watched
+    # The exact ProcedureStateChanged JSON, as the receiver got it.
+    pushed = _wait(lambda: receiver.of_task(task_id), "the ProcedureStateChanged callback")
+    shown = page.wait_for_selector("#task-events .event pre")
+    assert json.loads(shown.text_content()) == pushed[0]
+    _shot(page, "task-flow")
+
+    # --- the task list is live too, and shows the finished flow.
+    page.goto(f"{base}/console#/tasks")
+    page.wait_for_selector(f"span.status[data-task='{task_id}']:has-text('FINISH')")
+
+    # --- the media page plays the transcode (currentTime advances) and the original.
+    page.goto(f"{base}/console#/media/{file_id}")
+    (info,) = srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"]
+    (out,) = info["TranscodeInfo"]["TranscodeSet"]
+    video = page.wait_for_selector(f"video[src='{out['Url']}']")
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("v => v.currentTime > 1 && !v.error", arg=video, timeout=WAIT_MS)
+    _shot(page, "media")
+
+    # --- the deliveries log shows the event and its attempt; resend delivers it again.
+    page.goto(f"{base}/console#/events")
+    deliveries = srv.call("DescribeEventDeliveries", {"EventTypes": ["ProcedureStateChanged"]})
+    event = deliveries["EventDeliverySet"][0]
+    row = page.wait_for_selector(f"#deliveries tr[data-event='{event['EventId']}']")
+    assert "DELIVERED" in row.text_content() and "200" in row.text_content()
+    before = len(receiver.of_task(task_id))
+    page.click(f"#deliveries button.resend[data-event='{event['EventId']}']")
+    _wait(lambda: len(receiver.of_task(task_id)) > before, "the resent event")
+    assert receiver.of_task(task_id)[-1] == receiver.of_task(task_id)[0]
+    _shot(page, "events")
+
+    # --- templates: a refused value shows the API's own message; create, then delete.
+    page.goto(f"{base}/console#/templates?kind=SnapshotByTimeOffset")
+    bad = {"Name": "too-wide", "Width": 99999, "Height": 0, "Format": "jpg"}
+    page.fill("#tpl-json", json.dumps(bad))
+    page.click("#tpl-save")
+    toast = page.wait_for_selector("#toast.bad.shown")
+    with pytest.raises(TencentCloudSDKException) as refused:
+        srv.call("CreateSnapshotByTimeOffsetTemplate", bad)
+    assert toast.text_content() == f"{refused.value.get_code()}: {refused.value.get_message()}"
+    good = {"Name": "console-snap", "Width": 224, "Height": 0, "Format": "jpg"}
+    page.fill("#tpl-json", json.dumps(good))
+    page.click("#tpl-save")
+    created = page.wait_for_selector("tr.custom:has-text('console-snap')")
+    definition = created.get_attribute("data-id")
+    listed = srv.call("DescribeSnapshotByTimeOffsetTemplates", {"Definitions": [int(definition)]})
+    (tpl,) = listed["SnapshotByTimeOffsetTemplateSet"]
+    assert (tpl["Name"], tpl["Width"], tpl["Type"]) == ("console-snap", 224, "Custom")
+    _shot(page, "templates")
+    page.once("dialog", lambda d: d.accept())
+    page.click(f"tr[data-id='{definition}'] button.delete")
+    page.wait_for_selector(f"tr[data-id='{definition}']", state="detached")
+    listed = srv.call("DescribeSnapshotByTimeOffsetTemplates", {"Definitions": [int(definition)]})
+    assert listed["SnapshotByTimeOffsetTemplateSet"] == []
+
+    # --- sign out: back to the sign-in form, and the old cookie is dead on the server.
+    old = cookie["value"]
+    page.click("#signout button")
+    page.wait_for_selector("#signin")
+    assert [c for c in context.cookies() if c["name"] == "vodflow_console"] == []
+    r = httpx.post(
+        f"{base}/console/api/DescribeEventConfig",
+        cookies={"vodflow_console": old},
+        json={},
+    )
+    assert r.status_code == 401
+    context.close()
+
+
+def _session(srv: ServerProcess, secret_id: str, secret_key: str) -> tuple[httpx.Client, str]:
+    """A signed-in HTTP client (no browser) and its CSRF token, read from the page."""
+    client = httpx.Client(base_url=srv.url)
+    r = client.post("/console/login", data={"SecretId": secret_id, "SecretKey": secret_key})
+    assert r.status_code == 303, r.text
+    page = client.get("/console").text
+    token = page.split('<meta name="csrf" content="', 1)[1].split('"', 1)[0]
+    return client, token
+
+
+def _call(client: httpx.Client, token: str | None, action: str, params: dict[str, Any]) -> Any:
+    headers = {} if token is None else {"X-CSRF-Token": token}
+    return client.post(f"/console/api/{action}", json=params, headers=headers)
+
+
+def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
+    console_server: ServerProcess, tmp_path: Path
+) -> None:
+    srv = console_server
+    clip = make_video(tmp_path / "a.mp4", duration=1)
+    file_id = upload(srv, clip)["FileId"]
+    # A second application, and a credential limited to it.
+    other = srv.call("CreateSubAppId", {"Name": "console-other"})["SubAppId"]
+    creds = srv.call("CreateTempCredential", {"SubAppId": other, "DurationSeconds": 600})
+    tmp = creds["Credentials"]
+
+    # A wrong key signs nobody in.
+    r = httpx.post(f"{srv.url}/console/login", data={"SecretId": SECRET_ID, "SecretKey": "x" * 32})
+    assert r.status_code == 401 and "vodflow_console" not in r.cookies
+
+    root, token = _session(srv, SECRET_ID, SECRET_KEY)
+    # Changes without the CSRF token, or with another one, are refused and not done.
+    for given in (None, "0" * 64):
+        r = _call(root, given, "DeleteMedia", {"FileId": file_id})
+        assert r.status_code == 403
+        assert r.json()["Response"]["Error"]["Code"] == "InvalidCsrfToken"
+    assert srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"] != []
+    # A cross-site form post carries no cookie (SameSite=Strict), so no session: refused.
+    r = httpx.post(f"{srv.url}/console/api/DeleteMedia", json={"FileId": file_id})
+    assert r.status_code == 401
+    # The root session reaches the default application's media.
+    ok = _call(root, token, "DescribeMediaInfos", {"FileIds": [file_id]}).json()["Response"]
+    assert ok["MediaInfoSet"][0]["FileId"] == file_id
+
+    # The scoped session: its page is pinned to its application, and another
+    # application's ids are refused with the API's own codes.
+    scoped, scoped_token = _session(srv, tmp["TmpSecretId"], tmp["TmpSecretKey"])
+    assert f'<meta name="scoped-app" content="{other}">' in scoped.get("/console").text
+    r = _call(scoped, scoped_token, "DescribeMediaInfos", {"FileIds": [file_id]})
+    assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"
+    r = _call(scoped, scoped_token, "DescribeMediaInfos", {"FileIds": [file_id], "SubAppId": other})
+    answer = r.json()["Response"]
+    assert answer["MediaInfoSet"] == [] and answer["NotExistFileIdSet"] == [file_id]
+    r = _call(scoped, scoped_token, "DeleteMedia", {"FileId": file_id, "SubAppId": APP_ID})
+    assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"
+    r = _call(scoped, scoped_token, "ConsolePeekEvents", {"SubAppId": APP_ID})
+    assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"
+    with scoped.stream("GET", f"/console/live?SubAppId={APP_ID}") as live:
+        text = "".join(live.iter_text())
+    assert "event: error" in text and "UnauthorizedOperation" in text
+    assert srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"] != []
+    # A console session is no API credential.
+    with pytest.raises(TencentCloudSDKException) as info:
+        sid, key = root.cookies["vodflow_console"].split(".", 1)
+        srv.vod(sid, key).DescribeSubAppIds(models.DescribeSubAppIdsRequest())
+    assert info.value.get_code().startswith("AuthFailure")
