@@ -346,3 +346,183 @@ def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
         sid, key = root.cookies["vodflow_console"].split(".", 1)
         srv.vod(sid, key).DescribeSubAppIds(models.DescribeSubAppIdsRequest())
     assert info.value.get_code().startswith("AuthFailure")
+
+
+@pytest.mark.slow
+def test_console_media_list_hls_sprites_flows_delete_and_app_switch(
+    chromium: Any, console_server: ServerProcess, tmp_path: Path
+) -> None:
+    srv = console_server
+    base = srv.url
+    other = srv.call("CreateSubAppId", {"Name": "console-switch"})["SubAppId"]
+    clip = make_video(tmp_path / "b.mp4", duration=6, width=320, height=240)
+    names = ["pager one", "pager two", "pager three"]
+    ids = [upload(srv, clip, MediaName=n)["FileId"] for n in names]
+    elsewhere = upload(srv, clip, MediaName="pager elsewhere", SubAppId=other)["FileId"]
+    # A cover for the first, so that the list has a thumbnail to show.
+    covered = srv.call(
+        "ProcessMedia",
+        {
+            "FileId": ids[0],
+            "MediaProcessTask": {
+                "CoverBySnapshotTaskSet": [
+                    {"Definition": 10, "PositionType": "Time", "PositionValue": 1}
+                ]
+            },
+        },
+    )
+    _wait(
+        lambda: srv.call("DescribeTaskDetail", {"TaskId": covered["TaskId"]})["Status"] == "FINISH",
+        "the cover flow",
+    )
+    (info,) = srv.call("DescribeMediaInfos", {"FileIds": [ids[0]]})["MediaInfoSet"]
+    cover_url = info["BasicInfo"]["CoverUrl"]
+    assert cover_url
+
+    context = chromium.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    _sign_in(page, base)
+
+    # --- search and paging: newest first, two per page; the cover thumbnail loads.
+    page.goto(f"{base}/console#/media?q=pager&limit=2")
+    page.wait_for_selector("#media-list tr[data-file]")
+    first = page.eval_on_selector_all(
+        "#media-list tr[data-file]", "rs => rs.map(r => r.dataset.file)"
+    )
+    assert first == [ids[2], ids[1]]
+    page.click("#next-page")
+    page.wait_for_selector(f"#media-list tr[data-file='{ids[0]}']")
+    thumb = page.wait_for_selector(f"tr[data-file='{ids[0]}'] img.thumb")
+    assert thumb.get_attribute("src") == cover_url
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=thumb)
+    assert "1–3 of 3" not in page.text_content("#media-list")
+    assert "3–3 of 3" in page.text_content("#media-list")
+    _shot(page, "media-list")
+
+    # --- the application switcher shows the other application's library only.
+    page.select_option("#app-switch", str(other))
+    page.wait_for_selector(f"#media-list tr[data-file='{elsewhere}']")
+    assert page.eval_on_selector_all("#media-list tr[data-file]", "rs => rs.length") == 1
+    page.select_option("#app-switch", str(APP_ID))
+    page.wait_for_selector(f"#media-list tr[data-file='{ids[2]}']")
+
+    # --- start flows from the media page with the template picker: HLS, then sprites.
+    def run_template(kind: str, definition: int) -> str:
+        page.goto(f"{base}/console#/media/{ids[0]}")
+        page.select_option("#flow-kind", kind)
+        page.wait_for_selector(f"#flow-definition option[value='{definition}']", state="attached")
+        page.select_option("#flow-definition", str(definition))
+        page.click("#run-template")
+        page.wait_for_url(f"{base}/console#/tasks/*")
+        task_id = page.url.rsplit("/", 1)[1]
+        page.wait_for_selector("#task-status:has-text('FINISH')", timeout=WAIT_MS)
+        return task_id
+
+    hls_task = run_template("AdaptiveDynamicStreaming", 10)
+    detail = srv.call("DescribeTaskDetail", {"TaskId": hls_task})
+    (result,) = detail["ProcedureTask"]["MediaProcessResultSet"]
+    assert result["Type"] == "AdaptiveDynamicStreaming"
+    sprite_task = run_template("ImageSprite", 10)
+    assert srv.call("DescribeTaskDetail", {"TaskId": sprite_task})["Status"] == "FINISH"
+
+    page.goto(f"{base}/console#/media/{ids[0]}")
+    (info,) = srv.call("DescribeMediaInfos", {"FileIds": [ids[0]]})["MediaInfoSet"]
+    (stream,) = info["AdaptiveDynamicStreamingInfo"]["AdaptiveDynamicStreamingSet"]
+    assert stream["Url"].endswith(".m3u8")
+    hls = page.wait_for_selector(f"video[src='{stream['Url']}']")
+    hls.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("v => v.currentTime > 1 && !v.error", arg=hls, timeout=WAIT_MS)
+    (sprite,) = info["ImageSpriteInfo"]["ImageSpriteSet"]
+    vtt_text = httpx.get(sprite["WebVttUrl"]).text
+    assert vtt_text.startswith("WEBVTT")
+    page.wait_for_function(
+        "t => document.querySelector('pre.vtt').textContent === t", arg=vtt_text[:4000]
+    )
+    images = page.eval_on_selector_all("img.sprite", "is => is.map(i => i.getAttribute('src'))")
+    assert images == sprite["ImageUrlSet"]
+    _shot(page, "media-outputs")
+
+    # --- delete a part (the adaptive stream), then the whole media.
+    page.once("dialog", lambda d: d.accept())
+    page.click("div.output[data-kind='AdaptiveDynamicStreaming'] button.danger")
+    page.wait_for_selector("div.output[data-kind='AdaptiveDynamicStreaming']", state="detached")
+    page.wait_for_selector("img.sprite")
+    (info,) = srv.call("DescribeMediaInfos", {"FileIds": [ids[0]]})["MediaInfoSet"]
+    assert "AdaptiveDynamicStreamingSet" not in (info.get("AdaptiveDynamicStreamingInfo") or {})
+    assert info["ImageSpriteInfo"]["ImageSpriteSet"]
+    page.once("dialog", lambda d: d.accept())
+    page.click("#delete-media")
+    page.wait_for_url(f"{base}/console#/media")
+    gone = srv.call("DescribeMediaInfos", {"FileIds": [ids[0]]})
+    assert gone["NotExistFileIdSet"] == [ids[0]]
+    context.close()
+
+
+@pytest.mark.slow
+def test_console_pull_peek_template_edit_and_abort(
+    chromium: Any, console_server: ServerProcess, tmp_path: Path
+) -> None:
+    srv = console_server
+    base = srv.url
+    # An application of its own in PULL mode, so the other tests' events stay apart.
+    app = srv.call("CreateSubAppId", {"Name": "console-pull"})["SubAppId"]
+    srv.call("ModifyEventConfig", {"SubAppId": app, "Mode": "PULL"})
+    clip = make_video(tmp_path / "long.mp4", duration=30, width=1280, height=720)
+    file_id = upload(srv, clip, SubAppId=app)["FileId"]
+    srv.call("CreateSnapshotByTimeOffsetTemplate", {"SubAppId": app, "Name": "edit-me",
+             "Width": 200, "Height": 0, "Format": "jpg"})  # fmt: skip
+    (tpl,) = srv.call("DescribeSnapshotByTimeOffsetTemplates", {"SubAppId": app, "Type": "Custom"})[
+        "SnapshotByTimeOffsetTemplateSet"
+    ]
+
+    context = chromium.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    _sign_in(page, base)
+    page.select_option("#app-switch", str(app))
+    page.wait_for_selector(f"#media-list tr[data-file='{file_id}']")
+
+    # --- abort a running flow from its page: it ends ABORTED, live.
+    page.goto(f"{base}/console#/media/{file_id}")
+    page.select_option("#flow-kind", "AdaptiveDynamicStreaming")
+    page.wait_for_selector("#flow-definition option[value='10']", state="attached")
+    page.click("#run-template")
+    page.wait_for_url(f"{base}/console#/tasks/*")
+    task_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#task-status")
+    page.click("#abort-task")
+    page.wait_for_selector("#task-status:has-text('ABORTED')", timeout=WAIT_MS)
+    assert srv.call("DescribeTaskDetail", {"SubAppId": app, "TaskId": task_id})["Status"] == (
+        "ABORTED"
+    )
+    assert page.is_disabled("#abort-task")
+    shown = json.loads(page.wait_for_selector("#task-events .event pre").text_content())
+    assert shown["ProcedureStateChangeEvent"]["Status"] == "ABORTED"
+
+    # --- PULL backlog: counted and peeked with its body, and still there to be pulled.
+    count = srv.call("DescribeEventsState", {"SubAppId": app})["CountOfEventsToPull"]
+    assert count >= 1
+    page.goto(f"{base}/console#/events")
+    page.wait_for_selector(f"#pull-backlog:has-text('{count} event(s) waiting')")
+    page.click("#pull-backlog details summary")
+    body = json.loads(page.text_content("#pull-backlog details pre"))
+    assert body["ProcedureStateChangeEvent"]["TaskId"] == task_id
+    assert srv.call("DescribeEventsState", {"SubAppId": app})["CountOfEventsToPull"] == count
+    pulled = srv.call("PullEvents", {"SubAppId": app})["EventSet"]
+    assert [e["ProcedureStateChangeEvent"]["TaskId"] for e in pulled] == [task_id]
+    _shot(page, "pull")
+
+    # --- edit a custom template: ModifySnapshotByTimeOffsetTemplate with the new width.
+    page.goto(f"{base}/console#/templates?kind=SnapshotByTimeOffset")
+    page.click(f"tr[data-id='{tpl['Definition']}'] button.edit")
+    edited = json.loads(page.input_value("#tpl-json"))
+    assert (edited["Name"], edited["Width"]) == ("edit-me", 200)
+    edited["Width"] = 256
+    page.fill("#tpl-json", json.dumps(edited))
+    page.click("#tpl-save")
+    page.wait_for_selector("#toast.shown:has-text('Saved')")
+    (after,) = srv.call(
+        "DescribeSnapshotByTimeOffsetTemplates",
+        {"SubAppId": app, "Definitions": [tpl["Definition"]]},
+    )["SnapshotByTimeOffsetTemplateSet"]
+    assert (after["Name"], after["Width"]) == ("edit-me", 256)
+    context.close()

@@ -102,17 +102,19 @@
       });
     }).catch(failed);
     sel.addEventListener("change", function () {
-      app = sel.value; sessionStorage.setItem("vodflow-app", app); route();
+      // Ids of one application mean nothing in another: start over at its library.
+      app = sel.value; sessionStorage.setItem("vodflow-app", app);
+      if (location.hash === "#/media") route(); else location.hash = "#/media";
     });
   }
 
   // ------------------------------------------------------------------ media
 
   function mediaList(query) {
-    var state = { text: query.q || "", offset: Number(query.offset || 0), limit: 10 };
+    var state = { text: query.q || "", offset: Number(query.offset || 0), limit: Math.min(100, Number(query.limit || 10)) };
     var box = el("input", { type: "search", placeholder: "Name or description contains…", value: state.text, id: "media-search" });
     var list = el("div", { id: "media-list" });
-    var form = el("form", { class: "bar", onsubmit: function (e) { e.preventDefault(); location.hash = "#/media?q=" + encodeURIComponent(box.value); } },
+    var form = el("form", { class: "bar", onsubmit: function (e) { e.preventDefault(); location.hash = "#/media?q=" + encodeURIComponent(box.value) + "&limit=" + state.limit; } },
       box, el("button", { type: "submit" }, "Search"));
     main.appendChild(el("h1", {}, "Media"));
     main.appendChild(form);
@@ -127,13 +129,13 @@
           el("a", { href: "#/media/" + m.FileId }, b.Name || m.FileId),
           meta.Duration ? meta.Duration.toFixed(1) + " s" : "",
           bytes(meta.Size), b.Type || "", b.ClassName || "", b.CreateTime || "",
-        ]);
+        ], { "data-file": m.FileId });
       });
       list.appendChild(table(["", "Name", "Duration", "Size", "Type", "Class", "Created"], rows));
       var total = r.TotalCount || 0;
       var nav = el("p", { class: "pager" }, (total ? state.offset + 1 : 0) + "–" + Math.min(total, state.offset + state.limit) + " of " + total + " ");
-      var base = "#/media?q=" + encodeURIComponent(state.text) + "&offset=";
-      if (state.offset > 0) nav.appendChild(el("a", { href: base + Math.max(0, state.offset - state.limit) }, "‹ Previous"));
+      var base = "#/media?q=" + encodeURIComponent(state.text) + "&limit=" + state.limit + "&offset=";
+      if (state.offset > 0) nav.appendChild(el("a", { href: base + Math.max(0, state.offset - state.limit), id: "prev-page" }, "‹ Previous"));
       if (state.offset + state.limit < total) nav.appendChild(el("a", { href: base + (state.offset + state.limit), id: "next-page" }, " Next ›"));
       list.appendChild(nav);
     }).catch(failed);
@@ -145,7 +147,7 @@
     if (t.length) {
       var s = section("Transcodes");
       t.forEach(function (x) {
-        s.appendChild(el("div", { class: "output" },
+        s.appendChild(el("div", { class: "output", "data-kind": "Transcode", "data-definition": String(x.Definition) },
           el("p", {}, "Definition " + x.Definition + " · " + x.Width + "×" + x.Height + " · " + x.Container + " · " + bytes(x.Size) + " ",
             el("a", { href: x.Url }, "file"), " ",
             x.Definition ? el("button", { class: "danger", onclick: function () { delParts([{ Type: "TranscodeFiles", Definition: x.Definition }]); } }, "Delete") : ""),
@@ -157,7 +159,7 @@
     if (a.length) {
       var sa = section("Adaptive streams");
       a.forEach(function (x) {
-        sa.appendChild(el("div", { class: "output" },
+        sa.appendChild(el("div", { class: "output", "data-kind": "AdaptiveDynamicStreaming", "data-definition": String(x.Definition) },
           el("p", {}, "Definition " + x.Definition + " · " + x.Package + " ", el("a", { href: x.Url }, "playlist"), " ",
             el("button", { class: "danger", onclick: function () { delParts([{ Type: "AdaptiveDynamicStreamingFiles", Definition: x.Definition }]); } }, "Delete")),
           player(x.Url)));
@@ -186,10 +188,10 @@
     if (sprites.length) {
       var sp = section("Sprites");
       sprites.forEach(function (x) {
-        var vtt = el("pre", { class: "json" }, "…");
+        var vtt = el("pre", { class: "json vtt", "data-definition": String(x.Definition) }, "…");
         if (x.WebVttUrl) fetch(x.WebVttUrl).then(function (r) { return r.text(); }).then(function (t) { vtt.textContent = t.slice(0, 4000); }).catch(function () { vtt.textContent = "(VTT unavailable)"; });
         sp.appendChild(el("p", {}, "Definition " + x.Definition + " · " + (x.TotalCount || "") + " images · ", el("a", { href: x.WebVttUrl || "#" }, "VTT")));
-        (x.ImageUrlSet || []).forEach(function (u) { sp.appendChild(el("img", { src: u, class: "sprite" })); });
+        (x.ImageUrlSet || []).forEach(function (u) { sp.appendChild(el("img", { src: u, class: "sprite", "data-definition": String(x.Definition) })); });
         sp.appendChild(vtt);
       });
       out.appendChild(sp);
