@@ -1,30 +1,48 @@
 # Two commands do all the set-up: `make serve` and `make test`.
+# `make serve` installs only what serving needs; `make test` adds the test tools
+# (the `test` extra) and Debian's chromium for the console's browser tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-CHROMIUM := /usr/bin/chromium
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP  := $(VENV)/.installed-test
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install serve test lint bench clean
+.PHONY: install install-serve browser serve test lint bench clean
 
-install: $(STAMP)
+install: $(TEST_STAMP)
+install-serve: $(SERVE_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Re-install only when the project or its pinned versions change.
-$(STAMP): pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
-	touch $(STAMP)
+$(SERVE_STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
+	touch $@
 
-serve: install
+$(TEST_STAMP): $(SERVE_STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+# The console tests drive the system chromium (Playwright with executable_path;
+# `playwright install` is never run). On Debian as root, install it when missing.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (apt-get) for the console tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing: install Debian's chromium for the console tests"; \
+	  fi; \
+	fi
+
+serve: install-serve
 	$(BIN)/vodflow serve $(ARGS)
 
-test: install $(CHROMIUM)
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
-# The browser tests drive Debian's chromium with Playwright (never `playwright install`).
-$(CHROMIUM):
-	apt-get update && apt-get install -y --no-install-recommends chromium
 
 lint: install
 	$(BIN)/ruff format --check src tests bench

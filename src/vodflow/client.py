@@ -21,6 +21,25 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from vodflow.credentials_file import read_saved
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+NETWORK_CODES = {"ClientNetworkError"}
+
+
+def network_reason(message: str) -> str:
+    """The useful end of urllib3's long story: 'Connection refused', a TLS complaint..."""
+    lowered = message.lower()
+    for needle, reason in (
+        ("connection refused", "connection refused"),
+        ("certificate verify failed", "the server's TLS certificate is not trusted"),
+        ("wrong version number", "TLS spoken to a plain HTTP server (use http://)"),
+        ("timed out", "timed out"),
+        ("name or service not known", "unknown host name"),
+        ("nodename nor servname", "unknown host name"),
+        ("connection reset", "connection reset"),
+        ("remote end closed", "the server closed the connection"),
+    ):
+        if needle in lowered:
+            return reason
+    return " ".join(message.split())[:200]
 
 
 class ClientError(Exception):
@@ -40,6 +59,7 @@ class VodApi:
         secret_key: str | None = None,
         data_dir: Path | None = None,
         timeout: int = 60,
+        ca_bundle: Path | None = None,
     ) -> None:
         endpoint = endpoint or os.environ.get("VODFLOW_ENDPOINT") or DEFAULT_ENDPOINT
         scheme, _, host = endpoint.rpartition("://")
@@ -59,8 +79,19 @@ class VodApi:
         self.scheme = scheme or "http"
         self.secret_id = secret_id
         self.secret_key = secret_key
+        # The CA of an HTTPS server with a private certificate: the SDK (and the COS
+        # SDK, as VerifySSL) otherwise trust only certifi's bundle.
+        bundle = ca_bundle or os.environ.get("VODFLOW_CA_BUNDLE") or None
+        if bundle is not None and not Path(bundle).is_file():
+            raise ClientError("InvalidParameter", f"The CA bundle {bundle} is not a file.")
+        self.verify: str | bool = str(bundle) if bundle else True
         profile = ClientProfile(
-            httpProfile=HttpProfile(protocol=self.scheme, endpoint=host, reqTimeout=timeout)
+            httpProfile=HttpProfile(
+                protocol=self.scheme,
+                endpoint=host,
+                reqTimeout=timeout,
+                certification=str(bundle) if bundle else None,
+            )
         )
         self._client = CommonClient(
             "vod", "2018-07-17", credential.Credential(secret_id, secret_key), "", profile
@@ -70,7 +101,16 @@ class VodApi:
         try:
             answer = self._client.call_json(action, params)
         except TencentCloudSDKException as exc:
-            raise ClientError(exc.get_code() or "ClientError", exc.get_message() or "") from exc
+            code = exc.get_code() or "ClientError"
+            message = exc.get_message() or ""
+            if code in NETWORK_CODES:
+                message = (
+                    f"cannot reach vodflow at {self.endpoint} ({network_reason(message)}); "
+                    "is `vodflow serve` running there? (--endpoint or VODFLOW_ENDPOINT)"
+                )
+            elif code == "ServerNetworkError":
+                message = f"vodflow at {self.endpoint} answered: {' '.join(message.split())[:200]}"
+            raise ClientError(code, message) from exc
         response: dict[str, Any] = answer["Response"]
         return response
 

@@ -6,16 +6,23 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vodflow import ids
-from vodflow.config import Settings
-from vodflow.core.credentials import Credential
 from vodflow.fsmodes import FILE_MODE, private_dir
+
+if TYPE_CHECKING:
+    from vodflow.config import Settings
+    from vodflow.core.credentials import Credential
 
 FILE_NAME = "credentials.json"
 
 
 def load_root_credential(settings: Settings) -> Credential:
+    # Imported here: the CLI's client commands read the saved keys (read_saved)
+    # without loading the store this module's service side needs.
+    from vodflow.core.credentials import Credential
+
     if settings.secret_id and settings.secret_key:
         return Credential(secret_id=settings.secret_id, secret_key=settings.secret_key)
     path = settings.data_dir / FILE_NAME

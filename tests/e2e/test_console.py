@@ -113,9 +113,12 @@ def _sign_in(
     page.wait_for_selector("#signout")
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, top: str | None = None) -> None:
+    """A screenshot for docs/console.md, with `top` scrolled to the top of the view."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        if top:
+            page.eval_on_selector(top, "e => e.scrollIntoView()")
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
 
 
@@ -440,7 +443,7 @@ def test_console_media_list_hls_sprites_flows_delete_and_app_switch(
     )
     images = page.eval_on_selector_all("img.sprite", "is => is.map(i => i.getAttribute('src'))")
     assert images == sprite["ImageUrlSet"]
-    _shot(page, "media-outputs")
+    _shot(page, "media-outputs", "div.output[data-kind='AdaptiveDynamicStreaming']")
 
     # --- delete a part (the adaptive stream), then the whole media.
     page.once("dialog", lambda d: d.accept())

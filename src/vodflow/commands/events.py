@@ -3,21 +3,34 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
-from vodflow.client import ClientError, VodApi
-from vodflow.commands.tasks import DATA_DIR, ENDPOINT, SECRET_ID, SECRET_KEY, SUB_APP, api
+from vodflow.commands.output import err, fail, out, typer_app
+from vodflow.commands.tasks import (
+    CA_BUNDLE,
+    DATA_DIR,
+    ENDPOINT,
+    SECRET_ID,
+    SECRET_KEY,
+    SUB_APP,
+    api,
+)
 from vodflow.receiver import InvalidCallback, verify
 
-events_app = typer.Typer(
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vodflow.client import ClientError, VodApi
+
+events_app = typer_app(
     help="Event notifications: pull them, or receive them.", no_args_is_help=True
 )
 
@@ -54,6 +67,8 @@ def _transient(exc: ClientError) -> bool:
 
 def _call_retrying(client: VodApi, action: str, params: dict[str, Any]) -> dict[str, Any]:
     """`client.call`, retried with a short capped backoff while the error is transient."""
+    from vodflow.client import ClientError
+
     failures = 0
     while True:
         try:
@@ -63,15 +78,16 @@ def _call_retrying(client: VodApi, action: str, params: dict[str, Any]) -> dict[
                 raise
             delay = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
             failures += 1
-            Console(stderr=True).print(
+            err().print(
                 f"[yellow]{action} failed[/] ({exc.code}: {exc.message[:200]}); "
-                f"retrying in {delay:g} s",
-                highlight=False,
+                f"retrying in {delay:g} s"
             )
             time.sleep(delay)
 
 
 def _confirm(client: VodApi, base: dict[str, Any], handles: list[str], follow: bool) -> None:
+    from vodflow.client import ClientError
+
     params = {**base, "EventHandles": handles}
     if not follow:
         client.call("ConfirmEvents", params)
@@ -83,7 +99,7 @@ def _confirm(client: VodApi, base: dict[str, Any], handles: list[str], follow: b
             raise
         # Handles that ran past their window while the server was away: those events
         # come back to PullEvents and are printed again (delivery is at least once).
-        Console(stderr=True).print(f"[yellow]ConfirmEvents[/]: {exc.message}", highlight=False)
+        err().print(f"[yellow]ConfirmEvents[/]: {exc.message}")
 
 
 @events_app.command()
@@ -96,6 +112,7 @@ def pull(
     secret_id: str = SECRET_ID,
     secret_key: str = SECRET_KEY,
     data_dir: Path = DATA_DIR,
+    ca_bundle: Path = CA_BUNDLE,
 ) -> None:
     """PullEvents (long poll, up to 16 at a time); print them; optionally confirm.
 
@@ -104,8 +121,10 @@ def pull(
     With --follow, network errors and server restarts are waited out (retried after
     0.5 s, 1 s, 2 s, then every 5 s) instead of ending the command.
     """
-    client = api(endpoint, secret_id, secret_key, data_dir)
-    console = Console()
+    from vodflow.client import ClientError
+
+    client = api(endpoint, secret_id, secret_key, data_dir, ca_bundle)
+    console = out()
     base: dict[str, Any] = {"SubAppId": sub_app_id} if sub_app_id else {}
     try:
         while True:
@@ -121,8 +140,7 @@ def pull(
             if not follow:
                 return
     except ClientError as exc:
-        Console(stderr=True).print(f"[red]{exc.code}[/]: {exc.message}")
-        raise typer.Exit(1) from None
+        fail(f"{exc.code}: {exc.message}", 1)
     except KeyboardInterrupt:
         return
 
@@ -134,7 +152,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> ThreadingHTTPServer:
-    console = Console()
+    console = out()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -156,7 +174,7 @@ def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> Thread
             try:
                 event = verify(raw, sign_key)
             except InvalidCallback as exc:
-                Console(stderr=True).print(f"[red]refused[/]: {exc}")
+                err().print(f"[red]refused[/]: {exc}")
                 self._answer(401, f"{exc}\n")
                 return
             _emit(event, json_out, console)
@@ -170,14 +188,19 @@ def make_receiver(host: str, port: int, sign_key: str, json_out: bool) -> Thread
 
 @events_app.command()
 def receive(
-    port: int = typer.Option(..., help="Port to listen on."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(..., min=1, max=65535, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on.", show_default=True),
     sign_key: str = typer.Option("", help="The application's SignKey: check Sign and T."),
     json_out: bool = typer.Option(False, "--json", help="One JSON event per line."),
 ) -> None:
     """A reference NotificationUrl: verifies Sign and T, prints each event, answers 200."""
-    server = make_receiver(host, port, sign_key, json_out)
-    Console(stderr=True).print(f"receiving events on http://{host}:{port}/ (Ctrl-C to stop)")
+    try:
+        server = make_receiver(host, port, sign_key, json_out)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} on {host} is already in use: pick another --port.", 1)
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}.", 1)
+    err().print(f"receiving events on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

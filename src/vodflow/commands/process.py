@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from vodflow.client import ClientError
+from vodflow.commands.output import fail
 from vodflow.commands.tasks import (
+    CA_BUNDLE,
     DATA_DIR,
     ENDPOINT,
     SECRET_ID,
@@ -29,7 +29,7 @@ def process(
     cover_at: float = typer.Option(0.0, help="Cover position in seconds."),
     priority: int = typer.Option(0, min=-10, max=10, help="TasksPriority, -10..10."),
     notify: str = typer.Option(
-        None, help="TasksNotifyMode: Finish, Change or None (the server's default: Finish)."
+        None, help="TasksNotifyMode: Finish, Change or None.  [default: Finish]"
     ),
     watch: bool = typer.Option(False, "--watch", help="Show progress bars until the flow ends."),
     sub_app_id: int = SUB_APP,
@@ -37,10 +37,11 @@ def process(
     secret_id: str = SECRET_ID,
     secret_key: str = SECRET_KEY,
     data_dir: Path = DATA_DIR,
+    ca_bundle: Path = CA_BUNDLE,
 ) -> None:
     """Start a task flow on a media (ProcessMedia or ProcessMediaByProcedure)."""
     if bool(procedure) == bool(transcode or cover is not None):
-        raise typer.BadParameter("Give either --procedure, or --transcode/--cover.")
+        fail("Give either --procedure, or --transcode/--cover.")
     params: dict[str, Any] = {
         "FileId": file_id,
         "TasksPriority": priority,
@@ -62,12 +63,13 @@ def process(
                 {"Definition": cover, "PositionType": "Time", "PositionValue": cover_at}
             ]
         params["MediaProcessTask"] = mpt
-    client = api(endpoint, secret_id, secret_key, data_dir)
+    from vodflow.client import ClientError
+
+    client = api(endpoint, secret_id, secret_key, data_dir, ca_bundle)
     try:
         task_id = client.call(action, params)["TaskId"]
         print(task_id)
         if watch:
             finish(watch_task(client, task_id, sub_app_id), json_out=False)
     except ClientError as exc:
-        Console(stderr=True).print(f"[red]{exc.code}[/]: {exc.message}")
-        raise typer.Exit(2) from None
+        fail(f"{exc.code}: {exc.message}")

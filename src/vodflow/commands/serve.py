@@ -2,41 +2,95 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+import ssl
 from pathlib import Path
 
 import typer
-import uvicorn
-from rich.console import Console
 
-from vodflow.app import create_app
+from vodflow.commands.output import fail
 from vodflow.config import Settings
-from vodflow.credentials_file import load_root_credential
-from vodflow.http_guard import GuardedServer, connection_cap, guarded_protocol
 
 H11_MAX_HEAD_BYTES = 16 * 1024
 """Largest request head (line and headers); larger ones answer 400."""
 
 
+def _check_tls(cert: Path | None, key: Path | None) -> None:
+    if bool(cert) != bool(key):
+        fail("--tls-cert and --tls-key go together.")
+    if cert is None or key is None:
+        return
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if not path.is_file():
+            fail(f"{flag} {path}: no such file.")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError) as exc:
+        fail(f"--tls-cert {cert} / --tls-key {key} cannot be used: {exc}.")
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use: pick another --port.", 1)
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}.", 1)
+
+
 def serve(
-    host: str = typer.Option(None, help="Address to listen on [default: 127.0.0.1]."),
-    port: int = typer.Option(None, help="Port to listen on [default: 8080]."),
-    data_dir: Path = typer.Option(None, help="Database, blobs, credentials [./vodflow-data]."),
+    host: str = typer.Option(None, help="Address to listen on.  [default: 127.0.0.1]"),
+    port: int = typer.Option(None, help="Port to listen on.  [default: 8080]"),
+    data_dir: Path = typer.Option(
+        None, help="Database, blobs, credentials.  [default: ./vodflow-data]"
+    ),
     tls_cert: Path = typer.Option(None, help="PEM certificate: serve HTTPS."),
     tls_key: Path = typer.Option(None, help="PEM private key of --tls-cert."),
 ) -> None:
-    """Start vodflow: API, uploads, media serving, workers and event delivery."""
+    """Start vodflow: API, console, uploads, media serving, workers and event delivery."""
+    from vodflow import instance_lock
+
     settings = Settings.from_env().with_overrides(
         host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key
     )
-    if bool(settings.tls_cert) != bool(settings.tls_key):
-        raise typer.BadParameter("--tls-cert and --tls-key go together.")
+    _check_tls(settings.tls_cert, settings.tls_key)
+    scheme = "https" if settings.tls_cert else "http"
+    if settings.resolved_database_url.startswith("sqlite"):
+        try:
+            lock = instance_lock.hold(
+                settings.data_dir, f"{scheme}://{settings.host}:{settings.port}"
+            )
+        except instance_lock.DataDirInUse as exc:
+            fail(
+                f"the data dir {settings.data_dir.resolve()} is in use by {exc.holder}: "
+                "stop it, or give another --data-dir.",
+                1,
+            )
+    else:
+        lock = None  # replicas of the scaled deployment share one database on purpose
+    _check_port(settings.host, settings.port)
+    _run(settings, scheme)
+    del lock
+
+
+def _run(settings: Settings, scheme: str) -> None:
+    import uvicorn
+    from rich.console import Console
+
+    from vodflow.app import create_app
+    from vodflow.credentials_file import load_root_credential
+    from vodflow.http_guard import GuardedServer, connection_cap, guarded_protocol
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     root = load_root_credential(settings)
-    scheme = "https" if settings.tls_cert else "http"
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     console.print(f"[bold]vodflow[/] serving on {scheme}://{settings.host}:{settings.port}")
     console.print(f"  endpoint      {settings.host}:{settings.port}  (protocol {scheme})")
     console.print(f"  SecretId      {root.secret_id}")
@@ -46,6 +100,7 @@ def serve(
         console.print(f"  SecretKey     {root.secret_key}  (saved in the data dir)")
     console.print(f"  SubAppId      {settings.app_id}  (default application)")
     console.print(f"  public URL    {settings.resolved_public_url}")
+    console.print(f"  console       {settings.resolved_public_url}/console")
     console.print(f"  data dir      {settings.data_dir.resolve()}")
     cap = connection_cap(settings.max_connections)
     config = uvicorn.Config(

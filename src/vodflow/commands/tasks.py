@@ -7,31 +7,53 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from vodflow.client import ClientError, VodApi, dumps
+from vodflow.commands.output import fail, out, typer_app
 
-tasks_app = typer.Typer(help="Task flows: watch their progress.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from vodflow.client import VodApi
 
-ENDPOINT = typer.Option(None, help="vodflow endpoint [VODFLOW_ENDPOINT or http://127.0.0.1:8080].")
-SECRET_ID = typer.Option(None, help="SecretId [VODFLOW_SECRET_ID or the data dir's].")
-SECRET_KEY = typer.Option(None, help="SecretKey [VODFLOW_SECRET_KEY or the data dir's].")
-DATA_DIR = typer.Option(None, help="Data dir holding the saved credentials [./vodflow-data].")
+tasks_app = typer_app(help="Task flows: watch their progress.", no_args_is_help=True)
+
+ENDPOINT = typer.Option(
+    None,
+    help="vodflow endpoint (else VODFLOW_ENDPOINT).  [default: http://127.0.0.1:8080]",
+)
+SECRET_ID = typer.Option(
+    None, help="SecretId, with --secret-key (else VODFLOW_SECRET_ID, else the data dir's)."
+)
+SECRET_KEY = typer.Option(
+    None, help="SecretKey, with --secret-id (else VODFLOW_SECRET_KEY, else the data dir's)."
+)
+DATA_DIR = typer.Option(
+    None, help="Data dir holding the saved credentials.  [default: ./vodflow-data]"
+)
+CA_BUNDLE = typer.Option(
+    None,
+    help="PEM file of the CA that signed an HTTPS server's certificate (else VODFLOW_CA_BUNDLE).",
+)
 SUB_APP = typer.Option(None, help="SubAppId of the application.")
 
 
 def api(
-    endpoint: str | None, secret_id: str | None, secret_key: str | None, data_dir: Path | None
+    endpoint: str | None,
+    secret_id: str | None,
+    secret_key: str | None,
+    data_dir: Path | None,
+    ca_bundle: Path | None = None,
 ) -> VodApi:
+    """The SDK client of a CLI command; a one-line error and exit 2 if it cannot be made."""
+    if bool(secret_id) != bool(secret_key):
+        fail("--secret-id and --secret-key go together: give both, or neither.")
+    from vodflow.client import ClientError, VodApi
+
     try:
-        return VodApi(endpoint, secret_id, secret_key, data_dir)
+        return VodApi(endpoint, secret_id, secret_key, data_dir, ca_bundle=ca_bundle)
     except ClientError as exc:
-        Console(stderr=True).print(f"[red]{exc.code}[/]: {exc.message}")
-        raise typer.Exit(2) from None
+        fail(f"{exc.code}: {exc.message}")
 
 
 def _label(result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -44,6 +66,9 @@ def watch_task(
     client: VodApi, task_id: str, sub_app_id: int | None, interval: float = 1.0
 ) -> dict[str, Any]:
     """Show one bar per subtask until the flow ends; the final DescribeTaskDetail."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     params: dict[str, Any] = {"TaskId": task_id}
     if sub_app_id:
         params["SubAppId"] = sub_app_id
@@ -84,21 +109,25 @@ def watch(
     secret_id: str = SECRET_ID,
     secret_key: str = SECRET_KEY,
     data_dir: Path = DATA_DIR,
+    ca_bundle: Path = CA_BUNDLE,
 ) -> None:
     """Follow a task flow until it ends; exit 1 if a subtask failed or it was aborted."""
-    client = api(endpoint, secret_id, secret_key, data_dir)
+    from vodflow.client import ClientError
+
+    client = api(endpoint, secret_id, secret_key, data_dir, ca_bundle)
     try:
         detail = watch_task(client, task_id, sub_app_id)
     except ClientError as exc:
-        Console(stderr=True).print(f"[red]{exc.code}[/]: {exc.message}")
-        raise typer.Exit(2) from None
+        fail(f"{exc.code}: {exc.message}")
     finish(detail, json_out)
 
 
 def finish(detail: dict[str, Any], json_out: bool) -> None:
-    console = Console()
+    from vodflow.client import dumps
+
+    console = out()
     if json_out:
-        console.print_json(dumps(detail))
+        print(dumps(detail))
     task = detail.get("ProcedureTask") or {}
     failed = [
         _label(r)

@@ -16,23 +16,25 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from qcloud_cos import CosConfig, CosS3Client
-from qcloud_cos.cos_exception import CosClientError, CosServiceError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
+
+from vodflow.commands.output import err, fail, out
+from vodflow.commands.tasks import (
+    CA_BUNDLE,
+    DATA_DIR,
+    ENDPOINT,
+    SECRET_ID,
+    SECRET_KEY,
+    SUB_APP,
+    api,
 )
 
-from vodflow.client import ClientError, VodApi, dumps
-from vodflow.commands.tasks import DATA_DIR, ENDPOINT, SECRET_ID, SECRET_KEY, SUB_APP, api
+if TYPE_CHECKING:
+    from qcloud_cos import CosS3Client
+
+    from vodflow.client import VodApi
 
 # Reuse a saved session only while its credential has this much life left.
 MIN_CREDENTIAL_LEFT_S = 300
@@ -91,6 +93,8 @@ def _saved_session(path: Path) -> dict[str, Any] | None:
 
 
 def _cos(client: VodApi, applied: dict[str, Any]) -> CosS3Client:
+    from qcloud_cos import CosConfig, CosS3Client
+
     cert = applied["TempCertificate"]
     config = CosConfig(
         Region=applied["StorageRegion"],
@@ -99,6 +103,7 @@ def _cos(client: VodApi, applied: dict[str, Any]) -> CosS3Client:
         Token=cert["Token"],
         Domain=client.host,
         Scheme=client.scheme,
+        VerifySSL=client.verify,
     )
     return CosS3Client(config)
 
@@ -106,8 +111,8 @@ def _cos(client: VodApi, applied: dict[str, Any]) -> CosS3Client:
 def upload(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     procedure: str = typer.Option(None, help="Run this procedure after the upload."),
-    name: str = typer.Option(None, help="MediaName [the file name without extension]."),
-    media_type: str = typer.Option(None, help="MediaType [the file extension]."),
+    name: str = typer.Option(None, help="MediaName.  [default: the file name without extension]"),
+    media_type: str = typer.Option(None, help="MediaType.  [default: the file extension]"),
     part_size: int = typer.Option(8, min=1, max=5120, help="Multipart part size in MB."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     sub_app_id: int = SUB_APP,
@@ -115,15 +120,19 @@ def upload(
     secret_id: str = SECRET_ID,
     secret_key: str = SECRET_KEY,
     data_dir: Path = DATA_DIR,
+    ca_bundle: Path = CA_BUNDLE,
 ) -> None:
     """Upload a media file; print its FileId and URLs."""
+    from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+    from vodflow.client import ClientError, dumps
+
     logging.getLogger("qcloud_cos").setLevel(logging.WARNING)
-    err = Console(stderr=True)
     kind = (media_type or file.suffix.lstrip(".")).lower()
     if not kind:
-        raise typer.BadParameter("The file has no extension: give --media-type.")
+        fail("The file has no extension: give --media-type.")
     media_name = name or file.stem[:64]
-    client = api(endpoint, secret_id, secret_key, data_dir)
+    client = api(endpoint, secret_id, secret_key, data_dir, ca_bundle)
     state = state_path(file, client.endpoint, sub_app_id, procedure, kind, media_name)
     sub = {"SubAppId": sub_app_id} if sub_app_id else {}
     try:
@@ -139,27 +148,23 @@ def upload(
         _send(client, applied, file, part_size, quiet=json_out)
         done = client.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]} | sub)
     except ClientError as exc:
-        err.print(f"[red]{exc.code}[/]: {exc.message}")
         if not _retryable(exc.code):
             state.unlink(missing_ok=True)
-        raise typer.Exit(2) from None
+        fail(f"{exc.code}: {exc.message}")
     except CosServiceError as exc:
         code = exc.get_error_code()
         if code in SESSION_GONE:
             state.unlink(missing_ok=True)
-            err.print(f"[red]upload refused[/]: {code}; the next run starts a new session.")
-        else:
-            err.print(f"[red]upload failed[/]: {code}; run the same command again to resume.")
-        raise typer.Exit(3) from None
+            fail(f"upload refused: {code}; the next run starts a new session.", 3)
+        fail(f"upload failed: {code}; run the same command again to resume.", 3)
     except CosClientError as exc:
-        err.print(f"[red]upload failed[/]: {exc}; run the same command again to resume.")
-        raise typer.Exit(3) from None
+        fail(f"upload failed: {str(exc)[:300]}; run the same command again to resume.", 3)
     state.unlink(missing_ok=True)
     result = {k: v for k, v in done.items() if k != "RequestId"}
     if json_out:
         print(dumps(result))
         return
-    console = Console()
+    console = out()
     console.print(f"FileId    {result['FileId']}")
     console.print(f"MediaUrl  {result['MediaUrl']}")
     if result.get("CoverUrl"):
@@ -169,6 +174,15 @@ def upload(
 def _send(
     client: VodApi, applied: dict[str, Any], file: Path, part_size: int, *, quiet: bool
 ) -> None:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     cos = _cos(client, applied)
     total = file.stat().st_size
     columns = (
@@ -178,7 +192,7 @@ def _send(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
+    with Progress(*columns, console=err(), disable=quiet) as progress:
         bar = progress.add_task(file.name[:40], total=total)
 
         def report(consumed: int, _total: int) -> None:
