@@ -117,6 +117,7 @@ def _shot(page: Any, name: str, top: str | None = None) -> None:
     """A screenshot for docs/console.md, with `top` scrolled to the top of the view."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.evaluate("document.getElementById('toast').className = ''")
         if top:
             page.eval_on_selector(top, "e => e.scrollIntoView()")
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
@@ -153,7 +154,7 @@ def test_console_upload_flow_play_events_templates_sign_out(
 ) -> None:
     srv = console_server
     base = srv.url
-    clip = make_video(tmp_path / "console-clip.mp4", duration=20, width=640, height=480)
+    clip = make_video(tmp_path / "console-clip.mp4", duration=30, width=640, height=480)
     context = chromium.new_context(viewport={"width": 1000, "height": 760})
     page = context.new_page()
 
@@ -166,6 +167,7 @@ def test_console_upload_flow_play_events_templates_sign_out(
 
     # --- events: PUSH to our receiver, set through the console's form.
     page.goto(f"{base}/console#/events")
+    page.wait_for_selector("#ev-save:enabled")  # the current configuration is in the form
     page.select_option("#ev-mode", "PUSH")
     page.fill("#ev-url", receiver.url)
     page.fill("#ev-signkey", "")
@@ -200,7 +202,6 @@ def test_console_upload_flow_play_events_templates_sign_out(
     assert media["MetaData"]["Size"] == clip.stat().st_size
     (task,) = srv.call("DescribeTasks", {"FileId": file_id})["TaskSet"]
     task_id = task["TaskId"]
-    _shot(page, "upload")
 
     # --- the flow's page moves by itself (Server-Sent Events) until FINISH.
     page.goto(f"{base}/console#/tasks/{task_id}")
@@ -231,7 +232,6 @@ def test_console_upload_flow_play_events_templates_sign_out(
     video = page.wait_for_selector(f"video[src='{out['Url']}']")
     video.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function("v => v.currentTime > 1 && !v.error", arg=video, timeout=WAIT_MS)
-    _shot(page, "media")
 
     # --- the deliveries log shows the event and its attempt; resend delivers it again.
     page.goto(f"{base}/console#/events")
@@ -512,7 +512,6 @@ def test_console_pull_peek_template_edit_and_abort(
     assert srv.call("DescribeEventsState", {"SubAppId": app})["CountOfEventsToPull"] == count
     pulled = srv.call("PullEvents", {"SubAppId": app})["EventSet"]
     assert [e["ProcedureStateChangeEvent"]["TaskId"] for e in pulled] == [task_id]
-    _shot(page, "pull")
 
     # --- edit a custom template: ModifySnapshotByTimeOffsetTemplate with the new width.
     page.goto(f"{base}/console#/templates?kind=SnapshotByTimeOffset")

@@ -423,17 +423,19 @@
     var key = el("input", { id: "ev-signkey", placeholder: "SignKey", maxlength: "32" });
     var up = el("select", { id: "ev-upload" }, el("option", { value: "ON" }, "ON"), el("option", { value: "OFF" }, "OFF"));
     var del = el("select", { id: "ev-delete" }, el("option", { value: "ON" }, "ON"), el("option", { value: "OFF" }, "OFF"));
+    // Save waits for the current values: a late answer must not overwrite what was typed.
+    var save = el("button", { id: "ev-save", disabled: "", onclick: function () {
+      var p = { Mode: mode.value, NotificationUrl: url.value, UploadMediaCompleteEventSwitch: up.value, DeleteMediaCompleteEventSwitch: del.value };
+      if (key.value) p.SignKey = key.value;
+      api("ModifyEventConfig", p).then(function () { toast("Saved."); }).catch(failed);
+    } }, "Save");
     api("DescribeEventConfig", {}).then(function (c) {
       mode.value = c.Mode; url.value = c.NotificationUrl || ""; up.value = c.UploadMediaCompleteEventSwitch; del.value = c.DeleteMediaCompleteEventSwitch;
+      save.disabled = false;
     }).catch(failed);
     cfg.appendChild(el("div", { class: "form" },
       el("label", {}, "Mode ", mode), el("label", {}, "NotificationUrl ", url), el("label", {}, "SignKey ", key),
-      el("label", {}, "Upload events ", up), el("label", {}, "Delete events ", del),
-      el("button", { id: "ev-save", onclick: function () {
-        var p = { Mode: mode.value, NotificationUrl: url.value, UploadMediaCompleteEventSwitch: up.value, DeleteMediaCompleteEventSwitch: del.value };
-        if (key.value) p.SignKey = key.value;
-        api("ModifyEventConfig", p).then(function () { toast("Saved."); }).catch(failed);
-      } }, "Save")));
+      el("label", {}, "Upload events ", up), el("label", {}, "Delete events ", del), save));
     main.appendChild(cfg);
 
     var pull = section("PULL backlog");
