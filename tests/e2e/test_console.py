@@ -320,6 +320,19 @@ def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
         assert r.status_code == 403
         assert r.json()["Response"]["Error"]["Code"] == "InvalidCsrfToken"
     assert srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"] != []
+    # A page of another origin is refused even with the cookie and the token.
+    r = root.post(
+        "/console/api/DeleteMedia",
+        json={"FileId": file_id},
+        headers={"X-CSRF-Token": token, "Origin": "http://evil.example"},
+    )
+    assert (r.status_code, r.json()["Response"]["Error"]["Code"]) == (403, "InvalidCsrfToken")
+    r = httpx.post(
+        f"{srv.url}/console/login",
+        data={"SecretId": SECRET_ID, "SecretKey": SECRET_KEY},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert r.status_code == 403 and "vodflow_console" not in r.cookies
     # A cross-site form post carries no cookie (SameSite=Strict), so no session: refused.
     r = httpx.post(f"{srv.url}/console/api/DeleteMedia", json={"FileId": file_id})
     assert r.status_code == 401

@@ -47,6 +47,19 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _foreign(request: Request) -> bool:
+    """A POST another site's page sent: its Origin is not this server's.
+
+    SameSite=Strict already keeps the cookie off such requests; this also stops a
+    cross-site sign-in form (login CSRF), which carries no cookie at all.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser, or a same-origin GET
+        return False
+    host = request.headers.get("host", "")
+    return origin not in (f"http://{host}", f"https://{host}")
+
+
 async def index(request: Request) -> Response:
     services = _services(request)
     current = await session.current(request, services.credentials)
@@ -65,11 +78,16 @@ async def index(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     services = _services(request)
+    if _foreign(request):
+        return _refused(403, "InvalidOrigin", "Sign in from the console's own page.")
     try:
         body = await read_body(request, FORM_LIMIT)
     except VodError:
         return HTMLResponse(pages.sign_in_page("The form is too large."), 413, pages.HEADERS)
     form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    # Guessing keys costs a slot of the same per-SecretId rate limit as API calls.
+    if not services.limiter.allow(form.get("SecretId", "")[:128], "ConsoleSignIn"):
+        return HTMLResponse(pages.sign_in_page("Too many attempts; wait a second."), 429)
     try:
         issued = await session.sign_in(
             services.credentials, form.get("SecretId", ""), form.get("SecretKey", "")
@@ -91,6 +109,8 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     services = _services(request)
+    if _foreign(request):
+        return _refused(403, "InvalidOrigin", "Sign out from the console's own page.")
     current = await session.current(request, services.credentials)
     if current is not None:
         body = await read_body(request, FORM_LIMIT)
@@ -123,7 +143,7 @@ async def api(request: Request) -> Response:
     if current is None:
         assert refusal is not None
         return refusal
-    if not session.csrf_ok(current, request.headers.get("x-csrf-token", "")):
+    if _foreign(request) or not session.csrf_ok(current, request.headers.get("x-csrf-token", "")):
         return _refused(403, "InvalidCsrfToken", "The CSRF token is missing or wrong.")
     request_id = ids.request_id()
     name = request.path_params["action"]
