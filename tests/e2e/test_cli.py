@@ -121,7 +121,7 @@ def test_missing_tls_files_are_one_line(tmp_path: Path) -> None:
     assert one_line_error(done).startswith(f"error: --tls-cert {cert} / --tls-key {key} cannot")
 
 
-def test_busy_port_is_one_line() -> None:
+def test_busy_port_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -131,7 +131,7 @@ def test_busy_port_is_one_line() -> None:
         assert one_line_error(done) == (
             f"error: port {port} on 127.0.0.1 is already in use: pick another --port."
         )
-        done = vodflow("serve", "--port", str(port), "--data-dir", "/tmp/vodflow-cli-busy")
+        done = vodflow("serve", "--port", str(port), "--data-dir", str(tmp_path))
         assert done.returncode == 1
         assert one_line_error(done) == (
             f"error: port {port} on 127.0.0.1 is already in use: pick another --port."
