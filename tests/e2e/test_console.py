@@ -41,7 +41,9 @@ def _missing(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium(console_server: ServerProcess) -> Iterator[Any]:
+    # The server starts first: Playwright's sync API keeps an event loop running in
+    # this thread, where the scaled deployment's set-up could no longer asyncio.run.
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
     try:
