@@ -7,9 +7,11 @@ the assertions compare what the page shows with what the official SDK answers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from tencentcloud.vod.v20180717 import models
 
 from tests.conftest import IN_CI
 from tests.mediagen import make_video
-from tests.servers import APP_ID, SECRET_ID, SECRET_KEY, ServerProcess
+from tests.servers import APP_ID, DEPLOYMENT, SECRET_ID, SECRET_KEY, ServerProcess
 from tests.uploadkit import upload
 
 pytestmark = [pytest.mark.e2e]
@@ -353,6 +355,8 @@ def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
     assert answer["MediaInfoSet"] == [] and answer["NotExistFileIdSet"] == [file_id]
     r = _call(scoped, scoped_token, "DeleteMedia", {"FileId": file_id, "SubAppId": APP_ID})
     assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"
+    r = _call(scoped, scoped_token, "DescribeSubAppIds", {})
+    assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"  # root only
     r = _call(scoped, scoped_token, "ConsolePeekEvents", {"SubAppId": APP_ID})
     assert r.json()["Response"]["Error"]["Code"] == "UnauthorizedOperation"
     with scoped.stream("GET", f"/console/live?SubAppId={APP_ID}") as live:
@@ -360,10 +364,20 @@ def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
     assert "event: error" in text and "UnauthorizedOperation" in text
     assert srv.call("DescribeMediaInfos", {"FileIds": [file_id]})["MediaInfoSet"] != []
     # A console session is no API credential.
+    sid, token = root.cookies["vodflow_console"].split(".", 1)
     with pytest.raises(TencentCloudSDKException) as info:
-        sid, key = root.cookies["vodflow_console"].split(".", 1)
-        srv.vod(sid, key).DescribeSubAppIds(models.DescribeSubAppIdsRequest())
+        srv.vod(sid, token).DescribeSubAppIds(models.DescribeSubAppIdsRequest())
     assert info.value.get_code().startswith("AuthFailure")
+    if DEPLOYMENT != "embedded":
+        return
+    # The database keeps only the digest of the cookie's secret.
+    stored = (
+        sqlite3.connect(srv.data_dir / "vodflow.db")
+        .execute("SELECT token, secret_key FROM credentials WHERE secret_id = ?", (sid,))
+        .fetchone()
+    )
+    assert stored is not None and token not in stored
+    assert stored[0] == "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 @pytest.mark.slow

@@ -1,11 +1,13 @@
-"""Console sessions: a temporary credential of scope "console", in an HttpOnly cookie.
+"""Console sessions: a temporary credential of scope "web" (root: "web-root"), in a cookie.
 
 Signing in checks a SecretId/SecretKey (the root one or a temporary API
 credential) through core.credentials, then issues a console credential bound to
 the same application scope, expiring after SESSION_S (or when the signing
-credential does, if sooner). The cookie holds that credential's SecretId and
-SecretKey; the database holds its expiry, so any replica recognises it and signing
-out (revoking it) ends it everywhere. The CSRF token is an HMAC of the session key.
+credential does, if sooner). The cookie holds that credential's SecretId and token;
+the database holds the token's digest only (core.credentials) and the expiry, so any
+replica recognises it, a copy of the database cannot present it, and signing out
+(revoking it) ends it everywhere. The CSRF token is an HMAC keyed by the session's
+SecretKey, which never leaves the server.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ COOKIE = "vodflow_console"
 SESSION_S = 8 * 3600
 # A session of the root credential acts as the root; any other acts as its own
 # (temporary) credential would: the same application scope, no root-only actions.
-SCOPE = "console"
-ROOT_SCOPE = "console-root"
+# (The scope column holds 8 characters.)
+SCOPE = "web"
+ROOT_SCOPE = "web-root"
 
 
 def csrf_token(session: Credential) -> str:
@@ -57,19 +60,21 @@ async def sign_in(credentials: CredentialService, secret_id: str, secret_key: st
 async def current(request: Request, credentials: CredentialService) -> Credential | None:
     """The console session of this request's cookie, if it is live."""
     raw = request.cookies.get(COOKIE, "")
-    secret_id, _, secret_key = raw[:256].partition(".")
-    if not secret_id or not secret_key:
+    secret_id, _, token = raw[:256].partition(".")
+    if not secret_id or not token:
         return None
     cred = await credentials.lookup(secret_id)
     if cred is None or cred.scope not in (SCOPE, ROOT_SCOPE) or cred.expired:
         return None
-    if not hmac.compare_digest(cred.secret_key.encode(), secret_key.encode()):
+    if not cred.token_matches(token):
         return None
     return cred
 
 
 def cookie_value(session: Credential) -> str:
-    return f"{session.secret_id}.{session.secret_key}"
+    """For the credential just issued: its token is in hand only now."""
+    assert session.token is not None
+    return f"{session.secret_id}.{session.token}"
 
 
 def max_age(session: Credential) -> int:
