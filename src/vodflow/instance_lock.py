@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import IO
 
+from vodflow.fsmodes import FILE_MODE, private_dir
+
 LOCK_NAME = "serve.lock"
 
 
@@ -25,8 +27,9 @@ class DataDirInUse(Exception):
 
 def hold(data_dir: Path, description: str) -> IO[str]:
     """Take the data dir for this process; keep the returned file open while serving."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fh = (data_dir / LOCK_NAME).open("a+", encoding="utf-8")
+    private_dir(data_dir)  # 0700, as the service itself would create it
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fh = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
