@@ -27,7 +27,8 @@ class DataDirInUse(Exception):
 
 def hold(data_dir: Path, description: str) -> IO[str]:
     """Take the data dir for this process; keep the returned file open while serving."""
-    private_dir(data_dir)  # 0700, as the service itself would create it
+    if not data_dir.exists():
+        private_dir(data_dir)  # 0700, as the service itself creates it
     fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
     fh = os.fdopen(fd, "r+", encoding="utf-8")
     try:
