@@ -94,6 +94,17 @@ def test_a_lone_secret_key_or_id_is_refused(tmp_path: Path) -> None:
         )
 
 
+def test_a_lone_environment_key_is_refused(tmp_path: Path) -> None:
+    port = free_port()
+    for name in ("VODFLOW_SECRET_ID", "VODFLOW_SECRET_KEY"):
+        done = vodflow("tasks", "watch", "1250000000-Procedure-x", "--endpoint",
+                       f"http://127.0.0.1:{port}", env={name: "x" * 32}, cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 2
+        assert one_line_error(done) == (
+            "error: VODFLOW_SECRET_ID and VODFLOW_SECRET_KEY go together: set both, or neither."
+        )
+
+
 def test_server_down_is_one_line(tmp_path: Path) -> None:
     port = free_port()
     done = vodflow("process", "1234", "--transcode", "10", "--endpoint", f"http://127.0.0.1:{port}",

@@ -5,6 +5,7 @@ Polls DescribeTaskDetail through the public API, like any application would.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,10 @@ def api(
     """The SDK client of a CLI command; a one-line error and exit 2 if it cannot be made."""
     if bool(secret_id) != bool(secret_key):
         fail("--secret-id and --secret-key go together: give both, or neither.")
+    if not secret_id and bool(os.environ.get("VODFLOW_SECRET_ID")) != bool(
+        os.environ.get("VODFLOW_SECRET_KEY")
+    ):
+        fail("VODFLOW_SECRET_ID and VODFLOW_SECRET_KEY go together: set both, or neither.")
     from vodflow.client import ClientError, VodApi
 
     try:
