@@ -556,4 +556,26 @@ def test_console_pull_peek_template_edit_and_abort(
         {"SubAppId": app, "Definitions": [tpl["Definition"]]},
     )["SnapshotByTimeOffsetTemplateSet"]
     assert (after["Name"], after["Width"]) == ("edit-me", 256)
+
+    # A transcode template: DescribeTranscodeTemplates answers fields the Modify action
+    # does not take (ContainerType...); the editor keeps only ModifyTranscodeTemplate's.
+    video = {"Codec": "libx264", "Fps": 25, "Bitrate": 500, "Width": 320, "Height": 0}
+    made = srv.call("CreateTranscodeTemplate", {"SubAppId": app, "Name": "tc-edit",
+                    "Container": "mp4", "VideoTemplate": video, "RemoveAudio": 1})[
+        "Definition"
+    ]  # fmt: skip
+    page.goto(f"{base}/console#/templates?kind=Transcode")
+    page.click(f"tr[data-id='{made}'] button.edit")
+    edited = json.loads(page.input_value("#tpl-json"))
+    assert "ContainerType" not in edited and edited["VideoTemplate"]["Bitrate"] == 500
+    edited["VideoTemplate"]["Bitrate"] = 600
+    page.fill("#tpl-json", json.dumps(edited))
+    page.evaluate("document.getElementById('toast').className = ''")  # the last one gone
+    page.click("#tpl-save")
+    page.wait_for_selector("#toast.shown")
+    assert page.text_content("#toast") == f"Saved {made}"
+    (after,) = srv.call("DescribeTranscodeTemplates", {"SubAppId": app, "Definitions": [made]})[
+        "TranscodeTemplateSet"
+    ]
+    assert (after["Name"], after["VideoTemplate"]["Bitrate"]) == ("tc-edit", 600)
     context.close()

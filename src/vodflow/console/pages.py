@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 # Scripts and styles only from /console/static; media and images may come from the
@@ -44,13 +45,24 @@ or a temporary credential (CreateTempCredential).</p>"""
     )
 
 
-def console_page(*, csrf: str, root: bool, scoped_app: int | None, default_app: int) -> str:
+def console_page(
+    *,
+    csrf: str,
+    root: bool,
+    scoped_app: int | None,
+    default_app: int,
+    edit_fields: dict[str, list[str]],
+) -> str:
+    """`edit_fields`: per template kind, the parameters its Modify (Reset) action takes,
+    read from the action's own model: the editor keeps only those of a template."""
     scope = "" if scoped_app is None else str(scoped_app)
+    fields = escape(json.dumps(edit_fields, separators=(",", ":")))
     return (
         _HEAD
         + f"""<meta name="csrf" content="{escape(csrf)}">
 <meta name="scoped-app" content="{scope}">
 <meta name="root" content="{"1" if root else ""}">
+<meta name="edit-fields" content="{fields}">
 <meta name="default-app" content="{default_app}">
 <script src="/console/static/sha1.js" defer></script>
 <script src="/console/static/console.js" defer></script>

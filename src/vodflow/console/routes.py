@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from vodflow import ids
 from vodflow.api import envelope
+from vodflow.api.registry import ACTIONS
 from vodflow.api.server import dispatch, read_body
 from vodflow.console import pages, session
 from vodflow.console.extras import EXTRAS
@@ -36,6 +37,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("vodflow.console")
 STATIC = Path(__file__).parent / "static"
 FORM_LIMIT = 4096
+
+
+TEMPLATE_KINDS = (
+    "Transcode",
+    "AdaptiveDynamicStreaming",
+    "SnapshotByTimeOffset",
+    "SampleSnapshot",
+    "ImageSprite",
+    "AnimatedGraphics",
+)
+
+
+def _edit_fields() -> dict[str, list[str]]:
+    """What each kind's Modify action (ResetProcedureTemplate for procedures) takes."""
+    actions = {k: f"Modify{k}Template" for k in TEMPLATE_KINDS}
+    actions["Procedure"] = "ResetProcedureTemplate"
+    return {
+        kind: sorted(set(ACTIONS[name].model.model_fields) - {"SubAppId", "Definition"})
+        for kind, name in actions.items()
+    }
 
 
 def _services(request: Request) -> Services:
@@ -71,6 +92,7 @@ async def index(request: Request) -> Response:
             root=session.is_root(current),
             scoped_app=current.app_id,
             default_app=services.apps.default_app_id,
+            edit_fields=_edit_fields(),
         ),
         headers=pages.HEADERS,
     )

@@ -6,6 +6,8 @@
   var SCOPED = document.querySelector('meta[name="scoped-app"]').content;
   var DEFAULT_APP = document.querySelector('meta[name="default-app"]').content;
   var ROOT = document.querySelector('meta[name="root"]').content === "1";
+  // Per kind, the parameters its Modify/Reset action takes (from the action's model).
+  var EDIT_FIELDS = JSON.parse(document.querySelector('meta[name="edit-fields"]').content);
   var NO_APP = { CreateSubAppId: 1, DescribeSubAppIds: 1 };
   var KINDS = [
     ["Transcode", "Definition"], ["AdaptiveDynamicStreaming", "Definition"],
@@ -484,11 +486,9 @@
     AnimatedGraphics: { Name: "my-gif", Format: "gif", Fps: 10, Width: 320, Height: 0, Quality: 75 },
     Procedure: { Name: "my-procedure", MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } },
   };
-  var HIDDEN = { Definition: 1, Type: 1, CreateTime: 1, UpdateTime: 1 };
-
-  function editable(t) {
+  function editable(kind, t) {
     var out = {};
-    Object.keys(t).forEach(function (k) { if (!HIDDEN[k]) out[k] = t[k]; });
+    (EDIT_FIELDS[kind] || []).forEach(function (k) { if (t[k] !== undefined && t[k] !== null) out[k] = t[k]; });
     return out;
   }
 
@@ -511,7 +511,7 @@
       if (kind === "Procedure") action = editing ? "ResetProcedureTemplate" : "CreateProcedureTemplate";
       else { action = (editing ? "Modify" : "Create") + kind + "Template"; if (editing) body.Definition = editing; }
       api(action, body).then(function (r) {
-        toast((editing ? "Saved " : "Created ") + (r.Definition || body.Name || ""));
+        toast((editing ? "Saved " : "Created ") + (r.Definition || body.Definition || body.Name || ""));
         route();
       }).catch(failed);
     } }, "Save");
@@ -529,16 +529,16 @@
           el("details", {}, el("summary", {}, "JSON"), json(t)),
           custom ? el("span", {},
             el("button", { class: "edit", "data-id": String(id), onclick: function () {
-              editing = kind === "Procedure" ? t.Name : t.Definition;
+              // (DescribeTranscodeTemplates answers Definition as a string, as Tencent does.)
+              editing = kind === "Procedure" ? t.Name : Number(t.Definition);
               title.textContent = "Edit " + kind + " " + id;
-              var e = editable(t);
-              if (kind === "Procedure") e = { Name: t.Name, Comment: t.Comment, MediaProcessTask: t.MediaProcessTask };
+              var e = editable(kind, t);
               editor.value = JSON.stringify(e, null, 2);
               editor.focus();
             } }, "Edit"), " ",
             el("button", { class: "danger delete", "data-id": String(id), onclick: function () {
               if (!confirm("Delete " + kind + " " + id + "?")) return;
-              var p = kind === "Procedure" ? { Name: t.Name } : { Definition: t.Definition };
+              var p = kind === "Procedure" ? { Name: t.Name } : { Definition: Number(t.Definition) };
               api("Delete" + (kind === "Procedure" ? "Procedure" : kind) + "Template", p).then(function () { toast("Deleted " + id); route(); }).catch(failed);
             } }, "Delete")) : ""], { "data-id": String(id), class: custom ? "custom" : "preset" });
       });
