@@ -155,12 +155,14 @@ async def dispatch(
     *,
     strict: bool = True,
     check: Callable[[WireModel], None] | None = None,
+    limit_key: str | None = None,
 ) -> dict[str, Any] | envelope.RawPayload:
     """Run one action for an authenticated credential: the API's and the console's path.
 
     Root-only actions, the rate limit, validation into the action's model, `check`
     (the API's replay guard), the application and the credential's scope, then the
-    handler: one copy of every rule for both callers.
+    handler: one copy of every rule for both callers. The rate limit counts against
+    `limit_key` (default: the SecretId), so a console session has a budget of its own.
     """
     act = ACTIONS.get(action_name)
     if act is None:
@@ -170,7 +172,7 @@ async def dispatch(
             "UnauthorizedOperation",
             f"{action_name} needs the root credential; temporary credentials cannot call it.",
         )
-    if not services.limiter.allow(credential.secret_id, action_name):
+    if not services.limiter.allow(limit_key or credential.secret_id, action_name):
         raise VodError(
             "RequestLimitExceeded", f"Too many {action_name} requests per second; slow down."
         )

@@ -34,7 +34,11 @@ LIVE = {"WAITING", "PROCESSING"}
 async def _call(
     services: Services, cred: Credential, action: str, raw: dict[str, Any]
 ) -> dict[str, Any]:
-    result = await dispatch(services, cred, action, raw, ids.request_id())
+    """`cred`: the session; calls run as its acting credential, on its own rate budget."""
+    acting = session.acting(cred, services.credentials)
+    result = await dispatch(
+        services, acting, action, raw, ids.request_id(), limit_key=cred.secret_id
+    )
     assert isinstance(result, dict)
     return result
 

@@ -179,7 +179,9 @@ async def api(request: Request) -> Response:
         if extra is not None:
             result: Any = await extra(services, acting, raw)
         else:
-            result = await dispatch(services, acting, name, raw, request_id)
+            result = await dispatch(
+                services, acting, name, raw, request_id, limit_key=current.secret_id
+            )
         return envelope.ok(result, request_id)
     except json.JSONDecodeError:
         return envelope.error("InvalidParameter", "The request body is not JSON.", request_id)
@@ -198,7 +200,7 @@ async def live(request: Request) -> Response:
         assert refusal is not None
         return refusal
     services = _services(request)
-    return await live_stream(request, services, session.acting(current, services.credentials))
+    return await live_stream(request, services, current)
 
 
 def console_routes() -> list[BaseRoute]:
