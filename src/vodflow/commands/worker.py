@@ -19,13 +19,16 @@ from vodflow.fsmodes import private_dir
 
 def worker(
     concurrency: int = typer.Option(
-        None, "--concurrency", "-c", min=1, max=256, help="Jobs at once (default: the CPU count)."
+        None, "--concurrency", "-c", min=1, max=256, help="Jobs at once.  [default: the CPU count]"
     ),
     data_dir: Path = typer.Option(
-        None, help="Credentials file, default blob dir [./vodflow-data]."
+        None, help="Credentials file, default blob dir.  [default: ./vodflow-data]"
     ),
     metrics_port: int = typer.Option(
-        None, min=0, max=65535, help="Serve Prometheus /metrics on this port (0: off)."
+        None,
+        min=0,
+        max=65535,
+        help="Serve Prometheus /metrics on this port (0: off).  [default: 0]",
     ),
 ) -> None:
     """Run media jobs from the Celery queue (scaled deployment)."""
