@@ -121,10 +121,11 @@ def _shot(page: Any, name: str, top: str | None = None) -> None:
     """A screenshot for docs/console.md, with `top` scrolled to the top of the view."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.evaluate("document.getElementById('toast').className = ''")
+        page.evaluate("document.getElementById('toast').style.display = 'none'")
         if top:
             page.eval_on_selector(top, "e => e.scrollIntoView()")
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+        page.evaluate("document.getElementById('toast').style.display = ''")
 
 
 def _wait(predicate: Any, what: str, timeout: float = 120.0) -> Any:
