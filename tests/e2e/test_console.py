@@ -341,6 +341,14 @@ def test_console_refuses_missing_csrf_wrong_keys_and_other_applications(
     # A cross-site form post carries no cookie (SameSite=Strict), so no session: refused.
     r = httpx.post(f"{srv.url}/console/api/DeleteMedia", json={"FileId": file_id})
     assert r.status_code == 401
+    # The API's body rules, word for word.
+    r = root.post(
+        "/console/api/DescribeMediaInfos", content=b"{not json", headers={"X-CSRF-Token": token}
+    )
+    assert r.json()["Response"]["Error"] == {
+        "Code": "InvalidParameter",
+        "Message": "The request body is not valid JSON.",
+    }
     # The root session reaches the default application's media.
     ok = _call(root, token, "DescribeMediaInfos", {"FileIds": [file_id]}).json()["Response"]
     assert ok["MediaInfoSet"][0]["FileId"] == file_id

@@ -10,11 +10,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from vodflow import ids
-from vodflow.api import envelope
+from vodflow.api import envelope, params
 from vodflow.api.registry import ACTIONS
 from vodflow.api.server import dispatch, read_body
 from vodflow.console import pages, session
@@ -78,7 +77,9 @@ def _foreign(request: Request) -> bool:
     if origin is None:  # not a browser, or a same-origin GET
         return False
     host = request.headers.get("host", "")
-    return origin not in (f"http://{host}", f"https://{host}")
+    # Behind a proxy that rewrites Host, the public URL's origin is the page's.
+    public = urlsplit(_services(request).settings.resolved_public_url)
+    return origin not in (f"http://{host}", f"https://{host}", f"{public.scheme}://{public.netloc}")
 
 
 async def index(request: Request) -> Response:
@@ -135,7 +136,10 @@ async def logout(request: Request) -> Response:
         return _refused(403, "InvalidOrigin", "Sign out from the console's own page.")
     current = await session.current(request, services.credentials)
     if current is not None:
-        body = await read_body(request, FORM_LIMIT)
+        try:
+            body = await read_body(request, FORM_LIMIT)
+        except VodError as exc:
+            return _refused(413, exc.code, exc.message)
         form = dict(parse_qsl(body.decode("utf-8", "replace")))
         token = form.get("csrf", "") or request.headers.get("x-csrf-token", "")
         if not session.csrf_ok(current, token):
@@ -170,10 +174,8 @@ async def api(request: Request) -> Response:
     request_id = ids.request_id()
     name = request.path_params["action"]
     try:
-        body = await read_body(request, services.settings.max_body_bytes)
-        raw: Any = json.loads(body or b"{}")
-        if not isinstance(raw, dict):
-            raise VodError("InvalidParameter", "The request body must be a JSON object.")
+        # The API's own body rules: size, JSON, nesting depth, an object of parameters.
+        raw = params.from_json(await read_body(request, services.settings.max_body_bytes))
         acting = session.acting(current, services.credentials)
         extra = EXTRAS.get(name)
         if extra is not None:
@@ -183,8 +185,6 @@ async def api(request: Request) -> Response:
                 services, acting, name, raw, request_id, limit_key=current.secret_id
             )
         return envelope.ok(result, request_id)
-    except json.JSONDecodeError:
-        return envelope.error("InvalidParameter", "The request body is not JSON.", request_id)
     except VodError as exc:
         return envelope.error(exc.code, exc.message, request_id)
     except Exception:
