@@ -465,6 +465,19 @@ def test_console_media_list_hls_sprites_flows_delete_and_app_switch(
     assert result["Type"] == "AdaptiveDynamicStreaming"
     sprite_task = run_template("ImageSprite", 10)
     assert srv.call("DescribeTaskDetail", {"TaskId": sprite_task})["Status"] == "FINISH"
+    # The procedure picker: ProcessMediaByProcedure with the chosen name.
+    srv.call("CreateProcedureTemplate", {"Name": "console-gif", "MediaProcessTask": {
+        "AnimatedGraphicTaskSet": [{"Definition": 20000, "StartTimeOffset": 0,
+                                    "EndTimeOffset": 2}]}})  # fmt: skip
+    page.goto(f"{base}/console#/media/{ids[0]}")
+    page.wait_for_selector("#flow-procedure option[value='console-gif']", state="attached")
+    page.select_option("#flow-procedure", "console-gif")
+    page.click("#run-procedure")
+    page.wait_for_url(f"{base}/console#/tasks/*")
+    gif_task = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#task-status:has-text('FINISH')", timeout=WAIT_MS)
+    gif_detail = srv.call("DescribeTaskDetail", {"TaskId": gif_task})["ProcedureTask"]
+    assert gif_detail["MediaProcessResultSet"][0]["Type"] == "AnimatedGraphics"
 
     page.goto(f"{base}/console#/media/{ids[0]}")
     (info,) = srv.call("DescribeMediaInfos", {"FileIds": [ids[0]]})["MediaInfoSet"]
@@ -481,6 +494,8 @@ def test_console_media_list_hls_sprites_flows_delete_and_app_switch(
     )
     images = page.eval_on_selector_all("img.sprite", "is => is.map(i => i.getAttribute('src'))")
     assert images == sprite["ImageUrlSet"]
+    (gif,) = info["AnimatedGraphicsInfo"]["AnimatedGraphicsSet"]
+    page.wait_for_selector(f"img[src='{gif['Url']}']")
     _shot(page, "media-outputs", "div.output[data-kind='AdaptiveDynamicStreaming']")
 
     # --- delete a part (the adaptive stream), then the whole media.
