@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [
-    [], ["serve"], ["upload"], ["process"], ["worker"], ["tasks", "watch"],
+    [], ["serve"], ["upload"], ["process"], ["worker"], ["tasks", "watch"], ["sign-upload"],
     ["events", "pull"], ["events", "receive"],
 ]  # fmt: skip
 

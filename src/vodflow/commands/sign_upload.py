@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from vodflow.commands.output import fail
 from vodflow.commands.tasks import DATA_DIR, SECRET_ID, SECRET_KEY
 from vodflow.credentials_file import read_saved
 from vodflow.upload_signature import MAX_VALIDITY_S, sign
@@ -34,19 +34,20 @@ def sign_upload(
     data_dir: Path = DATA_DIR,
 ) -> None:
     """Print a client upload signature (Tencent's format) for browsers and phones."""
+    if bool(secret_id) != bool(secret_key):
+        fail("--secret-id and --secret-key go together: give both, or neither.")
     secret_id = secret_id or os.environ.get("VODFLOW_SECRET_ID", "")
     secret_key = secret_key or os.environ.get("VODFLOW_SECRET_KEY", "")
     if not (secret_id and secret_key):
         saved = read_saved(data_dir or Path(os.environ.get("VODFLOW_DATA_DIR", "vodflow-data")))
         if saved is None:
-            Console(stderr=True).print(
-                "[red]AuthFailure.SecretIdNotFound[/]: pass --secret-id/--secret-key, set "
+            fail(
+                "AuthFailure.SecretIdNotFound: pass --secret-id/--secret-key, set "
                 "VODFLOW_SECRET_ID and VODFLOW_SECRET_KEY, or run beside vodflow-data/."
             )
-            raise typer.Exit(2)
         secret_id, secret_key = saved
     if not 0 < expire_in <= MAX_VALIDITY_S:
-        raise typer.BadParameter(f"--expire-in must be 1..{MAX_VALIDITY_S} seconds.")
+        fail(f"--expire-in must be 1..{MAX_VALIDITY_S} seconds.")
     typer.echo(
         sign(
             secret_id,
