@@ -104,6 +104,12 @@ class Settings:
     # How often the sweeper purges events older than event_retention_s.
     event_purge_interval_s: float = 600.0
     lease_s: float = 60.0
+    # A runnable subtask whose queue message was sent this long ago and nobody took
+    # is sent again (the message may be lost); the gap doubles while it waits.
+    requeue_after_s: float = 60.0
+    # Database connections of each process (PostgreSQL): pool and overflow.
+    db_pool_size: int = 5
+    db_max_overflow: int = 15
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
 
@@ -169,6 +175,9 @@ class Settings:
                 "EVENT_PURGE_INTERVAL_S", base.event_purge_interval_s
             ),
             lease_s=_env_float("LEASE_S", base.lease_s),
+            requeue_after_s=_env_float("REQUEUE_AFTER_S", base.requeue_after_s),
+            db_pool_size=_env_int("DB_POOL_SIZE", base.db_pool_size),
+            db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
             log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
         )

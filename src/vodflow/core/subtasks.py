@@ -30,7 +30,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from vodflow.core.library import LibraryService
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.strays import kill_strays
+from vodflow.owners import HOST, OWNER
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
@@ -55,10 +55,6 @@ from vodflow.timeutil import now
 
 log = logging.getLogger("vodflow.subtasks")
 
-# Who holds a lease: host, process and this incarnation, so that a restarted
-# server can tell the leases of its dead predecessor from those of live peers.
-HOST = socket.gethostname()
-OWNER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 HEARTBEAT_S = 1.5
 MAX_ATTEMPTS = 3
 JOURNAL = ".placed.json"  # in a work directory: the outputs it swapped in

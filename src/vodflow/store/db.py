@@ -25,10 +25,10 @@ log = logging.getLogger("vodflow.store")
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 15) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine: AsyncEngine = _make_engine(url)
+        self.engine: AsyncEngine = _make_engine(url, pool_size, max_overflow)
         self._write_lock = WriteLock() if self.is_sqlite else None
 
     @asynccontextmanager
@@ -80,11 +80,14 @@ async def _quietly(step: Awaitable[None]) -> None:
         log.warning("database clean-up step failed", exc_info=True)
 
 
-def _make_engine(url: str) -> AsyncEngine:
+def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
     if not url.startswith("sqlite"):
-        # Every replica and worker has its own pool: keep each small so that many
-        # processes fit under PostgreSQL's max_connections (100 by default).
-        return create_async_engine(url, pool_size=5, max_overflow=15, pool_pre_ping=True)
+        # Every replica and worker has its own pool (VODFLOW_DB_POOL_SIZE and
+        # VODFLOW_DB_MAX_OVERFLOW): size them so that every process fits under
+        # PostgreSQL's max_connections (docs/operations.md).
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
