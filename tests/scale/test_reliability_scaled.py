@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
-from tests.flows_support import wait_until
+from tests.e2e.test_crash import processes_with
+from tests.flows_support import add_media, wait_until
 from tests.integration.test_requeue import AFTER_S, T0, RecordingQueue, add_flow, open_db, sweeper
+from tests.mediagen import make_video
 from tests.scale import services as svc
 from tests.servers import ServerProcess, free_port
+from vodflow.media.strays import kill_strays
 from vodflow.status import SubtaskStatus
 from vodflow.store.db import Database
 
@@ -103,3 +110,141 @@ def test_replica_killed_holding_unsent_messages_during_a_broker_cut(
     for task_id in task_ids:
         detail = wait_finished(healthy, task_id)
         assert (detail["Status"], transcode_status(detail)) == ("FINISH", ["SUCCESS"]), detail
+
+
+# --- an embedded server on PostgreSQL whose database fails under it ---------------------
+
+
+def pg_sql(db_name: str, query: str) -> list[Any]:
+    async def go() -> list[Any]:
+        conn = await asyncpg.connect(
+            host=svc.PG_HOST, port=svc.PG_PORT, user=svc.PG_USER, database=db_name
+        )
+        try:
+            if ";" in query:  # a script: no rows
+                await conn.execute(query)
+                return []
+            return list(await conn.fetch(query))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def cut_database(db_name: str) -> None:
+    """Refuse new connections to the database and end the open ones (an outage)."""
+    svc._admin(f'ALTER DATABASE "{db_name}" ALLOW_CONNECTIONS false')
+    svc._admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{db_name}' AND pid <> pg_backend_pid()"
+    )
+
+
+def restore_database(db_name: str) -> None:
+    svc._admin(f'ALTER DATABASE "{db_name}" ALLOW_CONNECTIONS true')
+
+
+@pytest.fixture
+def pg_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, str]]:
+    """`vodflow serve` (in-process executor) on a PostgreSQL database of its own."""
+    svc.require_services()
+    name = svc.create_database()
+    srv = ServerProcess(tmp_path / "data", env={"VODFLOW_DATABASE_URL": svc.database_url(name)})
+    try:
+        yield srv, name
+    finally:
+        restore_database(name)
+        srv.stop()
+        svc.drop_database(name)
+
+
+def test_finish_transaction_is_retried_on_transient_errors(
+    pg_server: tuple[ServerProcess, str], tiny_clip: Path
+) -> None:
+    """The transaction recording a subtask's result fails twice (serialization failure):
+    it is tried again, so the run is kept (one attempt), not re-run after its lease."""
+    server, db_name = pg_server
+    server.env["VODFLOW_LEASE_S"] = "6"
+    server.start()
+    pg_sql(
+        db_name,
+        """
+        CREATE SEQUENCE finish_faults;
+        CREATE FUNCTION fail_finish() RETURNS trigger AS $$
+        BEGIN
+          IF NEW.status = 'SUCCESS' AND OLD.status = 'PROCESSING'
+             AND nextval('finish_faults') <= 2 THEN
+            RAISE EXCEPTION 'injected fault' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER fail_finish BEFORE UPDATE ON subtasks
+          FOR EACH ROW EXECUTE FUNCTION fail_finish();
+        """,
+    )
+    file_id = add_media(server, tiny_clip)
+    task_id = server.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": TRANSCODE})[
+        "TaskId"
+    ]
+    detail = wait_finished(server, task_id)
+    assert (detail["Status"], transcode_status(detail)) == ("FINISH", ["SUCCESS"]), detail
+    assert pg_sql(db_name, "SELECT attempts FROM subtasks")[0][0] == 1
+    assert pg_sql(db_name, "SELECT last_value FROM finish_faults")[0][0] == 3
+    [(events,)] = pg_sql(db_name, "SELECT count(*) FROM events")
+    assert events == 1
+
+
+@pytest.mark.slow
+def test_heartbeat_survives_an_outage_and_stops_ffmpeg_when_the_lease_is_lost(
+    pg_server: tuple[ServerProcess, str], tmp_path: Path
+) -> None:
+    """A database outage shorter than the lease: the renewal is retried and the run goes
+    on (one attempt). One longer than the lease: FFmpeg is stopped before the lease
+    runs out (no two runs overlap), and the subtask runs again once the database is back."""
+    server, db_name = pg_server
+    lease_s = 12.0
+    server.env["VODFLOW_LEASE_S"] = str(lease_s)
+    server.start()
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360, fps=25)
+    file_id = add_media(server, clip)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
+    task_id = server.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
+
+    def work_dir() -> str | None:
+        [(output,)] = pg_sql(db_name, "SELECT output FROM subtasks")
+        return json.loads(output).get("_work") if output else None
+
+    wait_until(lambda: {"p": transcode_status_progress(server, task_id)}, lambda v: v["p"] > 0, 120)
+    marker = work_dir()
+    assert marker and processes_with(marker)
+    try:
+        # 1. Shorter than the lease: the same FFmpeg goes on.
+        cut_database(db_name)
+        time.sleep(lease_s / 4)
+        assert processes_with(marker), "FFmpeg stopped during a short outage"
+        restore_database(db_name)
+        restored_at = time.time()
+        renewed = wait_until(
+            lambda: dict(pg_sql(db_name, "SELECT attempts, lease_until FROM subtasks")[0]),
+            lambda v: v["lease_until"] > restored_at + lease_s - 3,
+            30,
+        )
+        assert renewed["attempts"] == 1
+        assert processes_with(marker), "FFmpeg stopped during a short outage"
+        # 2. Longer than the lease: FFmpeg is stopped before the lease would expire.
+        cut_database(db_name)
+        cut_at = time.time()
+        wait_until(lambda: {"ffmpeg": processes_with(marker)}, lambda v: not v["ffmpeg"], 30)
+        assert time.time() < cut_at + lease_s, "FFmpeg outlived the lease"
+    finally:
+        restore_database(db_name)
+        kill_strays(marker)
+    detail = wait_finished(server, task_id, timeout=300)
+    assert (detail["Status"], transcode_status(detail)) == ("FINISH", ["SUCCESS"]), detail
+    assert pg_sql(db_name, "SELECT attempts FROM subtasks")[0][0] == 2
+
+
+def transcode_status_progress(server: ServerProcess, task_id: str) -> int:
+    detail = server.call("DescribeTaskDetail", {"TaskId": task_id})
+    [result] = detail["ProcedureTask"]["MediaProcessResultSet"]
+    return int(result["TranscodeTask"]["Progress"])

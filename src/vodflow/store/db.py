@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from vodflow.store.writelock import WriteLock
@@ -70,6 +71,28 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+# SQLSTATEs worth a retry: connection exceptions (08...), serialization failure,
+# deadlock, the server shutting down or terminating the backend (57P0x), too many
+# connections, cannot connect now.
+_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass if the transaction is simply tried again."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, ConnectionError)):
+        return True
+    if isinstance(exc, (OSError, TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        for err in (exc.orig, getattr(exc.orig, "__cause__", None)):
+            state = str(getattr(err, "sqlstate", "") or getattr(err, "pgcode", "") or "")
+            if state and state.startswith(_TRANSIENT_STATES):
+                return True
+    return False
 
 
 async def _quietly(step: Awaitable[None]) -> None:
