@@ -15,6 +15,7 @@ import pytest
 from tests.flows_support import add_media, wait_task, wait_until
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
+from vodflow.media.strays import kill_strays
 
 pytestmark = pytest.mark.e2e
 
@@ -124,3 +125,36 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
         timeout=30,
         every=0.1,
     )
+
+
+@pytest.mark.slow
+def test_ffmpeg_dies_with_a_killed_server(fresh_server: ServerProcess, tmp_path: Path) -> None:
+    """kill -9 of the server while FFmpeg runs, and no restart: the FFmpeg goes too
+    (PR_SET_PDEATHSIG), instead of burning CPU until its transcode ends."""
+    server = fresh_server.start()
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360, fps=25)
+    file_id = add_media(server, clip)
+    task_id = server.call(
+        "ProcessMedia",
+        {"FileId": file_id, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100030}]}},
+    )["TaskId"]
+    wait_until(
+        lambda: server.call("DescribeTaskDetail", {"TaskId": task_id}),
+        lambda d: transcode(d)["Progress"] > 0,
+        timeout=120,
+        every=0.1,
+    )
+    db_path = server.data_dir / "vodflow.db"
+    ((output,),) = rows(db_path, "select output from subtasks where task_id=?", task_id)
+    marker = json.loads(output)["_work"]
+    assert processes_with(marker), "FFmpeg should be running"
+    try:
+        server.kill()
+        wait_until(
+            lambda: {"ffmpeg": processes_with(marker)},
+            lambda v: v["ffmpeg"] == [],
+            timeout=10,
+            every=0.1,
+        )
+    finally:
+        kill_strays(marker)

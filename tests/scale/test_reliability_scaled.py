@@ -248,3 +248,24 @@ def transcode_status_progress(server: ServerProcess, task_id: str) -> int:
     detail = server.call("DescribeTaskDetail", {"TaskId": task_id})
     [result] = detail["ProcedureTask"]["MediaProcessResultSet"]
     return int(result["TranscodeTask"]["Progress"])
+
+
+@pytest.mark.slow
+def test_ffmpeg_dies_with_a_killed_worker(make_cluster, tmp_path: Path) -> None:
+    """kill -9 of the worker running a transcode: its FFmpeg goes with it at once (not
+    when a re-run on the same host happens to clean up: the lease here is long)."""
+    cluster = make_cluster(replicas=1, workers=1, env={"VODFLOW_LEASE_S": "120"})
+    [api] = cluster.api
+    clip = make_video(tmp_path / "long.mp4", duration=40, width=640, height=360, fps=25)
+    file_id = cluster.add_media(clip)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100030}]}
+    task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
+    wait_until(lambda: {"p": transcode_status_progress(api, task_id)}, lambda v: v["p"] > 0, 120)
+    [(output,)] = cluster.sql("SELECT output FROM subtasks")
+    marker = json.loads(output)["_work"]
+    assert processes_with(marker), "FFmpeg should be running"
+    try:
+        cluster.pool[0].kill()
+        wait_until(lambda: {"ffmpeg": processes_with(marker)}, lambda v: v["ffmpeg"] == [], 10)
+    finally:
+        kill_strays(marker)
