@@ -39,7 +39,8 @@ async def test_a_committed_uploads_credential_is_gone_once_expired(tmp_path: Pat
         secret_id = ticket.credential.secret_id
         clip = make_video(tmp_path / "clip.mp4", duration=1, width=160, height=120)
         key = ticket.media_key
-        await services.uploads.put_object(key, _chunks(clip))
+        session = {"session_key": ticket.session_key}
+        await services.uploads.put_object(session, key, _chunks(clip))
         await services.uploads.commit(app_id, ticket.session_key)
         sweeper = Sweeper(services.db, services.blobs, services.executor, settings.lease_s)
 
