@@ -31,13 +31,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
 import time
 from pathlib import Path
 
 from vodflow.blobstore import BlobStore
-from vodflow.core.jobs import SUBTASK_JOB, TASK_JOBS, JobQueue
+from vodflow.core.jobs import PULL_UPLOAD_JOB, SUBTASK_JOB, TASK_JOBS, JobQueue
 from vodflow.core.limits import SESSION_WINDOW_S
 from vodflow.owners import HOST, OWNER, owner_dead
 from vodflow.periodic import Periodic
@@ -170,30 +171,40 @@ class Sweeper(Periodic):
                 for row in await q.held_by_others(conn, HOST + ":"):
                     if owner_dead(row["lease_owner"], HOST, OWNER):
                         await q.expire_lease(conn, row["id"], row["lease_owner"])
+                for row in await q.pulls_held_by_others(conn, HOST + ":"):
+                    if owner_dead(row["lease_owner"], HOST, OWNER):
+                        await q.expire_pull_lease(conn, row["task_id"], row["lease_owner"])
         t = now() if at is None else at
         everything = startup and self.volatile_queue
         sent = 0
-        while True:
-            async with db.tx() as conn:
-                rows = await q.claim_hints(
-                    conn,
-                    t,
-                    after_s=self.requeue_after_s,
-                    max_gap_s=self.requeue_after_s * 10,
-                    everything=everything,
-                    limit=BATCH,
-                )
-            for row in rows:
-                await self.queue.submit(SUBTASK_JOB, str(row["id"]), int(row["priority"] or 0))
-            sent += len(rows)
-            if len(rows) < BATCH:
-                break
+        for kind, claim, key in (
+            (SUBTASK_JOB, q.claim_hints, "id"),
+            (PULL_UPLOAD_JOB, q.claim_pull_hints, "task_id"),
+        ):
+            while True:
+                async with db.tx() as conn:
+                    rows = await claim(
+                        conn,
+                        t,
+                        after_s=self.requeue_after_s,
+                        max_gap_s=self.requeue_after_s * 10,
+                        everything=everything,
+                        limit=BATCH,
+                    )
+                for row in rows:
+                    await self.queue.submit(kind, str(row[key]), int(row["priority"] or 0))
+                sent += len(rows)
+                if len(rows) < BATCH:
+                    break
         if sent:
-            log.info("sweeper re-submitted %d subtask(s)", sent)
+            log.info("sweeper re-submitted %d job(s)", sent)
         if not startup:
             return sent
+        # Other tasks that are one job each: re-sent at start-up when WAITING (PullUpload
+        # is leased and re-sent like subtasks, above).
+        singles = [kind for kind in TASK_JOBS if kind != "PullUpload"]
         async with db.read() as conn:
-            jobs = await q.waiting_tasks(conn, list(TASK_JOBS))
+            jobs = await q.waiting_tasks(conn, singles)
         for job in jobs:
             await self.queue.submit(
                 TASK_JOBS[job["type"]], job["task_id"], int(job["priority"] or 0)

@@ -186,6 +186,11 @@ tasks = Table(
     Column("create_time", Float, nullable=False),
     Column("begin_time", Float, nullable=True),
     Column("finish_time", Float, nullable=True),
+    # PullUpload tasks: who fetches it until when, and when its message was last
+    # sent (Procedure tasks keep these on their subtasks).
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("enqueued_at", Float, nullable=True),
     Index("ix_tasks_app_create", "app_id", "create_time"),
     Index("ix_tasks_app_status", "app_id", "status"),
     Index("ix_tasks_file", "file_id"),

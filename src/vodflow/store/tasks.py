@@ -377,3 +377,123 @@ async def search(
 
 async def set_output(conn: AsyncConnection, subtask_id: int, output: Any) -> None:
     await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))
+
+
+# --- PullUpload leases (the task row itself is the job) ------------------------------
+
+
+def _pull(task_id: str) -> Any:
+    return and_(tasks.c.task_id == task_id, tasks.c.type == "PullUpload")
+
+
+def _pull_expired(now: float) -> Any:
+    return and_(
+        tasks.c.status == TaskStatus.PROCESSING,
+        or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now),
+    )
+
+
+async def claim_pull(
+    conn: AsyncConnection, task_id: str, owner: str, until: float, now: float
+) -> bool:
+    """Take a WAITING PullUpload task, or one whose fetcher's lease expired."""
+    stmt = (
+        update(tasks)
+        .where(_pull(task_id), or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)))
+        .values(
+            status=TaskStatus.PROCESSING,
+            lease_owner=owner,
+            lease_until=until,
+            begin_time=func.coalesce(tasks.c.begin_time, now),
+        )
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+def _held(task_id: str, owner: str) -> Any:
+    return and_(
+        _pull(task_id), tasks.c.lease_owner == owner, tasks.c.status == TaskStatus.PROCESSING
+    )
+
+
+async def renew_pull(conn: AsyncConnection, task_id: str, owner: str, until: float) -> bool:
+    stmt = update(tasks).where(_held(task_id, owner)).values(lease_until=until)
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def finish_pull(conn: AsyncConnection, task_id: str, owner: str, **values: Any) -> bool:
+    """End a PullUpload task, only if `owner` still holds it (not aborted meanwhile)."""
+    stmt = (
+        update(tasks)
+        .where(_held(task_id, owner))
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def release_pull(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    """Give a PullUpload back (shutdown): WAITING, its message to be sent again at once."""
+    stmt = (
+        update(tasks)
+        .where(_held(task_id, owner))
+        .values(status=TaskStatus.WAITING, lease_owner=None, lease_until=None, enqueued_at=None)
+    )
+    await conn.execute(stmt)
+
+
+async def claim_pull_hints(
+    conn: AsyncConnection,
+    now: float,
+    *,
+    after_s: float,
+    max_gap_s: float,
+    everything: bool = False,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """`claim_hints` for PullUpload tasks: (task_id, priority) of each re-send claimed."""
+    runnable_cond = and_(
+        tasks.c.type == "PullUpload",
+        or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)),
+    )
+    sent = tasks.c.enqueued_at
+    if everything:
+        due = or_(sent.is_(None), sent < now)
+    else:
+        due = or_(
+            sent.is_(None),
+            and_(tasks.c.status == TaskStatus.PROCESSING, sent < tasks.c.lease_until),
+            and_(tasks.c.status == TaskStatus.PROCESSING, tasks.c.lease_until.is_(None)),
+            and_(
+                sent <= now - after_s,
+                or_(sent <= now - max_gap_s, sent - tasks.c.create_time <= now - sent),
+            ),
+        )
+    pick = (
+        select(tasks.c.task_id)
+        .where(runnable_cond, due)
+        .order_by(tasks.c.priority.desc(), tasks.c.create_time)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(tasks)
+        .where(tasks.c.task_id.in_(pick.scalar_subquery()), runnable_cond, due)
+        .values(enqueued_at=now)
+        .returning(tasks.c.task_id, tasks.c.priority)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def pulls_held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
+    stmt = select(tasks.c.task_id, tasks.c.lease_owner).where(
+        tasks.c.type == "PullUpload",
+        tasks.c.status == TaskStatus.PROCESSING,
+        tasks.c.lease_owner.like(owner_prefix + "%"),
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def expire_pull_lease(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    stmt = update(tasks).where(_pull(task_id), tasks.c.lease_owner == owner).values(lease_until=0.0)
+    await conn.execute(stmt)

@@ -1,9 +1,11 @@
-"""requeue hints and commit claims
+"""requeue hints, PullUpload leases and commit claims
 
 subtasks.enqueued_at: when a queue message (a hint) was last sent for the subtask,
 so the sweepers of every replica re-send lost hints continuously, one sender per
-subtask per period. upload_sessions.commit_owner / commit_until: who runs a
-CommitUpload and until when, so a commit cut short by a crash can be taken over.
+subtask per period. tasks.lease_owner / lease_until / enqueued_at: the same lease
+and hint for PullUpload tasks, so a pull cut short by a restart is resumed.
+upload_sessions.commit_owner / commit_until: who runs a CommitUpload and until when,
+so a commit cut short by a crash can be taken over.
 
 Expand-only: the columns are nullable, so a process of the previous revision
 keeps working on the upgraded schema (docs/operations.md, Upgrades).
@@ -25,6 +27,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("tasks") as batch:
+        batch.add_column(sa.Column("lease_owner", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("lease_until", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("enqueued_at", sa.Float(), nullable=True))
     with op.batch_alter_table("subtasks") as batch:
         batch.add_column(sa.Column("enqueued_at", sa.Float(), nullable=True))
     with op.batch_alter_table("upload_sessions") as batch:
@@ -38,3 +44,7 @@ def downgrade() -> None:
         batch.drop_column("commit_owner")
     with op.batch_alter_table("subtasks") as batch:
         batch.drop_column("enqueued_at")
+    with op.batch_alter_table("tasks") as batch:
+        batch.drop_column("enqueued_at")
+        batch.drop_column("lease_until")
+        batch.drop_column("lease_owner")
