@@ -18,6 +18,7 @@ import pytest
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
 from tests.uploadkit import apply, put, signed_sender
+from vodflow.core.credentials import token_digest
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,8 @@ def session_state(server: ServerProcess, session_key: str) -> str | None:
     db = sqlite3.connect(server.data_dir / "vodflow.db")
     try:
         row = db.execute(
-            "select state from upload_sessions where session_key=?", (session_key,)
+            "select state from upload_sessions where session_key=?",
+            (token_digest(session_key),),  # stored as a digest
         ).fetchone()
     finally:
         db.close()
