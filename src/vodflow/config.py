@@ -107,6 +107,11 @@ class Settings:
     # A runnable subtask whose queue message was sent this long ago and nobody took
     # is sent again (the message may be lost); the gap doubles while it waits.
     requeue_after_s: float = 60.0
+    # PullUpload: downloads at once per process (their own lane: they never take a
+    # media-work slot), and the average rate below which one is stopped after the grace.
+    pull_concurrency: int = 4
+    pull_min_rate_bps: float = 10240.0
+    pull_rate_grace_s: float = 60.0
     # Database connections of each process (PostgreSQL): pool and overflow.
     db_pool_size: int = 5
     db_max_overflow: int = 15
@@ -176,6 +181,9 @@ class Settings:
             ),
             lease_s=_env_float("LEASE_S", base.lease_s),
             requeue_after_s=_env_float("REQUEUE_AFTER_S", base.requeue_after_s),
+            pull_concurrency=_env_int("PULL_CONCURRENCY", base.pull_concurrency),
+            pull_min_rate_bps=_env_float("PULL_MIN_RATE_BPS", base.pull_min_rate_bps),
+            pull_rate_grace_s=_env_float("PULL_RATE_GRACE_S", base.pull_rate_grace_s),
             db_pool_size=_env_int("DB_POOL_SIZE", base.db_pool_size),
             db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -57,6 +58,7 @@ ERR_INPUT = 40000
 ERR_SOURCE = 60000
 ERR_INTERNAL = 70000
 HEARTBEAT_S = 1.5
+RATE_CHECK_S = 1.0
 ABORTED_MESSAGE = "The task was aborted by ManageTask."
 
 
@@ -282,9 +284,27 @@ class PullUploadService:
                     path.unlink(missing_ok=True)
 
     async def _fetch(self, url: str, limit: int) -> Path:
-        return await fetch(
-            url, limit, dest=self.blobs.temp_path(), allow_private=self.settings.allow_private_urls
+        """`fetch`, stopped if the source is slower on average than the rate floor
+        (VODFLOW_PULL_MIN_RATE_BPS) once the grace period is over: a trickling source
+        must not hold a pull slot for the whole DEADLINE_S."""
+        dest = self.blobs.temp_path()
+        job = asyncio.create_task(
+            fetch(url, limit, dest=dest, allow_private=self.settings.allow_private_urls)
         )
+        floor, grace = self.settings.pull_min_rate_bps, self.settings.pull_rate_grace_s
+        started = time.monotonic()
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=RATE_CHECK_S)
+            if done:
+                return job.result()
+            elapsed = time.monotonic() - started
+            if floor > 0 and elapsed >= grace and _size(dest) < floor * elapsed:
+                await _stop(job)
+                raise FetchError(
+                    ERR_INPUT,
+                    f"The source sent less than {floor:.0f} bytes/s on average over "
+                    f"{elapsed:.0f} s; the download was stopped.",
+                )
 
     async def _add(
         self,
@@ -360,7 +380,14 @@ class PullUploadService:
                 await events.emit(conn, app_row, "PullComplete", _event(output))
 
 
-async def _stop(job: asyncio.Task[None]) -> None:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+async def _stop(job: asyncio.Task[Any]) -> None:
     job.cancel()
     with contextlib.suppress(BaseException):
         await job

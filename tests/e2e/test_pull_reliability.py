@@ -1,6 +1,7 @@
-"""PullUpload tasks survive restarts and can be aborted (issue 12, item 6): a pull cut
-short by kill -9 or by a clean SIGTERM is resumed when the server is back, and
-ManageTask aborts one that is downloading."""
+"""PullUpload tasks survive restarts, can be aborted and cannot starve flows (issue 12,
+items 6 and 7): a pull cut short by kill -9 or by a clean SIGTERM is resumed when the
+server is back, ManageTask aborts one that is downloading, stalled pulls never hold
+the slots of media work, and a trickling source is stopped at the rate floor."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.flows_support import wait_until
+from tests.flows_support import add_media, wait_task, wait_until
 from tests.mediagen import make_video
 from tests.servers import ServerProcess
 
@@ -83,8 +84,10 @@ def task_row(server: ServerProcess, task_id: str) -> dict[str, Any]:
 
 
 def start_pull(server: ServerProcess, origin: Origin) -> str:
+    """A PullUpload whose download is under way (and stalled, until the gate opens)."""
+    before = origin.requests
     task_id = server.call("PullUpload", {"MediaUrl": origin.url, "MediaType": "mp4"})["TaskId"]
-    wait_until(lambda: {"requests": origin.requests}, lambda v: v["requests"] == 1, 60, 0.05)
+    wait_until(lambda: {"n": origin.requests}, lambda v: v["n"] == before + 1, 60, 0.05)
     assert task_row(server, task_id)["status"] == "PROCESSING"
     return str(task_id)
 
@@ -125,3 +128,38 @@ def test_manage_task_aborts_a_pull_that_is_downloading(
     assert (row["status"], row["events"], row["media"]) == ("ABORTED", 1, 0)
     with pytest.raises(Exception, match="FailedOperation"):
         server.start().call("ManageTask", {"TaskId": task_id, "OperationType": "Abort"})
+
+
+def test_stalled_pulls_never_hold_the_media_slot(
+    fresh_server: ServerProcess, origin: Origin, tmp_path: Path
+) -> None:
+    """One media-work slot, two stalled downloads: a flow still runs and finishes."""
+    server = fresh_server
+    server.env["VODFLOW_WORKERS"] = "1"
+    server.start()
+    pulls = [start_pull(server, origin) for _ in range(2)]
+    clip = make_video(tmp_path / "flow.mp4", duration=1, width=160, height=120)
+    file_id = add_media(server, clip)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100010}]}
+    task_id = server.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": mpt})["TaskId"]
+    detail = wait_task(server, task_id, timeout=60)
+    assert detail["Status"] == "FINISH"
+    assert [task_row(server, p)["status"] for p in pulls] == ["PROCESSING"] * 2
+    origin.gate.set()
+    for p in pulls:
+        wait_until(lambda p=p: task_row(server, p), lambda v: v["status"] == "FINISH", 60)
+
+
+def test_a_trickling_source_is_stopped_at_the_rate_floor(
+    fresh_server: ServerProcess, origin: Origin
+) -> None:
+    server = fresh_server
+    server.env |= {"VODFLOW_PULL_MIN_RATE_BPS": "100000", "VODFLOW_PULL_RATE_GRACE_S": "2"}
+    server.start()
+    task_id = start_pull(server, origin)
+    row = wait_until(lambda: task_row(server, task_id), lambda v: v["status"] == "FINISH", 30)
+    out = row["output"]
+    assert out["ErrCode"] == 40000, out
+    assert out["Message"].startswith("The source sent less than 100000 bytes/s on average")
+    assert (row["events"], row["media"]) == (1, 0)
+    assert list((server.data_dir / "blobs" / ".tmp").iterdir()) == []
