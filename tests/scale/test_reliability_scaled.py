@@ -269,3 +269,46 @@ def test_ffmpeg_dies_with_a_killed_worker(make_cluster, tmp_path: Path) -> None:
         wait_until(lambda: {"ffmpeg": processes_with(marker)}, lambda v: v["ffmpeg"] == [], 10)
     finally:
         kill_strays(marker)
+
+
+async def test_idle_long_polls_share_one_safety_poll(pg_url: str, tmp_path: Path) -> None:
+    """100 PullEvents held on one application cost one safety poll per POLL_S between
+    them, not two statements per second each (issue 12, item 20); a lease that runs
+    out still reaches a held pull."""
+    from sqlalchemy import event as sa_event
+
+    from tests.events_support import emit_many
+    from vodflow.app import build_services
+    from vodflow.config import Settings
+    from vodflow.notify.pull import POLL_S
+
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=pg_url, secret_id="AKID" + "x" * 32,
+        secret_key="k" * 32, pull_visibility_s=2.0,
+    )  # fmt: skip
+    services = await build_services(settings)
+    try:
+        services.events.hub.bind(asyncio.get_running_loop())
+        queue = services.events.queue
+        app_id = settings.app_id
+        statements: list[str] = []
+        sa_event.listen(
+            services.db.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_a: statements.append(sql),
+        )
+        held = [asyncio.create_task(queue.pull(app_id, wait_s=6)) for _ in range(100)]
+        await asyncio.sleep(1.0)  # every pull made its first claim and is held
+        before = len(statements)
+        await asyncio.sleep(3 * POLL_S)
+        idle = len(statements) - before
+        assert idle <= 4, f"{idle} statements in {3 * POLL_S} s of 100 idle pulls"
+        assert await asyncio.gather(*held) == [[]] * 100
+        # A leased event whose lease runs out comes back to a pull held meanwhile.
+        await emit_many(services, 1)
+        [first] = await queue.pull(app_id, wait_s=0)
+        [again] = await queue.pull(app_id, wait_s=10)
+        assert again.event_id == first.event_id and again.handle != first.handle
+    finally:
+        services.events.queue.close()
+        await services.db.close()
