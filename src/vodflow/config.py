@@ -112,11 +112,31 @@ class Settings:
     pull_concurrency: int = 4
     pull_min_rate_bps: float = 10240.0
     pull_rate_grace_s: float = 60.0
+    # After SIGTERM, `vodflow serve` answers /healthz 503 this long (still serving)
+    # before it stops, so a load balancer takes it out first.
+    drain_s: float = 0.0
+    # `vodflow worker`: the address its /metrics and /healthz listen on.
+    metrics_host: str = "127.0.0.1"
     # Database connections of each process (PostgreSQL): pool and overflow.
     db_pool_size: int = 5
     db_max_overflow: int = 15
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
+
+    @property
+    def scaled(self) -> bool:
+        """Several processes share the work (Celery executor)."""
+        return self.executor.strip().lower() == "celery"
+
+    def scaled_refusal(self) -> str | None:
+        """Why a scaled process must not start with these settings (None: it may)."""
+        if self.scaled and not self.public_url:
+            return (
+                "VODFLOW_PUBLIC_URL is not set: a scaled deployment must set it to the URL "
+                "its clients reach (the load balancer), or every URL stored would point "
+                f"at {self.resolved_public_url}"
+            )
+        return None
 
     @property
     def resolved_public_url(self) -> str:
@@ -184,6 +204,8 @@ class Settings:
             pull_concurrency=_env_int("PULL_CONCURRENCY", base.pull_concurrency),
             pull_min_rate_bps=_env_float("PULL_MIN_RATE_BPS", base.pull_min_rate_bps),
             pull_rate_grace_s=_env_float("PULL_RATE_GRACE_S", base.pull_rate_grace_s),
+            drain_s=_env_float("DRAIN_S", base.drain_s),
+            metrics_host=_env("METRICS_HOST", base.metrics_host) or base.metrics_host,
             db_pool_size=_env_int("DB_POOL_SIZE", base.db_pool_size),
             db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),

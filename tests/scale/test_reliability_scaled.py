@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.e2e.test_crash import processes_with
@@ -19,6 +20,7 @@ from tests.integration.test_requeue import AFTER_S, T0, RecordingQueue, add_flow
 from tests.mediagen import make_video
 from tests.scale import services as svc
 from tests.servers import ServerProcess, free_port
+from tests.tcpproxy import TcpProxy
 from vodflow.media.strays import kill_strays
 from vodflow.status import SubtaskStatus
 from vodflow.store.db import Database
@@ -94,12 +96,18 @@ def test_replica_killed_holding_unsent_messages_during_a_broker_cut(
     the other replica's sweeper sends them and the flows finish."""
     cluster = make_cluster(replicas=1, workers=1, env={"VODFLOW_REQUEUE_AFTER_S": "2"})
     [healthy] = cluster.api
-    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    proxy = TcpProxy((svc.REDIS_HOST, svc.REDIS_PORT)).start()
     cut = ServerProcess(
-        cluster.root / "api-cut", env=cluster.shared_env() | {"VODFLOW_BROKER_URL": dead_broker}
+        cluster.root / "api-cut",
+        env=cluster.shared_env() | {"VODFLOW_BROKER_URL": f"redis://127.0.0.1:{proxy.port}/0"},
     ).start()
     try:
         file_id = cluster.add_media(tiny_clip)
+        proxy.cut()
+        # Not ready: its broker does not answer (the load balancer would stop sending).
+        health = httpx.get(f"{cut.url}/healthz", timeout=30)
+        assert health.status_code == 503, health.text
+        assert health.json()["checks"]["broker"].startswith("down"), health.text
         task_ids = [
             cut.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": TRANSCODE})["TaskId"]
             for _ in range(3)
@@ -107,6 +115,7 @@ def test_replica_killed_holding_unsent_messages_during_a_broker_cut(
         cut.kill()
     finally:
         cut.stop()
+        proxy.close()
     for task_id in task_ids:
         detail = wait_finished(healthy, task_id)
         assert (detail["Status"], transcode_status(detail)) == ("FINISH", ["SUCCESS"]), detail
@@ -312,3 +321,46 @@ async def test_idle_long_polls_share_one_safety_poll(pg_url: str, tmp_path: Path
     finally:
         services.events.queue.close()
         await services.db.close()
+
+
+@pytest.mark.slow
+def test_worker_health_metrics_and_names(make_cluster, tiny_clip: Path) -> None:
+    """Each worker answers /healthz (database, broker) on its metrics address, exports
+    the deployment gauges fresh (not frozen at start), and has a name of its own."""
+    cluster = make_cluster(replicas=1, workers=0)
+    [api] = cluster.api
+    ports = [free_port(), free_port()]
+    workers = []
+    for i, port in enumerate(ports):
+        cluster.env |= {"VODFLOW_METRICS_PORT": str(port), "VODFLOW_METRICS_HOST": "127.0.0.1"}
+        workers.append(cluster.add_worker(f"worker{i}"))
+    file_id = cluster.add_media(tiny_clip)
+    task_id = api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": TRANSCODE})["TaskId"]
+    assert wait_finished(api, task_id)["Status"] == "FINISH"
+    for port, worker in zip(ports, workers, strict=True):
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+        assert health.status_code == 200, health.text
+        assert health.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+        assert 'vodflow_subtasks{state="WAITING"} 0.0' in text
+        assert f"vodflow-{worker.pid}@" in worker.log()
+
+
+def test_readiness_follows_the_database(pg_server: tuple[ServerProcess, str]) -> None:
+    """/healthz of a replica whose database is unreachable: 503 naming the database."""
+    server, db_name = pg_server
+    server.start()
+    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    cut_database(db_name)
+    try:
+        health = httpx.get(f"{server.url}/healthz", timeout=30)
+        assert health.status_code == 503, health.text
+        checks = health.json()["checks"]
+        assert checks["database"].startswith("down") and checks["broker"] == "ok", checks
+    finally:
+        restore_database(db_name)
+    wait_until(
+        lambda: {"code": httpx.get(f"{server.url}/healthz", timeout=30).status_code},
+        lambda v: v["code"] == 200,
+        30,
+    )

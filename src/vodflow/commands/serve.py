@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from pathlib import Path
+from types import FrameType
 
 import typer
 import uvicorn
 from rich.console import Console
+from starlette.applications import Starlette
 
 from vodflow.app import create_app
 from vodflow.config import Settings
@@ -31,6 +35,8 @@ def serve(
     )
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise typer.BadParameter("--tls-cert and --tls-key go together.")
+    if refusal := settings.scaled_refusal():
+        raise typer.BadParameter(refusal)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -48,8 +54,9 @@ def serve(
     console.print(f"  public URL    {settings.resolved_public_url}")
     console.print(f"  data dir      {settings.data_dir.resolve()}")
     cap = connection_cap(settings.max_connections)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         http=guarded_protocol(settings.header_timeout_s, cap),
         timeout_keep_alive=max(1, round(settings.keep_alive_s)),
         h11_max_incomplete_event_size=H11_MAX_HEAD_BYTES,
@@ -63,4 +70,24 @@ def serve(
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
-    GuardedServer(config).run()
+    DrainingServer(config, app, settings.drain_s).run()
+
+
+class DrainingServer(GuardedServer):
+    """On the first SIGTERM, answer /healthz 503 for `drain_s` (still serving), then stop."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette, drain_s: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.drain_s = drain_s
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self.drain_s > 0 and not self._draining:
+            self._draining = True
+            self.app.state.draining = True
+            timer = threading.Timer(self.drain_s, super().handle_exit, (sig, frame))
+            timer.daemon = True
+            timer.start()
+            return
+        super().handle_exit(sig, frame)

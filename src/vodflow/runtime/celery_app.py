@@ -140,12 +140,22 @@ class CeleryExecutor:
                 self._unsent.pop((kind, job_id), None)
         log.info("broker reachable again: held jobs sent")
 
+    async def check_broker(self) -> None:
+        """Raise unless the broker answers now (readiness, /healthz)."""
+        await asyncio.get_running_loop().run_in_executor(None, broker_ping, self.app)
+
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
         await cancel_and_wait(self._retry)
         self._pool.shutdown(wait=True)
+
+
+def broker_ping(app: Celery, timeout_s: float = 2.0) -> None:
+    """Connect to the broker once (raises if it does not answer within `timeout_s`)."""
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout_s)
 
 
 # --------------------------------------------------------------------- worker side

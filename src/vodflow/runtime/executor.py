@@ -45,6 +45,12 @@ class LanedExecutor:
         lane = self.pulls if kind in self.pull_kinds else self.media
         await lane.submit(kind, job_id, priority)
 
+    async def check_broker(self) -> None:
+        """Raise unless the media lane's broker (if it has one) answers now."""
+        check = getattr(self.media, "check_broker", None)
+        if check is not None:
+            await check()
+
     async def start(self) -> None:
         await self.media.start()
         await self.pulls.start()
