@@ -364,3 +364,47 @@ def test_readiness_follows_the_database(pg_server: tuple[ServerProcess, str]) ->
         lambda v: v["code"] == 200,
         30,
     )
+
+
+@pytest.mark.slow
+def test_flows_survive_a_storm_of_terminated_backends(make_cluster, tiny_clip: Path) -> None:
+    """Issue 12's acceptance, scaled: every PostgreSQL backend of the deployment is
+    terminated every 200 ms for 8 s while 10 flows run: all finish, each event is
+    delivered once, no FFmpeg is left running, nothing is left in .tmp."""
+    cluster = make_cluster(
+        replicas=1, workers=2, concurrency=2,
+        env={"VODFLOW_REQUEUE_AFTER_S": "2", "VODFLOW_LEASE_S": "10"},
+    )  # fmt: skip
+    [api] = cluster.api
+    file_id = cluster.add_media(tiny_clip)
+    task_ids = [
+        api.call("ProcessMedia", {"FileId": file_id, "MediaProcessTask": TRANSCODE})["TaskId"]
+        for _ in range(10)
+    ]
+    terminated = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        terminated += len(
+            pg_sql(
+                svc.PG_ADMIN_DB,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{cluster.db_name}' AND pid <> pg_backend_pid()",
+            )
+        )
+        time.sleep(0.2)
+    assert terminated > 20
+    for task_id in task_ids:
+        detail = wait_finished(api, task_id, timeout=180)
+        assert (detail["Status"], transcode_status(detail)) == ("FINISH", ["SUCCESS"]), detail
+    seen: list[str] = []
+    while got := api.call("PullEvents")["EventSet"]:
+        seen += [e["ProcedureStateChangeEvent"]["TaskId"] for e in got]
+        api.call("ConfirmEvents", {"EventHandles": [e["EventHandle"] for e in got]})
+    assert sorted(seen) == sorted(task_ids)
+    assert processes_with(str(cluster.blob_dir)) == []
+    wait_until(
+        lambda: {"left": [p.name for p in (cluster.blob_dir / ".tmp").iterdir()]},
+        lambda v: v["left"] == [],
+        30,
+    )
+    print(f"storm: {terminated} backends terminated; 10/10 FINISH, {len(seen)} events")
