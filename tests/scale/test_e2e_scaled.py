@@ -60,8 +60,7 @@ LEFT_OUT = {
         "is test_reliability_scaled.py::test_ffmpeg_dies_with_a_killed_worker"
     ),
     "test_crash.py::test_fifty_flows_through_three_kill_9s": (
-        f"{SQLITE}; the scaled counterparts are test_reliability_scaled.py's kill and "
-        "storm tests"
+        f"{SQLITE}; the scaled counterparts are test_reliability_scaled.py's kill and storm tests"
     ),
     "test_upload_reliability.py::test_commit_killed_midway_is_committed_by_a_retry": SQLITE,
     "test_operations.py::test_a_schema_newer_than_this_vodflow_is_refused_clearly": SQLITE,
