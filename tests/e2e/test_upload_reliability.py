@@ -126,3 +126,28 @@ def test_a_write_ending_after_the_commit_started_is_refused(
     [info] = server.call("DescribeMediaInfos", {"FileIds": [done["FileId"]]})["MediaInfoSet"]
     assert httpx.get(info["BasicInfo"]["MediaUrl"]).content == clip.read_bytes()
     assert list((server.data_dir / "blobs" / "uploads").rglob("*.*")) == []
+
+
+def test_a_failed_commit_gives_the_upload_back_for_a_retry(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    """A commit that fails for a reason other than the bytes (its procedure was deleted
+    meanwhile) puts the set-aside object back and reopens the session: once the
+    procedure exists again, the retry commits the same bytes."""
+    server = fresh_server.start()
+    mpt = {
+        "CoverBySnapshotTaskSet": [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
+    }
+    server.call("CreateProcedureTemplate", {"Name": "later", "MediaProcessTask": mpt})
+    clip = make_video(tmp_path / "clip.mp4", duration=1, width=160, height=120)
+    applied = apply(server, Procedure="later")
+    put(server, applied, clip, multipart=False)
+    server.call("DeleteProcedureTemplate", {"Name": "later"})
+    with pytest.raises(Exception, match=r"InvalidParameterValue\.ProcedureName"):
+        server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
+    server.call("CreateProcedureTemplate", {"Name": "later", "MediaProcessTask": mpt})
+    done = server.call("CommitUpload", {"VodSessionKey": applied["VodSessionKey"]})
+    [info] = server.call("DescribeMediaInfos", {"FileIds": [done["FileId"]]})["MediaInfoSet"]
+    assert httpx.get(info["BasicInfo"]["MediaUrl"]).content == clip.read_bytes()
+    tasks = server.call("DescribeTasks", {"FileId": done["FileId"]})["TaskSet"]
+    assert [t["TaskType"] for t in tasks] == ["Procedure"]  # the procedure started

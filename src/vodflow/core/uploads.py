@@ -276,13 +276,22 @@ class UploadService:
             self.drop_staging(session["media_key"])
             raise
         except BaseException:
-            await asyncio.to_thread(self._put_back, session["media_key"])
-            if session["cover_key"]:
-                await asyncio.to_thread(self._put_back, session["cover_key"])
-            await asyncio.shield(self._unclaim(session_key, UploadState.PENDING))
+            await asyncio.shield(self._give_back(session, session_key))
             raise
         self.drop_staging(session["media_key"])
         return record
+
+    async def _give_back(self, session: dict[str, Any], session_key: str) -> None:
+        """After a failed commit: the objects back in place, the session open again;
+        unless another commit took the claim over meanwhile (its files, then)."""
+        async with self.db.read() as conn:
+            row = await q.get_session(conn, session_key)
+        if row is None or row["commit_owner"] != OWNER:
+            return
+        for key in (session["media_key"], session["cover_key"]):
+            if key:
+                await asyncio.to_thread(self._put_back, key)
+        await self._unclaim(session_key, UploadState.PENDING)
 
     async def _unclaim(self, session_key: str, to_state: str) -> None:
         async with self.db.tx() as conn:
