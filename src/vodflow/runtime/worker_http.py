@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from celery import Celery
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from vodflow import metrics
@@ -57,7 +58,7 @@ def serve_worker_http(host: str, port: int, runtime: WorkerRuntime, app: Celery)
                     runtime.call(metrics.refresh(db_of()))
                 except Exception as exc:
                     log.warning("metrics refresh failed: %s", exc)
-                self._send(200, metrics.CONTENT_TYPE_LATEST, metrics.exposition())
+                self._send(200, CONTENT_TYPE_LATEST, metrics.exposition())
             elif path == "/healthz":
                 ok, checks = health()
                 body = {"status": "ok" if ok else "unavailable", "checks": checks}

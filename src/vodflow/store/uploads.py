@@ -77,7 +77,8 @@ async def lock_state(conn: AsyncConnection, session_key: str) -> str | None:
         .values(state=upload_sessions.c.state)
         .returning(upload_sessions.c.state)
     )
-    return (await conn.execute(stmt)).scalar_one_or_none()
+    state = (await conn.execute(stmt)).scalar_one_or_none()
+    return None if state is None else str(state)
 
 
 async def expired_sessions(
