@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -138,16 +140,18 @@ def test_ffmpeg_dies_with_a_killed_server(fresh_server: ServerProcess, tmp_path:
         "ProcessMedia",
         {"FileId": file_id, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100030}]}},
     )["TaskId"]
-    wait_until(
-        lambda: server.call("DescribeTaskDetail", {"TaskId": task_id}),
-        lambda d: transcode(d)["Progress"] > 0,
-        timeout=120,
-        every=0.1,
-    )
     db_path = server.data_dir / "vodflow.db"
-    ((output,),) = rows(db_path, "select output from subtasks where task_id=?", task_id)
-    marker = json.loads(output)["_work"]
-    assert processes_with(marker), "FFmpeg should be running"
+
+    def running() -> dict:
+        ((output,),) = rows(db_path, "select output from subtasks where task_id=?", task_id)
+        marker = json.loads(output)["_work"] if output else ""
+        return {"marker": marker, "ffmpeg": processes_with(marker) if marker else []}
+
+    found = wait_until(running, lambda v: bool(v["ffmpeg"]), timeout=120, every=0.02)
+    marker = found["marker"]
+    # Paused, so that it cannot end by itself before the kill: only a signal ends it.
+    for pid in found["ffmpeg"]:
+        os.kill(pid, signal.SIGSTOP)
     try:
         server.kill()
         wait_until(

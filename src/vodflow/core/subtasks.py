@@ -290,9 +290,8 @@ class SubtaskRunner:
     # --- 3. finish ------------------------------------------------------------------
 
     async def finish(self, claim: Claim, outcomes: Sequence[Outcome]) -> None:
-        async with self.db.read() as conn:
-            if not await q.holds(conn, claim.ids, OWNER):
-                return  # aborted meanwhile: nothing of this run is kept
+        if not await self._still_held(claim):
+            return  # aborted meanwhile: nothing of this run is kept
         moves = [m for o in outcomes if o.ok for m in o.moves]
         claim.unsettled = bool(moves)
         placed = await asyncio.to_thread(self._move, moves, claim.journal)
@@ -306,6 +305,20 @@ class SubtaskRunner:
         # its journal to the next claim, which puts the replaced outputs back.)
         await asyncio.to_thread(self._settle, placed, kept)
         claim.unsettled = False
+
+    async def _still_held(self, claim: Claim) -> bool:
+        """Whether we still hold every subtask, asked again on transient errors."""
+        delay = FINISH_FIRST_RETRY_S
+        while True:
+            try:
+                async with self.db.read() as conn:
+                    return await q.holds(conn, claim.ids, OWNER)
+            except Exception as exc:
+                if not is_transient(exc) or now() + delay >= claim.lease_until:
+                    raise
+                log.warning("subtasks %s: reading the lease failed (%s); retrying", claim.ids, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, FINISH_MAX_RETRY_S)
 
     async def _record_with_retries(self, claim: Claim, outcomes: Sequence[Outcome]) -> set[str]:
         """`_record`, tried again with backoff on transient database errors while the

@@ -75,8 +75,8 @@ class Database:
 
 # SQLSTATEs worth a retry: connection exceptions (08...), serialization failure,
 # deadlock, the server shutting down or terminating the backend (57P0x), too many
-# connections, cannot connect now.
-_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
+# connections, cannot connect now, a database not accepting connections (55000).
+_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300", "55000")
 
 
 def is_transient(exc: BaseException) -> bool:
