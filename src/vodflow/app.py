@@ -60,7 +60,7 @@ async def build_services(settings: Settings) -> Services:
     private_dir(settings.data_dir)
     url = settings.resolved_database_url
     await upgrade_async(url)
-    db = Database(url)
+    db = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     blobs = BlobStore(settings.resolved_blob_dir)
     root = load_root_credential(settings)
     apps = AppService(db, settings.app_id)
@@ -111,7 +111,14 @@ async def build_services(settings: Settings) -> Services:
             events.sweeper,
             LibrarySweeper(library, uploads),
             executor,
-            Sweeper(db, blobs, executor, settings.lease_s),
+            Sweeper(
+                db,
+                blobs,
+                executor,
+                settings.lease_s,
+                requeue_after_s=settings.requeue_after_s,
+                volatile_queue=settings.executor.strip().lower() == "local",
+            ),
         ],
     )
 

@@ -104,8 +104,39 @@ class Settings:
     # How often the sweeper purges events older than event_retention_s.
     event_purge_interval_s: float = 600.0
     lease_s: float = 60.0
+    # A runnable subtask whose queue message was sent this long ago and nobody took
+    # is sent again (the message may be lost); the gap doubles while it waits.
+    requeue_after_s: float = 60.0
+    # PullUpload: downloads at once per process (their own lane: they never take a
+    # media-work slot), and the average rate below which one is stopped after the grace.
+    pull_concurrency: int = 4
+    pull_min_rate_bps: float = 10240.0
+    pull_rate_grace_s: float = 60.0
+    # After SIGTERM, `vodflow serve` answers /healthz 503 this long (still serving)
+    # before it stops, so a load balancer takes it out first.
+    drain_s: float = 0.0
+    # `vodflow worker`: the address its /metrics and /healthz listen on.
+    metrics_host: str = "127.0.0.1"
+    # Database connections of each process (PostgreSQL): pool and overflow.
+    db_pool_size: int = 5
+    db_max_overflow: int = 15
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
+
+    @property
+    def scaled(self) -> bool:
+        """Several processes share the work (Celery executor)."""
+        return self.executor.strip().lower() == "celery"
+
+    def scaled_refusal(self) -> str | None:
+        """Why a scaled process must not start with these settings (None: it may)."""
+        if self.scaled and not self.public_url:
+            return (
+                "VODFLOW_PUBLIC_URL is not set: a scaled deployment must set it to the URL "
+                "its clients reach (the load balancer), or every URL stored would point "
+                f"at {self.resolved_public_url}"
+            )
+        return None
 
     @property
     def resolved_public_url(self) -> str:
@@ -169,6 +200,14 @@ class Settings:
                 "EVENT_PURGE_INTERVAL_S", base.event_purge_interval_s
             ),
             lease_s=_env_float("LEASE_S", base.lease_s),
+            requeue_after_s=_env_float("REQUEUE_AFTER_S", base.requeue_after_s),
+            pull_concurrency=_env_int("PULL_CONCURRENCY", base.pull_concurrency),
+            pull_min_rate_bps=_env_float("PULL_MIN_RATE_BPS", base.pull_min_rate_bps),
+            pull_rate_grace_s=_env_float("PULL_RATE_GRACE_S", base.pull_rate_grace_s),
+            drain_s=_env_float("DRAIN_S", base.drain_s),
+            metrics_host=_env("METRICS_HOST", base.metrics_host) or base.metrics_host,
+            db_pool_size=_env_int("DB_POOL_SIZE", base.db_pool_size),
+            db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
             log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
         )

@@ -24,12 +24,16 @@ import asyncio
 import contextlib
 import logging
 import resource
+import signal
 import socket
+import threading
 import time
+from types import FrameType
 from typing import Any, ClassVar
 
 import h11
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("vodflow.http")
@@ -157,3 +161,23 @@ class GuardedServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         quiet_accept_errors(asyncio.get_running_loop())
         await super().serve(sockets)
+
+
+class DrainingServer(GuardedServer):
+    """On the first SIGTERM, answer /healthz 503 for `drain_s` (still serving), then stop."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette, drain_s: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.drain_s = drain_s
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGTERM and self.drain_s > 0 and not self._draining:
+            self._draining = True
+            self.app.state.draining = True
+            timer = threading.Timer(self.drain_s, super().handle_exit, (sig, frame))
+            timer.daemon = True
+            timer.start()
+            return
+        super().handle_exit(sig, frame)

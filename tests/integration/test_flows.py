@@ -633,7 +633,7 @@ async def test_a_run_stopped_before_recording_gives_the_old_output_back(
 
         reached = asyncio.Event()
 
-        async def stuck(self: Any, claim: Any, outcomes: Any) -> set[str]:
+        async def stuck(self: Any, claim: Any, outcomes: Any, t: float) -> set[str]:
             reached.set()
             await asyncio.Event().wait()  # until the shutdown cancels it
             raise AssertionError("not reached")

@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.mediagen import make_video
 from vodflow.app import build_services
 from vodflow.config import Settings
+from vodflow.core.credentials import token_digest
 from vodflow.core.uploads import CREDENTIAL_S
 from vodflow.runtime.sweeper import Sweeper
 from vodflow.store import credentials as credentials_q
@@ -39,7 +40,8 @@ async def test_a_committed_uploads_credential_is_gone_once_expired(tmp_path: Pat
         secret_id = ticket.credential.secret_id
         clip = make_video(tmp_path / "clip.mp4", duration=1, width=160, height=120)
         key = ticket.media_key
-        await services.uploads.put_object(key, _chunks(clip))
+        session = {"session_key": token_digest(ticket.session_key)}
+        await services.uploads.put_object(session, key, _chunks(clip))
         await services.uploads.commit(app_id, ticket.session_key)
         sweeper = Sweeper(services.db, services.blobs, services.executor, settings.lease_s)
 

@@ -21,8 +21,8 @@ def scale_out(server: ServerProcess) -> None:
         svc.require_services()
         scaled = svc.scaled_env(svc.create_database(), svc.new_queue())
         scaled["VODFLOW_BLOB_DIR"] = str((server.data_dir / "blobs").resolve())
-        if server.scheme == "http":
-            scaled["VODFLOW_PUBLIC_URL"] = server.url
+        # A scaled process refuses to start without it (whatever the scheme).
+        scaled["VODFLOW_PUBLIC_URL"] = server.url
         # Settings the test chose win (it may point at its own database or blob dir).
         server.env = {**scaled, **server.env}
     if not server.companions:

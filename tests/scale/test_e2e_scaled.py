@@ -59,6 +59,19 @@ LEFT_OUT = {
         "the lock guards an embedded (SQLite) data dir; replicas of the scaled deployment "
         "share their database on purpose"
     ),
+    "test_crash.py::test_ffmpeg_dies_with_a_killed_server": (
+        f"{SQLITE}; the worker, not the server, runs FFmpeg there: the scaled counterpart "
+        "is test_reliability_scaled.py::test_ffmpeg_dies_with_a_killed_worker"
+    ),
+    "test_crash.py::test_fifty_flows_through_three_kill_9s": (
+        f"{SQLITE}; the scaled counterparts are test_reliability_scaled.py's kill and storm tests"
+    ),
+    "test_upload_reliability.py::test_commit_killed_midway_is_committed_by_a_retry": SQLITE,
+    "test_operations.py::test_a_schema_newer_than_this_vodflow_is_refused_clearly": SQLITE,
+    "test_pull_reliability.py::test_a_pull_cut_short_by_a_restart_is_resumed": SQLITE,
+    "test_pull_reliability.py::test_manage_task_aborts_a_pull_that_is_downloading": SQLITE,
+    "test_pull_reliability.py::test_stalled_pulls_never_hold_the_media_slot": SQLITE,
+    "test_pull_reliability.py::test_a_trickling_source_is_stopped_at_the_rate_floor": SQLITE,
 }
 
 

@@ -265,7 +265,7 @@ async def _object(request: Request) -> Response:
             return Response(status_code=200, headers={"ETag": etag})
         if method == "POST":
             wanted = await _complete_list(signed.body())
-            etag, _size = await uploads.complete(key, upload_id, wanted)
+            etag, _size = await uploads.complete(session, key, upload_id, wanted)
             children = (
                 _el("Location", f"{request.url.netloc}/{key}")
                 + _el("Bucket", session_bucket(session))
@@ -291,7 +291,7 @@ async def _object(request: Request) -> Response:
             raise StorageError(
                 400, "EntityTooLarge", f"The object exceeds the maximum upload size of {limit}."
             )
-        etag, _size = await uploads.put_object(key, signed.body())
+        etag, _size = await uploads.put_object(session, key, signed.body())
         return Response(status_code=200, headers={"ETag": etag})
     if method == "HEAD":
         found = await uploads.head_object(key)

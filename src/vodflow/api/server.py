@@ -8,13 +8,15 @@ an HTTP 200 envelope with a Tencent error code; nothing leaks a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from sqlalchemy import text
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -229,7 +231,45 @@ def _refuse_replay(
 
 
 async def healthz(request: Request) -> Response:
-    ready = getattr(request.app.state, "ready", False)
+    """Readiness: 503 while starting and while draining (after SIGTERM, VODFLOW_DRAIN_S),
+    else 200 only if the database answers, the LISTEN connection (PostgreSQL) is up
+    and the broker (scaled) answers; `checks` names what failed."""
+    state = request.app.state
+    if getattr(state, "draining", False):
+        return JSONResponse({"status": "draining"}, status_code=503)
+    if not getattr(state, "ready", False):
+        return JSONResponse({"status": "starting"}, status_code=503)
+    services: Services = state.services
+    checks = {
+        "database": await _check(_database_answers(services)),
+        "listen": "ok" if getattr(services.events.wakeup, "listening", True) else "down",
+        "broker": await _check(_broker_answers(services)),
+    }
+    ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
-        {"status": "ok" if ready else "starting"}, status_code=200 if ready else 503
+        {"status": "ok" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
     )
+
+
+HEALTH_TIMEOUT_S = 3.0
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_S):
+            await probe
+    except Exception as exc:
+        return f"down: {type(exc).__name__}"
+    return "ok"
+
+
+async def _database_answers(services: Services) -> None:
+    async with services.db.read() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _broker_answers(services: Services) -> None:
+    check = getattr(services.executor, "check_broker", None)
+    if check is not None:
+        await check()

@@ -59,6 +59,8 @@ def serve(
         host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key
     )
     _check_tls(settings.tls_cert, settings.tls_key)
+    if refusal := settings.scaled_refusal():
+        fail(refusal)
     scheme = "https" if settings.tls_cert else "http"
     if settings.resolved_database_url.startswith("sqlite"):
         try:
@@ -84,7 +86,7 @@ def _run(settings: Settings, scheme: str) -> None:
 
     from vodflow.app import create_app
     from vodflow.credentials_file import load_root_credential
-    from vodflow.http_guard import GuardedServer, connection_cap, guarded_protocol
+    from vodflow.http_guard import DrainingServer, connection_cap, guarded_protocol
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -103,8 +105,9 @@ def _run(settings: Settings, scheme: str) -> None:
     console.print(f"  console       {settings.resolved_public_url}/console")
     console.print(f"  data dir      {settings.data_dir.resolve()}")
     cap = connection_cap(settings.max_connections)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         http=guarded_protocol(settings.header_timeout_s, cap),
         timeout_keep_alive=max(1, round(settings.keep_alive_s)),
         h11_max_incomplete_event_size=H11_MAX_HEAD_BYTES,
@@ -118,4 +121,4 @@ def _run(settings: Settings, scheme: str) -> None:
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
-    GuardedServer(config).run()
+    DrainingServer(config, app, settings.drain_s).run()

@@ -9,6 +9,7 @@ to --concurrency jobs at once.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -28,23 +29,27 @@ def worker(
         None,
         min=0,
         max=65535,
-        help="Serve Prometheus /metrics on this port (0: off).  [default: 0]",
+        help="Serve /metrics and /healthz on this port (0: off).  [default: 0]",
+    ),
+    metrics_host: str = typer.Option(
+        None, help="Address of /metrics and /healthz.  [default: VODFLOW_METRICS_HOST, 127.0.0.1]"
     ),
 ) -> None:
     """Run media jobs from the Celery queue (scaled deployment)."""
     from celery import signals
 
-    from vodflow import metrics
     from vodflow.app import build_services
     from vodflow.runtime import celery_app as rt
     from vodflow.runtime.executor import default_concurrency
 
     # Jobs a worker starts (none today) are sent to Celery like the replicas' own.
     settings = Settings.from_env().with_overrides(
-        data_dir=data_dir, metrics_port=metrics_port, executor="celery"
+        data_dir=data_dir, metrics_port=metrics_port, metrics_host=metrics_host, executor="celery"
     )
     if not settings.broker_url:
         raise typer.BadParameter("set VODFLOW_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    if refusal := settings.scaled_refusal():
+        raise typer.BadParameter(refusal)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -57,16 +62,20 @@ def worker(
     app = rt.make_celery(settings)
     rt.configure_worker(settings, build_services)
     # Build the services (and run migrations) before taking the first message.
-    rt.worker_runtime()
+    runtime = rt.worker_runtime()
     signals.worker_shutdown.connect(lambda **_: rt.close_worker_runtime(), weak=False)
     if settings.metrics_port:
-        metrics.serve_in_thread(settings.metrics_port, settings.host)
+        from vodflow.runtime.worker_http import serve_worker_http
+
+        serve_worker_http(settings.metrics_host, settings.metrics_port, runtime, app)
     # The thread pool: jobs are FFmpeg subprocesses awaited on one loop, so threads
     # suffice; a job of a killed worker is re-run by lease (docs/operations.md).
     app.worker_main(
         [
             "worker",
             "--pool=threads",
+            # A name of its own, even beside other workers on this host.
+            f"--hostname=vodflow-{os.getpid()}@%h",
             f"--concurrency={concurrency or default_concurrency()}",
             f"--queues={settings.celery_queue}",
             f"--loglevel={settings.log_level.upper()}",

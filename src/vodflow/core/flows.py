@@ -146,6 +146,8 @@ class FlowService:
                 "status": SubtaskStatus.WAITING,
                 "priority": options.priority,
                 "create_time": t,
+                # Its message is sent right after this transaction commits.
+                "enqueued_at": t,
             }
             for seq, (result_type, item) in enumerate(items)
         ]

@@ -15,6 +15,7 @@ import binascii
 import contextlib
 import json
 import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -123,8 +124,11 @@ class LibraryService:
         flow_options: Any = None,
         conn_hook: ConnHook | None = None,
         copy: bool = False,
+        link: bool = False,
     ) -> MediaRecord:
-        """Make `src_path` a media of `app_id` (moved, or copied with `copy=True`)."""
+        """Make `src_path` a media of `app_id` (moved, or copied with `copy=True`, or
+        hard-linked with `link=True`: the source stays for a retry until the caller
+        removes it; a file nobody writes in place)."""
         src = Path(src_path)
         media_type = normalise_media_type(media_type)
         info = await self.probe_file(src, media_type)
@@ -140,9 +144,9 @@ class LibraryService:
         cover_key = f"{folder}/cover.{cover_type}" if cover_type else None
         t = now()
         try:
-            await asyncio.to_thread(self._place, src, key, copy)
+            await asyncio.to_thread(self._place, src, key, copy, link)
             if cover_src is not None and cover_key:
-                await asyncio.to_thread(self._place, Path(cover_src), cover_key, copy)
+                await asyncio.to_thread(self._place, Path(cover_src), cover_key, copy, link)
             row = {
                 "file_id": file_id,
                 "app_id": app_id,
@@ -229,10 +233,15 @@ class LibraryService:
             raise VodError("InvalidParameterValue.CoverType", "The cover is not an image.")
         return cover_ext(info.container)
 
-    def _place(self, src: Path, key: str, copy: bool) -> None:
+    def _place(self, src: Path, key: str, copy: bool, link: bool = False) -> None:
         """Put a file at `key` without a reader ever seeing it half-written."""
         tmp = self.blobs.temp_path()
-        if copy:
+        if link:
+            try:
+                os.link(src, tmp)
+            except OSError:  # another filesystem
+                shutil.copyfile(src, tmp)
+        elif copy:
             shutil.copyfile(src, tmp)
         else:
             try:

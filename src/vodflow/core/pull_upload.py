@@ -8,12 +8,21 @@ per-read timeout and an overall deadline. The task row (type PullUpload)
 carries the complete PullUploadTask dict as its output; the PullComplete event
 is written in the transaction that finishes the task (and, on success, adds
 the media).
+
+A pull is leased like a subtask (core/subtasks.py): the fetcher holds the task row
+(`lease_owner`, `lease_until`) and renews it while it downloads. A clean shutdown
+gives it back (WAITING); a kill -9 leaves a lease that expires (or, on the same
+host, an owner that is gone): the sweeper sends the job again and the pull starts
+over. ManageTask aborts a pull that is WAITING or PROCESSING: its fetcher notices
+at its next renewal and stops; nothing it fetched is added.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -31,6 +40,7 @@ from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
+from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
@@ -47,6 +57,13 @@ COVER_MAX_BYTES = 10 * 1024 * 1024
 ERR_INPUT = 40000
 ERR_SOURCE = 60000
 ERR_INTERNAL = 70000
+HEARTBEAT_S = 1.5
+RATE_CHECK_S = 1.0
+ABORTED_MESSAGE = "The task was aborted by ManageTask."
+
+
+class _Aborted(Exception):
+    """The task was aborted (or taken over) while it ran: nothing of this run is kept."""
 
 
 class FetchError(Exception):
@@ -150,22 +167,95 @@ class PullUploadService:
                 },
                 output=output,
                 create_time=t,
+                enqueued_at=t,  # its message is sent right after the commit
             )
         await self.queue.submit(PULL_UPLOAD_JOB, task_id, options.priority)
         return task_id
 
+    async def abort(self, app_id: int, task_id: str) -> bool:
+        """ManageTask Abort of a PullUpload task; False when `task_id` is not one."""
+        async with self.db.tx() as conn:
+            task = await tasks_q.get_task(conn, app_id, task_id)
+            if task is None or task["type"] != "PullUpload":
+                return False
+            output = _output(task) | {
+                "Status": "FINISH",
+                "ErrCode": ERR_INTERNAL,
+                "Message": ABORTED_MESSAGE,
+                "Progress": 100,
+            }
+            if not await tasks_q.set_task_status(
+                conn,
+                task_id,
+                [TaskStatus.WAITING, TaskStatus.PROCESSING],
+                status=TaskStatus.ABORTED,
+                err_code=ERR_INTERNAL,
+                message=ABORTED_MESSAGE,
+                output=output,
+                finish_time=now(),
+                lease_owner=None,
+                lease_until=None,
+            ):
+                raise VodError(
+                    "FailedOperation",
+                    f"The task is {task['status']}: only WAITING or PROCESSING tasks can be "
+                    "aborted.",
+                )
+            app_row = await apps_q.get(conn, app_id)
+            if app_row is not None:
+                await events.emit(conn, app_row, "PullComplete", _event(output))
+        return True
+
     async def run(self, task_id: str) -> None:
-        """The PULL_UPLOAD_JOB: fetch, add to the library, finish the task."""
+        """The PULL_UPLOAD_JOB: claim the task, fetch, add to the library, finish it."""
+        t = now()
         async with self.db.tx() as conn:
             task = await tasks_q.get_task_any(conn, task_id)
             if task is None or task["type"] != "PullUpload":
                 return
-            if not await tasks_q.set_task_status(
-                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
-            ):
-                return  # already run (a duplicate delivery)
-            output = dict(task["output"] or {}) | {"Status": "PROCESSING"}
+            if not await tasks_q.claim_pull(conn, task_id, OWNER, t + self.settings.lease_s, t):
+                return  # someone runs it, or it ended (a duplicate delivery)
+            output = _output(task) | {"Status": "PROCESSING"}
             await tasks_q.update_task(conn, task_id, output=output)
+        job = asyncio.create_task(self._pull(task))
+        lease_until = t + self.settings.lease_s
+        try:
+            while True:
+                done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
+                if done:
+                    break
+                until = now() + self.settings.lease_s
+                try:
+                    async with self.db.tx() as conn:
+                        held = await tasks_q.renew_pull(conn, task_id, OWNER, until)
+                except Exception as exc:
+                    log.warning("PullUpload %s: lease renewal failed (%s)", task_id, exc)
+                    if now() < lease_until - HEARTBEAT_S:
+                        continue
+                    held = False
+                if not held:
+                    log.info("PullUpload %s was aborted or lost its lease: stopping", task_id)
+                    await _stop(job)
+                    return
+                lease_until = until
+        except asyncio.CancelledError:
+            await _stop(job)
+            # Shutdown: give the task back so that the next start runs it at once.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._release(task_id))
+            raise
+        except BaseException:
+            await _stop(job)
+            raise
+        with contextlib.suppress(_Aborted):
+            job.result()
+
+    async def _release(self, task_id: str) -> None:
+        async with self.db.tx() as conn:
+            await tasks_q.release_pull(conn, task_id, OWNER)
+
+    async def _pull(self, task: dict[str, Any]) -> None:
+        task_id = task["task_id"]
         spec = task["input"]
         media = cover = None
         try:
@@ -175,6 +265,8 @@ class PullUploadService:
                     cover = await self._fetch(spec["CoverUrl"], COVER_MAX_BYTES)
             record = await self._add(task, spec, media, cover)
             log.info("pulled %s as %s", task_id, record.file_id)
+        except _Aborted:
+            log.info("PullUpload %s was aborted meanwhile: its file is not added", task_id)
         except FetchError as exc:
             await self._finish(task, exc.err_code, exc.message)
         except TimeoutError:
@@ -192,9 +284,27 @@ class PullUploadService:
                     path.unlink(missing_ok=True)
 
     async def _fetch(self, url: str, limit: int) -> Path:
-        return await fetch(
-            url, limit, dest=self.blobs.temp_path(), allow_private=self.settings.allow_private_urls
+        """`fetch`, stopped if the source is slower on average than the rate floor
+        (VODFLOW_PULL_MIN_RATE_BPS) once the grace period is over: a trickling source
+        must not hold a pull slot for the whole DEADLINE_S."""
+        dest = self.blobs.temp_path()
+        job = asyncio.create_task(
+            fetch(url, limit, dest=dest, allow_private=self.settings.allow_private_urls)
         )
+        floor, grace = self.settings.pull_min_rate_bps, self.settings.pull_rate_grace_s
+        started = time.monotonic()
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=RATE_CHECK_S)
+            if done:
+                return job.result()
+            elapsed = time.monotonic() - started
+            if floor > 0 and elapsed >= grace and _size(dest) < floor * elapsed:
+                await _stop(job)
+                raise FetchError(
+                    ERR_INPUT,
+                    f"The source sent less than {floor:.0f} bytes/s on average over "
+                    f"{elapsed:.0f} s; the download was stopped.",
+                )
 
     async def _add(
         self,
@@ -215,15 +325,17 @@ class PullUploadService:
                 "MetaData": record.meta,
                 "ProcedureTaskId": record.procedure_task_id or "",
             }
-            await tasks_q.update_task(
+            if not await tasks_q.finish_pull(
                 conn,
                 task["task_id"],
+                OWNER,
                 status=TaskStatus.FINISH,
                 file_id=record.file_id,
                 message="SUCCESS",
                 output=output,
                 finish_time=now(),
-            )
+            ):
+                raise _Aborted  # rolls the media back: the task is no longer ours
             app_row = await apps_q.get(conn, task["app_id"])
             assert app_row is not None
             await events.emit(conn, app_row, "PullComplete", _event(output))
@@ -252,18 +364,33 @@ class PullUploadService:
             "Progress": 100,
         }
         async with self.db.tx() as conn:
-            await tasks_q.update_task(
+            if not await tasks_q.finish_pull(
                 conn,
                 task["task_id"],
+                OWNER,
                 status=TaskStatus.FINISH,
                 err_code=err_code,
                 message=message[:500],
                 output=output,
                 finish_time=now(),
-            )
+            ):
+                return  # aborted meanwhile: that is its end
             app_row = await apps_q.get(conn, task["app_id"])
             if app_row is not None:
                 await events.emit(conn, app_row, "PullComplete", _event(output))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+async def _stop(job: asyncio.Task[Any]) -> None:
+    job.cancel()
+    with contextlib.suppress(BaseException):
+        await job
 
 
 def _output(task: dict[str, Any]) -> dict[str, Any]:

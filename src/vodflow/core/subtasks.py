@@ -30,7 +30,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,20 +46,20 @@ from vodflow.core.library import LibraryService
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.strays import kill_strays
+from vodflow.owners import OWNER
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import media as media_q
 from vodflow.store import tasks as q
-from vodflow.store.db import Database
+from vodflow.store.db import Database, is_transient
 from vodflow.timeutil import now
 
 log = logging.getLogger("vodflow.subtasks")
 
-# Who holds a lease: host, process and this incarnation, so that a restarted
-# server can tell the leases of its dead predecessor from those of live peers.
-HOST = socket.gethostname()
-OWNER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 HEARTBEAT_S = 1.5
 MAX_ATTEMPTS = 3
+# Recording a result: retries after a transient database error, doubling.
+FINISH_FIRST_RETRY_S = 0.2
+FINISH_MAX_RETRY_S = 5.0
 JOURNAL = ".placed.json"  # in a work directory: the outputs it swapped in
 DEFINITION_NOT_EXIST = "InvalidInput.DefinitionNotExist"
 
@@ -99,6 +98,8 @@ class Claim:
     # Outputs swapped in but not yet settled: the work directory holds what they
     # replaced and the journal, which the next claim needs (see `_recover`).
     unsettled: bool = False
+    # Until when our lease is known to hold (the claim's, then each renewal's).
+    lease_until: float = 0.0
 
     @property
     def journal(self) -> Path:
@@ -190,7 +191,7 @@ class SubtaskRunner:
                 await q.update_task(conn, task["task_id"], begin_time=t)
             for _ in first:
                 await self.flows.emit_state(conn, task["task_id"], final=False)
-        return Claim(task, rows, work, stale, first)
+        return Claim(task, rows, work, stale, first, lease_until=until)
 
     # --- 2. run -------------------------------------------------------------------
 
@@ -226,12 +227,20 @@ class SubtaskRunner:
                 done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
                 if done:
                     break
-                if not await self._beat(claim, progress[0]):
+                renewed = await self._beat(claim, progress[0])
+                if renewed is False:
                     log.info("subtasks %s lost their lease (aborted?): stopping", claim.ids)
                     await _stop(job)
                     return
-        except asyncio.CancelledError:
-            # Shutdown: asyncio.wait does not cancel the op; FFmpeg must not outlive us.
+                if renewed is None and now() >= claim.lease_until - HEARTBEAT_S:
+                    # The lease could not be renewed and is about to expire: another
+                    # runner may take the subtask then, so this FFmpeg stops first.
+                    log.warning("subtasks %s: lease not renewed in time, stopping", claim.ids)
+                    await _stop(job)
+                    return
+        except BaseException:
+            # Shutdown (or a bug): asyncio.wait does not cancel the op; FFmpeg must
+            # not outlive us, nor write into a work directory that is being removed.
             await _stop(job)
             raise
         try:
@@ -247,10 +256,19 @@ class SubtaskRunner:
                     o.fail(INTERNAL_ERROR, f"internal error: {type(exc).__name__}")
         await self.finish(claim, outcomes)
 
-    async def _beat(self, claim: Claim, percent: float) -> bool:
+    async def _beat(self, claim: Claim, percent: float) -> bool | None:
+        """Renew the lease: True, False when it is lost, None when the database failed
+        (the next beat tries again; the caller stops before the lease runs out)."""
         until = now() + self.settings.lease_s
-        async with self.db.tx() as conn:
-            return await q.renew(conn, claim.ids, OWNER, until, min(99, int(percent)))
+        try:
+            async with self.db.tx() as conn:
+                held = await q.renew(conn, claim.ids, OWNER, until, min(99, int(percent)))
+        except Exception as exc:
+            log.warning("subtasks %s: lease renewal failed (%s); retrying", claim.ids, exc)
+            return None
+        if held:
+            claim.lease_until = until
+        return held
 
     async def _release(self, claim: Claim) -> None:
         async with self.db.tx() as conn:
@@ -272,14 +290,13 @@ class SubtaskRunner:
     # --- 3. finish ------------------------------------------------------------------
 
     async def finish(self, claim: Claim, outcomes: Sequence[Outcome]) -> None:
-        async with self.db.read() as conn:
-            if not await q.holds(conn, claim.ids, OWNER):
-                return  # aborted meanwhile: nothing of this run is kept
+        if not await self._still_held(claim):
+            return  # aborted meanwhile: nothing of this run is kept
         moves = [m for o in outcomes if o.ok for m in o.moves]
         claim.unsettled = bool(moves)
         placed = await asyncio.to_thread(self._move, moves, claim.journal)
         try:
-            kept = await self._record(claim, outcomes)
+            kept = await self._record_with_retries(claim, outcomes)
         except Exception:
             await asyncio.to_thread(self._unmove, placed)
             claim.unsettled = False
@@ -289,9 +306,62 @@ class SubtaskRunner:
         await asyncio.to_thread(self._settle, placed, kept)
         claim.unsettled = False
 
-    async def _record(self, claim: Claim, outcomes: Sequence[Outcome]) -> set[str]:
-        """The one transaction of a finish; the blob keys of the outputs it recorded."""
+    async def _still_held(self, claim: Claim) -> bool:
+        """Whether we still hold every subtask, asked again on transient errors."""
+        delay = FINISH_FIRST_RETRY_S
+        while True:
+            try:
+                async with self.db.read() as conn:
+                    return await q.holds(conn, claim.ids, OWNER)
+            except Exception as exc:
+                if not is_transient(exc) or now() + delay >= claim.lease_until:
+                    raise
+                log.warning("subtasks %s: reading the lease failed (%s); retrying", claim.ids, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, FINISH_MAX_RETRY_S)
+
+    async def _record_with_retries(self, claim: Claim, outcomes: Sequence[Outcome]) -> set[str]:
+        """`_record`, tried again with backoff on transient database errors while the
+        lease holds: a hiccup must not cost the run (a lease, a re-run, an attempt)."""
         t = now()
+        delay = FINISH_FIRST_RETRY_S
+        while True:
+            try:
+                return await self._record(claim, outcomes, t)
+            except Exception as exc:
+                if not is_transient(exc) or now() + delay >= claim.lease_until:
+                    raise
+                log.warning(
+                    "subtasks %s: recording the result failed (%s); retrying", claim.ids, exc
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, FINISH_MAX_RETRY_S)
+
+    async def _recorded_before(
+        self, claim: Claim, outcomes: Sequence[Outcome], t: float
+    ) -> set[str] | None:
+        """After a failed commit: the kept keys if that commit went through after all."""
+        async with self.db.read() as conn:
+            rows = [await q.get_subtask(conn, o.subtask_id) for o in outcomes]
+        ours = [(o, r) for o, r in zip(outcomes, rows, strict=True) if r and r["finish_time"] == t]
+        if not ours:
+            return None
+        return {
+            key
+            for o, r in ours
+            if o.ok and r["status"] == SubtaskStatus.SUCCESS
+            for _p, key in o.moves
+        }
+
+    async def _record(self, claim: Claim, outcomes: Sequence[Outcome], t: float) -> set[str]:
+        """The one transaction of a finish; the blob keys of the outputs it recorded.
+
+        `t` is the same for every try: a try that finds rows finished at `t` knows that
+        an earlier try's commit went through although its answer was lost.
+        """
+        done = await self._recorded_before(claim, outcomes, t)
+        if done is not None:
+            return done
         kept: set[str] = set()
         ran: list[tuple[int, str]] = []
         task_id = claim.task["task_id"]

@@ -11,6 +11,7 @@ CommitUpload turns the staged object into media through the library.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -35,6 +36,7 @@ from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
+from vodflow.owners import OWNER, owner_dead
 from vodflow.status import UploadState
 from vodflow.store import uploads as q
 from vodflow.store.db import Database
@@ -49,6 +51,10 @@ COVER_TYPES = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp"})
 KEY_PREFIX = "upload/"
 STAGING_PREFIX = "uploads/"
 _WRITE_CHUNK = 1024 * 1024
+# How long a CommitUpload may run before a retry (on another replica) may take it
+# over; a commit whose process died on this host is taken over at once.
+COMMIT_CLAIM_S = 900.0
+COMMIT_DIR = ".commit"
 _PART_RE = re.compile(r"^(\d{1,5})\.([0-9a-f]{32})$")
 
 
@@ -194,7 +200,16 @@ class UploadService:
         )
 
     async def commit(self, app_id: int, vod_session_key: str) -> MediaRecord:
-        """Make the uploaded object media; a session commits at most once."""
+        """Make the uploaded object media; a session commits at most once.
+
+        The commit is claimed first (state COMMITTING, with its owner and a deadline):
+        writes to the session stop there (`_place_object`). Then the staged objects
+        are set aside (`.commit/` of the session's folder) and that very file is
+        probed and linked into the library, so a late write cannot swap the bytes
+        after the probe. A commit cut short (kill -9) leaves its claim and the set-aside
+        file: a retry takes over once its owner is gone or its claim expired.
+        """
+        t = now()
         async with self.db.tx() as conn:
             session_key = token_digest(vod_session_key)
             session = await q.get_session(conn, session_key)
@@ -202,33 +217,36 @@ class UploadService:
                 # A session opened before keys were stored as digests (at most 24 h).
                 session_key = vod_session_key
                 session = await q.get_session(conn, session_key)
-            if session is None or session["app_id"] != app_id or session["expires_at"] < now():
+            if session is None or session["app_id"] != app_id or session["expires_at"] < t:
                 raise bad_session()
-            if not await q.transition(
-                conn, session_key, UploadState.PENDING, UploadState.COMMITTING
+            stale = session["commit_owner"] if owner_dead(session["commit_owner"]) else None
+            if not await q.claim_commit(
+                conn, session_key, OWNER, t + COMMIT_CLAIM_S, t, stale_owner=stale
             ):
                 raise bad_session()
-        media_path = self.blobs.path(staging_key(session["media_key"]))
-        if not media_path.is_file():
-            async with self.db.tx() as conn:
-                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.PENDING)
+        media_path = await asyncio.to_thread(self._set_aside, session["media_key"])
+        if media_path is None:
+            await self._unclaim(session_key, UploadState.PENDING)
             raise VodError(
                 "ResourceNotFound.FileNotExist",
                 f"Nothing was uploaded to /{session['media_key']} yet; upload it, then commit.",
             )
         cover_path = None
         if session["cover_key"]:
-            candidate = self.blobs.path(staging_key(session["cover_key"]))
-            cover_path = candidate if candidate.is_file() else None
+            cover_path = await asyncio.to_thread(self._set_aside, session["cover_key"])
 
         async def mark_committed(conn: Any, record: MediaRecord) -> None:
-            await q.transition(
+            if not await q.transition(
                 conn,
                 session_key,
                 UploadState.COMMITTING,
                 UploadState.COMMITTED,
                 file_id=record.file_id,
-            )
+                commit_owner=None,
+                commit_until=None,
+                owner=OWNER,
+            ):
+                raise bad_session()  # taken over meanwhile: that commit wins
 
         try:
             record = await self.library.add_media(
@@ -250,19 +268,63 @@ class UploadService:
                     session_context=session["session_context"],
                 ),
                 conn_hook=mark_committed,
+                link=True,
             )
         except MediaRefused:
             # Refused bytes are not kept: the session ends and its objects go.
-            async with self.db.tx() as conn:
-                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.FAILED)
+            await self._unclaim(session_key, UploadState.FAILED)
             self.drop_staging(session["media_key"])
             raise
         except BaseException:
-            async with self.db.tx() as conn:
-                await q.transition(conn, session_key, UploadState.COMMITTING, UploadState.PENDING)
+            await asyncio.shield(self._give_back(session, session_key))
             raise
         self.drop_staging(session["media_key"])
         return record
+
+    async def _give_back(self, session: dict[str, Any], session_key: str) -> None:
+        """After a failed commit: the objects back in place, the session open again;
+        unless another commit took the claim over meanwhile (its files, then)."""
+        async with self.db.read() as conn:
+            row = await q.get_session(conn, session_key)
+        if row is None or row["commit_owner"] != OWNER:
+            return
+        for key in (session["media_key"], session["cover_key"]):
+            if key:
+                await asyncio.to_thread(self._put_back, key)
+        await self._unclaim(session_key, UploadState.PENDING)
+
+    async def _unclaim(self, session_key: str, to_state: str) -> None:
+        async with self.db.tx() as conn:
+            await q.transition(
+                conn,
+                session_key,
+                UploadState.COMMITTING,
+                to_state,
+                commit_owner=None,
+                commit_until=None,
+                owner=OWNER,
+            )
+
+    def _set_aside(self, object_key: str) -> Path | None:
+        """Move a staged object where no write reaches it; the file the commit uses.
+
+        A newer object (written before the commit was claimed) replaces one set aside
+        by an earlier, interrupted commit.
+        """
+        aside = self.blobs.path(commit_key(object_key))
+        staged = self.blobs.path(staging_key(object_key))
+        if staged.is_file():
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, aside)
+        return aside if aside.is_file() else None
+
+    def _put_back(self, object_key: str) -> None:
+        """Undo `_set_aside` after a failed commit, unless a newer object is staged."""
+        aside = self.blobs.path(commit_key(object_key))
+        staged = self.blobs.path(staging_key(object_key))
+        with contextlib.suppress(OSError):
+            if aside.is_file() and not staged.exists():
+                os.replace(aside, staged)
 
     def drop_staging(self, media_key: str) -> None:
         """Remove every staged object and part of a session's folder."""
@@ -307,12 +369,31 @@ class UploadService:
                 403, "AccessDenied", f"The application {app_id} is disabled."
             ) from None
 
-    async def put_object(self, key: str, chunks: AsyncIterator[bytes]) -> tuple[str, int]:
+    async def put_object(
+        self, session: dict[str, Any], key: str, chunks: AsyncIterator[bytes]
+    ) -> tuple[str, int]:
         """Simple PUT: the whole object in one request. Returns (quoted ETag, size)."""
         limit = self.limit_for(key)
         tmp, size, md5 = await self._receive(chunks, limit)
-        await asyncio.to_thread(self.blobs.commit, tmp, staging_key(key))
+        await self._place_object(session, tmp, key)
         return f'"{md5}"', size
+
+    async def _place_object(self, session: dict[str, Any], tmp: Path, key: str) -> None:
+        """Put a received object in place, only while its session is still open.
+
+        Checked and moved under the session row's lock, which CommitUpload's claim
+        takes too: a write that ends after the commit started is refused, never
+        swapped in under the commit's probe.
+        """
+        try:
+            async with self.db.tx() as conn:
+                if await q.lock_state(conn, session["session_key"]) != UploadState.PENDING:
+                    raise StorageError(
+                        403, "AccessDenied", "The upload session is already committed."
+                    )
+                await asyncio.to_thread(self.blobs.commit, tmp, staging_key(key))
+        finally:
+            tmp.unlink(missing_ok=True)
 
     async def head_object(self, key: str) -> tuple[int, str, float] | None:
         path = self.blobs.path(staging_key(key))
@@ -380,7 +461,7 @@ class UploadService:
         return sorted(found, key=lambda p: p.number)
 
     async def complete(
-        self, key: str, upload_id: str, wanted: list[tuple[int, str]]
+        self, session: dict[str, Any], key: str, upload_id: str, wanted: list[tuple[int, str]]
     ) -> tuple[str, int]:
         """Join the listed parts, in order, into the object. Returns (ETag, size)."""
         if not wanted:
@@ -407,9 +488,10 @@ class UploadService:
         tmp = self.blobs.temp_path()
         try:
             size = await asyncio.to_thread(_concat, paths, tmp)
-            await asyncio.to_thread(self.blobs.commit, tmp, staging_key(key))
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
+        await self._place_object(session, tmp, key)
         await self.abort(key, upload_id)
         return f'"{digests.hexdigest()}-{len(wanted)}"', size
 
@@ -457,6 +539,12 @@ class UploadService:
 def staging_key(object_key: str) -> str:
     """Blob key where an object of an upload session waits for CommitUpload."""
     return STAGING_PREFIX + object_key.removeprefix(KEY_PREFIX)
+
+
+def commit_key(object_key: str) -> str:
+    """Blob key where CommitUpload sets an object aside (beyond any write's reach)."""
+    folder, _, name = staging_key(object_key).rpartition("/")
+    return f"{folder}/{COMMIT_DIR}/{name}"
 
 
 def parse_expire_time(value: str | None) -> float | None:

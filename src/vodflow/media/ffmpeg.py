@@ -10,7 +10,10 @@ the safety rules live in one place:
   refused before ffmpeg reads a byte beyond it;
 * a timeout, an exception in the progress callback, or cancellation of the
   awaiting task kills the whole process group and reaps it, so a cancelled
-  job never leaves an ffmpeg burning CPU or a zombie behind.
+  job never leaves an ffmpeg burning CPU or a zombie behind;
+* ffmpeg dies with the process that started it (Linux ``PR_SET_PDEATHSIG``):
+  a server or worker killed outright (kill -9, OOM) leaves no ffmpeg running,
+  whichever host the subtask runs on next.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
+import ctypes.util
 import functools
 import inspect
 import os
 import re
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
@@ -186,6 +192,42 @@ def _summarize(tail: collections.deque[str]) -> str:
     return message or "ffmpeg failed without a message"
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    prctl: Callable[..., int] = libc.prctl
+    return prctl
+
+
+_prctl = _load_prctl()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec_fn: SIGKILL this child when its parent dies (Linux).
+
+    Set between fork and exec, so it covers ffmpeg; the parent is the thread that
+    forked (the process's event loop thread, alive as long as the process). If the
+    parent died before the setting took, the child exits at once.
+    """
+    prctl = _prctl
+    if prctl is None:
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     """Kill ffmpeg's process group and reap it, even if we are being cancelled."""
     if proc.returncode is None:
@@ -231,6 +273,7 @@ async def run_ffmpeg(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # own process group: killable as a unit
+            preexec_fn=_die_with_parent(os.getpid()),
         )
     except OSError as exc:
         raise FFmpegError(f"cannot start ffmpeg: {exc.strerror or exc}") from exc

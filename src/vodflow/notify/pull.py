@@ -9,6 +9,7 @@ itself when its lease runs out. A handle is valid while its lease lasts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +23,13 @@ from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.common import INT64_MAX
 
+log = logging.getLogger("vodflow.pull")
+
 MAX_EVENTS = 16
-# How often a held PullEvents looks for events no wake-up announced.
-POLL_S = 0.5
+# How often the held PullEvents of one application look for events no wake-up
+# announced (a lease that ran out, a notice lost with a LISTEN connection): one
+# look for all of them, however many are held (`PullQueue._watch`).
+POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,14 @@ class PullQueue:
         self.wait_s = wait_s
         # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
         self._fast = q.SqliteQueue(db.sqlite_path) if db.is_sqlite else None
+        # Held pulls per application, and the one safety poll each such application has.
+        self._held: dict[int, int] = {}
+        self._watchers: dict[int, asyncio.Task[None]] = {}
 
     def close(self) -> None:
+        for watcher in self._watchers.values():
+            watcher.cancel()
+        self._watchers.clear()
         if self._fast is not None:
             self._fast.close()
             self._fast = None
@@ -89,19 +100,52 @@ class PullQueue:
                         return []
 
     async def _hold(self, app_id: int, woken: asyncio.Event, deadline: float) -> bool:
-        """Wait for a wake-up or a visible event (True), or the deadline (False)."""
+        """Wait for a wake-up (True), or the deadline (False).
+
+        Commits wake us (the hub); leases running out and notices lost with a LISTEN
+        connection do not, so the application's one safety poll looks for visible
+        events every POLL_S on behalf of all its held pulls.
+        """
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        self._enter(app_id)
+        try:
+            await asyncio.wait_for(woken.wait(), remaining)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._leave(app_id)
+
+    def _enter(self, app_id: int) -> None:
+        self._held[app_id] = self._held.get(app_id, 0) + 1
+        watcher = self._watchers.get(app_id)
+        if watcher is None or watcher.done():
+            self._watchers[app_id] = asyncio.create_task(
+                self._watch(app_id), name=f"vodflow-pull-watch-{app_id}"
+            )
+
+    def _leave(self, app_id: int) -> None:
+        left = self._held.get(app_id, 1) - 1
+        if left > 0:
+            self._held[app_id] = left
+            return
+        self._held.pop(app_id, None)
+        watcher = self._watchers.pop(app_id, None)
+        if watcher is not None:
+            watcher.cancel()
+
+    async def _watch(self, app_id: int) -> None:
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
+            await asyncio.sleep(POLL_S)
             try:
-                await asyncio.wait_for(woken.wait(), min(remaining, POLL_S))
-                return True
-            except TimeoutError:
-                # Leases running out do not wake us, nor commits whose notice
-                # was lost (a dropped LISTEN connection): look now and then.
-                if await self._any_visible(app_id):
-                    return True
+                visible = await self._any_visible(app_id)
+            except Exception as exc:  # the database hiccuped: look again next time
+                log.warning("safety poll of application %s failed: %s", app_id, exc)
+                continue
+            if visible:
+                self.hub.wake_waiters(app_id)
 
     async def confirm(self, app_id: int, handles: Sequence[str]) -> None:
         """Confirm the events of these handles.

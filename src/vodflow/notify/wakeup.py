@@ -54,6 +54,14 @@ class Hub:
                 if not group:
                     del self._waiters[app_id]
 
+    def waiting(self, app_id: int) -> bool:
+        return bool(self._waiters.get(app_id))
+
+    def wake_waiters(self, app_id: int) -> None:
+        """Wake the waiters of one application only (not the listeners)."""
+        for ev in self._waiters.get(app_id, ()):
+            ev.set()
+
     def listen(self, callback: Callable[[set[int]], None]) -> None:
         self._listeners.append(callback)
 

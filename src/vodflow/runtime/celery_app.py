@@ -98,7 +98,9 @@ class CeleryExecutor:
         # messages leave in the order they were submitted.
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="celery-send")
         # Jobs whose message could not be sent (broker down): sent again until it is back.
-        self._unsent: list[tuple[str, str, int]] = []
+        # Only a hint kept in memory: if this process dies with it, the sweeper of any
+        # replica sends the subtask's message again (runtime/sweeper.py). One entry a job.
+        self._unsent: dict[tuple[str, str], int] = {}
         self._retry: asyncio.Task[None] | None = None
 
     async def submit(self, kind: str, job_id: str, priority: int = 0) -> None:
@@ -113,7 +115,7 @@ class CeleryExecutor:
             await loop.run_in_executor(self._pool, self._send, kind, job_id, priority)
         except Exception as exc:
             log.warning("broker unavailable (%s): job %s %s kept for retry", exc, kind, job_id)
-            self._unsent.append((kind, job_id, priority))
+            self._unsent[(kind, job_id)] = priority
             if self._retry is None or self._retry.done():
                 self._retry = asyncio.create_task(self._resend(), name="celery-resend")
 
@@ -130,13 +132,17 @@ class CeleryExecutor:
         while self._unsent:
             await asyncio.sleep(RESEND_INTERVAL_S)
             while self._unsent:
-                job = self._unsent[0]
+                (kind, job_id), priority = next(iter(self._unsent.items()))
                 try:
-                    await loop.run_in_executor(self._pool, self._send, *job)
+                    await loop.run_in_executor(self._pool, self._send, kind, job_id, priority)
                 except Exception:
                     break
-                self._unsent.pop(0)
+                self._unsent.pop((kind, job_id), None)
         log.info("broker reachable again: held jobs sent")
+
+    async def check_broker(self) -> None:
+        """Raise unless the broker answers now (readiness, /healthz)."""
+        await asyncio.get_running_loop().run_in_executor(None, broker_ping, self.app)
 
     async def start(self) -> None:
         return None
@@ -144,6 +150,12 @@ class CeleryExecutor:
     async def stop(self) -> None:
         await cancel_and_wait(self._retry)
         self._pool.shutdown(wait=True)
+
+
+def broker_ping(app: Celery, timeout_s: float = 2.0) -> None:
+    """Connect to the broker once (raises if it does not answer within `timeout_s`)."""
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout_s)
 
 
 # --------------------------------------------------------------------- worker side

@@ -31,6 +31,35 @@ class Executor(Protocol):
     async def stop(self) -> None: ...
 
 
+class LanedExecutor:
+    """Two lanes: PullUpload downloads (network waits) in a bounded in-process pool of
+    their own, everything else (media work) in the configured executor. A slow
+    source can then never hold a slot that a flow's FFmpeg needs, in any app."""
+
+    def __init__(self, media: Executor, pulls: Executor, pull_kinds: frozenset[str]) -> None:
+        self.media = media
+        self.pulls = pulls
+        self.pull_kinds = pull_kinds
+
+    async def submit(self, kind: str, job_id: str, priority: int = 0) -> None:
+        lane = self.pulls if kind in self.pull_kinds else self.media
+        await lane.submit(kind, job_id, priority)
+
+    async def check_broker(self) -> None:
+        """Raise unless the media lane's broker (if it has one) answers now."""
+        check = getattr(self.media, "check_broker", None)
+        if check is not None:
+            await check()
+
+    async def start(self) -> None:
+        await self.media.start()
+        await self.pulls.start()
+
+    async def stop(self) -> None:
+        await self.pulls.stop()
+        await self.media.stop()
+
+
 def default_concurrency() -> int:
     return max(1, (os.cpu_count() or 1))
 

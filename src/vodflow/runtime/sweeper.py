@@ -1,12 +1,20 @@
 """The sweeper: finds work nobody runs and hands it to the executor again.
 
 The executor's queue is a hint that can be lost (a crash, a restart, a broker
-hiccup); the subtask rows are the truth. At start-up the sweeper re-submits every
-WAITING subtask and every PROCESSING one whose runner is gone: its lease expired,
-or its owner was a process on this host that no longer exists (a kill -9 of the
-previous server), which is recovered at once instead of after the lease. Then,
-every few seconds, subtasks whose lease expired are re-submitted. A re-submitted
-job that someone else claims first is simply refused by its lease.
+outage, a replica that died between its commit and its send, Redis losing data);
+the subtask rows are the truth. Every few seconds the sweeper re-derives lost
+hints: each runnable subtask (WAITING, or PROCESSING whose lease expired) whose
+last hint (`enqueued_at`) is older than `requeue_after_s` (the gap doubling with
+the time it has waited, up to ten times that) gets another message; one whose
+lease expired gets one at once. Each re-send is claimed by a conditional UPDATE of
+`enqueued_at` first, so with several replicas exactly one sends it per period.
+There is no cap: the sweep pages through every due subtask.
+
+At start-up, leases held by a process of this host that no longer exists (a
+kill -9 of the previous server) are expired at once instead of after the lease,
+and when the queue lived in this process (the embedded executor) every runnable
+subtask is re-submitted. A re-submitted job that someone else claims first is
+simply refused by its lease.
 
 It also removes the work directories that runs leave under the blob store's
 `.tmp` when they die after their result was recorded: those of subtasks that have
@@ -30,9 +38,9 @@ import time
 from pathlib import Path
 
 from vodflow.blobstore import BlobStore
-from vodflow.core.jobs import SUBTASK_JOB, TASK_JOBS, JobQueue
+from vodflow.core.jobs import PULL_UPLOAD_JOB, SUBTASK_JOB, TASK_JOBS, JobQueue
 from vodflow.core.limits import SESSION_WINDOW_S
-from vodflow.core.subtasks import HOST, OWNER
+from vodflow.owners import HOST, OWNER, owner_dead
 from vodflow.periodic import Periodic
 from vodflow.status import SUBTASK_FINAL
 from vodflow.store import credentials as credentials_q
@@ -47,32 +55,9 @@ log = logging.getLogger("vodflow.sweeper")
 HOUSEKEEPING_EVERY = 600
 WORK_DIR_MAX_AGE_S = 3600.0
 TEMP_MAX_AGE_S = 3600.0
+# Re-sends claimed per transaction (the sweep pages on until none is due).
+BATCH = 500
 _WORK_DIR = re.compile(r"^flow-(\d+)-[0-9a-f]+$")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def owner_dead(owner: str | None, host: str, me: str) -> bool:
-    """Whether a lease owner `host:pid:token` is a process of this host that is gone."""
-    if not owner or owner == me:
-        return False
-    parts = owner.split(":")
-    if len(parts) != 3 or parts[0] != host:
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    # Our own pid with another token is a previous incarnation (pid reuse after restart).
-    return pid == os.getpid() or not _pid_alive(pid)
 
 
 def _last_change(path: Path) -> float:
@@ -114,12 +99,18 @@ class Sweeper(Periodic):
         queue: JobQueue,
         lease_s: float,
         interval: float | None = None,
+        *,
+        requeue_after_s: float = 60.0,
+        volatile_queue: bool = True,
     ) -> None:
-        interval = interval or max(0.5, min(10.0, lease_s / 3))
+        interval = interval or max(0.5, min(10.0, lease_s / 3, requeue_after_s / 2))
         super().__init__("sweep", interval, self._tick, first_delay_s=interval)
         self.db = db
         self.blobs = blobs
         self.queue = queue
+        self.requeue_after_s = requeue_after_s
+        # The queue lives in this process (lost with it): re-send everything at start.
+        self.volatile_queue = volatile_queue
         self._ticks = 0
 
     async def start(self) -> None:
@@ -172,7 +163,7 @@ class Sweeper(Periodic):
                     removed += 1
         return removed
 
-    async def sweep(self, *, startup: bool) -> int:
+    async def sweep(self, *, startup: bool, at: float | None = None) -> int:
         """Re-submit what nobody runs; the number of jobs submitted."""
         db = self.db
         if startup:
@@ -180,20 +171,44 @@ class Sweeper(Periodic):
                 for row in await q.held_by_others(conn, HOST + ":"):
                     if owner_dead(row["lease_owner"], HOST, OWNER):
                         await q.expire_lease(conn, row["id"], row["lease_owner"])
-        async with db.read() as conn:
-            rows = await q.runnable(conn, now(), waiting=startup)
-        for row in rows:
-            await self.queue.submit(SUBTASK_JOB, str(row["id"]), int(row["priority"] or 0))
-        if rows:
-            log.info("sweeper re-submitted %d subtask(s)", len(rows))
+                for row in await q.pulls_held_by_others(conn, HOST + ":"):
+                    if owner_dead(row["lease_owner"], HOST, OWNER):
+                        await q.expire_pull_lease(conn, row["task_id"], row["lease_owner"])
+        t = now() if at is None else at
+        everything = startup and self.volatile_queue
+        sent = 0
+        for kind, claim, key in (
+            (SUBTASK_JOB, q.claim_hints, "id"),
+            (PULL_UPLOAD_JOB, q.claim_pull_hints, "task_id"),
+        ):
+            while True:
+                async with db.tx() as conn:
+                    rows = await claim(
+                        conn,
+                        t,
+                        after_s=self.requeue_after_s,
+                        max_gap_s=self.requeue_after_s * 10,
+                        everything=everything,
+                        limit=BATCH,
+                    )
+                for row in rows:
+                    await self.queue.submit(kind, str(row[key]), int(row["priority"] or 0))
+                sent += len(rows)
+                if len(rows) < BATCH:
+                    break
+        if sent:
+            log.info("sweeper re-submitted %d job(s)", sent)
         if not startup:
-            return len(rows)
+            return sent
+        # Other tasks that are one job each: re-sent at start-up when WAITING (PullUpload
+        # is leased and re-sent like subtasks, above).
+        singles = [kind for kind in TASK_JOBS if kind != "PullUpload"]
         async with db.read() as conn:
-            jobs = await q.waiting_tasks(conn, list(TASK_JOBS))
+            jobs = await q.waiting_tasks(conn, singles)
         for job in jobs:
             await self.queue.submit(
                 TASK_JOBS[job["type"]], job["task_id"], int(job["priority"] or 0)
             )
         if jobs:
             log.info("sweeper re-submitted %d waiting task(s)", len(jobs))
-        return len(rows) + len(jobs)
+        return sent + len(jobs)

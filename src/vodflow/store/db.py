@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from vodflow.store.writelock import WriteLock
@@ -25,10 +26,10 @@ log = logging.getLogger("vodflow.store")
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 15) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine: AsyncEngine = _make_engine(url)
+        self.engine: AsyncEngine = _make_engine(url, pool_size, max_overflow)
         self._write_lock = WriteLock() if self.is_sqlite else None
 
     @asynccontextmanager
@@ -72,6 +73,28 @@ class Database:
         await self.engine.dispose()
 
 
+# SQLSTATEs worth a retry: connection exceptions (08...), serialization failure,
+# deadlock, the server shutting down or terminating the backend (57P0x), too many
+# connections, cannot connect now, a database not accepting connections (55000).
+_TRANSIENT_STATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300", "55000")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass if the transaction is simply tried again."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, ConnectionError)):
+        return True
+    if isinstance(exc, (OSError, TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        for err in (exc.orig, getattr(exc.orig, "__cause__", None)):
+            state = str(getattr(err, "sqlstate", "") or getattr(err, "pgcode", "") or "")
+            if state and state.startswith(_TRANSIENT_STATES):
+                return True
+    return False
+
+
 async def _quietly(step: Awaitable[None]) -> None:
     """Run a clean-up step whose own failure must not hide the original error."""
     try:
@@ -80,11 +103,14 @@ async def _quietly(step: Awaitable[None]) -> None:
         log.warning("database clean-up step failed", exc_info=True)
 
 
-def _make_engine(url: str) -> AsyncEngine:
+def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
     if not url.startswith("sqlite"):
-        # Every replica and worker has its own pool: keep each small so that many
-        # processes fit under PostgreSQL's max_connections (100 by default).
-        return create_async_engine(url, pool_size=5, max_overflow=15, pool_pre_ping=True)
+        # Every replica and worker has its own pool (VODFLOW_DB_POOL_SIZE and
+        # VODFLOW_DB_MAX_OVERFLOW): size them so that every process fits under
+        # PostgreSQL's max_connections (docs/operations.md).
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -138,6 +138,10 @@ upload_sessions = Table(
     Column("file_id", String(32), nullable=True),
     Column("create_time", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
+    # The CommitUpload under way (state COMMITTING): who runs it, until when. A
+    # commit whose owner died or whose claim expired is taken over by a retry.
+    Column("commit_owner", String(64), nullable=True),
+    Column("commit_until", Float, nullable=True),
 )
 
 # Client upload signatures with oneTimeValid=1 that were used, kept until they expire.
@@ -182,6 +186,11 @@ tasks = Table(
     Column("create_time", Float, nullable=False),
     Column("begin_time", Float, nullable=True),
     Column("finish_time", Float, nullable=True),
+    # PullUpload tasks: who fetches it until when, and when its message was last
+    # sent (Procedure tasks keep these on their subtasks).
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("enqueued_at", Float, nullable=True),
     Index("ix_tasks_app_create", "app_id", "create_time"),
     Index("ix_tasks_app_status", "app_id", "status"),
     Index("ix_tasks_file", "file_id"),
@@ -207,6 +216,9 @@ subtasks = Table(
     # Lease: who runs it and until when. An expired lease is re-run by the sweeper.
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", Float, nullable=True),
+    # When a queue message (a hint) was last sent for it: the sweeper re-sends
+    # the hint of a runnable subtask nobody took, once per period (runtime/sweeper.py).
+    Column("enqueued_at", Float, nullable=True),
     Column("create_time", Float, nullable=False),
     Column("begin_time", Float, nullable=True),
     Column("finish_time", Float, nullable=True),

@@ -177,6 +177,8 @@ async def release(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str)
             lease_until=None,
             progress=0,
             attempts=case((subtasks.c.attempts > 0, subtasks.c.attempts - 1), else_=0),
+            # No message is queued for it any more: the sweeper sends one at once.
+            enqueued_at=None,
         )
     )
     await conn.execute(stmt)
@@ -198,23 +200,71 @@ async def count_live(conn: AsyncConnection, task_id: str) -> int:
     return int((await conn.execute(stmt)).scalar_one())
 
 
-async def runnable(
-    conn: AsyncConnection, now: float, *, waiting: bool, limit: int = 1000
-) -> list[dict[str, Any]]:
-    """Subtasks of live tasks that nobody runs: expired leases (and WAITING ones if asked)."""
-    expired = and_(
+def _expired(now: float) -> Any:
+    return and_(
         subtasks.c.status == SubtaskStatus.PROCESSING,
         or_(subtasks.c.lease_until.is_(None), subtasks.c.lease_until < now),
     )
-    cond = or_(subtasks.c.status == SubtaskStatus.WAITING, expired) if waiting else expired
-    stmt = (
-        select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner, subtasks.c.status)
+
+
+def _hint_due(now: float, after_s: float, max_gap_s: float) -> Any:
+    """A runnable subtask whose queue message may be lost: send another.
+
+    Never sent (or given back), or sent before its lease expired: at once. Otherwise
+    `after_s` after the last one, the gap doubling with the time it has waited
+    (a backlog costs few duplicates), up to `max_gap_s`.
+    """
+    sent = subtasks.c.enqueued_at
+    waited = sent - subtasks.c.create_time
+    return or_(
+        sent.is_(None),
+        and_(subtasks.c.status == SubtaskStatus.PROCESSING, sent < subtasks.c.lease_until),
+        and_(sent <= now - after_s, or_(sent <= now - max_gap_s, waited <= now - sent)),
+    )
+
+
+async def claim_hints(
+    conn: AsyncConnection,
+    now: float,
+    *,
+    after_s: float,
+    max_gap_s: float,
+    everything: bool = False,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Claim the re-send of lost queue messages: runnable subtasks (WAITING, or PROCESSING
+    with an expired lease, of live tasks) whose hint is due; (id, priority) of each.
+
+    The claim is the UPDATE of `enqueued_at` to `now`, conditional on the hint still
+    being due, so of several replicas sweeping at once exactly one sends each
+    (PostgreSQL re-checks the condition on the row it locked). `everything`: every
+    runnable subtask not yet claimed at `now` (a restart whose in-process queue was
+    lost). Call again until it returns fewer than `limit` rows.
+    """
+    runnable_cond = or_(subtasks.c.status == SubtaskStatus.WAITING, _expired(now))
+    due = (
+        or_(subtasks.c.enqueued_at.is_(None), subtasks.c.enqueued_at < now)
+        if everything
+        else _hint_due(now, after_s, max_gap_s)
+    )
+    pick = (
+        select(subtasks.c.id)
         .join(tasks, tasks.c.task_id == subtasks.c.task_id)
-        .where(cond, tasks.c.status.in_(list(TASK_LIVE)))
+        .where(runnable_cond, due, tasks.c.status.in_(list(TASK_LIVE)))
         .order_by(subtasks.c.priority.desc(), subtasks.c.id)
         .limit(limit)
     )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(of=subtasks, skip_locked=True)
+    stmt = (
+        update(subtasks)
+        .where(subtasks.c.id.in_(pick.scalar_subquery()), runnable_cond, due)
+        .values(enqueued_at=now)
+        .returning(subtasks.c.id, subtasks.c.priority)
+    )
+    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    rows.sort(key=lambda r: (-int(r["priority"] or 0), int(r["id"])))
+    return rows
 
 
 async def waiting_tasks(
@@ -327,3 +377,123 @@ async def search(
 
 async def set_output(conn: AsyncConnection, subtask_id: int, output: Any) -> None:
     await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))
+
+
+# --- PullUpload leases (the task row itself is the job) ------------------------------
+
+
+def _pull(task_id: str) -> Any:
+    return and_(tasks.c.task_id == task_id, tasks.c.type == "PullUpload")
+
+
+def _pull_expired(now: float) -> Any:
+    return and_(
+        tasks.c.status == TaskStatus.PROCESSING,
+        or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now),
+    )
+
+
+async def claim_pull(
+    conn: AsyncConnection, task_id: str, owner: str, until: float, now: float
+) -> bool:
+    """Take a WAITING PullUpload task, or one whose fetcher's lease expired."""
+    stmt = (
+        update(tasks)
+        .where(_pull(task_id), or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)))
+        .values(
+            status=TaskStatus.PROCESSING,
+            lease_owner=owner,
+            lease_until=until,
+            begin_time=func.coalesce(tasks.c.begin_time, now),
+        )
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+def _held(task_id: str, owner: str) -> Any:
+    return and_(
+        _pull(task_id), tasks.c.lease_owner == owner, tasks.c.status == TaskStatus.PROCESSING
+    )
+
+
+async def renew_pull(conn: AsyncConnection, task_id: str, owner: str, until: float) -> bool:
+    stmt = update(tasks).where(_held(task_id, owner)).values(lease_until=until)
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def finish_pull(conn: AsyncConnection, task_id: str, owner: str, **values: Any) -> bool:
+    """End a PullUpload task, only if `owner` still holds it (not aborted meanwhile)."""
+    stmt = (
+        update(tasks)
+        .where(_held(task_id, owner))
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def release_pull(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    """Give a PullUpload back (shutdown): WAITING, its message to be sent again at once."""
+    stmt = (
+        update(tasks)
+        .where(_held(task_id, owner))
+        .values(status=TaskStatus.WAITING, lease_owner=None, lease_until=None, enqueued_at=None)
+    )
+    await conn.execute(stmt)
+
+
+async def claim_pull_hints(
+    conn: AsyncConnection,
+    now: float,
+    *,
+    after_s: float,
+    max_gap_s: float,
+    everything: bool = False,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """`claim_hints` for PullUpload tasks: (task_id, priority) of each re-send claimed."""
+    runnable_cond = and_(
+        tasks.c.type == "PullUpload",
+        or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)),
+    )
+    sent = tasks.c.enqueued_at
+    if everything:
+        due = or_(sent.is_(None), sent < now)
+    else:
+        due = or_(
+            sent.is_(None),
+            and_(tasks.c.status == TaskStatus.PROCESSING, sent < tasks.c.lease_until),
+            and_(tasks.c.status == TaskStatus.PROCESSING, tasks.c.lease_until.is_(None)),
+            and_(
+                sent <= now - after_s,
+                or_(sent <= now - max_gap_s, sent - tasks.c.create_time <= now - sent),
+            ),
+        )
+    pick = (
+        select(tasks.c.task_id)
+        .where(runnable_cond, due)
+        .order_by(tasks.c.priority.desc(), tasks.c.create_time)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(tasks)
+        .where(tasks.c.task_id.in_(pick.scalar_subquery()), runnable_cond, due)
+        .values(enqueued_at=now)
+        .returning(tasks.c.task_id, tasks.c.priority)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def pulls_held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
+    stmt = select(tasks.c.task_id, tasks.c.lease_owner).where(
+        tasks.c.type == "PullUpload",
+        tasks.c.status == TaskStatus.PROCESSING,
+        tasks.c.lease_owner.like(owner_prefix + "%"),
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def expire_pull_lease(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    stmt = update(tasks).where(_pull(task_id), tasks.c.lease_owner == owner).values(lease_until=0.0)
+    await conn.execute(stmt)

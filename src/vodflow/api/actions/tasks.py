@@ -77,7 +77,8 @@ async def ProcessMediaByProcedure(
 
 @action()
 async def ManageTask(ctx: Context, req: ManageTaskRequest) -> dict[str, Any]:
-    await _flows(ctx).abort(ctx.app_id, req.TaskId)
+    if not await ctx.services.pulls.abort(ctx.app_id, req.TaskId):
+        await _flows(ctx).abort(ctx.app_id, req.TaskId)
     return {}
 
 
