@@ -15,7 +15,7 @@ import pytest
 from vodflow.api import sigv4
 from vodflow.api.cos_auth import CosRequest
 from vodflow.core.credentials import Credential
-from vodflow.core.uploads import StorageError
+from vodflow.core.upload_objects import StorageError
 from vodflow.upload_signature import UploadSignatureError, decode, sign
 
 

@@ -13,7 +13,8 @@ from vodflow.core.media_info import (
     normalise_media_type,
 )
 from vodflow.core.pull_upload import media_type_from_url, name_from_url
-from vodflow.core.uploads import parse_expire_time, staging_key
+from vodflow.core.upload_objects import staging_key
+from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
 from vodflow.media.probe import AudioStreamInfo, MediaProbe, VideoStreamInfo
 from vodflow.wire.media_views import category

@@ -35,7 +35,8 @@ from vodflow import ids
 from vodflow.api import cos_auth, sigv4
 from vodflow.api.server import api_endpoint
 from vodflow.core.credentials import Credential
-from vodflow.core.uploads import KEY_PREFIX, StorageError, UploadService
+from vodflow.core.upload_objects import KEY_PREFIX, StorageError
+from vodflow.core.uploads import UploadService
 from vodflow.timeutil import iso
 
 if TYPE_CHECKING:

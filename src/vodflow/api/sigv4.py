@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from vodflow.api.cos_auth import CosAuthError, CosRequest, Lookup
 from vodflow.core.credentials import Credential
-from vodflow.core.uploads import StorageError
+from vodflow.core.upload_objects import StorageError
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SKEW_S = 15 * 60  # S3's allowed clock difference
