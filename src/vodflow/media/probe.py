@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import os
 import re
-import struct
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, Final
 
 import av
 import av.error
@@ -36,10 +33,9 @@ from vodflow.media.errors import (
     SOURCE_FILE_ERROR,
     ProbeError,
 )
-from vodflow.media.ffmpeg import PLAYLIST_DEMUXERS, PROTOCOL_WHITELIST, SAFE_DEMUXERS
-
-MAX_DIMENSION: Final = 8192
-"""Largest width or height accepted (8K is 7680x4320). Bigger is refused, not tried."""
+from vodflow.media.ffmpeg import PLAYLIST_DEMUXERS, SAFE_DEMUXERS
+from vodflow.media.sniff import MAX_DIMENSION, declared_image_size, screen
+from vodflow.media.untrusted import Nameless, open_options, open_untrusted
 
 _BIG_PICTURE_PIXELS: Final = 4096 * 4096
 _BIG_PICTURE_DECODES: Final = threading.BoundedSemaphore(2)
@@ -58,10 +54,6 @@ IMAGE_DEMUXERS: Final = frozenset(
 
 _SNIFF_BYTES: Final = 128 * 1024  # JPEG SOF can sit behind a 64 KiB EXIF segment
 _HASH_CHUNK: Final = 1024 * 1024
-_PLAYLIST_MARKERS: Final = (b"#EXTM3U", b"#EXTINF", b"ffconcat", b"<MPD", b"[playlist]", b"<smil")
-_MAX_PIXELS: Final = str(MAX_DIMENSION * MAX_DIMENSION)
-_MAX_STREAMS: Final = 64
-_STREAM_OPTIONS: Final = [{"max_pixels": _MAX_PIXELS}] * _MAX_STREAMS
 _MAP_URI: Final = re.compile(r'URI="([^"]+)"')
 
 
@@ -155,13 +147,13 @@ def probe(path: str | os.PathLike[str], *, md5: bool = True) -> MediaProbe:
         raise ProbeError(
             SOURCE_FILE_ERROR, f"source file is not readable: {exc.strerror}"
         ) from None
-    _screen(head)
+    screen(head)
 
     declared = declared_image_size(head)
     big_picture = declared is not None and declared[0] * declared[1] > _BIG_PICTURE_PIXELS
     with _BIG_PICTURE_DECODES if big_picture else contextlib.nullcontext(), open(path, "rb") as raw:
         try:
-            container = _open_untrusted(_Nameless(raw))
+            container = open_untrusted(Nameless(raw))
         except av.error.FFmpegError as exc:
             raise ProbeError(CONTENT_MALFORMED, _open_failure(exc)) from None
         try:
@@ -187,7 +179,7 @@ def probe_playlist(path: str | os.PathLike[str]) -> MediaProbe:
         container = av.open(
             str(path),
             format="hls",
-            options=_open_options(SAFE_DEMUXERS + PLAYLIST_DEMUXERS),
+            options=open_options(SAFE_DEMUXERS + PLAYLIST_DEMUXERS),
         )
         with container:
             media = _measure(container, path, size, md5=True, container_name="hls")
@@ -212,74 +204,6 @@ def playlist_uris(path: str | os.PathLike[str]) -> list[str]:
     return uris
 
 
-class _Nameless:
-    """A read-only file view without a ``name``: PyAV would hand the name to FFmpeg."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-
-    def read(self, size: int = -1) -> bytes:
-        return self._raw.read(size)
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return self._raw.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._raw.tell()
-
-
-def _open_untrusted(fh: _Nameless) -> Any:
-    """Open an untrusted file for demuxing, by content alone.
-
-    PyAV reads through the file object, so FFmpeg never sees a file name:
-    the demuxer is chosen from the bytes (a JPEG named ``x.jpg`` is
-    ``jpeg_pipe``, never the pattern-expanding ``image2``) and nothing in the
-    name can be mistaken for a sequence pattern or a URL. The whitelists
-    still apply to anything the demuxer would open on its own.
-
-    A lying codec header must not make a decoder allocate gigabytes, so no
-    video decoder runs without the pixel cap (``max_pixels``):
-
-    * demuxers that declare their streams up front (MP4, MKV, TS, MP3...)
-      get the cap per stream for the stream-info decode; ``max_streams``
-      keeps every stream within the capped list;
-    * the others (FLV, MPEG-PS) create streams while FFmpeg reads packets,
-      where no per-stream option reaches the decoders, so the stream-info
-      pass may open no video decoder at all (``codec_whitelist``). Picture
-      sizes then come from the codec parsers (H.264/HEVC SPS, MPEG sequence
-      headers) or from :func:`_decoded_size`;
-    * our own decodes (:func:`_rotation`, :func:`_decoded_size`) use PyAV's
-      codec contexts, which get the cap here.
-    """
-    options = {**_open_options(SAFE_DEMUXERS), "max_streams": str(_MAX_STREAMS)}
-    try:
-        # PyAV's stub says list[str]; the runtime takes one dict per stream.
-        container = av.open(fh, options=options, stream_options=_STREAM_OPTIONS)  # type: ignore[arg-type]
-    except ValueError as exc:
-        if "stream_options" not in str(exc):
-            raise
-        fh.seek(0)
-        container = av.open(fh, options={**options, "codec_whitelist": _non_video_decoders()})
-    for stream in container.streams.video:
-        if stream.codec_context is not None:
-            stream.codec_context.options = {"max_pixels": _MAX_PIXELS}
-    return container
-
-
-@functools.cache
-def _non_video_decoders() -> str:
-    """Every decoder but the video ones, as a ``codec_whitelist``."""
-    names = []
-    for name in sorted(av.codecs_available):
-        try:
-            codec = av.Codec(name, "r")
-        except (ValueError, av.error.FFmpegError):
-            continue  # an encoder only
-        if codec.type != "video":
-            names.append(name)
-    return ",".join(names)
-
-
 def _decoded_size(container: Any, stream: Any) -> tuple[int, int]:
     """(width, height) of the first frame, for codecs without a parser (FLV1, VP6).
 
@@ -297,88 +221,6 @@ def _decoded_size(container: Any, stream: Any) -> tuple[int, int]:
     with contextlib.suppress(av.error.FFmpegError):
         container.seek(0)
     return size
-
-
-def _open_options(formats: Iterable[str]) -> dict[str, str]:
-    return {"protocol_whitelist": PROTOCOL_WHITELIST, "format_whitelist": ",".join(formats)}
-
-
-def _screen(head: bytes) -> None:
-    """Refuse, from the first bytes alone, what must never reach a demuxer."""
-    if not head:
-        raise ProbeError(CONTENT_MALFORMED, "file is empty")
-    if _looks_like_text(head):
-        if any(marker in head[:4096] for marker in _PLAYLIST_MARKERS):
-            raise ProbeError(CONTENT_UNSUPPORTED, "playlists and file lists are not accepted")
-        raise ProbeError(CONTENT_MALFORMED, "file is text, not media")
-    declared = declared_image_size(head)
-    if declared and max(declared) > MAX_DIMENSION:
-        width, height = declared
-        raise ProbeError(
-            CONTENT_UNSUPPORTED, f"picture size {width}x{height} exceeds {MAX_DIMENSION}"
-        )
-
-
-def _looks_like_text(head: bytes) -> bool:
-    sample = head[:4096]
-    if b"\0" in sample:
-        return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the sample boundary is still text.
-        if exc.start < len(sample) - 4:
-            return False
-    return True
-
-
-def declared_image_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) an image header claims, for PNG, GIF, JPEG and WebP.
-
-    Read before decoding so a tiny file claiming 20000x20000 is refused
-    without FFmpeg allocating a frame for it.
-    """
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
-        width, height = struct.unpack(">II", head[16:24])
-        return width, height
-    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
-        width, height = struct.unpack("<HH", head[6:10])
-        return width, height
-    if head.startswith(b"\xff\xd8"):
-        return _jpeg_size(head)
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and len(head) >= 30:
-        chunk = head[12:16]
-        if chunk == b"VP8X":
-            width = 1 + int.from_bytes(head[24:27], "little")
-            height = 1 + int.from_bytes(head[27:30], "little")
-            return width, height
-        if chunk == b"VP8L":
-            bits = int.from_bytes(head[21:25], "little")
-            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
-        if chunk == b"VP8 ":
-            width, height = struct.unpack("<HH", head[26:30])
-            return width & 0x3FFF, height & 0x3FFF
-    return None
-
-
-def _jpeg_size(head: bytes) -> tuple[int, int] | None:
-    pos = 2
-    while pos + 9 <= len(head):
-        if head[pos] != 0xFF:
-            return None
-        marker = head[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
-            pos += 2
-            continue
-        length = struct.unpack(">H", head[pos + 2 : pos + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", head[pos + 5 : pos + 9])
-            return width, height
-        pos += 2 + length
-    return None
 
 
 def _open_failure(exc: av.error.FFmpegError) -> str:
