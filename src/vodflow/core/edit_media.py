@@ -19,9 +19,10 @@ from typing import Any
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.core import events
+from vodflow.core.job_tasks import begin_job_task, record_job_task
 from vodflow.core.jobs import EDIT_MEDIA_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
-from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
 from vodflow.media.errors import INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.ops.edit import Clip, EditSpec, edit_media
@@ -135,35 +136,24 @@ class EditMediaService:
             "Fps": req.fps,
             "Procedure": req.procedure or "",
         }
-        async with self.db.tx() as conn:
-            await claim_session(conn, app_id, options.session_id, task_id, t)
-            await tasks_q.add_task(
-                conn,
-                task_id=task_id,
-                app_id=app_id,
-                type=TASK_TYPE,
-                status=TaskStatus.WAITING,
-                **options.columns(),
-                err_code=0,
-                err_code_ext="",
-                message="",
-                input=task_input | {"Spec": spec},
-                output=output,
-                create_time=t,
-            )
-        await self.queue.submit(EDIT_MEDIA_JOB, task_id, options.priority)
-        return task_id
+        return await record_job_task(
+            self.db,
+            self.queue,
+            job_kind=EDIT_MEDIA_JOB,
+            task_type=TASK_TYPE,
+            task_id=task_id,
+            app_id=app_id,
+            options=options,
+            task_input=task_input | {"Spec": spec},
+            output=output,
+            t=t,
+        )
 
     async def run(self, task_id: str) -> None:
         """The EDIT_MEDIA_JOB: make the file, add it, finish the task."""
-        async with self.db.tx() as conn:
-            task = await tasks_q.get_task_any(conn, task_id)
-            if task is None or task["type"] != TASK_TYPE:
-                return
-            if not await tasks_q.set_task_status(
-                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
-            ):
-                return  # already run (a duplicate delivery)
+        task = await begin_job_task(self.db, task_id, TASK_TYPE)
+        if task is None:
+            return
         out_dir = self.blobs.temp_path()
         try:
             record = await self._make(task, out_dir)

@@ -17,9 +17,10 @@ from typing import Any
 
 from vodflow import ids
 from vodflow.core import events
+from vodflow.core.job_tasks import begin_job_task, record_job_task
 from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, JobQueue
 from vodflow.core.library import LibraryService, not_found_file
-from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.core.task_options import FlowOptions
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
@@ -67,36 +68,25 @@ class FileAttributesService:
             "SessionId": options.session_id,
             "SessionContext": options.session_context,
         }
-        async with self.db.tx() as conn:
-            await claim_session(conn, app_id, options.session_id, task_id, t)
-            await tasks_q.add_task(
-                conn,
-                task_id=task_id,
-                app_id=app_id,
-                type=TASK_TYPE,
-                status=TaskStatus.WAITING,
-                file_id=file_id,
-                **options.columns(),
-                err_code=0,
-                err_code_ext="",
-                message="",
-                input={"FileId": file_id},
-                output=output,
-                create_time=t,
-            )
-        await self.queue.submit(FILE_ATTRIBUTES_JOB, task_id, options.priority)
-        return task_id
+        return await record_job_task(
+            self.db,
+            self.queue,
+            job_kind=FILE_ATTRIBUTES_JOB,
+            task_type=TASK_TYPE,
+            task_id=task_id,
+            app_id=app_id,
+            options=options,
+            task_input={"FileId": file_id},
+            output=output,
+            t=t,
+            file_id=file_id,
+        )
 
     async def run(self, task_id: str) -> None:
         """The FILE_ATTRIBUTES_JOB: hash the source, finish the task with its event."""
-        async with self.db.tx() as conn:
-            task = await tasks_q.get_task_any(conn, task_id)
-            if task is None or task["type"] != TASK_TYPE:
-                return
-            if not await tasks_q.set_task_status(
-                conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
-            ):
-                return  # already run (a duplicate delivery)
+        task = await begin_job_task(self.db, task_id, TASK_TYPE)
+        if task is None:
+            return
         media = await self.library.get(task["app_id"], task["file_id"])
         if media is None or not media["path"]:
             await self._finish(task, "SourceFileError", "The source file no longer exists.")
