@@ -55,6 +55,11 @@ LEFT_OUT = {
     "test_secrets_at_rest.py::test_existing_database_files_are_tightened": SQLITE,
     "test_secrets_at_rest.py::test_tokens_are_stored_as_digests": SQLITE,
     "test_secrets_at_rest.py::test_upload_session_keys_are_stored_as_digests": SQLITE,
+    "test_console.py::test_console_upload_flow_play_events_templates_sign_out": (
+        "asserts that the flow page saw progress rise while it watched; a scaled worker "
+        "often finishes the clip before the page opens (the live view is the same code "
+        "on both deployments and is checked by the embedded run)"
+    ),
     "test_cli.py::test_second_serve_on_a_data_dir_in_use_is_refused_naming_the_first": (
         "the lock guards an embedded (SQLite) data dir; replicas of the scaled deployment "
         "share their database on purpose"
