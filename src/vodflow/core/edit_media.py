@@ -19,7 +19,7 @@ from typing import Any
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import begin_job_task, record_job_task
+from vodflow.core.job_tasks import begin_job_task, fail_job_task, record_job_task
 from vodflow.core.jobs import EDIT_MEDIA_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.task_options import FlowOptions
@@ -32,7 +32,6 @@ from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database
 from vodflow.timeutil import iso, now
 from vodflow.wire.media_views import NEVER
-from vodflow.wire.task_views import err_code
 
 log = logging.getLogger("vodflow.edit_media")
 
@@ -239,24 +238,5 @@ class EditMediaService:
         )
 
     async def _fail(self, task: dict[str, Any], code_ext: str, message: str) -> None:
-        output = dict(task["output"] or {}) | {
-            "Status": "FINISH",
-            "ErrCode": err_code(code_ext),
-            "ErrCodeExt": code_ext,
-            "Message": message[:500],
-            "Progress": 100,
-        }
-        async with self.db.tx() as conn:
-            await tasks_q.update_task(
-                conn,
-                task["task_id"],
-                status=TaskStatus.FINISH,
-                err_code=output["ErrCode"],
-                err_code_ext=code_ext,
-                message=message[:500],
-                output=output,
-                finish_time=now(),
-            )
-            app_row = await apps_q.get(conn, task["app_id"])
-            if app_row is not None:
-                await events.emit(conn, app_row, EVENT_TYPE, output)
+        output = dict(task["output"] or {})
+        await fail_job_task(self.db, task, output, EVENT_TYPE, code_ext, message)

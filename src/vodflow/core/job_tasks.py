@@ -1,20 +1,24 @@
 """Tasks that are one job each (EditMedia, SplitMedia, DescribeFileAttributes).
 
 Recording one (its SessionId claimed and its row written in one transaction, the
-job submitted after commit) and beginning it (WAITING -> PROCESSING, once: a
-duplicate delivery of the job finds it begun) are the same for every such task.
+job submitted after commit), beginning it (WAITING -> PROCESSING, once: a
+duplicate delivery of the job finds it begun) and failing it (FINISH with the
+error, its event in the same transaction) are the same for every such task.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from vodflow.core import events
 from vodflow.core.jobs import JobQueue
 from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.status import TaskStatus
+from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
+from vodflow.wire.task_views import err_code
 
 
 async def record_job_task(
@@ -64,3 +68,35 @@ async def begin_job_task(db: Database, task_id: str, task_type: str) -> dict[str
         ):
             return None  # already run (a duplicate delivery)
     return task
+
+
+async def fail_job_task(
+    db: Database,
+    task: dict[str, Any],
+    output: dict[str, Any],
+    event_type: str,
+    code_ext: str,
+    message: str,
+) -> None:
+    """End the task FINISH with an error (`output` updated in place); its event with it."""
+    output.update(
+        Status="FINISH",
+        ErrCode=err_code(code_ext),
+        ErrCodeExt=code_ext,
+        Message=message[:500],
+        Progress=100,
+    )
+    async with db.tx() as conn:
+        await tasks_q.update_task(
+            conn,
+            task["task_id"],
+            status=TaskStatus.FINISH,
+            err_code=output["ErrCode"],
+            err_code_ext=code_ext,
+            message=message[:500],
+            output=output,
+            finish_time=now(),
+        )
+        app_row = await apps_q.get(conn, task["app_id"])
+        if app_row is not None:
+            await events.emit(conn, app_row, event_type, output)

@@ -22,7 +22,7 @@ from typing import Any
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import begin_job_task, record_job_task
+from vodflow.core.job_tasks import begin_job_task, fail_job_task, record_job_task
 from vodflow.core.jobs import SPLIT_MEDIA_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.task_options import FlowOptions
@@ -34,7 +34,6 @@ from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
-from vodflow.wire.task_views import err_code
 
 log = logging.getLogger("vodflow.split_media")
 
@@ -207,27 +206,7 @@ class SplitMediaService:
     async def _fail(
         self, task: dict[str, Any], output: dict[str, Any], code_ext: str, message: str
     ) -> None:
-        output.update(
-            Status="FINISH",
-            ErrCode=err_code(code_ext),
-            ErrCodeExt=code_ext,
-            Message=message[:500],
-            Progress=100,
-        )
-        async with self.db.tx() as conn:
-            await tasks_q.update_task(
-                conn,
-                task["task_id"],
-                status=TaskStatus.FINISH,
-                err_code=output["ErrCode"],
-                err_code_ext=code_ext,
-                message=message[:500],
-                output=output,
-                finish_time=now(),
-            )
-            app_row = await apps_q.get(conn, task["app_id"])
-            if app_row is not None:
-                await events.emit(conn, app_row, EVENT_TYPE, output)
+        await fail_job_task(self.db, task, output, EVENT_TYPE, code_ext, message)
 
 
 def resolve(start: float | None, end: float | None, duration: float, n: int) -> tuple[float, float]:
