@@ -51,7 +51,9 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     server = fresh_server
     server.env["VODFLOW_LEASE_S"] = "30"  # recovery must not wait for the lease
     server.start()
-    clip = make_video(tmp_path / "long.mp4", duration=40, width=1280, height=720, fps=25)
+    # Long enough that the re-run lasts several progress saves (one per 1.5 s) even on
+    # a quiet machine: a 40 s clip re-ran in ~4 s in CI and saved progress only twice.
+    clip = make_video(tmp_path / "long.mp4", duration=90, width=1280, height=720, fps=25)
     file_id = add_media(server, clip)
     task_id = server.call(
         "ProcessMedia",
@@ -90,7 +92,7 @@ def test_kill_9_while_ffmpeg_runs(fresh_server: ServerProcess, tmp_path: Path) -
     )
 
     # The re-run, seen through the API: Progress is saved as FFmpeg goes, never
-    # backwards, and changes several times over the ~40 s transcode.
+    # backwards, and changes several times over the ~90 s transcode.
     seen = [transcode(detail())]
     while seen[-1]["Status"] == "PROCESSING":
         assert len(seen) < 3000, "the re-run did not finish"
