@@ -146,7 +146,6 @@ def test_the_issue_s_fields_are_refused() -> None:
         for set_name, field in [
             ("TranscodeTaskSet", "WatermarkSet"),
             ("TranscodeTaskSet", "MosaicSet"),
-            ("TranscodeTaskSet", "HeadTailSet"),
             ("TranscodeTaskSet", "TraceWatermark"),
             ("SnapshotByTimeOffsetTaskSet", "WatermarkSet"),
             ("AdaptiveDynamicStreamingTaskSet", "SubtitleSet"),
@@ -154,6 +153,8 @@ def test_the_issue_s_fields_are_refused() -> None:
             assert f"{mpt}.{set_name}.0.{field}" in paths, (action, set_name, field)
         for ai in ("AiRecognitionTask", "AiContentReviewTask", "AiAnalysisTask"):
             assert ai in paths
+        # Head/tail is done (issue 13): HeadTailSet is honoured, not refused.
+        assert f"{mpt}.TranscodeTaskSet.0.HeadTailSet" not in paths
     for action in ("CreateProcedureTemplate", "ResetProcedureTemplate"):
         assert "ReviewAudioVideoTask" in {_dotted((*p, n)) for a, p, n in REFUSED if a == action}
     err = answer("ModifyEventConfig", {"PersistenceCompleteEventSwitch": "ON"})

@@ -430,6 +430,9 @@ class _Context:
         app_id = int(self.claim.task["app_id"])
         return await self.runner.templates.find(app_id, family, definition)
 
+    async def other_media(self, file_id: str) -> Mapping[str, Any] | None:
+        return await self.runner.library.get(int(self.claim.task["app_id"]), file_id)
+
     def missing(self, o: Outcome, family: str, definition: int) -> None:
         o.fail(DEFINITION_NOT_EXIST, f"the {family} template {definition} does not exist")
 

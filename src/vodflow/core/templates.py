@@ -86,7 +86,17 @@ class TemplateService:
                     f"MediaProcessTask.{set_name}: the {kind} template `{definition}` "
                     "does not exist.",
                 )
-        for task in mpt.get("TranscodeTaskSet") or []:
+        for n, task in enumerate(mpt.get("TranscodeTaskSet") or []):
+            for ht in task.get("HeadTailSet") or []:
+                definition = ht.get("Definition") if isinstance(ht, dict) else None
+                if not isinstance(definition, int) or not await self.find(
+                    app_id, "HeadTail", definition
+                ):
+                    raise VodError(
+                        "InvalidParameterValue.Definition",
+                        f"MediaProcessTask.TranscodeTaskSet.{n}.HeadTailSet: the head/tail "
+                        f"template `{definition}` does not exist.",
+                    )
             override = task.get("OverrideParameter")
             if override:
                 tpl = await self.find(app_id, "Transcode", task["Definition"])
@@ -329,16 +339,17 @@ def _definition(item: dict[str, Any]) -> int:
 
 def _item(kind: str, row: dict[str, Any]) -> dict[str, Any]:
     """A stored custom template as Describe<Kind>Templates shows it."""
+    found = kinds.family(kind)
     item = {
-        "Definition": (
-            str(row["definition"]) if kinds.family(kind).string_definition else row["definition"]
-        ),
+        "Definition": str(row["definition"]) if found.string_definition else row["definition"],
         "Type": "Custom",
         "Name": row["name"],
         "Comment": row["comment"],
         "CreateTime": iso(row["create_time"]),
         "UpdateTime": iso(row["update_time"]),
     }
+    if not found.typed:
+        del item["Type"]
     item.update(copy.deepcopy(row["params"]))
     return item
 

@@ -28,7 +28,7 @@ MAX_PER_SET = 100
 # --- MediaProcessTaskInput ----------------------------------------------------
 
 # What vodflow does not do to media, refused by name wherever Tencent's structures
-# offer it (watermarks and head/tail may come with issue 13).
+# offer it (watermarks may come with issue 13).
 WATERMARKS = "watermarks"
 _MEDIA_EXTRAS = {
     "WatermarkSet": WATERMARKS,
@@ -36,7 +36,6 @@ _MEDIA_EXTRAS = {
     "CopyRightWatermark": "copyright watermarks",
     "BlindWatermark": "blind (digital) watermarks",
     "MosaicSet": "mosaics (blurred areas)",
-    "HeadTailSet": "opening and closing credits (head/tail)",
     "SubtitleInfoSet": "burnt-in subtitles",
 }
 AI_TASKS = {
@@ -63,9 +62,18 @@ class OverrideTranscodeParameter(Input):
     AudioTemplate: AudioTemplateInfoForUpdate | None = None
 
 
+class HeadTailTaskInput(Input):
+    Definition: Definition
+
+
+# TranscodeTaskInput.HeadTailSet: "支持多片头片尾，最大可支持 10 个".
+MAX_HEAD_TAILS = 10
+
+
 class TranscodeTaskInput(Input):
     REFUSED = _MEDIA_EXTRAS
     Definition: Definition
+    HeadTailSet: Annotated[list[HeadTailTaskInput], Field(max_length=MAX_HEAD_TAILS)] | None = None
     StartTimeOffset: Offset | None = None
     EndTimeOffset: Offset | None = None
     OverrideParameter: OverrideTranscodeParameter | None = None

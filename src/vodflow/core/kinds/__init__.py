@@ -28,22 +28,25 @@ from vodflow.core.kinds import (
     adaptive_dynamic_streaming,
     animated_graphics,
     cover_by_snapshot,
+    head_tail,
     image_sprites,
     sample_snapshot,
     snapshot_by_time_offset,
     transcode,
 )
-from vodflow.core.kinds.base import Kind, Outcome, RunContext, TemplateFamily
+from vodflow.core.kinds.base import Kind, Outcome, RunContext, TemplateFamily, TemplateKind
 from vodflow.errors import VodError
 
 __all__ = [
     "FAMILIES",
     "KINDS",
     "MAX_SUBTASKS",
+    "TEMPLATE_KINDS",
     "Kind",
     "Outcome",
     "RunContext",
     "TemplateFamily",
+    "TemplateKind",
     "check_task_count",
     "family",
     "family_of_part",
@@ -70,11 +73,15 @@ FAMILIES: tuple[TemplateFamily, ...] = (
     adaptive_dynamic_streaming.FAMILY,
 )
 
+# Every kind of parameter template: the families, and those that make no output of
+# their own (HeadTail templates are named by a TranscodeTaskInput's HeadTailSet).
+TEMPLATE_KINDS: tuple[TemplateKind, ...] = (*FAMILIES, head_tail.TEMPLATES)
+
 # The most subtasks one MediaProcessTask may ask for.
 MAX_SUBTASKS = 100
 
 _BY_NAME_KIND = {k.name: k for k in KINDS}
-_BY_NAME_FAMILY = {f.name: f for f in FAMILIES}
+_BY_NAME_FAMILY = {f.name: f for f in TEMPLATE_KINDS}
 _BY_PART = {f.delete_part: f for f in FAMILIES if f.delete_part}
 
 
@@ -83,8 +90,8 @@ def kind(name: str) -> Kind:
     return _BY_NAME_KIND[name]
 
 
-def family(name: str) -> TemplateFamily:
-    """A template family by Tencent's name (Describe<name>Templates)."""
+def family(name: str) -> TemplateKind:
+    """A kind of template by Tencent's name (Describe<name>Templates)."""
     found = _BY_NAME_FAMILY.get(name)
     if found is None:
         raise ValueError(f"unknown template kind {name!r}")

@@ -25,23 +25,21 @@ PRESET_TIME = "2018-10-01T00:00:00Z"
 Rules = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class TemplateFamily:
-    """A kind of parameter template, and of the media outputs made with it."""
+@dataclass(frozen=True, kw_only=True)
+class TemplateKind:
+    """A kind of parameter template: Create/Modify/Delete/Describe<Name>Template(s)."""
 
-    name: str  # Tencent's <Name> in Create<Name>Template; the media_outputs kind
+    name: str  # Tencent's <Name> in Create<Name>Template
     rules: Rules  # Create's (and a Modify's merged result's) rules, normalising
     presets: Mapping[int, Mapping[str, Any]]  # Describe<Name>Templates items by Definition
     # Custom templates per application: Tencent's "数量上限" of Create<Name>Template
     # (the SDK's vod_client.py docstrings), answered with LimitExceeded.TooMuchTemplate.
     max_templates: int
-    section: str  # MediaInfo section of its outputs (TranscodeInfo...)
-    item_set: str  # the section's item list (TranscodeSet...)
-    item_model: type[WireModel]  # the structure of one output item
     # TranscodeTemplate.Definition is a string in Tencent's answers, the others ints.
     string_definition: bool = False
-    # DeleteMedia DeleteParts.Type that removes these outputs, if Tencent has one.
-    delete_part: str | None = None
+    # Whether Describe<Name>Templates items carry `Type` (Preset/Custom); HeadTailTemplate
+    # has none (nor presets).
+    typed: bool = True
 
     def preset(self, definition: int) -> dict[str, Any] | None:
         """A copy of the preset (callers may change what they get)."""
@@ -50,6 +48,17 @@ class TemplateFamily:
 
     def preset_list(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(dict(self.presets[d])) for d in sorted(self.presets)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateFamily(TemplateKind):
+    """A kind of parameter template that is also a kind of media output."""
+
+    section: str  # MediaInfo section of its outputs (TranscodeInfo...); the media_outputs kind
+    item_set: str  # the section's item list (TranscodeSet...)
+    item_model: type[WireModel]  # the structure of one output item
+    # DeleteMedia DeleteParts.Type that removes these outputs, if Tencent has one.
+    delete_part: str | None = None
 
 
 @dataclass
@@ -95,6 +104,10 @@ class RunContext(Protocol):
         ...
 
     async def template(self, family: str, definition: int) -> dict[str, Any] | None: ...
+
+    async def other_media(self, file_id: str) -> Mapping[str, Any] | None:
+        """Another media of the same application (`path`, `meta`), or None if gone."""
+        ...
 
     def missing(self, o: Outcome, family: str, definition: int) -> None:
         """Fail `o`: its template is gone."""

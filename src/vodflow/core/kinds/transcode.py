@@ -11,6 +11,7 @@ from typing import Any
 
 from vodflow.core import subtask_specs as specs
 from vodflow.core import template_rules
+from vodflow.core.kinds import head_tail
 from vodflow.core.kinds.base import (
     PRESET_TIME,
     Kind,
@@ -176,8 +177,34 @@ def _override_key(item: Mapping[str, Any]) -> str:
     return json.dumps(override, sort_keys=True) if override else ""
 
 
-def _clip_key(item: Mapping[str, Any]) -> tuple[float, float]:
-    return float(item.get("StartTimeOffset") or 0.0), float(item.get("EndTimeOffset") or 0.0)
+def _clip_key(item: Mapping[str, Any]) -> tuple[float, float, str]:
+    """Renditions of one decode share the clip window and the heads/tails joined to it."""
+    heads_tails = json.dumps([ht.get("Definition") for ht in item.get("HeadTailSet") or []])
+    start, end = item.get("StartTimeOffset") or 0.0, item.get("EndTimeOffset") or 0.0
+    return float(start), float(end), heads_tails
+
+
+async def _head_tail(
+    ctx: RunContext, item: Mapping[str, Any], outcomes: list[Outcome]
+) -> tuple[bool, ops.HeadTail | None]:
+    """(False, None) having failed the outcomes when a template or its media is gone;
+    else (True, the heads and tails of the group's HeadTailSet, None if it has none)."""
+    found = []
+    for ht in item.get("HeadTailSet") or []:
+        tpl = await ctx.template(head_tail.TEMPLATES.name, int(ht["Definition"]))
+        if tpl is None:
+            for o in outcomes:
+                ctx.missing(o, head_tail.TEMPLATES.name, int(ht["Definition"]))
+            return False, None
+        found.append(tpl)
+    if not found:
+        return True, None
+    try:
+        return True, await head_tail.resolve(found, ctx.meta, ctx.other_media)
+    except VodError as exc:
+        for o in outcomes:
+            o.fail(exc.code, exc.message)
+        return False, None
 
 
 async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
@@ -186,6 +213,9 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
     item = ctx.rows[0]["input"]
     whole = float(ctx.meta.get("Duration") or ctx.duration)  # windows: of the whole media
     clip = specs.window(item.get("StartTimeOffset"), item.get("EndTimeOffset"), whole)
+    ready, joined = await _head_tail(ctx, item, outcomes)
+    if not ready:
+        return
     # One rendition per Definition and OverrideParameter (which changes it for one task).
     wanted: dict[tuple[int, str], list[Outcome]] = {}
     overrides: dict[tuple[int, str], Any] = {}
@@ -217,7 +247,7 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
     keys = list(plans)
     try:
         results = await ops.transcode_many(
-            ctx.src, [plans[k] for k in keys], ctx.work, **ctx.opts()
+            ctx.src, [plans[k] for k in keys], ctx.work, head_tail=joined, **ctx.opts()
         )
         done = dict(zip(keys, results, strict=True))
     except MediaError as exc:
@@ -228,7 +258,9 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
         done = {}
         for k in keys:
             try:
-                done[k] = await ops.transcode(ctx.src, plans[k], ctx.work, **ctx.opts())
+                done[k] = await ops.transcode(
+                    ctx.src, plans[k], ctx.work, head_tail=joined, **ctx.opts()
+                )
             except MediaError as one:
                 for o in wanted[k]:
                     o.fail(one.code, one.message)

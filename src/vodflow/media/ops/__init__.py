@@ -21,6 +21,7 @@ from vodflow.media.ops.animated import (
     AnimatedGraphicsSpec,
     animated_graphics,
 )
+from vodflow.media.ops.headtail import HeadTail, Piece
 from vodflow.media.ops.hls import AdaptiveStreamingResult, AdaptiveStreamingSpec, adaptive_streaming
 from vodflow.media.ops.snapshot import (
     CoverSpec,
@@ -51,9 +52,11 @@ __all__ = [
     "AnimatedGraphicsSpec",
     "AudioSpec",
     "CoverSpec",
+    "HeadTail",
     "ImageFile",
     "ImageSpritesResult",
     "ImageSpritesSpec",
+    "Piece",
     "SampleSnapshotResult",
     "SampleSnapshotSpec",
     "SnapshotByTimeOffsetResult",

@@ -42,6 +42,8 @@ from vodflow.media.ops._common import (
     source_arg,
     unsupported,
 )
+from vodflow.media.ops._muxing import container_options, muxer_flags
+from vodflow.media.ops.headtail import HeadTail, Joined, prepare
 from vodflow.media.probe import (
     AudioStreamInfo,
     MediaProbe,
@@ -191,6 +193,7 @@ async def transcode(
     threads: int | None = None,
     duration: float | None = None,
     timeout: float | None = None,
+    head_tail: HeadTail | None = None,
 ) -> TranscodeResult:
     """Transcode ``input_path`` to one rendition (see :func:`transcode_many`)."""
     (result,) = await transcode_many(
@@ -201,6 +204,7 @@ async def transcode(
         threads=threads,
         duration=duration,
         timeout=timeout,
+        head_tail=head_tail,
     )
     return result
 
@@ -214,6 +218,7 @@ async def transcode_many(
     threads: int | None = None,
     duration: float | None = None,
     timeout: float | None = None,
+    head_tail: HeadTail | None = None,
 ) -> list[TranscodeResult]:
     """Encode every spec from one decode of ``input_path``, in one ffmpeg run.
 
@@ -235,6 +240,7 @@ async def transcode_many(
             threads=threads,
             duration=duration,
             timeout=timeout,
+            head_tail=head_tail,
         )
         staging.commit(entries)
     return results
@@ -250,6 +256,7 @@ async def encode_renditions(
     threads: int | None = None,
     duration: float | None = None,
     timeout: float | None = None,
+    head_tail: HeadTail | None = None,
 ) -> tuple[list[TranscodeResult], list[str]]:
     """Encode into ``work_dir`` and measure; the caller commits.
 
@@ -264,14 +271,20 @@ async def encode_renditions(
     if len(set(names)) != len(names):
         raise unsupported("rendition names must be unique")
     source = await read_source(input_path)
-    plans = [_plan(spec, source) for spec in specs]
+    pieces = await prepare(head_tail, source, str(input_path)) if head_tail else None
+    plans = [_plan(spec, source, pieces is not None and pieces.has_audio) for spec in specs]
     start, end = _clip(specs, source)
     if start is None:
         clip_duration = duration or source.duration
     else:
         clip_duration = (end if end is not None else source.duration) - start
+    joined = None
+    if pieces is not None:  # heads and tails join the clip (media.ops.headtail)
+        wants = {"video": any(p.video for p in plans), "audio": any(p.audio for p in plans)}
+        joined = pieces.join(clip_duration, **wants)
+        clip_duration = joined.duration
 
-    args = _ffmpeg_args(Path(input_path), plans, source, work_dir, threads)
+    args = _ffmpeg_args(Path(input_path), plans, source, work_dir, threads, joined)
     try:
         await run_ffmpeg(
             args,
@@ -292,7 +305,7 @@ async def encode_renditions(
     return list(results), entries
 
 
-def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
+def _plan(spec: TranscodeSpec, source: MediaProbe, joined_audio: bool = False) -> _Plan:
     container = CONTAINERS.get(spec.container.lower())
     if container is None:
         raise unsupported(f"container {spec.container!r} is not supported")
@@ -304,7 +317,7 @@ def _plan(spec: TranscodeSpec, source: MediaProbe) -> _Plan:
     wants_video = spec.video is not None and not spec.remove_video and container.video_codecs
     wants_audio = spec.audio is not None and not spec.remove_audio
     video = spec.video if wants_video else None
-    audio = spec.audio if wants_audio and source.has_audio else None
+    audio = spec.audio if wants_audio and (source.has_audio or joined_audio) else None
 
     size: tuple[int, int] | None = None
     if video is not None:
@@ -371,6 +384,7 @@ def _ffmpeg_args(
     source: MediaProbe,
     work_dir: Path,
     threads: int | None,
+    joined: Joined | None = None,
 ) -> list[str]:
     start, end = _clip([plan.spec for plan in plans], source)
     args: list[str] = []
@@ -378,15 +392,15 @@ def _ffmpeg_args(
         args += ["-ss", f"{start:.3f}"]
         if end is not None:
             args += ["-t", f"{end - start:.3f}"]
-    args += ["-i", source_arg(input_path)]
+    args += ["-i", source_arg(input_path), *(joined.inputs if joined else ())]
 
     outputs = _outputs(plans, work_dir)
-    graph: list[str] = []
+    graph: list[str] = [joined.graph] if joined else []
     video_plans = [i for i, plan in enumerate(plans) if plan.video]
     if video_plans:
-        src = source.video_streams[0].index
+        src = joined.video if joined else f"0:{source.video_streams[0].index}"
         outs = "".join(f"[vs{i}]" for i in video_plans)
-        graph.append(f"[0:{src}]split={len(video_plans)}{outs}")
+        graph.append(f"[{src}]split={len(video_plans)}{outs}")
         for i in video_plans:
             video = plans[i].video
             size = plans[i].size
@@ -398,9 +412,9 @@ def _ffmpeg_args(
             graph.append(chain)
     audio_outputs = [n for n, group in enumerate(outputs) if plans[group[0]].audio]
     if audio_outputs:
-        src = source.audio_streams[0].index
+        src = joined.audio if joined else f"0:{source.audio_streams[0].index}"
         outs = "".join(f"[ao{n}]" for n in audio_outputs)
-        graph.append(f"[0:{src}]asplit={len(audio_outputs)}{outs}")
+        graph.append(f"[{src}]asplit={len(audio_outputs)}{outs}")
     if graph:
         args += ["-filter_complex", ";".join(graph)]
 
@@ -416,7 +430,15 @@ def _ffmpeg_args(
         if tee:
             args += _tee_options([plans[i] for i in group], work_dir)
         else:
-            args += _container_options(plans[group[0]], work_dir)
+            spec, box = plans[group[0]].spec, plans[group[0]].container
+            args += container_options(
+                spec.name,
+                box.muxer,
+                box.ext,
+                work_dir,
+                segment_duration=spec.segment_duration,
+                segment_type=spec.segment_type,
+            )
     return args
 
 
@@ -501,61 +523,17 @@ def _audio_options(audio: AudioSpec) -> list[str]:
     return opts
 
 
-def _muxer_flags(container: _Container) -> list[tuple[str, str]]:
-    if container.muxer in ("mp4", "ipod"):
-        return [("movflags", "+faststart")] + (
-            [("brand", "M4A ")] if container.ext == "m4a" else []
-        )
-    return []
-
-
 def _tee_options(plans: list[_Plan], work_dir: Path) -> list[str]:
     """One tee output writing the k-th video and the shared audio into each plan's file."""
     slaves = []
     for k, plan in enumerate(plans):
-        flags = "".join(f":{name}={value}" for name, value in _muxer_flags(plan.container))
+        flags = "".join(
+            f":{name}={value}"
+            for name, value in muxer_flags(plan.container.muxer, plan.container.ext)
+        )
         target = work_dir / f"{plan.spec.name}.{plan.container.ext}"
         slaves.append(f"[f={plan.container.muxer}{flags}:select=\\'v:{k},a\\']{target}")
     return ["-f", "tee", "|".join(slaves)]
-
-
-def _container_options(plan: _Plan, work_dir: Path) -> list[str]:
-    name, container = plan.spec.name, plan.container
-    target = work_dir / f"{name}.{container.ext}"
-    if container.muxer == "hls":
-        segments = work_dir / name
-        segments.mkdir(parents=True, exist_ok=True)
-        return [
-            "-f",
-            "hls",
-            "-hls_time",
-            f"{plan.spec.segment_duration:g}",
-            "-hls_playlist_type",
-            "vod",
-            "-hls_list_size",
-            "0",
-            *_segment_options(plan.spec.segment_type, name),
-            "-hls_base_url",
-            f"{name}/",
-            "-hls_segment_filename",
-            str(segments / f"{name}_%05d.{_SEGMENT_EXT[plan.spec.segment_type]}"),
-            str(target),
-        ]
-    opts = ["-f", container.muxer]
-    for name_, value in _muxer_flags(container):
-        opts += [f"-{name_}", value]
-    return [*opts, str(target)]
-
-
-_SEGMENT_EXT: Final = {"ts": "ts", "fmp4": "m4s"}
-
-
-def _segment_options(segment_type: str, name: str) -> list[str]:
-    """MPEG-TS segments, or fMP4 ones after an init segment (``#EXT-X-MAP``, version 7)."""
-    if segment_type == "fmp4":
-        # Named relative to the playlist: the init segment sits beside the segments.
-        return ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", f"{name}/{name}_init.mp4"]
-    return ["-hls_segment_type", "mpegts"]
 
 
 async def _measure(plan: _Plan, work_dir: Path, final_dir: Path) -> TranscodeResult:
