@@ -56,7 +56,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         # Head candidates: a portrait one listed first, and the square one that is
         # closer to 4:3 (the one Tencent's rule picks). 15 fps, no sound.
         "portrait": _colour_clip(root / "portrait.mp4", "yellow", 120, 240, 15, 1.0),
-        "square": _colour_clip(root / "square.mp4", "green", 160, 160, 15, 1.0),
+        "square": _colour_clip(root / "square.mp4", "lime", 160, 160, 15, 1.0),
         # The tail: 2:1, 30 fps, a mono 44.1 kHz tone.
         "tail": _colour_clip(root / "tail.mp4", "blue", 320, 160, 30, 1.0, tone="frequency=1000"),
     }
@@ -279,13 +279,18 @@ def test_heads_and_tails_join_the_transcode(
         "Definition": int(made["Definition"]),
         "HeadTailSet": [{"Definition": head_tpl}, {"Definition": tail_tpl}],
     }
+    # A sibling without HeadTailSet: a rendition of the main alone, not grouped with it.
+    plain = {"Definition": 100010}
     req = models.ProcessMediaRequest()
     req.from_json_string(
-        json.dumps({"FileId": ids["main"], "MediaProcessTask": {"TranscodeTaskSet": [task]}})
+        json.dumps({"FileId": ids["main"], "MediaProcessTask": {"TranscodeTaskSet": [task, plain]}})
     )
     task_id = server.vod().ProcessMedia(req).TaskId
     detail = wait_task(server, task_id)
-    result = detail["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
+    results = [r["TranscodeTask"] for r in detail["ProcedureTask"]["MediaProcessResultSet"]]
+    assert results[1]["Status"] == "SUCCESS", results[1]
+    assert abs(results[1]["Output"]["Duration"] - 2.0) < 0.1
+    result = results[0]
     assert result["Status"] == "SUCCESS", result
     output = result["Output"]
     assert (output["Width"], output["Height"]) == (320, 240)
