@@ -22,7 +22,7 @@ from tencentcloud.vod.v20180717 import models
 from tests.assertions import call_code, code_of
 from tests.flows_support import add_media, wait_task
 from tests.framecode import frame_number
-from tests.mediagen import ffmpeg, make_counter_video
+from tests.mediagen import ffmpeg, make_counter_video, make_png
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -164,7 +164,7 @@ def test_bad_templates(server: ServerProcess, fields: dict[str, Any], code: str)
     assert call_code(server, "CreateHeadTailTemplate", {"Name": "bad", **fields}) == code
 
 
-def test_too_many_candidates_and_deleted_media(
+def test_too_many_candidates_pictures_and_deleted_media(
     server: ServerProcess, clips: dict[str, Path]
 ) -> None:
     six = [add_media(server, clips["square"], f"sq{n}") for n in range(6)]
@@ -175,6 +175,9 @@ def test_too_many_candidates_and_deleted_media(
         server, "ModifyHeadTailTemplate", {"Definition": definition, "TailCandidateSet": six}
     )
     assert code == "InvalidParameterValue.FileIdsTooMany"
+    still = add_media(server, make_png(clips["square"].with_name("still.png")), "still")
+    fields = {"Name": "still", "HeadCandidateSet": [still]}  # a picture is no head
+    assert call_code(server, "CreateHeadTailTemplate", fields) == "InvalidParameterValue.FileId"
     server.call("DeleteMedia", {"FileId": six[5]})
     code = call_code(
         server, "CreateHeadTailTemplate", {"Name": "gone", "TailCandidateSet": [six[5]]}

@@ -48,7 +48,8 @@ def _library(shapes: dict[str, tuple[int, int]]) -> Any:
         if file_id not in shapes:
             return None
         w, h = shapes[file_id]
-        return {"path": f"/m/{file_id}.mp4", "meta": {"Width": w, "Height": h}}
+        meta = {"Width": w, "Height": h, "Duration": 2.0 if w else 0.0}
+        return {"path": f"/m/{file_id}.mp4", "meta": {**meta, "VideoStreamSet": [{}] if w else []}}
 
     return lookup
 

@@ -51,11 +51,13 @@ TEMPLATES = TemplateKind(name="HeadTail", rules=rules, presets={}, max_templates
 
 
 def usable(media: Mapping[str, Any] | None) -> bool:
-    """A candidate must be a media whose original (a video) is still there."""
+    """A candidate must be a media whose original is still there and is a video
+    (a picture that lasts: a still image or a sound file is no head)."""
     if media is None or not media.get("path"):
         return False
     meta = media.get("meta") or {}
-    return bool(meta.get("Width")) and bool(meta.get("Height"))
+    lasts = float(meta.get("VideoDuration") or meta.get("Duration") or 0) > 0
+    return bool(meta.get("VideoStreamSet")) and bool(meta.get("Width")) and lasts
 
 
 async def check_candidates(params: Mapping[str, Any], lookup: MediaLookup) -> None:

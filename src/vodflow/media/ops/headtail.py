@@ -23,6 +23,7 @@ from fractions import Fraction
 import av
 
 from vodflow.media.ops._common import (
+    FILL_TYPES,
     fit_filter,
     media_duration,
     plan_size,
@@ -132,7 +133,7 @@ async def prepare(head_tail: HeadTail, main: MediaProbe, main_path: str) -> Prep
     """Probe the pieces (each must be a video) and read the main's exact frame rate."""
     require_video(main)
     for piece in (*head_tail.heads, *head_tail.tails):
-        if piece.fill_type not in ("stretch", "black", "white", "gauss"):
+        if piece.fill_type not in FILL_TYPES:
             raise unsupported(f"fill type {piece.fill_type!r} is not supported")
 
     async def probed(pieces: tuple[Piece, ...]) -> tuple[tuple[Piece, MediaProbe], ...]:
