@@ -341,3 +341,18 @@ def test_heads_and_tails_join_the_transcode(
     head_level, main_level, tail_level = _levels(out, [(0.1, 0.9), (1.2, 2.8), (3.2, 3.9)])
     assert head_level < 0.001
     assert main_level > 0.05 and tail_level > 0.05
+
+
+@pytest.mark.slow
+def test_a_procedure_joins_its_heads_too(server: ServerProcess, ids: dict[str, str]) -> None:
+    definition = _create(server, HeadCandidateSet=[ids["square"]], FillType="black")
+    mpt = {
+        "TranscodeTaskSet": [{"Definition": 100010, "HeadTailSet": [{"Definition": definition}]}]
+    }
+    server.call("CreateProcedureTemplate", {"Name": "ht-run", "MediaProcessTask": mpt})
+    req = models.ProcessMediaByProcedureRequest()
+    req.FileId, req.ProcedureName = ids["main"], "ht-run"
+    detail = wait_task(server, server.vod().ProcessMediaByProcedure(req).TaskId)
+    result = detail["ProcedureTask"]["MediaProcessResultSet"][0]["TranscodeTask"]
+    assert result["Status"] == "SUCCESS", result
+    assert abs(result["Output"]["Duration"] - 3.0) < 0.1  # 1 s head + 2 s main

@@ -79,3 +79,11 @@ def test_the_clip_window_cuts_the_main_only(media: dict[str, Path], tmp_path: Pa
     result = asyncio.run(transcode(media["silent"], spec, tmp_path, head_tail=joined))
     assert abs(result.duration - 1.2) < 0.08  # 0.6 s head + the 0.6 s window
     assert (result.width, result.height) == (320, 240)
+
+
+def test_hls_renditions_join_too(media: dict[str, Path], tmp_path: Path) -> None:
+    spec = TranscodeSpec(container="hls", segment_duration=1.0, name="hls")
+    joined = HeadTail(heads=(Piece(str(media["head"]), "white"),))
+    result = asyncio.run(transcode(media["silent"], spec, tmp_path, head_tail=joined))
+    assert abs(result.duration - 1.6) < 0.15 and len(result.files) >= 3
+    assert result.audio_streams  # the head's sound, silence under the main
