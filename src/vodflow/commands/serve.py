@@ -51,13 +51,39 @@ def serve(
     ),
     tls_cert: Path = typer.Option(None, help="PEM certificate: serve HTTPS."),
     tls_key: Path = typer.Option(None, help="PEM private key of --tls-cert."),
+    ephemeral: bool = typer.Option(
+        False,
+        help="For test suites: a temporary data dir removed at exit, a free port (unless "
+        "--port), fresh credentials, loopback NotificationUrls allowed.",
+    ),
+    print_env: bool = typer.Option(
+        False,
+        help="Once serving, print NAME=value lines (endpoint, credentials) on stdout, "
+        "ending with VODFLOW_READY=1.",
+    ),
 ) -> None:
     """Start vodflow: API, console, uploads, media serving, workers and event delivery."""
-    from vodflow import instance_lock
+    from vodflow.commands import ephemeral as eph
 
     settings = Settings.from_env().with_overrides(
         host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key
     )
+    if ephemeral:
+        if data_dir is not None:
+            fail("--ephemeral makes its own data dir: leave out --data-dir.")
+        settings = eph.ephemeral_settings(settings, port_given=port is not None)
+        eph.exit_on_signals()
+        try:
+            _serve(settings, print_env)
+        finally:
+            eph.remove_data_dir(settings.data_dir)
+        return
+    _serve(settings, print_env)
+
+
+def _serve(settings: Settings, print_env: bool) -> None:
+    from vodflow import instance_lock
+
     _check_tls(settings.tls_cert, settings.tls_key)
     if refusal := settings.scaled_refusal():
         fail(refusal)
@@ -76,11 +102,12 @@ def serve(
     else:
         lock = None  # replicas of the scaled deployment share one database on purpose
     _check_port(settings.host, settings.port)
-    _run(settings, scheme)
-    del lock
+    _run(settings, scheme, print_env)
+    if lock is not None:
+        lock.close()
 
 
-def _run(settings: Settings, scheme: str) -> None:
+def _run(settings: Settings, scheme: str, print_env: bool = False) -> None:
     import uvicorn
     from rich.console import Console
 
@@ -121,4 +148,9 @@ def _run(settings: Settings, scheme: str) -> None:
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
-    DrainingServer(config, app, settings.drain_s).run()
+    server = DrainingServer(config, app, settings.drain_s)
+    if print_env:
+        from vodflow.commands.ephemeral import announce_when_started, env_lines
+
+        announce_when_started(server, env_lines(settings, root.secret_id, root.secret_key))()
+    server.run()

@@ -1,0 +1,1 @@
+"""A small video service on Tencent VOD: see README.md beside this file."""

@@ -1,0 +1,39 @@
+"""The fault actions (CreateFaultRule, DescribeFaultRules, DeleteFaultRules) of one
+application: make vodflow misbehave on purpose, as Tencent sometimes does.
+
+The server must run with faults enabled (`VODFLOW_FAULTS=1`, which `VodflowServer`
+sets by default); a server without it refuses these actions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vodflow.testing.app import VodflowApp
+
+
+class Faults:
+    """`faults.add("SubtaskFail", SubtaskKind="Transcode", Count=1, ErrCode=...)`."""
+
+    def __init__(self, app: VodflowApp) -> None:
+        self.app = app
+
+    def add(self, kind: str, **fields: Any) -> str:
+        """Create a rule of `kind` (fields as CreateFaultRule names them); its RuleId."""
+        answer = self.app.call("CreateFaultRule", {"Kind": kind, **fields})
+        return str(answer["RuleId"])
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The application's rules, with how often each has fired."""
+        answer = self.app.call("DescribeFaultRules")
+        return list(answer.get("RuleSet") or answer.get("FaultRuleSet") or [])
+
+    def delete(self, *rule_ids: str) -> None:
+        self.app.call("DeleteFaultRules", {"RuleIds": list(rule_ids)})
+
+    def clear(self) -> None:
+        """Delete every rule of the application."""
+        ids = [str(r["RuleId"]) for r in self.rules()]
+        if ids:
+            self.delete(*ids)
