@@ -188,7 +188,7 @@ def create_app(config: VodConfig, store: Store | None = None) -> Starlette:
             Route("/vod/callback", callback, methods=["POST"]),
             Route("/vod/sync", sync, methods=["POST"]),
             Route("/vod/reconcile", reconcile, methods=["POST"]),
-        ]
+        ],
     )
     app.state.service = service
     return app

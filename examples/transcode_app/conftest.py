@@ -14,7 +14,7 @@ import uvicorn
 
 from examples.transcode_app.app import Store, create_app
 from examples.transcode_app.vod import VodConfig
-from vodflow.testing import VodflowApp
+from vodflow.testing import Faults, VodflowApp
 
 SIGN_KEY = "exampleSignKey2024"
 PROCEDURE = "example-transcode"
@@ -102,3 +102,11 @@ def example_app(vodflow_app: VodflowApp) -> Iterator[RunningApp]:
     finally:
         running.stop()
         running.http.close()
+
+
+@pytest.fixture
+def faults(vodflow_app: VodflowApp) -> Faults:
+    """The application's fault rules; skips on a vodflow that has no fault actions."""
+    if not vodflow_app.faults.available():
+        pytest.skip("this vodflow has no fault actions (CreateFaultRule)")
+    return vodflow_app.faults

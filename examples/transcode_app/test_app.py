@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from examples.transcode_app.conftest import RunningApp
-from vodflow.testing import VodflowApp
+from vodflow.testing import Faults, VodflowApp
 
 
 def post_video(app: RunningApp, clip: Path) -> int:
@@ -51,9 +51,12 @@ def test_happy_path_by_pull(
 
 
 def test_failed_transcode_is_retried(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add(
+    faults.add(
         "SubtaskFail",
         SubtaskKind="Transcode",
         Count=1,
@@ -67,9 +70,12 @@ def test_failed_transcode_is_retried(
 
 
 def test_failed_transcode_twice_marks_the_video_failed(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add(
+    faults.add(
         "SubtaskFail",
         SubtaskKind="Transcode",
         Count=2,
@@ -83,9 +89,12 @@ def test_failed_transcode_twice_marks_the_video_failed(
 
 
 def test_callback_delivered_twice_is_handled_once(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add("PushDuplicate", EventType="ProcedureStateChanged", Count=1)
+    faults.add("PushDuplicate", EventType="ProcedureStateChanged", Count=1)
     video_id = post_video(example_app, vodflow_clip())
     example_app.wait_video(video_id, "READY")
     task_id = example_app.store.videos[video_id].task_id
@@ -94,9 +103,12 @@ def test_callback_delivered_twice_is_handled_once(
 
 
 def test_callback_with_a_bad_sign_is_rejected(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add("PushBadSign", EventType="ProcedureStateChanged", Count=1)
+    faults.add("PushBadSign", EventType="ProcedureStateChanged", Count=1)
     video_id = post_video(example_app, vodflow_clip())
     # Refused (401), the retry is signed right and accepted.
     example_app.wait_video(video_id, "READY")
@@ -104,11 +116,12 @@ def test_callback_with_a_bad_sign_is_rejected(
 
 
 def test_throttled_api_calls_are_retried(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add(
-        "ApiError", Action="ProcessMediaByProcedure", Code="RequestLimitExceeded", Count=2
-    )
+    faults.add("ApiError", Action="ProcessMediaByProcedure", Code="RequestLimitExceeded", Count=2)
     video_id = post_video(example_app, vodflow_clip())
     example_app.wait_video(video_id, "READY")
     assert example_app.service.vod.retries == 2
@@ -120,19 +133,28 @@ def test_receiver_outage_the_app_catches_up(
     video_id = post_video(example_app, vodflow_clip())
     task_id = example_app.store.videos[video_id].task_id
     example_app.stop()  # the receiver is down while the flow runs and finishes
-    wait_for(lambda: vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "FINISH", 120)
+    wait_for(
+        lambda: vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "FINISH",
+        120,
+    )
     example_app.start()  # back: a retried PUSH or its start-up reconcile catches up
     example_app.wait_video(video_id, "READY")
     assert [t[2] for t in example_app.store.transitions] == ["READY"]
 
 
 def test_dropped_callbacks_are_caught_up_by_reconcile(
-    example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
+    example_app: RunningApp,
+    vodflow_app: VodflowApp,
+    faults: Faults,
+    vodflow_clip: Callable[..., Path],
 ) -> None:
-    vodflow_app.faults.add("PushDrop", EventType="ProcedureStateChanged")
+    faults.add("PushDrop", EventType="ProcedureStateChanged")
     video_id = post_video(example_app, vodflow_clip())
     task_id = example_app.store.videos[video_id].task_id
-    wait_for(lambda: vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "FINISH", 120)
+    wait_for(
+        lambda: vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "FINISH",
+        120,
+    )
     time.sleep(2)  # time enough for a callback that was not dropped
     assert example_app.video(video_id)["status"] == "PROCESSING"
     assert example_app.http.post("/vod/reconcile").json() == {"changed": 1}

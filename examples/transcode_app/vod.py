@@ -105,7 +105,9 @@ class Vod:
             )
         )
         with path.open("rb") as fh:
-            cos.put_object(Bucket=applied["StorageBucket"], Key=applied["MediaStoragePath"], Body=fh)
+            cos.put_object(
+                Bucket=applied["StorageBucket"], Key=applied["MediaStoragePath"], Body=fh
+            )
         commit = models.CommitUploadRequest()
         commit.VodSessionKey = applied["VodSessionKey"]
         return str(self._call("CommitUpload", commit)["FileId"])
@@ -123,9 +125,9 @@ class Vod:
         return self._call("DescribeTaskDetail", req)
 
     def pull(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = self._call("PullEvents", models.PullEventsRequest())[
-            "EventSet"
-        ] or []
+        events: list[dict[str, Any]] = (
+            self._call("PullEvents", models.PullEventsRequest())["EventSet"] or []
+        )
         return events
 
     def confirm(self, handles: list[str]) -> None:

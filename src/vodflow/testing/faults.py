@@ -19,6 +19,20 @@ class Faults:
     def __init__(self, app: VodflowApp) -> None:
         self.app = app
 
+    def available(self) -> bool:
+        """Whether the server has the fault actions at all (False: InvalidAction)."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
+        try:
+            self.app.call("DescribeFaultRules")
+        except TencentCloudSDKException as exc:
+            if exc.get_code() == "InvalidAction":
+                return False
+            raise
+        return True
+
     def add(self, kind: str, **fields: Any) -> str:
         """Create a rule of `kind` (fields as CreateFaultRule names them); its RuleId."""
         answer = self.app.call("CreateFaultRule", {"Kind": kind, **fields})

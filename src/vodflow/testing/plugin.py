@@ -39,7 +39,9 @@ def vodflow_server() -> Iterator[VodflowServer]:
 
 
 @pytest.fixture
-def vodflow_app(vodflow_server: VodflowServer, request: pytest.FixtureRequest) -> Iterator[VodflowApp]:
+def vodflow_app(
+    vodflow_server: VodflowServer, request: pytest.FixtureRequest
+) -> Iterator[VodflowApp]:
     """A fresh application of this test's own: its media, tasks, events and fault rules
     are invisible to every other test."""
     app = vodflow_server.new_app(request.node.name)
