@@ -39,15 +39,16 @@ class Faults:
         return str(answer["RuleId"])
 
     def rules(self) -> list[dict[str, Any]]:
-        """The application's rules, with how often each has fired."""
-        answer = self.app.call("DescribeFaultRules")
-        return list(answer.get("RuleSet") or answer.get("FaultRuleSet") or [])
+        """The application's rules (RemainingCount, FiredCount...)."""
+        return list(self.app.call("DescribeFaultRules").get("RuleSet") or [])
+
+    def fired(self) -> list[dict[str, Any]]:
+        """Which rules fired, when, on what (FiredSet): the test's view, never the app's."""
+        return list(self.app.call("DescribeFaultRules").get("FiredSet") or [])
 
     def delete(self, *rule_ids: str) -> None:
         self.app.call("DeleteFaultRules", {"RuleIds": list(rule_ids)})
 
     def clear(self) -> None:
-        """Delete every rule of the application."""
-        ids = [str(r["RuleId"]) for r in self.rules()]
-        if ids:
-            self.delete(*ids)
+        """Delete every rule of the application (and what they fired)."""
+        self.app.call("DeleteFaultRules")
