@@ -1,6 +1,7 @@
 """`vodflow serve --ephemeral --print-env`: a throw-away server for test suites.
 
-An ephemeral server lives in a temporary data dir (removed when it exits), on a free
+An ephemeral server lives in a temporary data dir (removed when it exits; on /dev/shm
+when there is one, so its media sit in memory), on a free
 port, with fresh root credentials; it accepts loopback NotificationUrls (a test's
 receiver runs there). `--print-env` writes, once the server answers, the lines a test
 suite in any language needs (`NAME=value`, ending with `VODFLOW_READY=1`) on stdout.
@@ -8,6 +9,7 @@ suite in any language needs (`NAME=value`, ending with `VODFLOW_READY=1`) on std
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -35,12 +37,32 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+# A throw-away database need not survive a power cut: on a RAM file system SQLite's
+# syncs cost nothing (measured: the migrations of a new database, 1.05 s on disk under
+# load, 0.34 s on /dev/shm; bench/plugin_startup.py). Used only with room to spare.
+MEMORY_TMP = Path("/dev/shm")
+MEMORY_TMP_MIN_FREE = 1024**3
+
+
+def memory_tmp() -> str | None:
+    """/dev/shm when it is there, writable and has 1 GiB free; else None (TMPDIR)."""
+    try:
+        usable = os.access(MEMORY_TMP, os.W_OK)
+        return (
+            str(MEMORY_TMP)
+            if usable and shutil.disk_usage(MEMORY_TMP).free >= MEMORY_TMP_MIN_FREE
+            else None
+        )
+    except OSError:
+        return None
+
+
 def ephemeral_settings(settings: Settings, port_given: bool) -> Settings:
     """The settings with a temporary data dir, a free port (unless one was given) and
     loopback receivers allowed; the root credential is generated into the new dir
     unless VODFLOW_SECRET_ID/KEY give one. Always the embedded deployment (SQLite and
     blobs in the temporary dir, in-process executor): nothing outlives the process."""
-    data_dir = Path(tempfile.mkdtemp(prefix="vodflow-ephemeral-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="vodflow-ephemeral-", dir=memory_tmp()))
     port = settings.port if port_given else free_port(settings.host)
     return replace(
         settings,
