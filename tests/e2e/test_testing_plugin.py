@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 from tencentcloud.common.credential import EnvironmentVariableCredential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vod.v20180717 import models
 from tencentcloud.vod.v20180717.vod_client import VodClient
 
 from vodflow.receiver import verify
-from vodflow.testing import PullWaiter, PushReceiver, VodflowApp, VodflowServer, plugin
+from vodflow.testing import Faults, PullWaiter, PushReceiver, VodflowApp, VodflowServer, plugin
 
 pytestmark = pytest.mark.e2e
 
@@ -167,3 +168,19 @@ def test_serve_ephemeral_print_env(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
     assert not data_dir.exists()  # removed at exit
+
+
+def test_the_faults_helper(vodflow_app: VodflowApp, vodflow_faults: Faults) -> None:
+    if not vodflow_faults.available():
+        pytest.skip("this vodflow has no fault actions (CreateFaultRule)")
+    rule_id = vodflow_faults.add(
+        "ApiError", Action="DescribeEventsState", Code="RequestLimitExceeded", Count=1
+    )
+    assert [r["RuleId"] for r in vodflow_faults.rules()] == [rule_id]
+    with pytest.raises(TencentCloudSDKException) as refused:
+        vodflow_app.call("DescribeEventsState")
+    assert refused.value.get_code() == "RequestLimitExceeded"
+    assert vodflow_app.call("DescribeEventsState")["CountOfEventsToPull"] == 0  # Count: 1
+    assert [f["RuleId"] for f in vodflow_faults.fired()] == [rule_id]
+    vodflow_faults.clear()
+    assert vodflow_faults.rules() == [] and vodflow_faults.fired() == []
