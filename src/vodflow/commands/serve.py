@@ -53,11 +53,13 @@ def serve(
     tls_key: Path = typer.Option(None, help="PEM private key of --tls-cert."),
     ephemeral: bool = typer.Option(
         False,
+        "--ephemeral",
         help="For test suites: a temporary data dir removed at exit, a free port (unless "
         "--port), fresh credentials, loopback NotificationUrls allowed.",
     ),
     print_env: bool = typer.Option(
         False,
+        "--print-env",
         help="Once serving, print NAME=value lines (endpoint, credentials) on stdout, "
         "ending with VODFLOW_READY=1.",
     ),
