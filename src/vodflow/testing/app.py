@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
     from tencentcloud.vod.v20180717.vod_client import VodClient
 
-    from vodflow.testing.server import VodflowServer
+    from vodflow.testing.calls import Endpoint
 
 
 class VodflowApp:
@@ -24,7 +24,7 @@ class VodflowApp:
     share one server never see each other's media, tasks, events or fault rules.
     """
 
-    def __init__(self, server: VodflowServer, sub_app_id: int) -> None:
+    def __init__(self, server: Endpoint, sub_app_id: int) -> None:
         self.server = server
         self.sub_app_id = sub_app_id
         self.faults = Faults(self)

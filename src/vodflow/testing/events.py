@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vodflow.testing.app import VodflowApp
+    from vodflow.testing.calls import Caller
 
 
 class EventTimeout(AssertionError):
@@ -52,7 +52,7 @@ class PullWaiter:
     the same application's events: both would take from one queue.
     """
 
-    def __init__(self, app: VodflowApp, confirm: bool = True) -> None:
+    def __init__(self, app: Caller, confirm: bool = True) -> None:
         self.app = app
         self.confirm = confirm
         self.seen: list[dict[str, Any]] = []

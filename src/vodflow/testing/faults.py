@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vodflow.testing.app import VodflowApp
+    from vodflow.testing.calls import Caller
 
 
 class Faults:
     """`faults.add("SubtaskFail", SubtaskKind="Transcode", Count=1, ErrCode=...)`."""
 
-    def __init__(self, app: VodflowApp) -> None:
+    def __init__(self, app: Caller) -> None:
         self.app = app
 
     def available(self) -> bool:
