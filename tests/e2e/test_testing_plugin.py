@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,17 @@ def test_the_faults_helper(vodflow_app: VodflowApp, vodflow_faults: Faults) -> N
     assert [f["RuleId"] for f in vodflow_faults.fired()] == [rule_id]
     vodflow_faults.clear()
     assert vodflow_faults.rules() == [] and vodflow_faults.fired() == []
+
+
+def test_a_killed_test_run_leaves_no_server_behind() -> None:
+    script = (
+        "import os; from vodflow.testing import VodflowServer; s = VodflowServer().start(); "
+        "print(s.proc.pid, s.env['VODFLOW_DATA_DIR'], flush=True); os.kill(os.getpid(), 9)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL
+    pid, data_dir = done.stdout.split()
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() or Path(data_dir).exists():
+        assert time.monotonic() < deadline, "the server outlived the test run"
+        time.sleep(0.1)

@@ -14,6 +14,8 @@ not Tencent's minutes. Nothing here is needed in production.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import selectors
 import signal
@@ -45,12 +47,30 @@ TEST_SPEED_ENV = {
 }
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _term_with_parent() -> None:
+    """preexec_fn (Linux): SIGTERM the server when the thread that started it dies, so
+    a test run killed mid-way leaves no server (nor its data dir, which SIGTERM removes)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class ServerFailed(RuntimeError):
     """The server did not start, or exited: the message ends with its log."""
 
 
 class VodflowServer:
-    """`with VodflowServer() as server:` (or start()/stop()) around a test session."""
+    """`with VodflowServer() as server:` (or start()/stop()) around a test session.
+
+    On Linux the server also stops (and removes its data dir) when the thread that
+    started it ends: start it from the thread that runs the tests."""
 
     def __init__(
         self,
@@ -90,7 +110,12 @@ class VodflowServer:
         self.log_path = Path(log)
         cmd = [sys.executable, "-m", "vodflow.cli", "serve", "--ephemeral", "--print-env"]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, env=self.child_env()
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=fd,
+            stdin=subprocess.DEVNULL,
+            env=self.child_env(),
+            preexec_fn=_term_with_parent,
         )
         os.close(fd)
         try:
