@@ -130,15 +130,20 @@ def test_throttled_api_calls_are_retried(
 def test_receiver_outage_the_app_catches_up(
     example_app: RunningApp, vodflow_app: VodflowApp, vodflow_clip: Callable[..., Path]
 ) -> None:
-    video_id = post_video(example_app, vodflow_clip())
-    task_id = example_app.store.videos[video_id].task_id
-    example_app.stop()  # the receiver is down while the flow runs and finishes
-    wait_for(
-        lambda: vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})["Status"] == "FINISH",
-        120,
-    )
+    example_app.stop()  # the web process is down (its worker still uploads: the service)
+    video = example_app.service.add(vodflow_clip())
+
+    def refused_push() -> bool:
+        deliveries = vodflow_app.call("DescribeEventDeliveries", {"Limit": 100})
+        return any(
+            d["EventType"] == "ProcedureStateChanged" and d["Attempts"] >= 1
+            for d in deliveries["EventDeliverySet"]
+        )
+
+    wait_for(refused_push, 120)  # vodflow tried while the receiver was away
+    assert example_app.store.callbacks == []
     example_app.start()  # back: a retried PUSH or its start-up reconcile catches up
-    example_app.wait_video(video_id, "READY")
+    example_app.wait_video(video.id, "READY")
     assert [t[2] for t in example_app.store.transitions] == ["READY"]
 
 
