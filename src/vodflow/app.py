@@ -34,6 +34,7 @@ from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.split_media import SplitMediaService
 from vodflow.core.subtasks import SubtaskRunner
+from vodflow.core.subtitles import SubtitleService
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.upload_signatures import UploadSignatureService
@@ -100,6 +101,7 @@ async def build_services(settings: Settings) -> Services:
         attributes=attributes,
         edits=edits,
         splits=splits,
+        subtitles=SubtitleService(db, blobs, settings, templates),
         runner=runner,
         tasks=TaskQueries(db),
         executor=executor,

@@ -22,6 +22,7 @@ from vodflow.core.library import LibraryService
 from vodflow.core.pull_upload import PullUploadService
 from vodflow.core.split_media import SplitMediaService
 from vodflow.core.subtasks import SubtaskRunner
+from vodflow.core.subtitles import SubtitleService
 from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.upload_signatures import UploadSignatureService
@@ -61,6 +62,7 @@ class Services:
     attributes: FileAttributesService
     edits: EditMediaService
     splits: SplitMediaService
+    subtitles: SubtitleService
     runner: SubtaskRunner
     tasks: TaskQueries
     executor: Executor

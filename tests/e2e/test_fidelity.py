@@ -46,8 +46,9 @@ MPT = {"TranscodeTaskSet": [{"Definition": 100010}]}
         ({"SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "TimeOffsetSet": [0],
                                            "WatermarkSet": [{"Definition": 1}]}]},
          "MediaProcessTask.SnapshotByTimeOffsetTaskSet.0.WatermarkSet"),
-        ({"AdaptiveDynamicStreamingTaskSet": [{"Definition": 10, "SubtitleSet": ["s"]}]},
-         "MediaProcessTask.AdaptiveDynamicStreamingTaskSet.0.SubtitleSet"),
+        ({"AdaptiveDynamicStreamingTaskSet": [{"Definition": 10,
+                                               "SubtitleInfoSet": [{"Definition": 1}]}]},
+         "MediaProcessTask.AdaptiveDynamicStreamingTaskSet.0.SubtitleInfoSet"),
     ],
 )  # fmt: skip
 def test_media_extras_are_refused_in_flows_and_procedures(

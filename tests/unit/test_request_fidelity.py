@@ -148,7 +148,7 @@ def test_the_issue_s_fields_are_refused() -> None:
             ("TranscodeTaskSet", "MosaicSet"),
             ("TranscodeTaskSet", "TraceWatermark"),
             ("SnapshotByTimeOffsetTaskSet", "WatermarkSet"),
-            ("AdaptiveDynamicStreamingTaskSet", "SubtitleSet"),
+            ("AdaptiveDynamicStreamingTaskSet", "SubtitleInfoSet"),
         ]:
             assert f"{mpt}.{set_name}.0.{field}" in paths, (action, set_name, field)
         for ai in ("AiRecognitionTask", "AiContentReviewTask", "AiAnalysisTask"):

@@ -29,6 +29,7 @@ from vodflow.errors import VodError
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import media as media_q
+from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
@@ -82,6 +83,20 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     kinds.check_task_count(len(items))
     _one_output_per_definition(items)
     return items
+
+
+async def _check_subtitles(conn: AsyncConnection, file_id: str, mpt: Mapping[str, Any]) -> None:
+    """Refuse subtitle ids the media does not have (ProcessMedia names one media; a
+    procedure's are checked when its subtask runs)."""
+    have = {r["subtitle_id"] for r in await subtitles_q.of_media(conn, file_id)}
+    for i, task in enumerate(mpt.get("AdaptiveDynamicStreamingTaskSet") or []):
+        for sid in task.get("SubtitleSet") or []:
+            if sid not in have:
+                raise VodError(
+                    "InvalidParameterValue",
+                    f"MediaProcessTask.AdaptiveDynamicStreamingTaskSet.{i}.SubtitleSet: "
+                    f"the media has no subtitle `{sid}`.",
+                )
 
 
 class FlowService:
@@ -173,6 +188,7 @@ class FlowService:
             if app_row is None:
                 raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
             started = await self.start_in(conn, app_row, file_id, media_process_task, options)
+            await _check_subtitles(conn, file_id, media_process_task)
         await self.dispatch(started)
         return started.task_id
 

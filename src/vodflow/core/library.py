@@ -31,12 +31,14 @@ from vodflow.core import classes, events, kinds
 from vodflow.core.blobkeys import media_dir, url_for
 from vodflow.core.flows import FlowOptions, FlowService
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
+from vodflow.core.subtitle_files import subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.media.errors import ProbeError
 from vodflow.media.probe import MediaProbe, probe
 from vodflow.store import apps as apps_q
 from vodflow.store import media as q
+from vodflow.store import subtitles as subtitles_q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.media_views import media_basic_info, media_info
@@ -305,11 +307,12 @@ class LibraryService:
         async with self.db.read() as conn:
             rows = await q.get_many(conn, app_id, file_ids)
             outs = await q.outputs_many(conn, list(rows))
+            subs = await subtitles_q.of_many(conn, list(rows))
             await classes.name_classes(conn, app_id, rows.values())
         found, missing = [], []
         for fid in dict.fromkeys(file_ids):
             if fid in rows:
-                found.append(self.media_info(rows[fid], outs.get(fid, []), filters))
+                found.append(self.media_info(rows[fid], outs[fid], subs[fid], filters))
             else:
                 missing.append(fid)
         return found, missing
@@ -318,11 +321,13 @@ class LibraryService:
         self,
         row: Mapping[str, Any],
         outputs: list[dict[str, Any]],
+        subtitles: list[dict[str, Any]],
         filters: set[str] | None = None,
     ) -> dict[str, Any]:
-        """Tencent's MediaInfo: BasicInfo, MetaData and one *Info per output kind."""
+        """Tencent's MediaInfo: BasicInfo, MetaData, one *Info per output kind, subtitles."""
         sections = [(fam.name, fam.section, fam.item_set) for fam in kinds.FAMILIES]
-        return media_info(row, self.basic_info(row), outputs, sections, filters)
+        items = [subtitle_item(s, self.public_url) for s in subtitles]
+        return media_info(row, self.basic_info(row), outputs, sections, items, filters)
 
     async def modify(
         self,
@@ -334,8 +339,9 @@ class LibraryService:
         class_id: int | None = None,
         expire_time: Any = KEEP,
         cover_data: bytes | None = None,
+        in_tx: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> str:
-        """ModifyMediaInfo; returns the CoverUrl (new when CoverData was given)."""
+        """ModifyMediaInfo; the CoverUrl (new with CoverData). `in_tx` joins its transaction."""
         async with self.db.read() as conn:
             row = await q.get(conn, app_id, file_id)
         if row is None:
@@ -360,11 +366,13 @@ class LibraryService:
             finally:
                 tmp.unlink(missing_ok=True)
             changes["cover_key"] = new_cover
-        if changes:
+        if changes or in_tx is not None:
             async with self.db.tx() as conn:
                 if class_id is not None:
                     await classes.check_class(conn, app_id, class_id)
                 await q.modify(conn, app_id, file_id, update_time=now(), **changes)
+                if in_tx is not None:
+                    await in_tx(conn)
         if new_cover and row["cover_key"] and row["cover_key"] != new_cover:
             self.blobs.delete(row["cover_key"])
         cover_key = new_cover or row["cover_key"]
@@ -383,9 +391,11 @@ class LibraryService:
                 )
             rows, total = await q.search(conn, app_id, **criteria)
             outs = await q.outputs_many(conn, [r["file_id"] for r in rows])
+            subs = await subtitles_q.of_many(conn, [r["file_id"] for r in rows])
             await classes.name_classes(conn, app_id, rows)
         cursor = (rows[-1]["create_time"], rows[-1]["file_id"]) if rows else None
-        return [self.media_info(r, outs.get(r["file_id"], [])) for r in rows], total, cursor
+        infos = [self.media_info(r, outs[r["file_id"]], subs[r["file_id"]]) for r in rows]
+        return infos, total, cursor
 
     async def delete(
         self, app_id: int, file_id: str, parts: list[tuple[str, int]] | None = None

@@ -43,12 +43,14 @@ from vodflow.core.flows import FlowService
 from vodflow.core.kinds import Outcome
 from vodflow.core.library import LibraryService
 from vodflow.core.placement import JOURNAL, OutputPlacement
+from vodflow.core.subtitle_files import Carried, subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.strays import kill_strays
 from vodflow.owners import OWNER
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import media as media_q
+from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database, is_transient
 from vodflow.timeutil import now
@@ -462,3 +464,13 @@ class _Context:
 
     def opts(self) -> dict[str, Any]:
         return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
+
+    async def subtitles(self, ids: Sequence[str]) -> list[Carried]:
+        async with self.runner.db.read() as conn:
+            found = await subtitles_q.of_media(conn, self.media["file_id"])
+        rows = {r["subtitle_id"]: r for r in found}
+        blobs = self.runner.blobs
+        return [Carried(rows[i], blobs.path(rows[i]["blob_key"])) for i in ids if i in rows]
+
+    def subtitle_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return subtitle_item(row, self.runner.public_url)

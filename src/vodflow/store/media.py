@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, not_, or_, sel
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vodflow.store.schema import media, media_outputs
+from vodflow.store.schema import media, media_outputs, media_subtitles
 from vodflow.timeutil import now
 
 
@@ -49,6 +49,7 @@ async def modify(conn: AsyncConnection, app_id: int, file_id: str, **values: Any
 
 async def remove(conn: AsyncConnection, app_id: int, file_id: str) -> None:
     await conn.execute(delete(media_outputs).where(media_outputs.c.file_id == file_id))
+    await conn.execute(delete(media_subtitles).where(media_subtitles.c.file_id == file_id))
     await conn.execute(delete(media).where(media.c.file_id == file_id, media.c.app_id == app_id))
 
 

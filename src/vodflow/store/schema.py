@@ -116,6 +116,24 @@ media_outputs = Table(
     UniqueConstraint("file_id", "kind", "definition", name="uq_media_output"),
 )
 
+# Subtitles of a media (ModifyMediaInfo AddSubtitles): the file is a blob under the
+# media's folder, kept as the caller sent it (WebVTT or SRT, validated). Ids are the
+# caller's or generated, unique per media; `id` orders them as they were added.
+media_subtitles = Table(
+    "media_subtitles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", String(32), ForeignKey("media.file_id", ondelete="CASCADE"), nullable=False),
+    Column("subtitle_id", String(16), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("blob_key", String(512), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("create_time", Float, nullable=False),
+    UniqueConstraint("file_id", "subtitle_id", name="uq_media_subtitle"),
+)
+
 upload_sessions = Table(
     "upload_sessions",
     metadata,

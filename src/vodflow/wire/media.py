@@ -1,4 +1,5 @@
-"""Library actions: DescribeMediaInfos, ModifyMediaInfo, SearchMedia, DeleteMedia."""
+"""Library actions: DescribeMediaInfos, ModifyMediaInfo, SearchMedia, DeleteMedia,
+AttachMediaSubtitles."""
 
 from __future__ import annotations
 
@@ -39,6 +40,34 @@ class DescribeMediaInfosRequest(Request):
     Filters: Annotated[list[FilterField], Field(max_length=32)] | None = None
 
 
+SUBTITLE_FORMATS = ("vtt", "srt")
+# Tencent: "at most 16 characters: letters, digits, _ and -".
+SubtitleId = Annotated[Str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _subtitle_format(value: Any) -> Any:
+    # Tencent's own code for it, not the generic InvalidParameterValue.Format.
+    if isinstance(value, str) and value not in SUBTITLE_FORMATS:
+        raise VodError(
+            "InvalidParameterValue.SubtitleFormat",
+            f"Format takes {' or '.join(SUBTITLE_FORMATS)}, not `{value[:16]}`.",
+        )
+    return value
+
+
+class MediaSubtitleInput(Input):
+    NOTES = {
+        "Format": "vtt (Tencent's) and srt (converted to WebVTT in adaptive streams)",
+        "Content": "validated as the declared format; at most 2 MiB decoded",
+    }
+    Name: Annotated[Str, Field(min_length=1, max_length=64)]
+    Language: Annotated[Str, Field(min_length=1, max_length=35)]
+    Format: Annotated[Str, BeforeValidator(_subtitle_format)]
+    # Base64; the decoded size is checked against core's limit (its own message).
+    Content: Annotated[Str, Field(min_length=1, max_length=4 * 1024 * 1024)]
+    Id: SubtitleId | None = None
+
+
 class ModifyMediaInfoRequest(Request):
     REFUSED = {
         **dict.fromkeys(
@@ -46,7 +75,6 @@ class ModifyMediaInfoRequest(Request):
             "key-frame descriptions",
         ),
         **dict.fromkeys(("AddTags", "DeleteTags", "ClearTags"), "media tags"),
-        **dict.fromkeys(("AddSubtitles", "DeleteSubtitleIds", "ClearSubtitles"), "subtitles"),
         **dict.fromkeys(("DeleteKnowledgeBases", "ClearKnowledgeBases"), "knowledge bases"),
     }
     FileId: FileIdField
@@ -56,6 +84,19 @@ class ModifyMediaInfoRequest(Request):
     ExpireTime: Annotated[Str, Field(max_length=64)] | None = None
     # Base64 of the image; the API body limit bounds it further.
     CoverData: Annotated[Str, Field(max_length=14 * 1024 * 1024)] | None = None
+    AddSubtitles: (
+        Annotated[list[MediaSubtitleInput], at_most(16, "LimitExceeded", "AddSubtitles")] | None
+    ) = None
+    DeleteSubtitleIds: Annotated[list[SubtitleId], Field(max_length=64)] | None = None
+    ClearSubtitles: Int | None = None
+
+
+class AttachMediaSubtitlesRequest(Request):
+    FileId: FileIdField
+    Operation: Literal["Attach", "Detach"]
+    AdaptiveDynamicStreamingDefinition: Annotated[Int, Field(ge=0, le=2**40)]
+    SubtitleIds: Annotated[list[SubtitleId], Field(min_length=1, max_length=16)]
+    DefaultSubtitleId: SubtitleId | None = None
 
 
 class TimeRange(Input):

@@ -59,18 +59,21 @@ def media_info(
     basic_info: dict[str, Any],
     outputs: Sequence[Mapping[str, Any]],
     sections: Sequence[tuple[str, str, str]],
+    subtitles: Sequence[Mapping[str, Any]] = (),
     filters: set[str] | None = None,
 ) -> dict[str, Any]:
-    """MediaInfo: BasicInfo, MetaData and one *Info per output kind.
+    """MediaInfo: BasicInfo, MetaData, one *Info per output kind, and SubtitleInfo.
 
     `sections` are (output kind, MediaInfo section, its item list) in Tencent's
-    order; `filters` the Filters of DescribeMediaInfos (None: everything).
+    order; `subtitles` MediaSubtitleItems; `filters` the Filters of
+    DescribeMediaInfos (None: everything).
     """
     info: dict[str, Any] = {"FileId": row["file_id"]}
     shown: dict[str, Any] = {"BasicInfo": basic_info, "MetaData": row.get("meta") or None}
     for kind, section, item_set in sections:
         items = [o["info"] for o in outputs if o["kind"] == kind]
         shown[section] = {item_set: items} if items else None
+    shown["SubtitleInfo"] = {"SubtitleSet": list(subtitles)} if subtitles else None
     for name, value in shown.items():
         wanted = filters is None or name[0].lower() + name[1:] in filters
         if wanted and value is not None:

@@ -113,13 +113,19 @@ class CoverBySnapshotTaskInput(Input):
     PositionValue: Annotated[Float, Field(ge=0, le=1e7)]
 
 
+# Tencent: "at most 16 characters: letters, digits, _ and -".
+SubtitleIdStr = Annotated[Str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class AdaptiveDynamicStreamingTaskInput(Input):
     REFUSED = {
         **_MEDIA_EXTRAS,
-        "SubtitleSet": "subtitle tracks in adaptive streams",
         "DrmInfo": "DRM encryption",
     }
+    NOTES = {"SubtitleSet": "ids of the media's subtitles; WebVTT renditions of the stream"}
     Definition: Definition
+    # Subtitles of the media (ModifyMediaInfo AddSubtitles), by id; at most 16.
+    SubtitleSet: Annotated[list[SubtitleIdStr], Field(max_length=16)] | None = None
 
 
 _Item = TypeVar("_Item", bound=WireModel)
@@ -284,6 +290,15 @@ class MediaSubStreamInfoItem(WireModel):
     Size: int
 
 
+class MediaSubtitleItem(WireModel):
+    Id: str
+    Name: str
+    Language: str
+    Format: str
+    Url: str
+    Source: str | None = None
+
+
 class AdaptiveDynamicStreamingInfoItem(WireModel):
     Definition: int
     Package: str
@@ -292,6 +307,9 @@ class AdaptiveDynamicStreamingInfoItem(WireModel):
     Size: int
     DigitalWatermarkType: str
     SubStreamSet: list[MediaSubStreamInfoItem]
+    # The subtitles carried as WebVTT renditions (SubtitleSet, AttachMediaSubtitles).
+    SubtitleSet: list[MediaSubtitleItem] | None = None
+    DefaultSubtitleId: str | None = None
 
 
 class SubtaskResult(WireModel):

@@ -1,4 +1,5 @@
-"""Library actions: DescribeMediaInfos, ModifyMediaInfo, SearchMedia, DeleteMedia."""
+"""Library actions: DescribeMediaInfos, ModifyMediaInfo, SearchMedia, DeleteMedia,
+AttachMediaSubtitles."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
 from vodflow.timeutil import parse_iso
 from vodflow.wire.media import (
+    AttachMediaSubtitlesRequest,
     DeleteMediaRequest,
     DescribeMediaInfosRequest,
     ModifyMediaInfoRequest,
@@ -62,16 +64,48 @@ async def ModifyMediaInfo(ctx: Context, req: ModifyMediaInfoRequest) -> dict[str
             ) from None
         if not cover:
             raise VodError("InvalidParameterValue.ImageDecodeError", "CoverData is empty.")
-    cover_url = await _library(ctx).modify(
+    subtitles = ctx.services.subtitles
+    change = await subtitles.prepare(
         ctx.app_id,
         req.FileId,
-        name=req.Name,
-        description=req.Description,
-        class_id=req.ClassId,
-        expire_time=expire,
-        cover_data=cover,
+        [s.dump() for s in req.AddSubtitles or []],
+        req.DeleteSubtitleIds,
+        req.ClearSubtitles == 1,
     )
-    return {"CoverUrl": cover_url, "AddedSubtitleSet": []}
+    try:
+        if change is not None:
+            change.commit_blobs()
+        cover_url = await _library(ctx).modify(
+            ctx.app_id,
+            req.FileId,
+            name=req.Name,
+            description=req.Description,
+            class_id=req.ClassId,
+            expire_time=expire,
+            cover_data=cover,
+            in_tx=change.apply if change is not None else None,
+        )
+    except BaseException:
+        if change is not None:
+            change.discard()
+        raise
+    if change is None:
+        return {"CoverUrl": cover_url, "AddedSubtitleSet": []}
+    await subtitles.forget_deleted(ctx.app_id, change)
+    return {"CoverUrl": cover_url, "AddedSubtitleSet": change.added()}
+
+
+@action()
+async def AttachMediaSubtitles(ctx: Context, req: AttachMediaSubtitlesRequest) -> dict[str, Any]:
+    await ctx.services.subtitles.attach(
+        ctx.app_id,
+        req.FileId,
+        req.Operation,
+        req.AdaptiveDynamicStreamingDefinition,
+        list(req.SubtitleIds),
+        req.DefaultSubtitleId,
+    )
+    return {}
 
 
 @action()

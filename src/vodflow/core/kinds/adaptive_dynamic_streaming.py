@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,9 @@ from vodflow.core.kinds.base import (
     preset_common,
     preset_video,
 )
+from vodflow.core.subtitle_files import name_tracks, write_tracks
 from vodflow.media import ops
+from vodflow.media.errors import INVALID_INPUT
 from vodflow.wire.tasks import AdaptiveDynamicStreamingInfoItem, AdaptiveDynamicStreamingTaskInput
 
 
@@ -68,11 +71,25 @@ async def _adaptive(
         (int(meta.get("Width") or 0), int(meta.get("Height") or 0)),
         int(meta.get("Bitrate") or 0),
     )
+    wanted = list(dict.fromkeys(item.get("SubtitleSet") or []))
+    carried = await ctx.subtitles(wanted)
+    missing = [i for i in wanted if i not in {c.id for c in carried}]
+    if missing:
+        o.fail(INVALID_INPUT, f"the media has no subtitle `{missing[0]}`")
+        return
     result = await ops.adaptive_streaming(ctx.src, spec, ctx.work, **ctx.opts())
     info = specs.adaptive_item(result, definition, ctx.url(result.path))
+    files = list(result.files)
+    if carried:
+        # WebVTT renditions beside the video ones, named in the master playlist.
+        written = await asyncio.to_thread(write_tracks, result.path, carried)
+        await asyncio.to_thread(name_tracks, result.path, carried, None)
+        files += written
+        info["Size"] += sum(f.stat().st_size for f in written)
+        info["SubtitleSet"] = [ctx.subtitle_item(c.row) for c in carried]
     o.ok, o.output = True, info
     o.moves = [ctx.entry(name), ctx.entry(result.path.name)]
-    o.register = (FAMILY.name, definition, info, [ctx.key(f) for f in result.files])
+    o.register = (FAMILY.name, definition, info, [ctx.key(f) for f in files])
 
 
 KIND = Kind(

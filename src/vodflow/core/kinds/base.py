@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from vodflow.core.subtitle_files import Carried
 from vodflow.wire.common import WireModel
 from vodflow.wire.tasks import RESULT_FIELDS
 
@@ -129,6 +130,14 @@ class RunContext(Protocol):
 
     def opts(self) -> dict[str, Any]:
         """on_progress and threads for a media op."""
+        ...
+
+    async def subtitles(self, ids: Sequence[str]) -> list[Carried]:
+        """The media's subtitles of these ids (the ones that exist), in `ids` order."""
+        ...
+
+    def subtitle_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A subtitle's MediaSubtitleItem."""
         ...
 
 
