@@ -90,6 +90,7 @@ CONTENT_TYPES: dict[str, str] = {
     "tiff": "image/tiff",
     "m3u8": "application/vnd.apple.mpegurl",
     "vtt": "text/vtt",
+    "srt": "application/x-subrip",
     "mpd": "application/dash+xml",
 }
 
