@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests import framecode, mediagen
 from tests.assertions import call_code, code_of
 from tests.flows_support import add_media, wait_task
 from tests.servers import ServerProcess
+from tests.uploadkit import upload
 
 pytestmark = pytest.mark.e2e
 
@@ -459,3 +461,29 @@ def test_bad_attach_and_subtitle_set(server: ServerProcess, file_id: str) -> Non
         )
         == "InvalidParameter"
     )
+
+
+def test_a_procedure_naming_a_missing_subtitle(
+    server: ServerProcess, file_id: str, clip: Path
+) -> None:
+    """ProcessMediaByProcedure checks the ids on its media at once; a procedure run on
+    upload (a new media has no subtitles yet) fails its subtask with InvalidInput
+    before any encoding, and the flow still ends."""
+    name = f"subs{time.time_ns() % 10**12}"
+    ads = {"Definition": 10, "SubtitleSet": ["absent"]}
+    server.call(
+        "CreateProcedureTemplate",
+        {"Name": name, "MediaProcessTask": {"AdaptiveDynamicStreamingTaskSet": [ads]}},
+    )
+    assert (
+        call_code(server, "ProcessMediaByProcedure", {"FileId": file_id, "ProcedureName": name})
+        == "InvalidParameterValue"
+    )
+    committed = upload(server, clip, Procedure=name)
+    (task,) = server.call("DescribeTasks", {"FileId": committed["FileId"]})["TaskSet"]
+    detail = wait_task(server, task["TaskId"])
+    (result,) = detail["ProcedureTask"]["MediaProcessResultSet"]
+    body = result["AdaptiveDynamicStreamingTask"]
+    assert (body["Status"], body["ErrCodeExt"]) == ("FAIL", "InvalidInput")
+    assert "absent" in body["Message"]
+    assert media_info(server, committed["FileId"]).AdaptiveDynamicStreamingInfo is None

@@ -86,8 +86,8 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def _check_subtitles(conn: AsyncConnection, file_id: str, mpt: Mapping[str, Any]) -> None:
-    """Refuse subtitle ids the media does not have (ProcessMedia names one media; a
-    procedure's are checked when its subtask runs)."""
+    """Refuse subtitle ids the media does not have (ProcessMedia and
+    ProcessMediaByProcedure; a procedure run on upload is checked when its subtask runs)."""
     have = {r["subtitle_id"] for r in await subtitles_q.of_media(conn, file_id)}
     for i, task in enumerate(mpt.get("AdaptiveDynamicStreamingTaskSet") or []):
         for sid in task.get("SubtitleSet") or []:
