@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,9 +112,11 @@ class SubtitleService:
         self.blobs = blobs
         self.settings = settings
         self.templates = templates
-        # One change at a time per stream in this process; other processes are
-        # caught by the guarded update.
-        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        # One change at a time per stream in this process (a lock lives while someone
+        # holds or awaits it); other processes are caught by the guarded update.
+        self._locks: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     @property
     def public_url(self) -> str:
@@ -223,11 +226,11 @@ class SubtitleService:
         subtitle_ids: Sequence[str],
         default_id: str | None = None,
     ) -> None:
-        lock = self._locks.setdefault((file_id, definition), asyncio.Lock())
+        lock = self._locks.get((file_id, definition))
+        if lock is None:
+            lock = self._locks[(file_id, definition)] = asyncio.Lock()
         async with lock:
             await self._attach(app_id, file_id, operation, definition, subtitle_ids, default_id)
-        if not lock.locked():
-            self._locks.pop((file_id, definition), None)
 
     async def _attach(
         self,
@@ -272,13 +275,13 @@ class SubtitleService:
                 if sid not in rows:
                     raise _bad(f"SubtitleIds: the media has no subtitle `{sid}`.")
             after = attached + [s for s in wanted if s not in attached]
-            default = default_id or info.get("DefaultSubtitleId")
         else:
             for sid in wanted:
                 if sid not in attached:
                     raise _bad(f"SubtitleIds: the subtitle `{sid}` is not attached to the stream.")
             after = [s for s in attached if s not in wanted]
-            default = default_id or info.get("DefaultSubtitleId")
+        # Left out, the stream keeps its default while that is still attached.
+        default = default_id or info.get("DefaultSubtitleId")
         if default is not None and default not in after:
             if default_id is not None:
                 raise _bad(f"DefaultSubtitleId `{default_id}` is not among the stream's subtitles.")
