@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,8 @@ from vodflow.store import media as media_q
 from vodflow.store import subtitles as q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
+
+log = logging.getLogger("vodflow.subtitles")
 
 # Tencent: "at most 16 subtitles per media".
 MAX_SUBTITLES = 16
@@ -208,10 +211,14 @@ class SubtitleService:
                 outs = await media_q.outputs(conn, change.file_id)
             for out in outs:
                 attached = {s["Id"] for s in out["info"].get("SubtitleSet") or []}
-                if out["kind"] == ads.FAMILY.name and attached & gone:
+                if out["kind"] != ads.FAMILY.name or not attached & gone:
+                    continue
+                try:
                     await self.attach(
                         app_id, change.file_id, "Detach", out["definition"], sorted(attached & gone)
                     )
+                except VodError as exc:  # re-made or changed meanwhile: nothing to undo
+                    log.warning("detaching %s from %s: %s", gone, change.file_id, exc.message)
         for r in change.deleted:
             self.blobs.delete(r["blob_key"])
 
@@ -241,51 +248,11 @@ class SubtitleService:
         subtitle_ids: Sequence[str],
         default_id: str | None,
     ) -> None:
-        async with self.db.read() as conn:
-            media = await media_q.get(conn, app_id, file_id)
-            if media is None:
-                raise VodError(
-                    "ResourceNotFound.FileNotExist", f"The media `{file_id[:32]}` does not exist."
-                )
-            rows = {r["subtitle_id"]: r for r in await q.of_media(conn, file_id)}
-            out = next(
-                (
-                    o
-                    for o in await media_q.outputs(conn, file_id)
-                    if o["kind"] == ads.FAMILY.name and o["definition"] == definition
-                ),
-                None,
-            )
-        if out is None:
-            if await self.templates.find(app_id, ads.FAMILY.name, definition) is None:
-                raise VodError(
-                    "InvalidParameterValue.Definition",
-                    f"The AdaptiveDynamicStreaming template `{definition}` does not exist.",
-                )
-            raise VodError(
-                "InvalidParameterValue.Definition",
-                f"The media has no adaptive stream of template `{definition}` "
-                "(run AdaptiveDynamicStreaming first).",
-            )
+        rows, out = await self._stream(app_id, file_id, definition)
         info = dict(out["info"])
         attached = [s["Id"] for s in info.get("SubtitleSet") or []]
         wanted = list(dict.fromkeys(subtitle_ids))
-        if operation == "Attach":
-            for sid in wanted:
-                if sid not in rows:
-                    raise _bad(f"SubtitleIds: the media has no subtitle `{sid}`.")
-            after = attached + [s for s in wanted if s not in attached]
-        else:
-            for sid in wanted:
-                if sid not in attached:
-                    raise _bad(f"SubtitleIds: the subtitle `{sid}` is not attached to the stream.")
-            after = [s for s in attached if s not in wanted]
-        # Left out, the stream keeps its default while that is still attached.
-        default = default_id or info.get("DefaultSubtitleId")
-        if default is not None and default not in after:
-            if default_id is not None:
-                raise _bad(f"DefaultSubtitleId `{default_id}` is not among the stream's subtitles.")
-            default = None
+        after, default = _next_set(operation, rows, attached, wanted, info, default_id)
         master_key = next(
             (k for k in out["blob_keys"] if url_for(self.public_url, k) == info["Url"]), None
         )
@@ -297,8 +264,7 @@ class SubtitleService:
         def key(path: Path) -> str:
             return f"{folder}/{path.relative_to(master.parent).as_posix()}"
 
-        # Rows of subtitles deleted meanwhile are kept from the stream's own list.
-        known = {s["Id"]: s for s in info.get("SubtitleSet") or []}
+        # A subtitle deleted meanwhile (its row gone) leaves the stream here too.
         carried = [
             Carried(rows[s], self.blobs.path(rows[s]["blob_key"])) for s in after if s in rows
         ]
@@ -315,11 +281,7 @@ class SubtitleService:
         doomed_keys = {key(f) for f in doomed}
         keys = [k for k in out["blob_keys"] if k not in doomed_keys]
         keys += [k for k in (key(f) for f in written) if k not in keys]
-        items = [
-            subtitle_item(rows[s], self.public_url) if s in rows else known[s]
-            for s in after
-            if s in rows or s in known
-        ]
+        items = [subtitle_item(c.row, self.public_url) for c in carried]
         info.pop("SubtitleSet", None)
         info.pop("DefaultSubtitleId", None)
         if items:
@@ -336,6 +298,60 @@ class SubtitleService:
             await q.touch_media(conn, file_id)
         for f in doomed:
             f.unlink(missing_ok=True)
+
+    async def _stream(
+        self, app_id: int, file_id: str, definition: int
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """The media's subtitle rows by id, and its adaptive stream of `definition`."""
+        async with self.db.read() as conn:
+            media = await media_q.get(conn, app_id, file_id)
+            if media is None:
+                raise VodError(
+                    "ResourceNotFound.FileNotExist", f"The media `{file_id[:32]}` does not exist."
+                )
+            rows = {r["subtitle_id"]: r for r in await q.of_media(conn, file_id)}
+            outs = await media_q.outputs(conn, file_id)
+        for out in outs:
+            if out["kind"] == ads.FAMILY.name and out["definition"] == definition:
+                return rows, out
+        if await self.templates.find(app_id, ads.FAMILY.name, definition) is None:
+            raise VodError(
+                "InvalidParameterValue.Definition",
+                f"The AdaptiveDynamicStreaming template `{definition}` does not exist.",
+            )
+        raise VodError(
+            "InvalidParameterValue.Definition",
+            f"The media has no adaptive stream of template `{definition}` "
+            "(run AdaptiveDynamicStreaming first).",
+        )
+
+
+def _next_set(
+    operation: str,
+    rows: Mapping[str, Any],
+    attached: list[str],
+    wanted: list[str],
+    info: Mapping[str, Any],
+    default_id: str | None,
+) -> tuple[list[str], str | None]:
+    """The stream's subtitle ids and default after Attach or Detach of `wanted`."""
+    if operation == "Attach":
+        for sid in wanted:
+            if sid not in rows:
+                raise _bad(f"SubtitleIds: the media has no subtitle `{sid}`.")
+        after = attached + [s for s in wanted if s not in attached]
+    else:
+        for sid in wanted:
+            if sid not in attached:
+                raise _bad(f"SubtitleIds: the subtitle `{sid}` is not attached to the stream.")
+        after = [s for s in attached if s not in wanted]
+    # Left out, the stream keeps its default while that is still attached.
+    default = default_id or info.get("DefaultSubtitleId")
+    if default is not None and default not in after:
+        if default_id is not None:
+            raise _bad(f"DefaultSubtitleId `{default_id}` is not among the stream's subtitles.")
+        default = None
+    return after, default
 
 
 def _size(files: Sequence[Path]) -> int:
