@@ -294,6 +294,23 @@ def test_subtitles_into_the_adaptive_stream_and_attached_later(
     # The stream still plays: every variant segment is served.
     assert httpx.get(f"{video_base}/{uris(video_pl)[-1]}", timeout=30).status_code == 200
 
+    # Deleting the stream takes its subtitle renditions along; the subtitles stay.
+    attach(server, file_id, "Attach", definition, ["en-1"])
+    assert httpx.get(sub_url, timeout=30).status_code == 200
+    server.call(
+        "DeleteMedia",
+        {"FileId": file_id,
+         "DeleteParts": [{"Type": "AdaptiveDynamicStreamingFiles", "Definition": definition}]},
+    )  # fmt: skip
+    assert httpx.get(sub_url, timeout=30).status_code == 404
+    assert (
+        httpx.get(f"{sub_url.rsplit('/', 1)[0]}/{uris(sub_pl)[0]}", timeout=30).status_code == 404
+    )
+    kept = media_info(server, file_id)
+    assert kept.AdaptiveDynamicStreamingInfo is None
+    assert [s.Id for s in kept.SubtitleInfo.SubtitleSet] == ["en-1"]
+    assert httpx.get(listed[0].Url, timeout=30).text == VTT
+
 
 def test_subtitles_added_deleted_and_cleared(server: ServerProcess, file_id: str) -> None:
     added = add_subtitles(
