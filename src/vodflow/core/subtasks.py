@@ -462,3 +462,6 @@ class _Context:
 
     def opts(self) -> dict[str, Any]:
         return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
+
+    def blob_path(self, key: str) -> Path:
+        return self.runner.blobs.path(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from vodflow.core.kinds.base import (
     preset_audio,
     preset_common,
     preset_video,
+    watermarks_of,
 )
 from vodflow.media import ops
 from vodflow.wire.tasks import AdaptiveDynamicStreamingInfoItem, AdaptiveDynamicStreamingTaskInput
@@ -68,6 +70,10 @@ async def _adaptive(
         (int(meta.get("Width") or 0), int(meta.get("Height") or 0)),
         int(meta.get("Bitrate") or 0),
     )
+    marks = await watermarks_of(ctx, item, f"{name}.watermarks")
+    if marks:  # every rendition carries them, each fitted to its own frame
+        renditions = [dataclasses.replace(r, watermarks=marks) for r in spec.renditions]
+        spec = dataclasses.replace(spec, renditions=renditions)
     result = await ops.adaptive_streaming(ctx.src, spec, ctx.work, **ctx.opts())
     info = specs.adaptive_item(result, definition, ctx.url(result.path))
     o.ok, o.output = True, info

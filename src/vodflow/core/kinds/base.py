@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from vodflow.core import watermarks
+from vodflow.media.ops.watermark import Watermark
 from vodflow.wire.common import WireModel
 from vodflow.wire.tasks import RESULT_FIELDS
 
@@ -131,6 +133,10 @@ class RunContext(Protocol):
         """on_progress and threads for a media op."""
         ...
 
+    def blob_path(self, key: str) -> Path:
+        """The file of a blob (a watermark template's image)."""
+        ...
+
 
 Run = Callable[[RunContext, list[Outcome]], Awaitable[None]]
 OneRun = Callable[[RunContext, Mapping[str, Any], Mapping[str, Any], int, Outcome], Awaitable[None]]
@@ -184,6 +190,25 @@ def registered(
     """A success whose outputs are the folder `sub` of the work directory."""
     o.ok, o.output, o.moves = True, info, [ctx.entry(sub)]
     o.register = (family.name, definition, info, [ctx.key(p) for p in paths])
+
+
+async def watermarks_of(
+    ctx: RunContext, item: Mapping[str, Any], sub: str
+) -> tuple[Watermark, ...]:
+    """What an item's WatermarkSet draws; its text and SVG files go to ``work/sub``."""
+    if not item.get("WatermarkSet"):
+        return ()
+
+    async def find(definition: int) -> dict[str, Any] | None:
+        return await ctx.template(watermarks.FAMILY_NAME, definition)
+
+    return await watermarks.resolve(
+        item["WatermarkSet"],
+        find,
+        ctx.blob_path,
+        ctx.work / sub,
+        threads=ctx.opts().get("threads"),
+    )
 
 
 # --- pieces of preset templates ------------------------------------------------------
