@@ -20,7 +20,7 @@ from typing import Any, Final
 from vodflow.blobstore import BlobStore
 from vodflow.core.blobkeys import url_for
 from vodflow.core.templates import TemplateService
-from vodflow.core.watermarks import FAMILY_NAME
+from vodflow.core.watermarks import FAMILY_NAME, TYPE
 from vodflow.errors import VodError
 from vodflow.media.ops.watermark import check_image
 
@@ -46,6 +46,7 @@ class WatermarkTemplateService:
     ) -> tuple[int, str]:
         """The new Definition and, for an image template, its ImageUrl ("" otherwise)."""
         params = await self._store_image(app_id, params)
+        params[TYPE] = params.pop("Type", None)
         key = (params.get("ImageTemplate") or {}).get("ImageKey")
         try:
             definition = await self.templates.create(app_id, FAMILY_NAME, name, comment, params)
@@ -103,13 +104,14 @@ class WatermarkTemplateService:
             type_=None,
             offset=offset,
             limit=limit,
-            where=(lambda item: item.get("Type") == type_) if type_ else None,
+            where=(lambda item: item.get(TYPE) == type_) if type_ else None,
         )
         return [self._shown(item) for item in items], total
 
     def _shown(self, item: dict[str, Any]) -> dict[str, Any]:
         """A stored template as Tencent shows it: ImageUrl instead of the blob key."""
         out = copy.deepcopy(item)
+        out["Type"] = out.pop(TYPE)
         image = out.get("ImageTemplate")
         if isinstance(image, dict):
             image["ImageUrl"] = self._url(image.pop("ImageKey", None))

@@ -5,7 +5,8 @@ in the generic templates table as the family ``Watermark`` (`core/kinds/watermar
 Its stored form is Tencent's, with one difference: an image template keeps
 ``ImageTemplate.ImageKey`` (the blob holding the decoded image, written by
 `core/watermark_templates.py`) where the request had ``ImageContent`` and the
-answer shows ``ImageUrl``.
+answer shows ``ImageUrl``; and ``Type`` (image/text/svg) is kept as ``WatermarkType``,
+since a stored template's ``Type`` is Preset/Custom for every family.
 
 A ``WatermarkSet`` (Transcode, AdaptiveDynamicStreaming, SnapshotByTimeOffset,
 SampleSnapshot, CoverBySnapshot) is checked before a flow starts
@@ -34,6 +35,7 @@ from vodflow.media.ops.watermark import (
 )
 
 FAMILY_NAME: Final = "Watermark"
+TYPE: Final = "WatermarkType"  # the stored name of the request's Type
 TYPES: Final = ("image", "text", "svg")
 # The task sets whose items take a WatermarkSet, and those that make stills:
 # Tencent: "文字水印不支持截图打水印", "SVG 水印不支持截图打水印".
@@ -110,7 +112,7 @@ def _sub(params: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def rules(params: dict[str, Any]) -> dict[str, Any]:
     """Create's rules (and a Modify's merged result's): defaults filled, values checked."""
-    kind = params.get("Type")
+    kind = params.get(TYPE)
     if kind not in TYPES:
         raise _bad("Type", "Type", "must be image, text or svg.")
     origin = params.get("CoordinateOrigin", "TopLeft")
@@ -121,7 +123,7 @@ def rules(params: dict[str, Any]) -> dict[str, Any]:
             "must be TopLeft, TopRight, BottomLeft or BottomRight.",
         )
     out: dict[str, Any] = {
-        "Type": kind,
+        TYPE: kind,
         "CoordinateOrigin": origin,
         "XPos": _position(params.get("XPos", "0px"), "XPos", "XPos"),
         "YPos": _position(params.get("YPos", "0px"), "YPos", "YPos"),
@@ -207,7 +209,7 @@ async def check_set(set_name: str, items: Any, find: Find) -> None:
                 "InvalidParameterValue.Watermarks",
                 f"{field}.Definition: the watermark template `{definition}` does not exist.",
             )
-        kind = tpl["Type"]
+        kind = tpl[TYPE]
         if set_name in STILL_SETS and kind != "image":
             raise _bad(
                 "Watermarks", field, f"{kind} watermarks cannot be put on snapshots (image only)."
@@ -267,7 +269,7 @@ async def resolve(
             "definition": definition,
         }
         work.mkdir(parents=True, exist_ok=True)
-        if tpl["Type"] == "image":
+        if tpl[TYPE] == "image":
             image = tpl["ImageTemplate"]
             marks.append(
                 Watermark(
@@ -281,7 +283,7 @@ async def resolve(
                     **common,
                 )
             )
-        elif tpl["Type"] == "text":
+        elif tpl[TYPE] == "text":
             text = tpl["TextTemplate"]
             path = work / f"watermark-{n}.txt"
             path.write_text(str(item.get("TextContent") or ""), encoding="utf-8")
