@@ -37,8 +37,6 @@ MPT = {"TranscodeTaskSet": [{"Definition": 100010}]}
     [
         ({"TranscodeTaskSet": [{"Definition": 100010, "MosaicSet": [{"Width": 10}]}]},
          "MediaProcessTask.TranscodeTaskSet.0.MosaicSet"),
-        ({"TranscodeTaskSet": [{"Definition": 100010, "HeadTailSet": [{"Definition": 1}]}]},
-         "MediaProcessTask.TranscodeTaskSet.0.HeadTailSet"),
         ({"TranscodeTaskSet": [{"Definition": 100010, "TraceWatermark": {"Switch": "ON"}}]},
          "MediaProcessTask.TranscodeTaskSet.0.TraceWatermark"),
         ({"AdaptiveDynamicStreamingTaskSet": [{"Definition": 10, "SubtitleSet": ["s"]}]},
