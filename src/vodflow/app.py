@@ -39,6 +39,7 @@ from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.upload_signatures import UploadSignatureService
 from vodflow.core.uploads import UploadService
+from vodflow.core.watermark_templates import WatermarkTemplateService
 from vodflow.credentials_file import load_root_credential
 from vodflow.fsmodes import private_dir
 from vodflow.metrics import metrics_endpoint
@@ -92,6 +93,7 @@ async def build_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit),
         events=events,
         templates=templates,
+        watermarks=WatermarkTemplateService(templates, blobs, settings.resolved_public_url),
         flows=flows,
         library=library,
         classes=ClassService(db),

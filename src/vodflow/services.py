@@ -27,6 +27,7 @@ from vodflow.core.tasks import TaskQueries
 from vodflow.core.templates import TemplateService
 from vodflow.core.upload_signatures import UploadSignatureService
 from vodflow.core.uploads import UploadService
+from vodflow.core.watermark_templates import WatermarkTemplateService
 from vodflow.notify.service import EventsService
 from vodflow.ratelimit import RateLimiter
 from vodflow.runtime.executor import Executor
@@ -53,6 +54,7 @@ class Services:
     limiter: RateLimiter
     events: EventsService
     templates: TemplateService
+    watermarks: WatermarkTemplateService
     flows: FlowService
     library: LibraryService
     classes: ClassService

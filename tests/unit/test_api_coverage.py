@@ -59,7 +59,8 @@ def test_every_sdk_request_field_is_honoured_or_refused() -> None:
     assert not missing, f"honour or refuse (REFUSED) these SDK fields: {missing}"
     paths = {(r.action, r.path): r.verdict for r in rows}
     # The sweep reaches nested structures and sees both verdicts.
-    assert paths[("ProcessMedia", "MediaProcessTask.TranscodeTaskSet.WatermarkSet")] == "refused"
+    assert paths[("ProcessMedia", "MediaProcessTask.TranscodeTaskSet.TraceWatermark")] == "refused"
+    assert paths[("ProcessMedia", "MediaProcessTask.TranscodeTaskSet.WatermarkSet")] == "honoured"
     assert paths[("ProcessMedia", "MediaProcessTask.TranscodeTaskSet.OverrideParameter")] == (
         "honoured"
     )

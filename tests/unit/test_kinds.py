@@ -114,7 +114,10 @@ def test_derived_tables_match_the_descriptors() -> None:
     mpt["CoverBySnapshotTaskSet"] = [{"Definition": 10, "PositionType": "Time", "PositionValue": 0}]
     assert [name for name, _item in expand(mpt)] == [k.name for k in kinds.KINDS]
     with pytest.raises(ValueError):
-        kinds.family("Watermark")
+        kinds.family("NoSuchFamily")
+    # A template kind without outputs: found by name, with no MediaInfo section of its own.
+    assert kinds.family("Watermark") in kinds.TEMPLATE_KINDS
+    assert kinds.family("Watermark") not in kinds.FAMILIES
     assert kinds.family_of_part("OriginalFiles") is None
 
 

@@ -144,10 +144,8 @@ def test_the_issue_s_fields_are_refused() -> None:
     for action in ("ProcessMedia", "CreateProcedureTemplate", "ResetProcedureTemplate"):
         paths = {_dotted((*loc, n)) for a, loc, n in REFUSED if a == action}
         for set_name, field in [
-            ("TranscodeTaskSet", "WatermarkSet"),
             ("TranscodeTaskSet", "MosaicSet"),
             ("TranscodeTaskSet", "TraceWatermark"),
-            ("SnapshotByTimeOffsetTaskSet", "WatermarkSet"),
             ("AdaptiveDynamicStreamingTaskSet", "SubtitleInfoSet"),
         ]:
             assert f"{mpt}.{set_name}.0.{field}" in paths, (action, set_name, field)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from vodflow.core.media_info import content_type
+from vodflow.core.watermark_templates import image_key_owner
 from vodflow.errors import VodError
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ async def serve_file(request: Request) -> Response:
     app_id, file_id, token = parts[0], parts[1], parts[2]
     if not app_id.isdigit() or len(file_id) > 32:
         return _not_found()
-    owner = await services.library.owner_of_url(app_id, file_id, token)
+    # A watermark template's image (ImageUrl): its unguessable folder is its own proof.
+    owner = image_key_owner(parts)
+    if owner is None:
+        owner = await services.library.owner_of_url(app_id, file_id, token)
     if owner is None:
         return _not_found()
     try:

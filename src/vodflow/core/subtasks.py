@@ -474,3 +474,6 @@ class _Context:
 
     def subtitle_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return subtitle_item(row, self.runner.public_url)
+
+    def blob_path(self, key: str) -> Path:
+        return self.runner.blobs.path(key)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from vodflow.core import kinds, presets
+from vodflow.core import kinds, presets, watermarks
 from vodflow.core.kinds.transcode import with_override
 from vodflow.errors import VodError
 from vodflow.store import templates as q
@@ -86,6 +86,7 @@ class TemplateService:
                     f"MediaProcessTask.{set_name}: the {kind} template `{definition}` "
                     "does not exist.",
                 )
+        await self._check_watermarks(app_id, mpt)
         for n, task in enumerate(mpt.get("TranscodeTaskSet") or []):
             for ht in task.get("HeadTailSet") or []:
                 definition = ht.get("Definition") if isinstance(ht, dict) else None
@@ -101,6 +102,15 @@ class TemplateService:
             if override:
                 tpl = await self.find(app_id, "Transcode", task["Definition"])
                 with_override(tpl or {}, override)  # its rules' error names the field
+
+    async def _check_watermarks(self, app_id: int, mpt: dict[str, Any]) -> None:
+        async def find(definition: int) -> dict[str, Any] | None:
+            return await self.find(app_id, watermarks.FAMILY_NAME, definition)
+
+        for set_name in watermarks.SETS:
+            for task in mpt.get(set_name) or []:
+                if task.get("WatermarkSet") is not None:
+                    await watermarks.check_set(set_name, task["WatermarkSet"], find)
 
     # ----- parameter templates -----
 

@@ -129,13 +129,19 @@ def timeout_for(duration_s: float | None, *, factor: float = 10.0, floor: float 
 
 
 def confine_inputs(
-    args: Sequence[str], *, threads: int | None = None, trusted_playlists: bool = False
+    args: Sequence[str],
+    *,
+    threads: int | None = None,
+    trusted_playlists: bool = False,
+    extra_formats: Sequence[str] = (),
 ) -> list[str]:
     """Return ``args`` with the input whitelists (and thread cap) before every ``-i``.
 
     Done here rather than by each caller so that no op can forget it.
     """
-    formats = SAFE_DEMUXERS + (PLAYLIST_DEMUXERS if trusted_playlists else ())
+    formats = (
+        SAFE_DEMUXERS + (PLAYLIST_DEMUXERS if trusted_playlists else ()) + tuple(extra_formats)
+    )
     confined: list[str] = []
     for arg in args:
         if arg == "-i":
@@ -245,6 +251,7 @@ async def run_ffmpeg(
     timeout: float | None = None,
     threads: int | None = None,
     trusted_playlists: bool = False,
+    extra_formats: Sequence[str] = (),
 ) -> None:
     """Run ffmpeg with ``args`` (inputs, filters, outputs) and wait for it.
 
@@ -255,6 +262,8 @@ async def run_ffmpeg(
     ``-threads`` from the op that builds the output options.
     ``trusted_playlists`` also allows the hls demuxer, for reading back
     playlists this service produced; the protocol whitelist stays ``file``.
+    ``extra_formats`` allows more demuxers for inputs the op chose itself (an SVG
+    watermark for ``svg_pipe``: never a media source).
 
     Raises :class:`FFmpegError` on a non-zero exit or a timeout. On
     cancellation or timeout the process is killed and reaped before the
@@ -264,7 +273,9 @@ async def run_ffmpeg(
     cmd += ["-nostats", "-progress", "pipe:1", "-y"]
     if threads:
         cmd += ["-filter_threads", str(threads), "-filter_complex_threads", str(threads)]
-    cmd += confine_inputs(args, threads=threads, trusted_playlists=trusted_playlists)
+    cmd += confine_inputs(
+        args, threads=threads, trusted_playlists=trusted_playlists, extra_formats=extra_formats
+    )
 
     try:
         proc = await asyncio.create_subprocess_exec(

@@ -28,10 +28,8 @@ MAX_PER_SET = 100
 # --- MediaProcessTaskInput ----------------------------------------------------
 
 # What vodflow does not do to media, refused by name wherever Tencent's structures
-# offer it (watermarks may come with issue 13).
-WATERMARKS = "watermarks"
+# offer it.
 _MEDIA_EXTRAS = {
-    "WatermarkSet": WATERMARKS,
     "TraceWatermark": "trace (forensic) watermarks",
     "CopyRightWatermark": "copyright watermarks",
     "BlindWatermark": "blind (digital) watermarks",
@@ -43,6 +41,24 @@ AI_TASKS = {
     "AiAnalysisTask": "AI content analysis",
     "AiRecognitionTask": "AI content recognition",
 }
+
+
+class WatermarkInput(Input):
+    """One watermark of a WatermarkSet: its template and what this task draws with it.
+
+    Which templates exist and which content each type needs are core's rules
+    (core/watermarks.py), answered with Tencent's field codes.
+    """
+
+    Definition: Definition
+    TextContent: Annotated[Str, Field(max_length=100)] | None = None
+    SvgContent: Annotated[Str, Field(max_length=2_000_000)] | None = None
+    StartTimeOffset: Offset | None = None
+    EndTimeOffset: Offset | None = None
+
+
+# At most 10 watermarks on one output (Tencent's consoles offer up to 10 too).
+WatermarkList = Annotated[list[WatermarkInput], Field(max_length=10)]
 
 
 class OverrideTranscodeParameter(Input):
@@ -74,6 +90,7 @@ class TranscodeTaskInput(Input):
     REFUSED = _MEDIA_EXTRAS
     Definition: Definition
     HeadTailSet: Annotated[list[HeadTailTaskInput], Field(max_length=MAX_HEAD_TAILS)] | None = None
+    WatermarkSet: WatermarkList | None = None
     StartTimeOffset: Offset | None = None
     EndTimeOffset: Offset | None = None
     OverrideParameter: OverrideTranscodeParameter | None = None
@@ -86,8 +103,8 @@ class AnimatedGraphicTaskInput(Input):
 
 
 class SnapshotByTimeOffsetTaskInput(Input):
-    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
+    WatermarkSet: WatermarkList | None = None
     ExtTimeOffsetSet: (
         Annotated[list[Annotated[Str, Field(max_length=32)]], Field(max_length=MAX_PER_SET)] | None
     ) = None
@@ -98,8 +115,8 @@ class SnapshotByTimeOffsetTaskInput(Input):
 
 
 class SampleSnapshotTaskInput(Input):
-    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
+    WatermarkSet: WatermarkList | None = None
 
 
 class ImageSpriteTaskInput(Input):
@@ -107,8 +124,8 @@ class ImageSpriteTaskInput(Input):
 
 
 class CoverBySnapshotTaskInput(Input):
-    REFUSED = {"WatermarkSet": WATERMARKS}
     Definition: Definition
+    WatermarkSet: WatermarkList | None = None
     PositionType: Literal["Time", "Percent"]
     PositionValue: Annotated[Float, Field(ge=0, le=1e7)]
 
@@ -126,6 +143,7 @@ class AdaptiveDynamicStreamingTaskInput(Input):
     Definition: Definition
     # Subtitles of the media (ModifyMediaInfo AddSubtitles), by id; at most 16.
     SubtitleSet: Annotated[list[SubtitleIdStr], Field(max_length=16)] | None = None
+    WatermarkSet: WatermarkList | None = None
 
 
 _Item = TypeVar("_Item", bound=WireModel)

@@ -258,3 +258,84 @@ class DescribeProcedureTemplatesRequest(Request):
     Type: TemplateType | None = None
     Offset: OffsetField = 0
     Limit: LimitField = 10
+
+
+# ----- watermark templates -----
+# Types and sizes only: values (Type, CoordinateOrigin, XPos, sizes, the image
+# itself...) are core/watermarks.py's rules, answered with Tencent's field codes.
+
+Length = Annotated[Str, Field(max_length=32)]
+# A 2 MB image in Base64 (core refuses more with InvalidParameterValue.ImageContent).
+ImageBase64 = Annotated[Str, Field(max_length=4 * 1024 * 1024)]
+
+
+class ImageWatermarkInput(Input):
+    ImageContent: ImageBase64
+    Width: Length | None = None
+    Height: Length | None = None
+    RepeatType: Word | None = None
+    Transparency: Int | None = None
+
+
+class ImageWatermarkInputForUpdate(Input):
+    ImageContent: ImageBase64 | None = None
+    Width: Length | None = None
+    Height: Length | None = None
+    RepeatType: Word | None = None
+    Transparency: Int | None = None
+
+
+class TextWatermarkTemplateInput(Input):
+    FontType: Word
+    FontSize: Length
+    FontColor: Length | None = None
+    FontAlpha: Float | None = None
+
+
+class TextWatermarkTemplateInputForUpdate(Input):
+    FontType: Word | None = None
+    FontSize: Length | None = None
+    FontColor: Length | None = None
+    FontAlpha: Float | None = None
+
+
+class SvgWatermarkInput(Input):
+    Width: Length | None = None
+    Height: Length | None = None
+
+
+class SvgWatermarkInputForUpdate(Input):
+    REFUSED = {"CycleConfig": "periodic watermarks (CycleConfig)"}
+    Width: Length | None = None
+    Height: Length | None = None
+
+
+class CreateWatermarkTemplateRequest(Request):
+    Type: Word
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    CoordinateOrigin: Word | None = None
+    XPos: Length | None = None
+    YPos: Length | None = None
+    ImageTemplate: ImageWatermarkInput | None = None
+    TextTemplate: TextWatermarkTemplateInput | None = None
+    SvgTemplate: SvgWatermarkInput | None = None
+
+
+class ModifyWatermarkTemplateRequest(Request):
+    Definition: Int
+    Name: Name64 | None = None
+    Comment: Comment256 | None = None
+    CoordinateOrigin: Word | None = None
+    XPos: Length | None = None
+    YPos: Length | None = None
+    ImageTemplate: ImageWatermarkInputForUpdate | None = None
+    TextTemplate: TextWatermarkTemplateInputForUpdate | None = None
+    SvgTemplate: SvgWatermarkInputForUpdate | None = None
+
+
+class DescribeWatermarkTemplatesRequest(Request):
+    Type: Word | None = None
+    Definitions: DefinitionList | None = None
+    Offset: OffsetField = 0
+    Limit: LimitField = 10

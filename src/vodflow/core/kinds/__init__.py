@@ -33,6 +33,7 @@ from vodflow.core.kinds import (
     sample_snapshot,
     snapshot_by_time_offset,
     transcode,
+    watermark,
 )
 from vodflow.core.kinds.base import Kind, Outcome, RunContext, TemplateFamily, TemplateKind
 from vodflow.errors import VodError
@@ -74,8 +75,9 @@ FAMILIES: tuple[TemplateFamily, ...] = (
 )
 
 # Every kind of parameter template: the families, and those that make no output of
-# their own (HeadTail templates are named by a TranscodeTaskInput's HeadTailSet).
-TEMPLATE_KINDS: tuple[TemplateKind, ...] = (*FAMILIES, head_tail.TEMPLATES)
+# their own (HeadTail templates are named by a TranscodeTaskInput's HeadTailSet,
+# Watermark templates by the WatermarkSet of several task items).
+TEMPLATE_KINDS: tuple[TemplateKind, ...] = (*FAMILIES, head_tail.TEMPLATES, watermark.TEMPLATES)
 
 # The most subtasks one MediaProcessTask may ask for.
 MAX_SUBTASKS = 100

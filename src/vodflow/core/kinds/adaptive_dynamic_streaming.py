@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from vodflow.core.kinds.base import (
     preset_audio,
     preset_common,
     preset_video,
+    watermarks_of,
 )
 from vodflow.core.subtitle_files import name_tracks, write_tracks
 from vodflow.media import ops
@@ -77,6 +79,10 @@ async def _adaptive(
     if missing:
         o.fail(INVALID_INPUT, f"the media has no subtitle `{missing[0]}`")
         return
+    marks = await watermarks_of(ctx, item, f"{name}.watermarks")
+    if marks:  # every rendition carries them, each fitted to its own frame
+        renditions = [dataclasses.replace(r, watermarks=marks) for r in spec.renditions]
+        spec = dataclasses.replace(spec, renditions=renditions)
     result = await ops.adaptive_streaming(ctx.src, spec, ctx.work, **ctx.opts())
     info = specs.adaptive_item(result, definition, ctx.url(result.path))
     files = list(result.files)

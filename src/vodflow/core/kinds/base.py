@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from vodflow.core import watermarks
 from vodflow.core.subtitle_files import Carried
+from vodflow.media.ops.watermark import Watermark
 from vodflow.wire.common import WireModel
 from vodflow.wire.tasks import RESULT_FIELDS
 
@@ -138,6 +140,9 @@ class RunContext(Protocol):
 
     def subtitle_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A subtitle's MediaSubtitleItem."""
+
+    def blob_path(self, key: str) -> Path:
+        """The file of a blob (a watermark template's image)."""
         ...
 
 
@@ -193,6 +198,25 @@ def registered(
     """A success whose outputs are the folder `sub` of the work directory."""
     o.ok, o.output, o.moves = True, info, [ctx.entry(sub)]
     o.register = (family.name, definition, info, [ctx.key(p) for p in paths])
+
+
+async def watermarks_of(
+    ctx: RunContext, item: Mapping[str, Any], sub: str
+) -> tuple[Watermark, ...]:
+    """What an item's WatermarkSet draws; its text and SVG files go to ``work/sub``."""
+    if not item.get("WatermarkSet"):
+        return ()
+
+    async def find(definition: int) -> dict[str, Any] | None:
+        return await ctx.template(watermarks.FAMILY_NAME, definition)
+
+    return await watermarks.resolve(
+        item["WatermarkSet"],
+        find,
+        ctx.blob_path,
+        ctx.work / sub,
+        threads=ctx.opts().get("threads"),
+    )
 
 
 # --- pieces of preset templates ------------------------------------------------------

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from vodflow.core import subtask_specs as specs
 from vodflow.core.kinds import snapshot_by_time_offset
-from vodflow.core.kinds.base import Kind, Outcome, RunContext, one
+from vodflow.core.kinds.base import Kind, Outcome, RunContext, one, watermarks_of
 from vodflow.media import ops
 from vodflow.wire.tasks import CoverBySnapshotTaskInput
 
@@ -18,7 +19,10 @@ FAMILY = snapshot_by_time_offset.FAMILY
 async def _cover(
     ctx: RunContext, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
 ) -> None:
-    spec = specs.cover_spec(tpl, item, f"cover.f{definition}")
+    marks = await watermarks_of(ctx, item, f"cover.f{definition}.watermarks")
+    spec = dataclasses.replace(
+        specs.cover_spec(tpl, item, f"cover.f{definition}"), watermarks=marks
+    )
     image = await ops.cover_by_snapshot(ctx.src, spec, ctx.work, **ctx.opts())
     o.ok, o.output = True, {"CoverUrl": ctx.url(image.path)}
     o.moves = [ctx.entry(image.path.name)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +16,10 @@ from vodflow.core.kinds.base import (
     one,
     preset_common,
     registered,
+    watermarks_of,
 )
 from vodflow.media import ops
+from vodflow.media.ops.watermark import window
 from vodflow.wire.tasks import MediaSampleSnapshotItem, SampleSnapshotTaskInput
 
 FAMILY = TemplateFamily(
@@ -45,11 +48,15 @@ async def _samples(
     ctx: RunContext, tpl: Mapping[str, Any], item: Mapping[str, Any], definition: int, o: Outcome
 ) -> None:
     sub = f"sample.f{definition}"
-    result = await ops.sample_snapshot(
-        ctx.src, specs.sample_spec(tpl), ctx.work / sub, **ctx.opts()
-    )
+    marks = await watermarks_of(ctx, item, f"{sub}.watermarks")
+    spec = dataclasses.replace(specs.sample_spec(tpl), watermarks=marks)
+    result = await ops.sample_snapshot(ctx.src, spec, ctx.work / sub, **ctx.opts())
     paths = [i.path for i in result.images]
     info = specs.sample_item(result, tpl, definition, [ctx.url(p) for p in paths])
+    # One list for the whole set: the templates drawn on some of its images.
+    info["WaterMarkDefinition"] = [
+        m.definition for m in marks if window(m.start, m.end, ctx.duration) is not None
+    ]
     registered(ctx, o, FAMILY, definition, info, sub, paths)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,8 +16,10 @@ from vodflow.core.kinds.base import (
     one,
     preset_common,
     registered,
+    watermarks_of,
 )
 from vodflow.media import ops
+from vodflow.media.ops.watermark import shown_at
 from vodflow.wire.tasks import MediaSnapshotByTimeOffsetItem, SnapshotByTimeOffsetTaskInput
 
 FAMILY = TemplateFamily(
@@ -44,10 +47,14 @@ async def _snapshots(
 ) -> None:
     offsets = specs.snapshot_offsets(item, ctx.duration)
     sub = f"snapshot.f{definition}"
-    result = await ops.snapshot_by_time_offsets(
-        ctx.src, specs.snapshot_spec(tpl, offsets), ctx.work / sub, **ctx.opts()
-    )
+    marks = await watermarks_of(ctx, item, f"{sub}.watermarks")
+    spec = dataclasses.replace(specs.snapshot_spec(tpl, offsets), watermarks=marks)
+    result = await ops.snapshot_by_time_offsets(ctx.src, spec, ctx.work / sub, **ctx.opts())
     info = specs.snapshot_item(result.images, definition, [ctx.url(i.path) for i in result.images])
+    for pic, image in zip(info["PicInfoSet"], result.images, strict=True):
+        pic["WaterMarkDefinition"] = [
+            m.definition for m in marks if shown_at(m, image.time_offset, ctx.duration)
+        ]
     registered(ctx, o, FAMILY, definition, info, sub, [i.path for i in result.images])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import logging
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vodflow.core import subtask_specs as specs
-from vodflow.core import template_rules
+from vodflow.core import template_rules, watermarks
 from vodflow.core.kinds import head_tail
 from vodflow.core.kinds.base import (
     PRESET_TIME,
@@ -20,6 +21,7 @@ from vodflow.core.kinds.base import (
     TemplateFamily,
     preset_audio,
     preset_video,
+    watermarks_of,
 )
 from vodflow.errors import VodError
 from vodflow.media import ops
@@ -173,8 +175,11 @@ def with_override(tpl: dict[str, Any], override: Mapping[str, Any] | None) -> di
 
 
 def _override_key(item: Mapping[str, Any]) -> str:
+    """What makes a task's rendition its own: OverrideParameter and WatermarkSet."""
     override = item.get("OverrideParameter")
-    return json.dumps(override, sort_keys=True) if override else ""
+    key = json.dumps(override, sort_keys=True) if override else ""
+    marks = watermarks.set_key(item)
+    return f"{key}|{marks}" if marks else key
 
 
 def _clip_key(item: Mapping[str, Any]) -> tuple[float, float, str]:
@@ -223,7 +228,7 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
         inp = rows[o.subtask_id]["input"]
         key = (int(inp["Definition"]), _override_key(inp))
         wanted.setdefault(key, []).append(o)
-        overrides[key] = inp.get("OverrideParameter")
+        overrides[key] = inp
     plans: dict[tuple[int, str], ops.TranscodeSpec] = {}
     for key, group in wanted.items():
         definition = key[0]
@@ -233,7 +238,7 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
                 ctx.missing(o, FAMILY.name, definition)
             continue
         try:
-            tpl = with_override(tpl, overrides[key])
+            tpl = with_override(tpl, overrides[key].get("OverrideParameter"))
         except VodError as exc:  # the template changed since the flow was checked
             for o in group:
                 o.fail(CONFIGURATION_UNSUPPORTED, f"OverrideParameter: {exc.message}")
@@ -241,7 +246,13 @@ async def _run(ctx: RunContext, outcomes: list[Outcome]) -> None:
         name = f"v.f{definition}"
         if key[1]:
             name += "-o" + hashlib.sha256(key[1].encode()).hexdigest()[:8]
-        plans[key] = specs.transcode_spec(tpl, name, clip)
+        try:
+            marks = await watermarks_of(ctx, overrides[key], f"{name}.watermarks")
+        except MediaError as exc:
+            for o in group:
+                o.fail(exc.code, exc.message)
+            continue
+        plans[key] = dataclasses.replace(specs.transcode_spec(tpl, name, clip), watermarks=marks)
     if not plans:
         return
     keys = list(plans)

@@ -44,6 +44,7 @@ from vodflow.media.ops._common import (
     source_arg,
     unsupported,
 )
+from vodflow.media.ops.watermark import Watermark, WatermarkInputs
 from vodflow.media.probe import MediaProbe
 
 MAX_SAMPLES: Final = 10_000
@@ -64,6 +65,7 @@ class SnapshotByTimeOffsetSpec:
     resolution_adaptive: bool = True
     fill_type: str = "black"
     name: str = "snapshot"
+    watermarks: tuple[Watermark, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class CoverSpec:
     resolution_adaptive: bool = True
     fill_type: str = "black"
     name: str = "cover"
+    watermarks: tuple[Watermark, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ class SampleSnapshotSpec:
     resolution_adaptive: bool = True
     fill_type: str = "black"
     name: str = "sample"
+    watermarks: tuple[Watermark, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +217,13 @@ async def sample_snapshot(
     fill = choose_fill(spec.width, spec.height, spec.fill_type)
     with Staging(out_dir) as staging:
         graph = sampling_chain(source, period, count, "sampled")
-        graph += ";" + fit_filter("sampled", "out", width, height, fill, tag="f")
-        args = ["-i", source_arg(input_path), "-filter_complex", graph, "-map", "[out]"]
+        graph += ";" + fit_filter("sampled", "fitted", width, height, fill, tag="f")
+        marks = WatermarkInputs(1)
+        graph += ";" + marks.chain(
+            "fitted", "out", spec.watermarks, (width, height), total, tag="w"
+        )
+        args = ["-i", source_arg(input_path), *marks.args, "-filter_complex", graph]
+        args += ["-map", "[out]"]
         args += ["-fps_mode", "passthrough", "-c:v", codec, *image_quality(spec.format)]
         args += output_threads(threads)
         args += ["-f", "image2", "-start_number", "0", str(staging.dir / f"{spec.name}_%d.{ext}")]
@@ -317,13 +326,26 @@ async def _seek_shots(
         args: list[str] = []
         graph: list[str] = []
         outputs: list[str] = []
+        marks = WatermarkInputs(len(batch))
         for k, (name, offset) in enumerate(batch):
             seek, pick = shown_frame_chain(offset, f"{k}:{video.index}", f"p{k}")
             args += ["-ss", f"{seek:.6f}", "-i", source_arg(input_path)]
-            graph.append(pick + ";" + fit_filter(f"p{k}", f"o{k}", width, height, fill, f"g{k}"))
+            graph.append(pick + ";" + fit_filter(f"p{k}", f"f{k}", width, height, fill, f"g{k}"))
+            graph.append(
+                marks.chain(
+                    f"f{k}",
+                    f"o{k}",
+                    spec.watermarks,
+                    (width, height),
+                    source.duration,
+                    tag=f"w{k}",
+                    still_at=offset,
+                )
+            )
             outputs += ["-map", f"[o{k}]", "-frames:v", "1", "-c:v", codec]
             outputs += [*image_quality(spec.format), *output_threads(threads)]
             outputs += ["-f", "image2", "-update", "1", str(staging.dir / name)]
+        args += marks.args
         await run_op([*args, "-filter_complex", ";".join(graph), *outputs], 0.0, None, threads)
         for name, offset in batch:
             if not (staging.dir / name).exists():

@@ -44,6 +44,7 @@ from vodflow.media.ops._common import (
 )
 from vodflow.media.ops._muxing import container_options, muxer_flags
 from vodflow.media.ops.headtail import HeadTail, Joined, prepare
+from vodflow.media.ops.watermark import Watermark, WatermarkInputs
 from vodflow.media.probe import (
     AudioStreamInfo,
     MediaProbe,
@@ -149,6 +150,7 @@ class TranscodeSpec:
     segment_type: str = "ts"
     """HLS segments: ``ts`` (MPEG-TS) or ``fmp4`` (fragmented MP4 with an init segment)."""
     name: str = "transcode"
+    watermarks: tuple[Watermark, ...] = ()  # drawn on the scaled picture (media/ops/watermark.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +398,9 @@ def _ffmpeg_args(
 
     outputs = _outputs(plans, work_dir)
     graph: list[str] = [joined.graph] if joined else []
+    # Watermarks: inputs after the joined pieces, times of the whole output.
+    marks = WatermarkInputs(1 + (joined.inputs.count("-i") if joined else 0))
+    length = joined.duration if joined else (end or source.duration) - (start or 0.0)
     video_plans = [i for i, plan in enumerate(plans) if plan.video]
     if video_plans:
         src = joined.video if joined else f"0:{source.video_streams[0].index}"
@@ -408,7 +413,10 @@ def _ffmpeg_args(
             chain = f"[vs{i}]fps={video.fps}[vf{i}];" if video.fps else f"[vs{i}]null[vf{i}];"
             fill = choose_fill(video.width, video.height, video.fill_type)
             chain += fit_filter(f"vf{i}", f"vz{i}", size[0], size[1], fill, tag=f"g{i}")
-            chain += f";[vz{i}]format=yuv420p[vo{i}]"
+            chain += ";" + marks.chain(
+                f"vz{i}", f"vm{i}", plans[i].spec.watermarks, size, length, tag=f"w{i}"
+            )
+            chain += f";[vm{i}]format=yuv420p[vo{i}]"
             graph.append(chain)
     audio_outputs = [n for n, group in enumerate(outputs) if plans[group[0]].audio]
     if audio_outputs:
@@ -416,7 +424,7 @@ def _ffmpeg_args(
         outs = "".join(f"[ao{n}]" for n in audio_outputs)
         graph.append(f"[{src}]asplit={len(audio_outputs)}{outs}")
     if graph:
-        args += ["-filter_complex", ";".join(graph)]
+        args += [*marks.args, "-filter_complex", ";".join(graph)]
 
     for n, group in enumerate(outputs):
         tee = len(group) > 1
