@@ -79,9 +79,9 @@ async def build_services(settings: Settings) -> Services:
     uploads = UploadService(db, blobs, settings, library, credentials, apps)
     pulls = PullUploadService(db, blobs, settings, library, executor)
     runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
-    attributes = FileAttributesService(db, library, executor)
-    edits = EditMediaService(db, blobs, library, executor)
-    splits = SplitMediaService(db, blobs, library, executor)
+    attributes = FileAttributesService(db, blobs, library, executor, settings.lease_s)
+    edits = EditMediaService(db, blobs, library, executor, settings.lease_s)
+    splits = SplitMediaService(db, blobs, library, executor, settings.lease_s)
     jobs.bind(runner, pulls, attributes, edits, splits)
     return Services(
         settings=settings,

@@ -1,4 +1,4 @@
-"""One-job tasks (EditMedia, SplitMedia, DescribeFileAttributes): recorded once, begun once,
+"""One-job tasks (EditMedia, SplitMedia, DescribeFileAttributes): recorded once, claimed once,
 failed with the error and the event in one transaction."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from vodflow.app import build_services
 from vodflow.config import Settings
-from vodflow.core.job_tasks import begin_job_task, fail_job_task, record_job_task
+from vodflow.core.job_tasks import claim_job_task, fail_job_task, record_job_task
 from vodflow.core.task_options import FlowOptions
 from vodflow.store import tasks as tasks_q
 from vodflow.store.schema import events
@@ -25,7 +25,7 @@ class Queue:
         self.sent.append((kind, job_id, priority))
 
 
-async def test_record_begin_once_and_fail_with_the_event(tmp_path: Path) -> None:
+async def test_record_claim_once_and_fail_with_the_event(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
     )
@@ -50,11 +50,11 @@ async def test_record_begin_once_and_fail_with_the_event(tmp_path: Path) -> None
         )
         assert queue.sent == [("split_media", "t-split-1", 3)]
 
-        task = await begin_job_task(services.db, "t-split-1", "SplitMedia")
+        task = await claim_job_task(services.db, "t-split-1", "SplitMedia", 60.0)
         assert task is not None and task["session_context"] == "ctx"
-        # A duplicate delivery, or a job of another type, does not begin it again.
-        assert await begin_job_task(services.db, "t-split-1", "SplitMedia") is None
-        assert await begin_job_task(services.db, "t-split-1", "EditMedia") is None
+        # A duplicate delivery (its lease holds), or a job of another type, does not claim it.
+        assert await claim_job_task(services.db, "t-split-1", "SplitMedia", 60.0) is None
+        assert await claim_job_task(services.db, "t-split-1", "EditMedia", 60.0) is None
 
         await fail_job_task(
             services.db, task, dict(output), "SplitMediaComplete", "SourceFileError", "gone"

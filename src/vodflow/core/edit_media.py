@@ -12,20 +12,27 @@ task flow on the new media (its ProcedureStateChanged follows as for any flow).
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import begin_job_task, fail_job_task, record_job_task
+from vodflow.core.job_tasks import (
+    INTERRUPTED,
+    LeaseLost,
+    fail_job_task,
+    record_job_task,
+    run_job_task,
+)
 from vodflow.core.jobs import EDIT_MEDIA_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
-from vodflow.media.errors import INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
+from vodflow.media.errors import INTERNAL_ERROR, INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.ops.edit import Clip, EditSpec, edit_media
+from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
@@ -60,12 +67,18 @@ class EditRequest:
 
 class EditMediaService:
     def __init__(
-        self, db: Database, blobs: BlobStore, library: LibraryService, queue: JobQueue
+        self,
+        db: Database,
+        blobs: BlobStore,
+        library: LibraryService,
+        queue: JobQueue,
+        lease_s: float,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.library = library
         self.queue = queue
+        self.lease_s = lease_s
 
     async def start(self, app_id: int, req: EditRequest, options: FlowOptions) -> str:
         if not req.clips:
@@ -149,14 +162,24 @@ class EditMediaService:
         )
 
     async def run(self, task_id: str) -> None:
-        """The EDIT_MEDIA_JOB: make the file, add it, finish the task."""
-        task = await begin_job_task(self.db, task_id, TASK_TYPE)
-        if task is None:
-            return
-        out_dir = self.blobs.temp_path()
+        """The EDIT_MEDIA_JOB: make the file, add it, finish the task (leased)."""
+        await run_job_task(
+            self.db,
+            task_id,
+            TASK_TYPE,
+            lease_s=self.lease_s,
+            tmp_dir=self.blobs.tmp_dir,
+            body=self._run,
+            exhausted=lambda task: self._fail(task, INTERNAL_ERROR, INTERRUPTED),
+        )
+
+    async def _run(self, task: dict[str, Any], out_dir: Path) -> None:
+        task_id = task["task_id"]
         try:
             record = await self._make(task, out_dir)
             log.info("edited %s as %s", task_id, record.file_id)
+        except LeaseLost:
+            log.info("EditMedia %s is no longer ours: its media is not added", task_id)
         except MediaError as exc:
             await self._fail(task, exc.code, exc.message)
         except MediaRefused as exc:
@@ -166,10 +189,8 @@ class EditMediaService:
         except Exception:
             log.exception("EditMedia %s failed", task_id)
             await self._fail(task, "InternalError", "Internal error while editing.")
-        finally:
-            shutil.rmtree(out_dir, ignore_errors=True)
 
-    async def _make(self, task: dict[str, Any], out_dir: Any) -> MediaRecord:
+    async def _make(self, task: dict[str, Any], out_dir: Path) -> MediaRecord:
         app_id = task["app_id"]
         spec = task["input"]["Spec"]
         clips = []
@@ -209,15 +230,17 @@ class EditMediaService:
                 "MetaData": record.meta,
                 "ProcedureTaskId": record.procedure_task_id or "",
             }
-            await tasks_q.update_task(
+            if not await tasks_q.finish_job(
                 conn,
                 task["task_id"],
+                OWNER,
                 status=TaskStatus.FINISH,
                 file_id=record.file_id,
                 message="SUCCESS",
                 output=output,
                 finish_time=now(),
-            )
+            ):
+                raise LeaseLost  # rolls the new media back: another run ends the task
             app_row = await apps_q.get(conn, app_id)
             assert app_row is not None
             await events.emit(conn, app_row, EVENT_TYPE, output)

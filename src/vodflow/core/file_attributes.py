@@ -4,7 +4,8 @@ The task row (type DescribeFileAttributes) carries the whole
 DescribeFileAttributesTask as its output, as PullUpload's does; the
 DescribeFileAttributesComplete event is written in the transaction that
 finishes the task. The digests are computed from the stored bytes each time
-(not copied from the upload), so the answer is what is on disk now.
+(not copied from the upload), so the answer is what is on disk now. The run is
+leased like every one-job task (core/job_tasks.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from vodflow import ids
+from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import begin_job_task, record_job_task
+from vodflow.core.job_tasks import INTERRUPTED, record_job_task, run_job_task
 from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, JobQueue
 from vodflow.core.library import LibraryService, not_found_file
 from vodflow.core.task_options import FlowOptions
+from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
@@ -45,10 +48,19 @@ def digests(path: Path) -> dict[str, str]:
 
 
 class FileAttributesService:
-    def __init__(self, db: Database, library: LibraryService, queue: JobQueue) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        library: LibraryService,
+        queue: JobQueue,
+        lease_s: float,
+    ) -> None:
         self.db = db
+        self.blobs = blobs
         self.library = library
         self.queue = queue
+        self.lease_s = lease_s
 
     async def start(self, app_id: int, file_id: str, options: FlowOptions) -> str:
         """Record the task and submit it; its TaskId."""
@@ -84,9 +96,18 @@ class FileAttributesService:
 
     async def run(self, task_id: str) -> None:
         """The FILE_ATTRIBUTES_JOB: hash the source, finish the task with its event."""
-        task = await begin_job_task(self.db, task_id, TASK_TYPE)
-        if task is None:
-            return
+        await run_job_task(
+            self.db,
+            task_id,
+            TASK_TYPE,
+            lease_s=self.lease_s,
+            tmp_dir=self.blobs.tmp_dir,
+            body=self._run,
+            exhausted=lambda task: self._finish(task, "InternalError", INTERRUPTED),
+        )
+
+    async def _run(self, task: dict[str, Any], _work: Path) -> None:
+        task_id = task["task_id"]
         media = await self.library.get(task["app_id"], task["file_id"])
         if media is None or not media["path"]:
             await self._finish(task, "SourceFileError", "The source file no longer exists.")
@@ -116,16 +137,18 @@ class FileAttributesService:
         if found is not None:
             output["Output"] = found
         async with self.db.tx() as conn:
-            await tasks_q.update_task(
+            if not await tasks_q.finish_job(
                 conn,
                 task["task_id"],
+                OWNER,
                 status=TaskStatus.FINISH,
                 err_code=output["ErrCode"],
                 err_code_ext=code_ext,
                 message=message,
                 output=output,
                 finish_time=now(),
-            )
+            ):
+                return  # no longer ours: the run that holds it ends it
             app_row = await apps_q.get(conn, task["app_id"])
             if app_row is not None:
                 await events.emit(conn, app_row, EVENT_TYPE, output)

@@ -1,24 +1,59 @@
-"""Tasks that are one job each (EditMedia, SplitMedia, DescribeFileAttributes).
+"""Tasks that are one job each (EditMedia, SplitMedia, DescribeFileAttributes, PullUpload).
 
 Recording one (its SessionId claimed and its row written in one transaction, the
-job submitted after commit), beginning it (WAITING -> PROCESSING, once: a
-duplicate delivery of the job finds it begun) and failing it (FINISH with the
-error, its event in the same transaction) are the same for every such task.
+job submitted after commit), running it under a lease and failing it (FINISH with
+the error, its event in the same transaction) are the same for every such task.
+
+A run is leased like a subtask (core/leases.py, core/subtasks.py): `run_job_task`
+claims the task row (WAITING, or PROCESSING whose lease expired: the runner died)
+for this process until `lease_s` from now, renews it while the work runs and gives
+it back on a clean shutdown. A kill -9 leaves a lease that expires (or, on the same
+host, an owner that is gone): the sweeper sends the job again, the next claim kills
+the FFmpeg of the dead attempt that may still run, discards its work directory
+(`.tmp/job-<TaskId>-<random>`) and runs the task from scratch; a task claimed more
+than MAX_ATTEMPTS times fails. Every write of a run is conditional on the lease
+(`update_held_job`, `finish_job`), so a run that lost it (taken over, aborted) keeps
+nothing: two runs never both add media.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from vodflow.core import events
 from vodflow.core.jobs import JobQueue
+from vodflow.core.leases import MAX_ATTEMPTS, hold
 from vodflow.core.task_options import FlowOptions, claim_session
+from vodflow.media.strays import kill_strays
+from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.task_views import err_code
+
+log = logging.getLogger("vodflow.job_tasks")
+
+INTERRUPTED = f"processing was interrupted {MAX_ATTEMPTS} times"
+
+
+class LeaseLost(Exception):
+    """The task is no longer ours (aborted, or taken over after our lease expired):
+    raised inside a run's transaction, it rolls back what that run would add."""
+
+
+# The work of a run: the claimed task row and its private work directory.
+JobBody = Callable[[dict[str, Any], Path], Coroutine[Any, Any, None]]
+# A task claimed more than MAX_ATTEMPTS times: end it with an error.
+JobExhausted = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def record_job_task(
@@ -52,22 +87,84 @@ async def record_job_task(
             input=task_input,
             output=output,
             create_time=t,
+            enqueued_at=t,  # its message is sent right after the commit
         )
     await queue.submit(job_kind, task_id, options.priority)
     return task_id
 
 
-async def begin_job_task(db: Database, task_id: str, task_type: str) -> dict[str, Any] | None:
-    """The task row, now PROCESSING; None when it is not of `task_type` or already begun."""
+async def claim_job_task(
+    db: Database, task_id: str, task_type: str, lease_s: float
+) -> dict[str, Any] | None:
+    """The task row, now PROCESSING and leased to this process for `lease_s`; None when
+    it is not of `task_type`, has ended, or another runner's lease holds it."""
+    t = now()
     async with db.tx() as conn:
         task = await tasks_q.get_task_any(conn, task_id)
         if task is None or task["type"] != task_type:
             return None
-        if not await tasks_q.set_task_status(
-            conn, task_id, [TaskStatus.WAITING], status=TaskStatus.PROCESSING, begin_time=now()
-        ):
-            return None  # already run (a duplicate delivery)
-    return task
+        if not await tasks_q.claim_job(conn, task_id, OWNER, t + lease_s, t):
+            return None
+        return await tasks_q.get_task_any(conn, task_id)
+
+
+async def run_job_task(
+    db: Database,
+    task_id: str,
+    task_type: str,
+    *,
+    lease_s: float,
+    tmp_dir: Path,
+    body: JobBody,
+    exhausted: JobExhausted,
+) -> None:
+    """Claim the task, run `body` under the lease, give it back on shutdown.
+
+    A duplicate delivery (the task runs elsewhere, or has ended) does nothing.
+    """
+    task = await claim_job_task(db, task_id, task_type, lease_s)
+    if task is None:
+        return  # someone runs it, or it ended
+    until = float(task["lease_until"])
+    # A dead attempt's FFmpeg may still run in its work directory: stop it first.
+    await asyncio.to_thread(_discard_work_dirs, tmp_dir, task_id)
+    if int(task["attempts"] or 0) > MAX_ATTEMPTS:
+        log.warning("%s %s: %s, failing it", task_type, task_id, INTERRUPTED)
+        await exhausted(task)
+        return
+    work = tmp_dir / f"job-{task_id}-{secrets.token_hex(6)}"
+    work.mkdir(parents=True, exist_ok=True)
+
+    async def renew(new_until: float) -> bool:
+        async with db.tx() as conn:
+            return await tasks_q.renew_job(conn, task_id, OWNER, new_until)
+
+    job = asyncio.create_task(body(task, work))
+    try:
+        ended = await hold(job, renew, lease_s=lease_s, until=until, label=f"{task_type} {task_id}")
+        if ended:
+            with contextlib.suppress(LeaseLost):
+                job.result()
+    except asyncio.CancelledError:
+        # Shutdown: give the task back so that the next start runs it at once.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_release(db, task_id))
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def _release(db: Database, task_id: str) -> None:
+    async with db.tx() as conn:
+        await tasks_q.release_job(conn, task_id, OWNER)
+
+
+def _discard_work_dirs(tmp_dir: Path, task_id: str) -> None:
+    prefix = f"job-{task_id}-"
+    for entry in tmp_dir.iterdir() if tmp_dir.is_dir() else ():
+        if entry.name.startswith(prefix):
+            kill_strays(str(entry))
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 async def fail_job_task(
@@ -78,7 +175,8 @@ async def fail_job_task(
     code_ext: str,
     message: str,
 ) -> None:
-    """End the task FINISH with an error (`output` updated in place); its event with it."""
+    """End the task FINISH with an error (`output` updated in place); its event with it,
+    if this process still holds the task's lease."""
     output.update(
         Status="FINISH",
         ErrCode=err_code(code_ext),
@@ -87,16 +185,18 @@ async def fail_job_task(
         Progress=100,
     )
     async with db.tx() as conn:
-        await tasks_q.update_task(
+        if not await tasks_q.finish_job(
             conn,
             task["task_id"],
+            OWNER,
             status=TaskStatus.FINISH,
             err_code=output["ErrCode"],
             err_code_ext=code_ext,
             message=message[:500],
             output=output,
             finish_time=now(),
-        )
+        ):
+            return  # no longer ours: the run that holds it (or the abort) ends it
         app_row = await apps_q.get(conn, task["app_id"])
         if app_row is not None:
             await events.emit(conn, app_row, event_type, output)

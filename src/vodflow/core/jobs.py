@@ -21,9 +21,9 @@ EDIT_MEDIA_JOB = "edit_media"
 # Cut the segments of one SplitMedia task (job id: the TaskId).
 SPLIT_MEDIA_JOB = "split_media"
 
-# Task types that are one job each (not flows of subtasks), by tasks.type: the
-# sweeper re-submits their WAITING tasks at start-up (a job queued in a process
-# that stopped is lost; the claim WAITING -> PROCESSING makes a second run a no-op).
+# Task types that are one job each (not flows of subtasks), by tasks.type: the task
+# row is leased like a subtask (core/job_tasks.py) and the sweeper re-sends its lost
+# messages and those of expired leases (runtime/sweeper.py).
 TASK_JOBS = {
     "PullUpload": PULL_UPLOAD_JOB,
     "DescribeFileAttributes": FILE_ATTRIBUTES_JOB,

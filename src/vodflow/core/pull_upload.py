@@ -9,7 +9,7 @@ carries the complete PullUploadTask dict as its output; the PullComplete event
 is written in the transaction that finishes the task (and, on success, adds
 the media).
 
-A pull is leased like a subtask (core/subtasks.py): the fetcher holds the task row
+A pull is leased like every one-job task (core/job_tasks.py): the fetcher holds the task row
 (`lease_owner`, `lease_until`) and renews it while it downloads. A clean shutdown
 gives it back (WAITING); a kill -9 leaves a lease that expires (or, on the same
 host, an owner that is gone): the sweeper sends the job again and the pull starts
@@ -20,7 +20,6 @@ at its next renewal and stops; nothing it fetched is added.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path, PurePosixPath
@@ -34,7 +33,9 @@ from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import events
+from vodflow.core.job_tasks import INTERRUPTED, LeaseLost, run_job_task
 from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
+from vodflow.core.leases import stop
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions, claim_session
@@ -57,13 +58,8 @@ COVER_MAX_BYTES = 10 * 1024 * 1024
 ERR_INPUT = 40000
 ERR_SOURCE = 60000
 ERR_INTERNAL = 70000
-HEARTBEAT_S = 1.5
 RATE_CHECK_S = 1.0
 ABORTED_MESSAGE = "The task was aborted by ManageTask."
-
-
-class _Aborted(Exception):
-    """The task was aborted (or taken over) while it ran: nothing of this run is kept."""
 
 
 class FetchError(Exception):
@@ -208,51 +204,22 @@ class PullUploadService:
 
     async def run(self, task_id: str) -> None:
         """The PULL_UPLOAD_JOB: claim the task, fetch, add to the library, finish it."""
-        t = now()
-        async with self.db.tx() as conn:
-            task = await tasks_q.get_task_any(conn, task_id)
-            if task is None or task["type"] != "PullUpload":
-                return
-            if not await tasks_q.claim_pull(conn, task_id, OWNER, t + self.settings.lease_s, t):
-                return  # someone runs it, or it ended (a duplicate delivery)
-            output = _output(task) | {"Status": "PROCESSING"}
-            await tasks_q.update_task(conn, task_id, output=output)
-        job = asyncio.create_task(self._pull(task))
-        lease_until = t + self.settings.lease_s
-        try:
-            while True:
-                done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
-                if done:
-                    break
-                until = now() + self.settings.lease_s
-                try:
-                    async with self.db.tx() as conn:
-                        held = await tasks_q.renew_pull(conn, task_id, OWNER, until)
-                except Exception as exc:
-                    log.warning("PullUpload %s: lease renewal failed (%s)", task_id, exc)
-                    if now() < lease_until - HEARTBEAT_S:
-                        continue
-                    held = False
-                if not held:
-                    log.info("PullUpload %s was aborted or lost its lease: stopping", task_id)
-                    await _stop(job)
-                    return
-                lease_until = until
-        except asyncio.CancelledError:
-            await _stop(job)
-            # Shutdown: give the task back so that the next start runs it at once.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._release(task_id))
-            raise
-        except BaseException:
-            await _stop(job)
-            raise
-        with contextlib.suppress(_Aborted):
-            job.result()
+        await run_job_task(
+            self.db,
+            task_id,
+            "PullUpload",
+            lease_s=self.settings.lease_s,
+            tmp_dir=self.blobs.tmp_dir,
+            body=self._run,
+            exhausted=lambda task: self._finish(task, ERR_INTERNAL, INTERRUPTED),
+        )
 
-    async def _release(self, task_id: str) -> None:
+    async def _run(self, task: dict[str, Any], _work: Path) -> None:
         async with self.db.tx() as conn:
-            await tasks_q.release_pull(conn, task_id, OWNER)
+            output = _output(task) | {"Status": "PROCESSING"}
+            if not await tasks_q.update_held_job(conn, task["task_id"], OWNER, output=output):
+                return
+        await self._pull(task)
 
     async def _pull(self, task: dict[str, Any]) -> None:
         task_id = task["task_id"]
@@ -265,7 +232,7 @@ class PullUploadService:
                     cover = await self._fetch(spec["CoverUrl"], COVER_MAX_BYTES)
             record = await self._add(task, spec, media, cover)
             log.info("pulled %s as %s", task_id, record.file_id)
-        except _Aborted:
+        except LeaseLost:
             log.info("PullUpload %s was aborted meanwhile: its file is not added", task_id)
         except FetchError as exc:
             await self._finish(task, exc.err_code, exc.message)
@@ -299,7 +266,7 @@ class PullUploadService:
                 return job.result()
             elapsed = time.monotonic() - started
             if floor > 0 and elapsed >= grace and _size(dest) < floor * elapsed:
-                await _stop(job)
+                await stop(job)
                 raise FetchError(
                     ERR_INPUT,
                     f"The source sent less than {floor:.0f} bytes/s on average over "
@@ -325,7 +292,7 @@ class PullUploadService:
                 "MetaData": record.meta,
                 "ProcedureTaskId": record.procedure_task_id or "",
             }
-            if not await tasks_q.finish_pull(
+            if not await tasks_q.finish_job(
                 conn,
                 task["task_id"],
                 OWNER,
@@ -335,7 +302,7 @@ class PullUploadService:
                 output=output,
                 finish_time=now(),
             ):
-                raise _Aborted  # rolls the media back: the task is no longer ours
+                raise LeaseLost  # rolls the media back: the task is no longer ours
             app_row = await apps_q.get(conn, task["app_id"])
             assert app_row is not None
             await events.emit(conn, app_row, "PullComplete", _event(output))
@@ -364,7 +331,7 @@ class PullUploadService:
             "Progress": 100,
         }
         async with self.db.tx() as conn:
-            if not await tasks_q.finish_pull(
+            if not await tasks_q.finish_job(
                 conn,
                 task["task_id"],
                 OWNER,
@@ -385,12 +352,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-async def _stop(job: asyncio.Task[Any]) -> None:
-    job.cancel()
-    with contextlib.suppress(BaseException):
-        await job
 
 
 def _output(task: dict[str, Any]) -> dict[str, Any]:

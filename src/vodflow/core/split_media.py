@@ -9,6 +9,10 @@ with the EditMedia op (frame-exact, one FFmpeg run each) and adds each through
 transaction). The last segment's transaction finishes the task and writes the
 SplitMediaComplete event; if a segment fails, the task finishes with its error
 and the segments already made stay in the library, listed with their Output.
+
+The run is leased (core/job_tasks.py): each segment's transaction is conditional
+on the lease, and a run that takes over after a crash skips the segments whose
+Output an earlier run recorded, so no segment is added twice.
 """
 
 from __future__ import annotations
@@ -17,18 +21,26 @@ import copy
 import logging
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import begin_job_task, fail_job_task, record_job_task
+from vodflow.core.job_tasks import (
+    INTERRUPTED,
+    LeaseLost,
+    fail_job_task,
+    record_job_task,
+    run_job_task,
+)
 from vodflow.core.jobs import SPLIT_MEDIA_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
-from vodflow.media.errors import INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
+from vodflow.media.errors import INTERNAL_ERROR, INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
 from vodflow.media.ops.edit import Clip, EditSpec, edit_media
+from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
@@ -55,12 +67,18 @@ class Segment:
 
 class SplitMediaService:
     def __init__(
-        self, db: Database, blobs: BlobStore, library: LibraryService, queue: JobQueue
+        self,
+        db: Database,
+        blobs: BlobStore,
+        library: LibraryService,
+        queue: JobQueue,
+        lease_s: float,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.library = library
         self.queue = queue
+        self.lease_s = lease_s
 
     async def start(
         self, app_id: int, file_id: str, segments: list[Segment], options: FlowOptions
@@ -133,15 +151,30 @@ class SplitMediaService:
         )
 
     async def run(self, task_id: str) -> None:
-        """The SPLIT_MEDIA_JOB: cut and add each segment, then finish the task."""
-        task = await begin_job_task(self.db, task_id, TASK_TYPE)
-        if task is None:
-            return
+        """The SPLIT_MEDIA_JOB: cut and add each segment, then finish the task (leased)."""
+        await run_job_task(
+            self.db,
+            task_id,
+            TASK_TYPE,
+            lease_s=self.lease_s,
+            tmp_dir=self.blobs.tmp_dir,
+            body=self._run,
+            exhausted=lambda task: self._fail(
+                task, dict(task["output"] or {}), INTERNAL_ERROR, INTERRUPTED
+            ),
+        )
+
+    async def _run(self, task: dict[str, Any], work: Path) -> None:
+        task_id = task["task_id"]
         output = dict(task["output"] or {})
         cuts = task["input"]["Cuts"]
         try:
             for n, cut in enumerate(cuts):
-                await self._segment(task, output, n, cut, last=n == len(cuts) - 1)
+                if output["FileInfoSet"][n].get("Output"):
+                    continue  # added by an earlier run of this task (before a crash)
+                await self._segment(task, output, n, cut, work, last=n == len(cuts) - 1)
+        except LeaseLost:
+            log.info("SplitMedia %s is no longer ours: stopping", task_id)
         except MediaError as exc:
             await self._fail(task, output, exc.code, exc.message)
         except MediaRefused as exc:
@@ -153,13 +186,19 @@ class SplitMediaService:
             await self._fail(task, output, "InternalError", "Internal error while splitting.")
 
     async def _segment(
-        self, task: dict[str, Any], output: dict[str, Any], n: int, cut: dict[str, Any], last: bool
+        self,
+        task: dict[str, Any],
+        output: dict[str, Any],
+        n: int,
+        cut: dict[str, Any],
+        work: Path,
+        last: bool,
     ) -> None:
         app_id = task["app_id"]
         media = await self.library.get(app_id, task["file_id"])
         if media is None or not media["path"]:
             raise MediaError(SOURCE_FILE_ERROR, "the source media is gone")
-        out_dir = self.blobs.temp_path()
+        out_dir = work / f"segment-{n}"
         try:
             made = await edit_media(
                 [Clip(media["path"], cut["start"], cut["end"])], EditSpec(), out_dir
@@ -178,7 +217,10 @@ class SplitMediaService:
                 if last:
                     updated.update(Status="FINISH", Message="SUCCESS")
                     values.update(status=TaskStatus.FINISH, message="SUCCESS", finish_time=now())
-                await tasks_q.update_task(conn, task["task_id"], **values)
+                if last:
+                    values.update(lease_owner=None, lease_until=None)
+                if not await tasks_q.update_held_job(conn, task["task_id"], OWNER, **values):
+                    raise LeaseLost  # rolls this segment's media back
                 if last:
                     app_row = await apps_q.get(conn, app_id)
                     assert app_row is not None

@@ -41,6 +41,7 @@ from vodflow.core import kinds
 from vodflow.core.blobkeys import url_for
 from vodflow.core.flows import FlowService
 from vodflow.core.kinds import Outcome
+from vodflow.core.leases import HEARTBEAT_S, MAX_ATTEMPTS
 from vodflow.core.library import LibraryService
 from vodflow.core.placement import JOURNAL, OutputPlacement
 from vodflow.core.subtitle_files import Carried, subtitle_item
@@ -57,8 +58,6 @@ from vodflow.timeutil import now
 
 log = logging.getLogger("vodflow.subtasks")
 
-HEARTBEAT_S = 1.5
-MAX_ATTEMPTS = 3
 # Recording a result: retries after a transient database error, doubling.
 FINISH_FIRST_RETRY_S = 0.2
 FINISH_MAX_RETRY_S = 5.0

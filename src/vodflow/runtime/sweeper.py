@@ -3,7 +3,9 @@
 The executor's queue is a hint that can be lost (a crash, a restart, a broker
 outage, a replica that died between its commit and its send, Redis losing data);
 the subtask rows are the truth. Every few seconds the sweeper re-derives lost
-hints: each runnable subtask (WAITING, or PROCESSING whose lease expired) whose
+hints: each runnable subtask, and each runnable task that is one job (PullUpload,
+EditMedia, SplitMedia, DescribeFileAttributes: core/job_tasks.py), (WAITING, or
+PROCESSING whose lease expired) whose
 last hint (`enqueued_at`) is older than `requeue_after_s` (the gap doubling with
 the time it has waited, up to ten times that) gets another message; one whose
 lease expired gets one at once. Each re-send is claimed by a conditional UPDATE of
@@ -38,7 +40,7 @@ import time
 from pathlib import Path
 
 from vodflow.blobstore import BlobStore
-from vodflow.core.jobs import PULL_UPLOAD_JOB, SUBTASK_JOB, TASK_JOBS, JobQueue
+from vodflow.core.jobs import SUBTASK_JOB, TASK_JOBS, JobQueue
 from vodflow.core.limits import SESSION_WINDOW_S
 from vodflow.owners import HOST, OWNER, owner_dead
 from vodflow.periodic import Periodic
@@ -171,16 +173,13 @@ class Sweeper(Periodic):
                 for row in await q.held_by_others(conn, HOST + ":"):
                     if owner_dead(row["lease_owner"], HOST, OWNER):
                         await q.expire_lease(conn, row["id"], row["lease_owner"])
-                for row in await q.pulls_held_by_others(conn, HOST + ":"):
+                for row in await q.jobs_held_by_others(conn, HOST + ":"):
                     if owner_dead(row["lease_owner"], HOST, OWNER):
-                        await q.expire_pull_lease(conn, row["task_id"], row["lease_owner"])
+                        await q.expire_job_lease(conn, row["task_id"], row["lease_owner"])
         t = now() if at is None else at
         everything = startup and self.volatile_queue
         sent = 0
-        for kind, claim, key in (
-            (SUBTASK_JOB, q.claim_hints, "id"),
-            (PULL_UPLOAD_JOB, q.claim_pull_hints, "task_id"),
-        ):
+        for claim, key in ((q.claim_hints, "id"), (q.claim_job_hints, "task_id")):
             while True:
                 async with db.tx() as conn:
                     rows = await claim(
@@ -192,23 +191,12 @@ class Sweeper(Periodic):
                         limit=BATCH,
                     )
                 for row in rows:
+                    # A subtask, or a task that is one job (its kind by its type).
+                    kind = TASK_JOBS[row["type"]] if "type" in row else SUBTASK_JOB
                     await self.queue.submit(kind, str(row[key]), int(row["priority"] or 0))
                 sent += len(rows)
                 if len(rows) < BATCH:
                     break
         if sent:
             log.info("sweeper re-submitted %d job(s)", sent)
-        if not startup:
-            return sent
-        # Other tasks that are one job each: re-sent at start-up when WAITING (PullUpload
-        # is leased and re-sent like subtasks, above).
-        singles = [kind for kind in TASK_JOBS if kind != "PullUpload"]
-        async with db.read() as conn:
-            jobs = await q.waiting_tasks(conn, singles)
-        for job in jobs:
-            await self.queue.submit(
-                TASK_JOBS[job["type"]], job["task_id"], int(job["priority"] or 0)
-            )
-        if jobs:
-            log.info("sweeper re-submitted %d waiting task(s)", len(jobs))
-        return sent + len(jobs)
+        return sent

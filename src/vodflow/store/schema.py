@@ -204,11 +204,13 @@ tasks = Table(
     Column("create_time", Float, nullable=False),
     Column("begin_time", Float, nullable=True),
     Column("finish_time", Float, nullable=True),
-    # PullUpload tasks: who fetches it until when, and when its message was last
-    # sent (Procedure tasks keep these on their subtasks).
+    # Tasks that are one job each (PullUpload, EditMedia, SplitMedia,
+    # DescribeFileAttributes): who runs it until when, when its message was last
+    # sent, how many runs claimed it (Procedure tasks keep these on their subtasks).
     Column("lease_owner", String(64), nullable=True),
     Column("lease_until", Float, nullable=True),
     Column("enqueued_at", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
     Index("ix_tasks_app_create", "app_id", "create_time"),
     Index("ix_tasks_app_status", "app_id", "status"),
     Index("ix_tasks_file", "file_id"),

@@ -267,19 +267,6 @@ async def claim_hints(
     return rows
 
 
-async def waiting_tasks(
-    conn: AsyncConnection, types: Sequence[str], *, limit: int = 1000
-) -> list[dict[str, Any]]:
-    """WAITING tasks of the given types (tasks that are one job each), oldest first."""
-    stmt = (
-        select(tasks.c.task_id, tasks.c.type, tasks.c.priority)
-        .where(tasks.c.status == TaskStatus.WAITING, tasks.c.type.in_(list(types)))
-        .order_by(tasks.c.create_time)
-        .limit(limit)
-    )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
-
-
 async def held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
     """Running subtasks whose lease owner starts with `owner_prefix` (same host)."""
     stmt = select(subtasks.c.id, subtasks.c.priority, subtasks.c.lease_owner).where(
@@ -379,31 +366,36 @@ async def set_output(conn: AsyncConnection, subtask_id: int, output: Any) -> Non
     await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))
 
 
-# --- PullUpload leases (the task row itself is the job) ------------------------------
+# --- Leases of tasks that are one job each (the task row itself is the job) ----------
+# PullUpload, EditMedia, SplitMedia, DescribeFileAttributes: every type but a flow
+# (whose subtasks carry the leases). The statements mirror the subtask ones above.
+
+JOB_TASK = tasks.c.type != "Procedure"
 
 
-def _pull(task_id: str) -> Any:
-    return and_(tasks.c.task_id == task_id, tasks.c.type == "PullUpload")
+def _job(task_id: str) -> Any:
+    return and_(tasks.c.task_id == task_id, JOB_TASK)
 
 
-def _pull_expired(now: float) -> Any:
+def _job_expired(now: float) -> Any:
     return and_(
         tasks.c.status == TaskStatus.PROCESSING,
         or_(tasks.c.lease_until.is_(None), tasks.c.lease_until < now),
     )
 
 
-async def claim_pull(
+async def claim_job(
     conn: AsyncConnection, task_id: str, owner: str, until: float, now: float
 ) -> bool:
-    """Take a WAITING PullUpload task, or one whose fetcher's lease expired."""
+    """Take a WAITING one-job task, or one whose runner's lease expired (an attempt)."""
     stmt = (
         update(tasks)
-        .where(_pull(task_id), or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)))
+        .where(_job(task_id), or_(tasks.c.status == TaskStatus.WAITING, _job_expired(now)))
         .values(
             status=TaskStatus.PROCESSING,
             lease_owner=owner,
             lease_until=until,
+            attempts=tasks.c.attempts + 1,
             begin_time=func.coalesce(tasks.c.begin_time, now),
         )
     )
@@ -412,36 +404,46 @@ async def claim_pull(
 
 def _held(task_id: str, owner: str) -> Any:
     return and_(
-        _pull(task_id), tasks.c.lease_owner == owner, tasks.c.status == TaskStatus.PROCESSING
+        _job(task_id), tasks.c.lease_owner == owner, tasks.c.status == TaskStatus.PROCESSING
     )
 
 
-async def renew_pull(conn: AsyncConnection, task_id: str, owner: str, until: float) -> bool:
+async def renew_job(conn: AsyncConnection, task_id: str, owner: str, until: float) -> bool:
     stmt = update(tasks).where(_held(task_id, owner)).values(lease_until=until)
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def finish_pull(conn: AsyncConnection, task_id: str, owner: str, **values: Any) -> bool:
-    """End a PullUpload task, only if `owner` still holds it (not aborted meanwhile)."""
-    stmt = (
-        update(tasks)
-        .where(_held(task_id, owner))
-        .values(lease_owner=None, lease_until=None, **values)
-    )
+async def update_held_job(conn: AsyncConnection, task_id: str, owner: str, **values: Any) -> bool:
+    """Update a one-job task only while `owner` holds it (progress of a run)."""
+    stmt = update(tasks).where(_held(task_id, owner)).values(**values)
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def release_pull(conn: AsyncConnection, task_id: str, owner: str) -> None:
-    """Give a PullUpload back (shutdown): WAITING, its message to be sent again at once."""
+async def finish_job(conn: AsyncConnection, task_id: str, owner: str, **values: Any) -> bool:
+    """End a one-job task, only if `owner` still holds it (not aborted nor taken over)."""
+    return await update_held_job(conn, task_id, owner, lease_owner=None, lease_until=None, **values)
+
+
+async def release_job(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    """Give a one-job task back (shutdown): WAITING, its message to be sent again at once.
+
+    A clean release is not an interrupted attempt: its claim is taken back.
+    """
     stmt = (
         update(tasks)
         .where(_held(task_id, owner))
-        .values(status=TaskStatus.WAITING, lease_owner=None, lease_until=None, enqueued_at=None)
+        .values(
+            status=TaskStatus.WAITING,
+            lease_owner=None,
+            lease_until=None,
+            enqueued_at=None,
+            attempts=case((tasks.c.attempts > 0, tasks.c.attempts - 1), else_=0),
+        )
     )
     await conn.execute(stmt)
 
 
-async def claim_pull_hints(
+async def claim_job_hints(
     conn: AsyncConnection,
     now: float,
     *,
@@ -450,11 +452,8 @@ async def claim_pull_hints(
     everything: bool = False,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """`claim_hints` for PullUpload tasks: (task_id, priority) of each re-send claimed."""
-    runnable_cond = and_(
-        tasks.c.type == "PullUpload",
-        or_(tasks.c.status == TaskStatus.WAITING, _pull_expired(now)),
-    )
+    """`claim_hints` for one-job tasks: (task_id, type, priority) of each re-send claimed."""
+    runnable_cond = and_(JOB_TASK, or_(tasks.c.status == TaskStatus.WAITING, _job_expired(now)))
     sent = tasks.c.enqueued_at
     if everything:
         due = or_(sent.is_(None), sent < now)
@@ -480,20 +479,21 @@ async def claim_pull_hints(
         update(tasks)
         .where(tasks.c.task_id.in_(pick.scalar_subquery()), runnable_cond, due)
         .values(enqueued_at=now)
-        .returning(tasks.c.task_id, tasks.c.priority)
+        .returning(tasks.c.task_id, tasks.c.type, tasks.c.priority)
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def pulls_held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
+async def jobs_held_by_others(conn: AsyncConnection, owner_prefix: str) -> list[dict[str, Any]]:
+    """Running one-job tasks whose lease owner starts with `owner_prefix` (same host)."""
     stmt = select(tasks.c.task_id, tasks.c.lease_owner).where(
-        tasks.c.type == "PullUpload",
+        JOB_TASK,
         tasks.c.status == TaskStatus.PROCESSING,
         tasks.c.lease_owner.like(owner_prefix + "%"),
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def expire_pull_lease(conn: AsyncConnection, task_id: str, owner: str) -> None:
-    stmt = update(tasks).where(_pull(task_id), tasks.c.lease_owner == owner).values(lease_until=0.0)
+async def expire_job_lease(conn: AsyncConnection, task_id: str, owner: str) -> None:
+    stmt = update(tasks).where(_job(task_id), tasks.c.lease_owner == owner).values(lease_until=0.0)
     await conn.execute(stmt)
