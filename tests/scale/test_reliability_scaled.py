@@ -428,3 +428,50 @@ def test_flows_survive_a_storm_of_terminated_backends(make_cluster, tiny_clip: P
         30,
     )
     print(f"storm: {terminated} backends terminated; 10/10 FINISH, {len(seen)} events")
+
+
+@pytest.mark.slow
+def test_edit_media_of_a_killed_worker_is_finished_by_another(make_cluster, tmp_path: Path) -> None:
+    """kill -9 of the worker running an EditMedia: its lease expires, the replica's
+    sweeper sends the job again and the other worker finishes it, once (one new media,
+    one EditMediaComplete event). Before leases it stayed PROCESSING until a restart."""
+    cluster = make_cluster(
+        replicas=1, workers=2, env={"VODFLOW_LEASE_S": "6", "VODFLOW_REQUEUE_AFTER_S": "2"}
+    )
+    [api] = cluster.api
+    clip = make_video(tmp_path / "long.mp4", duration=20, width=640, height=360, fps=25)
+    file_id = cluster.add_media(clip)
+    task_id = api.call(
+        "EditMedia",
+        {
+            "InputType": "File",
+            "FileInfos": [{"FileId": file_id, "StartTimeOffset": 1.0, "EndTimeOffset": 15.0}],
+        },
+    )["TaskId"]
+    marker = str(cluster.blob_dir / ".tmp" / f"job-{task_id}-")
+    found = wait_until(
+        lambda: {"ffmpeg": processes_with(marker)}, lambda v: bool(v["ffmpeg"]), 120, 0.02
+    )
+    for pid in found["ffmpeg"]:  # paused: the edit cannot end before the kill
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        [(owner,)] = cluster.sql("SELECT lease_owner FROM tasks WHERE task_id = $1", task_id)
+        pid = int(owner.split(":")[1])
+        [victim] = [w for w in cluster.pool if w.pid == pid]
+        victim.kill()
+        detail = wait_finished(api, task_id, timeout=300)
+    finally:
+        kill_strays(marker)
+    task = detail["EditMediaTask"]
+    assert (task["Status"], task["ErrCode"]) == ("FINISH", 0), task
+    [(attempts, left_owner)] = cluster.sql(
+        "SELECT attempts, lease_owner FROM tasks WHERE task_id = $1", task_id
+    )
+    assert (attempts, left_owner) == (2, None)
+    media = cluster.sql("SELECT file_id FROM media ORDER BY create_time")
+    assert [m[0] for m in media] == [file_id, task["Output"]["FileId"]]
+    events = cluster.sql(
+        "SELECT count(*) FROM events WHERE event_type = 'EditMediaComplete' AND body LIKE $1",
+        f"%{task_id}%",
+    )
+    assert [e[0] for e in events] == [1]
