@@ -96,6 +96,4 @@ def test_kill_9_during_edit_media(fresh_server: ServerProcess, tmp_path: Path) -
     )
     assert events == [(1,)]
     # Both attempts' work directories are gone (the first's by the second's claim).
-    wait_until(
-        lambda: {"left": [p.name for p in tmp.glob("job-*")]}, lambda v: v["left"] == [], 30
-    )
+    wait_until(lambda: {"left": [p.name for p in tmp.glob("job-*")]}, lambda v: v["left"] == [], 30)
