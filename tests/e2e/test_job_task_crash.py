@@ -97,3 +97,70 @@ def test_kill_9_during_edit_media(fresh_server: ServerProcess, tmp_path: Path) -
     assert events == [(1,)]
     # Both attempts' work directories are gone (the first's by the second's claim).
     wait_until(lambda: {"left": [p.name for p in tmp.glob("job-*")]}, lambda v: v["left"] == [], 30)
+
+
+@pytest.mark.slow
+def test_kill_9_during_split_media_resumes_at_the_unfinished_segment(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    """kill -9 while the second segment is cut: the first segment's media and Output
+    were committed together, so the re-run cuts only the second: two new media, not
+    three, one SplitMediaComplete."""
+    server = fresh_server
+    server.env["VODFLOW_LEASE_S"] = "600"
+    server.start()
+    clip = make_video(tmp_path / "long.mp4", duration=20, width=640, height=360, fps=25)
+    file_id = add_media(server, clip)
+    task_id = server.call(
+        "SplitMedia",
+        {
+            "FileId": file_id,
+            "Segments": [
+                {"StartTimeOffset": 0, "EndTimeOffset": 2},
+                {"StartTimeOffset": 2, "EndTimeOffset": 16},
+            ],
+        },
+    )["TaskId"]
+    db_path = server.data_dir / "vodflow.db"
+    tmp = server.data_dir / "blobs" / ".tmp"
+    marker = str(tmp / f"job-{task_id}-")
+    second = wait_until(
+        lambda: {"ffmpeg": [p for p in processes_with(marker) if b"segment-1" in cmdline(p)]},
+        lambda v: bool(v["ffmpeg"]),
+        120,
+        0.02,
+    )
+    for pid in second["ffmpeg"]:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        assert len(rows(db_path, "select file_id from media")) == 2  # source + segment 1
+        server.kill()
+        wait_until(lambda: {"ffmpeg": processes_with(marker)}, lambda v: not v["ffmpeg"], 10)
+        server.start()
+        detail = wait_task(server, task_id)
+    finally:
+        kill_strays(marker)
+    task = detail["SplitMediaTask"]
+    assert (task["Status"], task["ErrCodeExt"], task["Progress"]) == ("FINISH", "", 100), task
+    made = [info["Output"]["FileId"] for info in task["FileInfoSet"]]
+    media = rows(db_path, "select file_id from media order by create_time")
+    assert media == [(file_id,), *((m,) for m in made)]
+    assert rows(db_path, "select attempts from tasks where task_id=?", task_id) == [(2,)]
+    durations = [
+        m["MetaData"]["Duration"]
+        for m in server.call("DescribeMediaInfos", {"FileIds": made})["MediaInfoSet"]
+    ]
+    assert [round(d) for d in durations] == [2, 14], durations
+    events = rows(
+        db_path,
+        "select count(*) from events where event_type='SplitMediaComplete' and body like ?",
+        f"%{task_id}%",
+    )
+    assert events == [(1,)]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
