@@ -34,6 +34,7 @@ from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import events
+from vodflow.core.faults import PULL_UPLOAD_FAIL, FaultBook, upload_error
 from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
@@ -103,15 +104,19 @@ class PullUploadService:
         settings: Settings,
         library: LibraryService,
         queue: JobQueue,
+        faults: FaultBook,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
         self.library = library
         self.queue = queue
+        self.faults = faults
 
     async def start(self, app_id: int, req: Any) -> str:
         """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
+        if self.faults.armed:
+            upload_error(self.faults, PULL_UPLOAD_FAIL, app_id, {"Action": "PullUpload"})
         check_url_shape(req.MediaUrl)
         if req.CoverUrl:
             check_url_shape(req.CoverUrl, "CoverUrl")
