@@ -3,6 +3,7 @@ official SDK's generic call: refused unless enabled, per application, bad input.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +162,28 @@ def test_bad_rule_ids(faulty: ServerProcess) -> None:
     assert refused(faulty, "DeleteFaultRules", {"RuleIds": [""]}).code.startswith(
         "InvalidParameterValue"
     )
+
+
+def test_cli_create_list_delete(faulty: ServerProcess) -> None:
+    from tests.e2e.test_cli import vodflow
+    from tests.servers import SECRET_ID, SECRET_KEY
+
+    env = {"VODFLOW_ENDPOINT": faulty.url, "VODFLOW_SECRET_ID": SECRET_ID,
+           "VODFLOW_SECRET_KEY": SECRET_KEY}  # fmt: skip
+    faulty.call("DeleteFaultRules", {})
+    made = vodflow("faults", "create", "ApiError", "--action", "SearchMedia", "--code",
+                   "RequestLimitExceeded", "--count", "1", env=env)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    rule_id = made.stdout.strip()
+    err = refused(faulty, "SearchMedia", {})
+    assert err.code == "RequestLimitExceeded"
+    listed = vodflow("faults", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    got = json.loads(listed.stdout)
+    assert [r["RuleId"] for r in got["RuleSet"]] == [rule_id]
+    assert got["FiredSet"][0]["Action"] == "SearchMedia"
+    bad = vodflow("faults", "create", "Meteor", env=env)
+    assert bad.returncode != 0 and "InvalidParameterValue" in bad.stderr
+    gone = vodflow("faults", "delete", rule_id, env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert faulty.call("DescribeFaultRules", {})["TotalCount"] == 0
