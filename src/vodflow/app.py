@@ -69,7 +69,7 @@ async def build_services(settings: Settings) -> Services:
     apps = AppService(db, settings.app_id)
     await apps.ensure_default()
     credentials = CredentialService(db, root)
-    faults = FaultBook(settings.faults)
+    faults = FaultBook(db, settings.faults)
     events = EventsService(db, settings, apps, faults)
     # Work submitted before the table is bound waits in the queue: the table
     # needs the services below, which need the queue.

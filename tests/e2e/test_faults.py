@@ -33,8 +33,10 @@ SNAPSHOT = {"Definition": 10, "ExtTimeOffsetSet": ["1s"]}
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {"VODFLOW_PUSH_SCHEDULE": "1,1,1,1,1", "VODFLOW_PULL_WAIT_S": "1"}
-    srv = ServerProcess(tmp_path_factory.mktemp("faults"), args=["--faults"], env=env)
+    # By environment, so that a scaled deployment's worker (which runs the subtasks)
+    # has faults enabled too (VODFLOW_TEST_DEPLOYMENT=scaled).
+    env = {"VODFLOW_FAULTS": "1", "VODFLOW_PUSH_SCHEDULE": "1,1,1,1,1", "VODFLOW_PULL_WAIT_S": "1"}
+    srv = ServerProcess(tmp_path_factory.mktemp("faults"), env=env)
     srv.start()
     yield srv
     srv.stop()
@@ -88,6 +90,12 @@ def wait_fired(server: ServerProcess, app: int, n: int = 1) -> list[dict[str, An
             "FiredSet"
         ]
     )
+
+
+def logs(server: ServerProcess) -> str:
+    """The server's log, and its worker's when scaled (where subtasks run)."""
+    paths = [server.log_path, *(getattr(c, "log_path", None) for c in server.companions)]
+    return "".join(p.read_text(errors="replace") for p in paths if p is not None)
 
 
 def upload_clip(server: ServerProcess, app: int, clip: Path) -> str:
@@ -200,7 +208,7 @@ def test_subtask_fail_is_what_the_app_sees(faulty: ServerProcess, clip: Path) ->
     )
     assert one["SubtaskKind"] == "SnapshotByTimeOffset" and one["Definition"] == 10
     assert described(faulty, app)["RuleSet"][0]["RemainingCount"] == 0
-    assert f"fault SubtaskFail fired (rule {rule_id}" in faulty.log()
+    assert f"fault SubtaskFail fired (rule {rule_id}" in logs(faulty)
     # Count=1: the next flow of the same file succeeds (the fault was the only cause).
     again = results(finished(faulty, app, process(faulty, app, file_id, mpt)))
     assert again["SnapshotByTimeOffset"]["Status"] == "SUCCESS"

@@ -191,8 +191,8 @@ async def dispatch(
     app_id = await resolve_app(
         services, credential, getattr(req, "SubAppId", None), act.allow_disabled_app
     )
-    if services.faults.armed and not act.extension:
-        faults.api_error(services.faults, app_id, action_name)
+    if services.faults.enabled and not act.extension:
+        await faults.api_error(services.faults, app_id, action_name)
     ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
     result = await act.handler(ctx, req)
     return result.dump() if isinstance(result, WireModel) else result

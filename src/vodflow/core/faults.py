@@ -7,24 +7,26 @@ that do the work ask `FaultBook.fire` at their one hook point: the subtask runne
 recorded in the book (DescribeFaultRules' FiredSet) and in the server log, never in
 the application's data: what the application sees is what Tencent would send.
 
-Rules live in the memory of the serving process (docs/testing-your-app.md says what
-this means when scaled). With faults disabled no rule can be created, and every hook
-costs one truth test of an empty dict.
+Rules and firings live in the database, so every process of a scaled deployment (the
+Celery workers that run subtasks, every API replica) applies the same rules. With
+faults disabled no rule can be created and every hook costs one truth test
+(`FaultBook.enabled`): no query.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import random
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vodflow.errors import VodError, invalid_value
+from vodflow.store import faults as q
+from vodflow.store.db import Database
 from vodflow.timeutil import now
 
 log = logging.getLogger("vodflow.faults")
@@ -99,7 +101,6 @@ API_MESSAGES = {
 # A push held back by PushReorder goes out after the app's next delivery, or after this.
 REORDER_HOLD_S = 30.0
 MAX_RULES_PER_APP = 100
-MAX_FIRED_KEPT = 1000
 
 
 def _vod_codes() -> frozenset[str]:
@@ -147,27 +148,36 @@ class Target:
     ids: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FaultRule:
     rule_id: str
     app_id: int
     kind: str
     match: Match
-    # How many more times it may fire (None: no limit).
+    # How many more times it may fire (None: no limit), and how often it did.
     remaining: int | None
+    fired: int
     probability: float | None
-    seed: int | None
+    seed: int
     expire_at: float | None
     params: dict[str, Any]
     create_time: float
-    fired: int = 0
-    rng: random.Random = field(default_factory=random.Random)
-    keys: set[str] = field(default_factory=set)
 
-    def live(self, t: float) -> bool:
-        if self.expire_at is not None and t >= self.expire_at:
-            return False
-        return self.remaining is None or self.remaining > 0
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> FaultRule:
+        return cls(
+            rule_id=row["rule_id"],
+            app_id=int(row["app_id"]),
+            kind=row["kind"],
+            match=Match(**row["match"]),
+            remaining=row["remaining"],
+            fired=int(row["fired"] or 0),
+            probability=row["probability"],
+            seed=int(row["seed"]),
+            expire_at=row["expire_at"],
+            params=dict(row["params"]),
+            create_time=float(row["create_time"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -178,14 +188,22 @@ class Firing:
     ids: Mapping[str, Any]
 
 
-class FaultBook:
-    """The rules and the firings of one serving process, per application."""
+def draw(seed: int, n: int) -> float:
+    """The n-th (from 0) number of `random.Random(seed)`: a rule's draws are the same
+    sequence whichever process takes them, as a seeded generator would give in one."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        rng.random()
+    return rng.random()
 
-    def __init__(self, enabled: bool) -> None:
+
+class FaultBook:
+    """The rules and firings of every application, in the database (so every process
+    of a scaled deployment applies them); `enabled` is the server's --faults."""
+
+    def __init__(self, db: Database, enabled: bool) -> None:
+        self.db = db
         self.enabled = enabled
-        self._rules: dict[str, FaultRule] = {}
-        self._fired: dict[int, list[Firing]] = {}
-        self._order = itertools.count()
         self._api_codes: frozenset[str] | None = None
 
     def _refuse_disabled(self) -> None:
@@ -198,112 +216,120 @@ class FaultBook:
 
     # ------------------------------------------------------------ the actions
 
-    def create(self, app_id: int, kind: str, match: Match, **firing: Any) -> FaultRule:
+    async def create(self, app_id: int, kind: str, match: Match, **firing: Any) -> FaultRule:
         """A new rule (its parameters checked here, where their meaning lives)."""
         self._refuse_disabled()
         if kind not in KINDS:
             raise invalid_value("Kind", f"`{kind[:64]}` is not one of {', '.join(KINDS)}")
-        if sum(1 for r in self._rules.values() if r.app_id == app_id) >= MAX_RULES_PER_APP:
-            raise VodError(
-                "LimitExceeded", f"An application may have at most {MAX_RULES_PER_APP} rules."
-            )
         count, probability, seed = firing["count"], firing["probability"], firing["seed"]
         expire_s = firing["expire_seconds"]
         if seed is not None and probability is None:
             raise invalid_value("Seed", "it goes with Probability")
         params = self._params(kind, match, firing["params"])
         t = now()
-        rule = FaultRule(
-            rule_id=f"fault-{secrets.token_hex(6)}",
-            app_id=app_id,
-            kind=kind,
-            match=match,
-            remaining=count,
-            probability=probability,
-            seed=seed,
-            expire_at=t + expire_s if expire_s is not None else None,
-            params=params,
-            create_time=t + next(self._order) * 1e-9,
-            rng=random.Random(seed),
-        )
-        self._rules[rule.rule_id] = rule
-        log.info("fault rule %s (%s) created for application %s", rule.rule_id, kind, app_id)
-        return rule
+        values = {
+            "rule_id": f"fault-{secrets.token_hex(6)}",
+            "app_id": app_id,
+            "kind": kind,
+            "match": {k: v for k, v in asdict(match).items() if v is not None},
+            "params": params,
+            "remaining": count,
+            "probability": probability,
+            # Without a Seed the draws are still repeatable: DescribeFaultRules shows it.
+            "seed": seed if seed is not None else secrets.randbits(62),
+            "expire_at": t + expire_s if expire_s is not None else None,
+            "create_time": t,
+        }
+        async with self.db.tx() as conn:
+            if await q.count_rules(conn, app_id) >= MAX_RULES_PER_APP:
+                raise VodError(
+                    "LimitExceeded", f"An application may have at most {MAX_RULES_PER_APP} rules."
+                )
+            await q.add_rule(conn, **values)
+        log.info("fault rule %s (%s) created for application %s", values["rule_id"], kind, app_id)
+        return FaultRule.of(values | {"fired": 0})
 
-    def rules(self, app_id: int, rule_ids: list[str] | None = None) -> list[FaultRule]:
+    async def rules(self, app_id: int, rule_ids: list[str] | None = None) -> list[FaultRule]:
         self._refuse_disabled()
-        chosen = [r for r in self._rules.values() if r.app_id == app_id]
-        if rule_ids:
-            chosen = [r for r in chosen if r.rule_id in rule_ids]
-        return sorted(chosen, key=lambda r: r.create_time)
+        async with self.db.read() as conn:
+            rows = await q.rules_of(conn, app_id, rule_ids or ())
+        return [FaultRule.of(r) for r in rows]
 
-    def fired(self, app_id: int, rule_ids: list[str] | None = None) -> list[Firing]:
+    async def fired(self, app_id: int, rule_ids: list[str] | None = None) -> list[Firing]:
         self._refuse_disabled()
-        kept = self._fired.get(app_id, [])
-        return [f for f in kept if not rule_ids or f.rule_id in rule_ids]
+        async with self.db.read() as conn:
+            rows = await q.firings_of(conn, app_id, rule_ids or ())
+        return [Firing(r["time"], r["rule_id"], r["kind"], r["ids"]) for r in rows]
 
-    def delete(self, app_id: int, rule_ids: list[str]) -> None:
+    async def delete(self, app_id: int, rule_ids: list[str]) -> None:
         """Delete these rules of the app (all of them, and the FiredSet, when empty)."""
         self._refuse_disabled()
-        if not rule_ids:
-            for rule_id in [r.rule_id for r in self._rules.values() if r.app_id == app_id]:
-                del self._rules[rule_id]
-            self._fired.pop(app_id, None)
-            return
-        unknown = [i for i in rule_ids if i not in self._rules or self._rules[i].app_id != app_id]
-        if unknown:
-            raise VodError(
-                "ResourceNotFound",
-                f"The fault rules {unknown[:5]} do not exist in this application.",
-            )
-        for rule_id in rule_ids:
-            del self._rules[rule_id]
+        async with self.db.tx() as conn:
+            if not rule_ids:
+                await q.delete_all(conn, app_id)
+                return
+            found = {r["rule_id"] for r in await q.rules_of(conn, app_id, rule_ids)}
+            unknown = [i for i in rule_ids if i not in found]
+            if unknown:
+                raise VodError(
+                    "ResourceNotFound",
+                    f"The fault rules {unknown[:5]} do not exist in this application.",
+                )
+            await q.delete_rules(conn, app_id, rule_ids)
 
     # ------------------------------------------------------------ the hooks
 
-    @property
-    def armed(self) -> bool:
-        """Whether any rule exists: hooks skip all work (building targets) otherwise."""
-        return bool(self._rules)
-
-    def fire(self, app_id: int, kinds: tuple[str, ...], target: Target) -> FaultRule | None:
+    async def fire(self, app_id: int, kinds: tuple[str, ...], target: Target) -> FaultRule | None:
         """The first live rule of the app, of one of `kinds`, that matches and fires.
 
-        A rule with a Probability draws from its own seeded generator each time it is
-        asked about a target it matches, so a given sequence of requests makes the
-        same rules fire in every run. Firing uses up one of its Count.
+        A rule with a Probability takes the next draw of its seeded generator each
+        time it is asked about a target it matches, so a given sequence of requests
+        makes the same rules fire in every run. Firing uses up one of its Count.
         """
-        if not self._rules:
-            return None
         t = now()
-        for rule in sorted(self._rules.values(), key=lambda r: r.create_time):
-            if rule.app_id != app_id or rule.kind not in kinds or not rule.live(t):
-                continue
-            if (target.key and target.key in rule.keys) or not rule.match.accepts(target):
-                continue
-            if rule.probability is not None and rule.rng.random() >= rule.probability:
-                continue
-            self._record(rule, target, t)
-            return rule
-        return None
-
-    def _record(self, rule: FaultRule, target: Target, t: float) -> None:
-        rule.fired += 1
-        if rule.remaining is not None:
-            rule.remaining -= 1
-        if target.key:
-            rule.keys.add(target.key)
-        ids = dict(target.ids)
-        kept = self._fired.setdefault(rule.app_id, [])
-        kept.append(Firing(t, rule.rule_id, rule.kind, ids))
-        del kept[:-MAX_FIRED_KEPT]
+        async with self.db.read() as conn:
+            rows = await q.live_rules(conn, app_id, kinds, t)
+        candidates = [r for r in rows if Match(**r["match"]).accepts(target)]
+        if not candidates:
+            return None
+        async with self.db.tx() as conn:
+            for candidate in candidates:
+                row = await q.lock_rule(conn, candidate["rule_id"])
+                if row is None or not _live(row, t):
+                    continue
+                if target.key and await q.fired_on(conn, row["rule_id"], target.key):
+                    continue
+                if row["probability"] is not None:
+                    drawn = draw(int(row["seed"]), int(row["draws"]))
+                    await q.update_rule(conn, row["rule_id"], draws=row["draws"] + 1)
+                    if drawn >= row["probability"]:
+                        continue
+                remaining = row["remaining"] - 1 if row["remaining"] is not None else None
+                await q.update_rule(
+                    conn, row["rule_id"], remaining=remaining, fired=row["fired"] + 1
+                )
+                ids = dict(target.ids)
+                await q.add_firing(
+                    conn,
+                    app_id=app_id,
+                    rule_id=row["rule_id"],
+                    kind=row["kind"],
+                    time=t,
+                    target_key=target.key,
+                    ids=ids,
+                )
+                rule = FaultRule.of(row | {"remaining": remaining, "fired": row["fired"] + 1})
+                break
+            else:
+                return None
         log.warning(
             "fault %s fired (rule %s, application %s): %s",
             rule.kind,
             rule.rule_id,
-            rule.app_id,
+            app_id,
             ", ".join(f"{k}={v}" for k, v in ids.items()) or "-",
         )
+        return rule
 
     # ------------------------------------------------------------ parameters
 
@@ -347,6 +373,12 @@ class FaultBook:
         return self._api_codes
 
 
+def _live(row: Mapping[str, Any], t: float) -> bool:
+    if row["expire_at"] is not None and t >= row["expire_at"]:
+        return False
+    return row["remaining"] is None or row["remaining"] > 0
+
+
 _PARAMS: dict[str, frozenset[str]] = {
     SUBTASK_FAIL: frozenset({"ErrCode", "ErrCodeExt", "Message"}),
     SUBTASK_STALL: frozenset({"Progress", "Seconds"}),
@@ -387,17 +419,17 @@ def _subtask_error(p: dict[str, Any]) -> dict[str, Any]:
     return {"ErrCode": code, "ErrCodeExt": ext, "Message": message}
 
 
-def api_error(book: FaultBook, app_id: int, action: str) -> None:
+async def api_error(book: FaultBook, app_id: int, action: str) -> None:
     """ApiError: the call answers the rule's Code instead of running."""
-    rule = book.fire(app_id, (API_ERROR,), Target(action=action, ids={"Action": action}))
+    rule = await book.fire(app_id, (API_ERROR,), Target(action=action, ids={"Action": action}))
     if rule is not None:
         raise VodError(rule.params["Code"], rule.params["Message"])
 
 
-def upload_error(book: FaultBook, kind: str, app_id: int, ids: Mapping[str, Any]) -> None:
+async def upload_error(book: FaultBook, kind: str, app_id: int, ids: Mapping[str, Any]) -> None:
     """CommitUploadFail / PullUploadFail: the call answers the rule's Code."""
     file_id = ids.get("FileId")
-    rule = book.fire(app_id, (kind,), Target(file_id=file_id, ids=ids))
+    rule = await book.fire(app_id, (kind,), Target(file_id=file_id, ids=ids))
     if rule is not None:
         raise VodError(rule.params["Code"], rule.params["Message"])
 
@@ -423,7 +455,7 @@ class SubtaskPlan:
             await asyncio.sleep(extra)
 
 
-def plan_subtasks(
+async def plan_subtasks(
     book: FaultBook, task: Mapping[str, Any], rows: list[dict[str, Any]]
 ) -> SubtaskPlan:
     """SubtaskFail for each claimed subtask; SubtaskStall and SubtaskSlow for the run."""
@@ -443,14 +475,14 @@ def plan_subtasks(
                 **({"Definition": definition} if isinstance(definition, int) else {}),
             },
         )
-        rule = book.fire(app_id, (SUBTASK_FAIL,), target)
+        rule = await book.fire(app_id, (SUBTASK_FAIL,), target)
         if rule is not None:
             p = rule.params
             plan.fail[row["id"]] = (p["ErrCode"], p["ErrCodeExt"], p["Message"])
             continue
-        if plan.stall is None and (rule := book.fire(app_id, (SUBTASK_STALL,), target)):
+        if plan.stall is None and (rule := await book.fire(app_id, (SUBTASK_STALL,), target)):
             plan.stall = (float(rule.params["Progress"]), float(rule.params["Seconds"]))
-        if plan.slow == (None, None) and (rule := book.fire(app_id, (SUBTASK_SLOW,), target)):
+        if plan.slow == (None, None) and (rule := await book.fire(app_id, (SUBTASK_SLOW,), target)):
             plan.slow = (rule.params.get("Factor"), rule.params.get("Seconds"))
     return plan
 

@@ -115,8 +115,8 @@ class PullUploadService:
 
     async def start(self, app_id: int, req: Any) -> str:
         """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
-        if self.faults.armed:
-            upload_error(self.faults, PULL_UPLOAD_FAIL, app_id, {"Action": "PullUpload"})
+        if self.faults.enabled:
+            await upload_error(self.faults, PULL_UPLOAD_FAIL, app_id, {"Action": "PullUpload"})
         check_url_shape(req.MediaUrl)
         if req.CoverUrl:
             check_url_shape(req.CoverUrl, "CoverUrl")

@@ -217,9 +217,9 @@ class SubtaskRunner(OutputPlacement):
         def on_progress(percent: float) -> None:
             progress[0] = percent
 
-        plan = (
-            faults.plan_subtasks(self.faults, claim.task, claim.rows) if self.faults.armed else None
-        )
+        plan = None
+        if self.faults.enabled:  # fault injection (test-only): which faults this run gets
+            plan = await faults.plan_subtasks(self.faults, claim.task, claim.rows)
         job = asyncio.create_task(self._execute(claim, media, outcomes, on_progress, plan))
         try:
             while True:

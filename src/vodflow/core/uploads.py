@@ -185,8 +185,8 @@ class UploadService(ObjectStorage):
         after the probe. A commit cut short (kill -9) leaves its claim and the set-aside
         file: a retry takes over once its owner is gone or its claim expired.
         """
-        if self.faults.armed:
-            upload_error(self.faults, COMMIT_UPLOAD_FAIL, app_id, {"Action": "CommitUpload"})
+        if self.faults.enabled:
+            await upload_error(self.faults, COMMIT_UPLOAD_FAIL, app_id, {"Action": "CommitUpload"})
         t = now()
         async with self.db.tx() as conn:
             session_key = token_digest(vod_session_key)

@@ -83,7 +83,7 @@ class PullQueue:
                     conn, app_id, now=t, until=until, token=token, limit=limit
                 )
         pulled = [PulledEvent(i, make_handle(token, i), et, body) for i, et, body in rows]
-        if pulled and self.faults.armed:
+        if pulled and self.faults.enabled:
             await self._apply_faults(app_id, pulled)
         return pulled
 
@@ -94,7 +94,7 @@ class PullQueue:
         expire: list[int] = []
         for e in pulled:
             aim = faults.event_target(e.event_id, e.event_type, e.body, None)
-            rule = self.faults.fire(app_id, faults.PULL_KINDS, aim)
+            rule = await self.faults.fire(app_id, faults.PULL_KINDS, aim)
             if rule is not None and rule.kind == faults.PULL_DUPLICATE:
                 self._again.setdefault(app_id, []).append(e)
             elif rule is not None:

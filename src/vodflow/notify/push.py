@@ -229,7 +229,7 @@ class PushRelay:
         return pool
 
     async def _deliver(self, row: dict[str, Any], target: Target) -> None:
-        fault = self._fault(row, target) if self.faults.armed else None
+        fault = await self._fault(row, target) if self.faults.enabled else None
         if fault is not None and fault.kind in HELD_KINDS:
             self._hold(row, target, fault)
             return
@@ -318,9 +318,9 @@ class PushRelay:
 
     # ------------------------------------------------------------ fault injection
 
-    def _fault(self, row: dict[str, Any], target: Target) -> FaultRule | None:
+    async def _fault(self, row: dict[str, Any], target: Target) -> FaultRule | None:
         aim = faults.event_target(row["id"], row["event_type"], row["body"], target.url)
-        return self.faults.fire(row["app_id"], faults.PUSH_KINDS, aim)
+        return await self.faults.fire(row["app_id"], faults.PUSH_KINDS, aim)
 
     def _hold(self, row: dict[str, Any], target: Target, fault: FaultRule) -> None:
         """PushDelay, PushReorder, PushDrop: the event is not sent now (or ever)."""

@@ -42,7 +42,7 @@ async def CreateFaultRule(ctx: Context, req: CreateFaultRuleRequest) -> dict[str
         notification_url=req.NotificationUrl,
         action=req.Action,
     )
-    rule = ctx.services.faults.create(
+    rule = await ctx.services.faults.create(
         ctx.app_id,
         req.Kind,
         match,
@@ -80,15 +80,15 @@ def _rule(rule: FaultRule) -> dict[str, Any]:
 @action(extension=True)
 async def DescribeFaultRules(ctx: Context, req: DescribeFaultRulesRequest) -> dict[str, Any]:
     book = ctx.services.faults
-    rules = book.rules(ctx.app_id, req.RuleIds)
+    rules = await book.rules(ctx.app_id, req.RuleIds)
     fired = [
         {"Time": iso(f.time), "RuleId": f.rule_id, "Kind": f.kind, **f.ids}
-        for f in book.fired(ctx.app_id, req.RuleIds)
+        for f in await book.fired(ctx.app_id, req.RuleIds)
     ]
     return {"RuleSet": [_rule(r) for r in rules], "TotalCount": len(rules), "FiredSet": fired}
 
 
 @action(extension=True)
 async def DeleteFaultRules(ctx: Context, req: DeleteFaultRulesRequest) -> dict[str, Any]:
-    ctx.services.faults.delete(ctx.app_id, req.RuleIds or [])
+    await ctx.services.faults.delete(ctx.app_id, req.RuleIds or [])
     return {}
