@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from vodflow.core import faults
+from vodflow.core import fault_kinds, faults
 from vodflow.errors import VodError
 
 
@@ -28,7 +28,7 @@ def test_draws_are_the_seeded_sequence() -> None:
 def test_subtask_errors_pair_as_tencent_does(
     given: dict[str, object], want: tuple[int, str]
 ) -> None:
-    got = faults._subtask_error(dict(given))
+    got = fault_kinds.subtask_error(dict(given))
     assert (got["ErrCode"], got["ErrCodeExt"]) == want
     assert got["Message"]
 
@@ -39,7 +39,7 @@ def test_subtask_errors_pair_as_tencent_does(
 )
 def test_bad_subtask_errors_are_refused(given: dict[str, object]) -> None:
     with pytest.raises(VodError) as info:
-        faults._subtask_error(dict(given))
+        fault_kinds.subtask_error(dict(given))
     assert info.value.code == "InvalidParameterValue"
 
 

@@ -34,7 +34,8 @@ from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import events
-from vodflow.core.faults import PULL_UPLOAD_FAIL, FaultBook, upload_error
+from vodflow.core.fault_kinds import PULL_UPLOAD_FAIL
+from vodflow.core.faults import FaultBook, upload_error
 from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type

@@ -27,7 +27,8 @@ from vodflow.core.credentials import (
     CredentialService,
     token_digest,
 )
-from vodflow.core.faults import COMMIT_UPLOAD_FAIL, FaultBook, upload_error
+from vodflow.core.fault_kinds import COMMIT_UPLOAD_FAIL
+from vodflow.core.faults import FaultBook, upload_error
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions

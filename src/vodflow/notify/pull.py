@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vodflow import metrics
-from vodflow.core import faults
+from vodflow.core import fault_kinds, faults
 from vodflow.core.faults import FaultBook
 from vodflow.errors import VodError
 from vodflow.notify.handles import make_handle, new_token, parse_handle
@@ -94,8 +94,8 @@ class PullQueue:
         expire: list[int] = []
         for e in pulled:
             aim = faults.event_target(e.event_id, e.event_type, e.body, None)
-            rule = await self.faults.fire(app_id, faults.PULL_KINDS, aim)
-            if rule is not None and rule.kind == faults.PULL_DUPLICATE:
+            rule = await self.faults.fire(app_id, fault_kinds.PULL_KINDS, aim)
+            if rule is not None and rule.kind == fault_kinds.PULL_DUPLICATE:
                 self._again.setdefault(app_id, []).append(e)
             elif rule is not None:
                 expire.append(e.event_id)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from vodflow import metrics, net_policy
 from vodflow.config import Settings
-from vodflow.core import faults
+from vodflow.core import fault_kinds, faults
 from vodflow.core.faults import FaultBook, FaultRule
 from vodflow.notify.http1 import OriginPool, RequestError, request_target
 from vodflow.notify.signing import push_body
@@ -46,7 +46,7 @@ MAX_CLIENTS = 1000
 
 STOP_GRACE_S = 5.0
 # Fault kinds that keep an event from being sent now (fault injection, test-only).
-HELD_KINDS = (faults.PUSH_DELAY, faults.PUSH_REORDER, faults.PUSH_DROP)
+HELD_KINDS = (fault_kinds.PUSH_DELAY, fault_kinds.PUSH_REORDER, fault_kinds.PUSH_DROP)
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ class PushRelay:
             return False
         path = request_target(target.url)
         sign_key = target.sign_key
-        if fault == faults.PUSH_BAD_SIGN:  # a Sign made with another key than the app's
+        if fault == fault_kinds.PUSH_BAD_SIGN:  # a Sign made with another key than the app's
             sign_key = f"{sign_key}-not-the-key" if sign_key else secrets.token_hex(8)
         body = push_body(row["body"], sign_key, now()).encode()
         headers = [
@@ -309,7 +309,7 @@ class PushRelay:
         code = attempt["status_code"]
         if attempt["error"] is None and code is not None and not 200 <= code < 300:
             attempt["error"] = f"HTTP {code}"
-        if fault == faults.PUSH_DUPLICATE and attempt["error"] is None:
+        if fault == fault_kinds.PUSH_DUPLICATE and attempt["error"] is None:
             # The very same request again, as a sender that missed the answer would.
             with contextlib.suppress(TimeoutError, RequestError):
                 async with asyncio.timeout(self.settings.push_timeout_s):
@@ -320,7 +320,7 @@ class PushRelay:
 
     async def _fault(self, row: dict[str, Any], target: Target) -> FaultRule | None:
         aim = faults.event_target(row["id"], row["event_type"], row["body"], target.url)
-        return await self.faults.fire(row["app_id"], faults.PUSH_KINDS, aim)
+        return await self.faults.fire(row["app_id"], fault_kinds.PUSH_KINDS, aim)
 
     def _hold(self, row: dict[str, Any], target: Target, fault: FaultRule) -> None:
         """PushDelay, PushReorder, PushDrop: the event is not sent now (or ever)."""
@@ -330,12 +330,12 @@ class PushRelay:
         self._inflight.pop(row["id"], None)
         t = now()
         outcome: dict[str, Any] = {"id": row["id"], "attempts": row["attempts"]}
-        if fault.kind == faults.PUSH_DROP:  # lost: never sent, never tried again
+        if fault.kind == fault_kinds.PUSH_DROP:  # lost: never sent, never tried again
             outcome |= {"status": DeliveryStatus.FAILED, "next_at": None, "done_at": t}
         else:
             delay = float(fault.params["DelaySeconds"])
             outcome |= {"status": DeliveryStatus.PENDING, "next_at": t + delay, "done_at": None}
-            if fault.kind == faults.PUSH_REORDER:
+            if fault.kind == fault_kinds.PUSH_REORDER:
                 self._held_back.setdefault(row["app_id"], []).append((row["id"], row["attempts"]))
         self._outcomes.append((None, outcome))
         self._outcome_ready.set()
