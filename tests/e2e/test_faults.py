@@ -216,6 +216,32 @@ def test_subtask_fail_is_what_the_app_sees(faulty: ServerProcess, clip: Path) ->
 
 
 @pytest.mark.slow
+def test_subtask_fail_of_one_rendition_of_a_shared_decode(
+    faulty: ServerProcess, clip: Path
+) -> None:
+    # Transcodes of one clip window are claimed together (one decode for all): the
+    # rule fails the one Definition it names, the other rendition is made.
+    app = new_app(faulty)
+    file_id = upload_clip(faulty, app, clip)
+    rule(faulty, app, Kind="SubtaskFail", Definition=100020, ErrCode=40000)
+    mpt = {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}]}
+    task = finished(faulty, app, process(faulty, app, file_id, mpt))
+    got = {
+        r["TranscodeTask"]["Input"]["Definition"]: r["TranscodeTask"]
+        for r in task["MediaProcessResultSet"]
+    }
+    assert got[100010]["Status"] == "SUCCESS" and got[100010]["Output"]["Url"]
+    assert (got[100020]["Status"], got[100020]["ErrCode"], got[100020]["ErrCodeExt"]) == (
+        "FAIL",
+        40000,
+        "InvalidInput",
+    )
+    info = faulty.call("DescribeMediaInfos", {"FileIds": [file_id], "SubAppId": app})
+    outputs = info["MediaInfoSet"][0]["TranscodeInfo"]["TranscodeSet"]
+    assert [o["Definition"] for o in outputs if o["Definition"] != 0] == [100010]
+
+
+@pytest.mark.slow
 def test_subtask_stall_holds_progress_then_finishes(faulty: ServerProcess, clip: Path) -> None:
     app = new_app(faulty)
     file_id = upload_clip(faulty, app, clip)
