@@ -304,6 +304,32 @@ def test_pull_upload_fail(faulty: ServerProcess) -> None:
     assert [f["Kind"] for f in fired(faulty, app)] == ["PullUploadFail"]
 
 
+def test_pull_upload_task_fails_with_err_code(faulty: ServerProcess) -> None:
+    # With ErrCode instead of Code, the call succeeds and the task fails, as a pull of
+    # an unreachable source does: DescribeTaskDetail and PullComplete carry it.
+    app = new_app(faulty, Mode="PULL")
+    rule(faulty, app, Kind="PullUploadFail", ErrCode=40000, Message="Fetch failed.", Count=1)
+    task_id = faulty.call(
+        "PullUpload", {"SubAppId": app, "MediaUrl": "http://127.0.0.1:9/clip.mp4"}
+    )["TaskId"]
+    got = wait_until(
+        lambda: faulty.call("DescribeTaskDetail", {"SubAppId": app, "TaskId": task_id}),
+        lambda d: d["Status"] == "FINISH",
+        120,
+    )
+    assert (got["PullUploadTask"]["ErrCode"], got["PullUploadTask"]["Message"]) == (
+        40000,
+        "Fetch failed.",
+    )
+    (event,) = pull_until(faulty, app)
+    assert event["EventType"] == "PullComplete"
+    assert (event["PullCompleteEvent"]["ErrCode"], event["PullCompleteEvent"]["TaskId"]) == (
+        40000,
+        task_id,
+    )
+    assert fired(faulty, app)[0]["TaskId"] == task_id
+
+
 def test_api_error_for_chosen_actions(faulty: ServerProcess) -> None:
     app = new_app(faulty)
     rule(faulty, app, Kind="ApiError", Action="DescribeEventConfig", Code="RequestLimitExceeded")

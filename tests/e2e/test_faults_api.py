@@ -144,6 +144,13 @@ def test_rules_are_per_application(faulty: ServerProcess) -> None:
         ({"Kind": "SubtaskStall", "Progress": 100}, "InvalidParameterValue", "Progress"),
         ({"Kind": "SubtaskSlow", "Factor": 2, "Seconds": 3}, "InvalidParameterValue", "Factor"),
         ({"Kind": "ApiError", "Code": "Nonsense.Code"}, "InvalidParameterValue", "Code"),
+        ({"Kind": "ApiError", "ErrCode": 40000}, "InvalidParameterValue", "ErrCode"),
+        ({"Kind": "PullUploadFail", "ErrCode": 1}, "InvalidParameterValue", "ErrCode"),
+        (
+            {"Kind": "PullUploadFail", "ErrCode": 40000, "Code": "InternalError"},
+            "InvalidParameterValue",
+            "ErrCode",
+        ),
         ({"Kind": "PushDrop", "Action": "PullEvents"}, "InvalidParameterValue", "Action"),
         ({"Kind": "PushDrop", "EventType": "Whatever"}, "InvalidParameterValue", "EventType"),
         ({"Kind": "PushDrop", "Colour": "red"}, "UnknownParameter", "Colour"),

@@ -109,6 +109,8 @@ def check_params(kind: str, action: str | None, given: dict[str, Any]) -> dict[s
     if kind in (PUSH_DELAY, PUSH_REORDER):
         default = 10.0 if kind == PUSH_DELAY else REORDER_HOLD_S
         return {"DelaySeconds": p.get("DelaySeconds", default)}
+    if kind == PULL_UPLOAD_FAIL and "ErrCode" in p:
+        return pull_task_error(p)
     if kind in (COMMIT_UPLOAD_FAIL, PULL_UPLOAD_FAIL, API_ERROR):
         code = p.get("Code", "InternalError")
         if code not in COMMON_API_CODES and code not in vod_codes():
@@ -132,7 +134,7 @@ _PARAMS: dict[str, frozenset[str]] = {
     PULL_DUPLICATE: frozenset(),
     PULL_HANDLE_EXPIRE: frozenset(),
     COMMIT_UPLOAD_FAIL: frozenset({"Code", "Message"}),
-    PULL_UPLOAD_FAIL: frozenset({"Code", "Message"}),
+    PULL_UPLOAD_FAIL: frozenset({"Code", "ErrCode", "Message"}),
     API_ERROR: frozenset({"Code", "Message"}),
 }
 
@@ -158,3 +160,22 @@ def subtask_error(p: dict[str, Any]) -> dict[str, Any]:
         raise invalid_value("ErrCode", f"{ext} goes with ErrCode {SUBTASK_ERR_CODES[family]}")
     message = p.get("Message") or DEFAULT_MESSAGES[family]
     return {"ErrCode": code, "ErrCodeExt": ext, "Message": message}
+
+
+# The ErrCode of a PullUpload task that failed (PullComplete), as vodflow's own pulls
+# answer them: the source could not be fetched, was not media, or an internal error.
+PULL_ERR_CODES = {
+    40000: "The file could not be fetched from MediaUrl.",
+    60000: "The fetched file is not a media file vodflow can read.",
+    70000: "Internal error while pulling the file.",
+}
+
+
+def pull_task_error(p: dict[str, Any]) -> dict[str, Any]:
+    """PullUploadFail with ErrCode: the call succeeds and the task fails with it."""
+    if "Code" in p:
+        raise invalid_value("ErrCode", "give Code (the call fails) or ErrCode (the task fails)")
+    code = p["ErrCode"]
+    if code not in PULL_ERR_CODES:
+        raise invalid_value("ErrCode", "one of 40000, 60000, 70000")
+    return {"ErrCode": code, "Message": p.get("Message") or PULL_ERR_CODES[code]}

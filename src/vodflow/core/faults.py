@@ -27,6 +27,7 @@ from typing import Any
 from vodflow.core.fault_kinds import (
     API_ERROR,
     KINDS,
+    PULL_UPLOAD_FAIL,
     SUBTASK_FAIL,
     SUBTASK_SLOW,
     SUBTASK_STALL,
@@ -210,17 +211,28 @@ class FaultBook:
 
     # ------------------------------------------------------------ the hooks
 
-    async def fire(self, app_id: int, kinds: tuple[str, ...], target: Target) -> FaultRule | None:
+    async def fire(
+        self,
+        app_id: int,
+        kinds: tuple[str, ...],
+        target: Target,
+        when: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> FaultRule | None:
         """The first live rule of the app, of one of `kinds`, that matches and fires.
 
         A rule with a Probability takes the next draw of its seeded generator each
         time it is asked about a target it matches, so a given sequence of requests
         makes the same rules fire in every run. Firing uses up one of its Count.
+        `when` picks rules by their parameters (a kind with two hook points).
         """
         t = now()
         async with self.db.read() as conn:
             rows = await q.live_rules(conn, app_id, kinds, t)
-        candidates = [r for r in rows if Match(**r["match"]).accepts(target)]
+        candidates = [
+            r
+            for r in rows
+            if Match(**r["match"]).accepts(target) and (when is None or when(r["params"]))
+        ]
         if not candidates:
             return None
         async with self.db.tx() as conn:
@@ -277,9 +289,9 @@ async def api_error(book: FaultBook, app_id: int, action: str) -> None:
 
 
 async def upload_error(book: FaultBook, kind: str, app_id: int, ids: Mapping[str, Any]) -> None:
-    """CommitUploadFail / PullUploadFail: the call answers the rule's Code."""
-    file_id = ids.get("FileId")
-    rule = await book.fire(app_id, (kind,), Target(file_id=file_id, ids=ids))
+    """CommitUploadFail / PullUploadFail with a Code: the call answers it."""
+    target = Target(file_id=ids.get("FileId"), ids=ids)
+    rule = await book.fire(app_id, (kind,), target, when=lambda p: "Code" in p)
     if rule is not None:
         raise VodError(rule.params["Code"], rule.params["Message"])
 
@@ -362,3 +374,13 @@ def _file_id_of(body: str) -> str | None:
         if isinstance(value, dict) and isinstance(value.get("FileId"), str):
             return str(value["FileId"])
     return None
+
+
+async def pull_task_error(book: FaultBook, task: Mapping[str, Any]) -> tuple[int, str] | None:
+    """PullUploadFail with an ErrCode: (ErrCode, Message) the PullUpload task ends with."""
+    ids = {"TaskId": task["task_id"], "Action": "PullUpload"}
+    target = Target(key=f"task-{task['task_id']}", ids=ids)
+    rule = await book.fire(
+        int(task["app_id"]), (PULL_UPLOAD_FAIL,), target, when=lambda p: "ErrCode" in p
+    )
+    return None if rule is None else (int(rule.params["ErrCode"]), str(rule.params["Message"]))

@@ -33,7 +33,7 @@ import httpx
 from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import events
+from vodflow.core import events, faults
 from vodflow.core.fault_kinds import PULL_UPLOAD_FAIL
 from vodflow.core.faults import FaultBook, upload_error
 from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
@@ -264,6 +264,9 @@ class PullUploadService:
         task_id = task["task_id"]
         spec = task["input"]
         media = cover = None
+        if self.faults.enabled and (failed := await faults.pull_task_error(self.faults, task)):
+            await self._finish(task, *failed)  # fault injection (test-only)
+            return
         try:
             async with asyncio.timeout(DEADLINE_S):
                 media = await self._fetch(spec["MediaUrl"], self.settings.max_upload_bytes)
