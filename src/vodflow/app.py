@@ -28,6 +28,7 @@ from vodflow.core.classes import ClassService
 from vodflow.core.credentials import CredentialService
 from vodflow.core.edit_media import EditMediaService
 from vodflow.core.expiry import LibrarySweeper
+from vodflow.core.faults import FaultBook
 from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
@@ -68,7 +69,8 @@ async def build_services(settings: Settings) -> Services:
     apps = AppService(db, settings.app_id)
     await apps.ensure_default()
     credentials = CredentialService(db, root)
-    events = EventsService(db, settings, apps)
+    faults = FaultBook(db, settings.faults)
+    events = EventsService(db, settings, apps, faults)
     # Work submitted before the table is bound waits in the queue: the table
     # needs the services below, which need the queue.
     jobs = JobTable()
@@ -76,9 +78,9 @@ async def build_services(settings: Settings) -> Services:
     templates = TemplateService(db)
     flows = FlowService(db, settings, executor, templates)
     library = LibraryService(db, blobs, settings, flows, templates)
-    uploads = UploadService(db, blobs, settings, library, credentials, apps)
-    pulls = PullUploadService(db, blobs, settings, library, executor)
-    runner = SubtaskRunner(db, blobs, settings, flows, library, templates)
+    uploads = UploadService(db, blobs, settings, library, credentials, apps, faults)
+    pulls = PullUploadService(db, blobs, settings, library, executor, faults)
+    runner = SubtaskRunner(db, blobs, settings, flows, library, templates, faults)
     attributes = FileAttributesService(db, blobs, library, executor, settings.lease_s)
     edits = EditMediaService(db, blobs, library, executor, settings.lease_s)
     splits = SplitMediaService(db, blobs, library, executor, settings.lease_s)
@@ -108,6 +110,7 @@ async def build_services(settings: Settings) -> Services:
         tasks=TaskQueries(db),
         executor=executor,
         jobs=jobs,
+        faults=faults,
         # Event delivery starts first (and stops last) so no committed event waits.
         background=[
             events,

@@ -10,6 +10,7 @@ import typer
 
 from vodflow import __version__
 from vodflow.commands.events import events_app
+from vodflow.commands.faults import faults_app
 from vodflow.commands.output import typer_app
 from vodflow.commands.process import process
 from vodflow.commands.serve import serve
@@ -45,6 +46,7 @@ app.command(name="sign-upload")(sign_upload)
 app.command()(worker)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(events_app, name="events")
+app.add_typer(faults_app, name="faults")
 
 if __name__ == "__main__":
     app()

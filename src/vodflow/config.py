@@ -122,6 +122,9 @@ class Settings:
     db_max_overflow: int = 15
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
+    # Test-only: the fault injection actions (CreateFaultRule...) answer instead of
+    # being refused (docs/testing-your-app.md, "Fault injection").
+    faults: bool = False
 
     @property
     def scaled(self) -> bool:
@@ -210,4 +213,5 @@ class Settings:
             db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
             log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
+            faults=_env_bool("FAULTS", False),
         )

@@ -16,6 +16,7 @@ from vodflow.core.apps import AppService
 from vodflow.core.classes import ClassService
 from vodflow.core.credentials import Credential, CredentialService
 from vodflow.core.edit_media import EditMediaService
+from vodflow.core.faults import FaultBook
 from vodflow.core.file_attributes import FileAttributesService
 from vodflow.core.flows import FlowService
 from vodflow.core.library import LibraryService
@@ -69,6 +70,8 @@ class Services:
     tasks: TaskQueries
     executor: Executor
     jobs: JobTable
+    # Fault injection rules (test-only; empty and refusing unless settings.faults).
+    faults: FaultBook
     # Started in this order, stopped in reverse.
     background: list[Background] = field(default_factory=list)
 

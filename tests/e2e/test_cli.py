@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [
     [], ["serve"], ["upload"], ["process"], ["worker"], ["tasks", "watch"], ["sign-upload"],
     ["events", "pull"], ["events", "receive"],
+    ["faults", "create"], ["faults", "list"], ["faults", "delete"],
 ]  # fmt: skip
 
 

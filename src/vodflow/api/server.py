@@ -24,6 +24,7 @@ from vodflow import ids, metrics
 from vodflow.api import auth, auth_v1, envelope, params
 from vodflow.api.registry import ACTIONS, Context
 from vodflow.api.replay import ReplayCache, guarded
+from vodflow.core import faults
 from vodflow.core.credentials import Credential
 from vodflow.errors import VodError
 from vodflow.wire.common import WireModel
@@ -190,6 +191,8 @@ async def dispatch(
     app_id = await resolve_app(
         services, credential, getattr(req, "SubAppId", None), act.allow_disabled_app
     )
+    if services.faults.enabled and not act.extension:
+        await faults.api_error(services.faults, app_id, action_name)
     ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
     result = await act.handler(ctx, req)
     return result.dump() if isinstance(result, WireModel) else result

@@ -63,12 +63,20 @@ def serve(
         help="Once serving, print NAME=value lines (endpoint, credentials) on stdout, "
         "ending with VODFLOW_READY=1.",
     ),
+    faults: bool = typer.Option(
+        None, "--faults", help="Test-only: enable the fault injection actions (VODFLOW_FAULTS)."
+    ),
 ) -> None:
     """Start vodflow: API, console, uploads, media serving, workers and event delivery."""
     from vodflow.commands import ephemeral as eph
 
     settings = Settings.from_env().with_overrides(
-        host=host, port=port, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        faults=faults or None,
     )
     if ephemeral:
         if data_dir is not None:
@@ -133,6 +141,8 @@ def _run(settings: Settings, scheme: str, print_env: bool = False) -> None:
     console.print(f"  public URL    {settings.resolved_public_url}")
     console.print(f"  console       {settings.resolved_public_url}/console")
     console.print(f"  data dir      {settings.data_dir.resolve()}")
+    if settings.faults:
+        console.print("  [yellow]faults        ENABLED (test-only: fault injection actions)[/]")
     cap = connection_cap(settings.max_connections)
     app = create_app(settings)
     config = uvicorn.Config(

@@ -32,7 +32,9 @@ import httpx
 from vodflow import ids, net_policy
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import events
+from vodflow.core import events, faults
+from vodflow.core.fault_kinds import PULL_UPLOAD_FAIL
+from vodflow.core.faults import FaultBook, upload_error
 from vodflow.core.job_tasks import INTERRUPTED, LeaseLost, run_job_task
 from vodflow.core.jobs import PULL_UPLOAD_JOB, JobQueue
 from vodflow.core.leases import stop
@@ -99,15 +101,19 @@ class PullUploadService:
         settings: Settings,
         library: LibraryService,
         queue: JobQueue,
+        faults: FaultBook,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
         self.library = library
         self.queue = queue
+        self.faults = faults
 
     async def start(self, app_id: int, req: Any) -> str:
         """Validate a PullUpload request, record its task, submit the fetch; its TaskId."""
+        if self.faults.enabled:
+            await upload_error(self.faults, PULL_UPLOAD_FAIL, app_id, {"Action": "PullUpload"})
         check_url_shape(req.MediaUrl)
         if req.CoverUrl:
             check_url_shape(req.CoverUrl, "CoverUrl")
@@ -225,6 +231,9 @@ class PullUploadService:
         task_id = task["task_id"]
         spec = task["input"]
         media = cover = None
+        if self.faults.enabled and (failed := await faults.pull_task_error(self.faults, task)):
+            await self._finish(task, *failed)  # fault injection (test-only)
+            return
         try:
             async with asyncio.timeout(DEADLINE_S):
                 media = await self._fetch(spec["MediaUrl"], self.settings.max_upload_bytes)

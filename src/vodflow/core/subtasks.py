@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,9 @@ from typing import Any
 from vodflow import metrics
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import kinds
+from vodflow.core import faults, kinds
 from vodflow.core.blobkeys import url_for
+from vodflow.core.faults import FaultBook
 from vodflow.core.flows import FlowService
 from vodflow.core.kinds import Outcome
 from vodflow.core.leases import HEARTBEAT_S, MAX_ATTEMPTS
@@ -112,6 +114,7 @@ class SubtaskRunner(OutputPlacement):
         flows: FlowService,
         library: LibraryService,
         templates: TemplateService,
+        faults: FaultBook,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -119,6 +122,7 @@ class SubtaskRunner(OutputPlacement):
         self.flows = flows
         self.library = library
         self.templates = templates
+        self.faults = faults
 
     @property
     def public_url(self) -> str:
@@ -212,7 +216,10 @@ class SubtaskRunner(OutputPlacement):
         def on_progress(percent: float) -> None:
             progress[0] = percent
 
-        job = asyncio.create_task(self._execute(claim, media, outcomes, on_progress))
+        plan = None
+        if self.faults.enabled:  # fault injection (test-only): which faults this run gets
+            plan = await faults.plan_subtasks(self.faults, claim.task, claim.rows)
+        job = asyncio.create_task(self._execute(claim, media, outcomes, on_progress, plan))
         try:
             while True:
                 done, _ = await asyncio.wait({job}, timeout=HEARTBEAT_S)
@@ -271,12 +278,26 @@ class SubtaskRunner(OutputPlacement):
         media: Mapping[str, Any],
         outcomes: list[Outcome],
         on_progress: Callable[[float], None],
+        plan: faults.SubtaskPlan | None = None,
     ) -> None:
         meta = media.get("meta") or {}
         # Percent offsets and windows are of the video (docs/task-flows.md), not the container.
         duration = float(meta.get("VideoDuration") or meta.get("Duration") or 0.0)
-        ctx = _Context(self, claim, media, duration, on_progress)
-        await kinds.kind(claim.rows[0]["type"]).run(ctx, outcomes)
+        rows = claim.rows
+        if plan is not None:  # fault injection: some fail unrun, the run stalls or is slowed
+            for o in outcomes:
+                if o.subtask_id in plan.fail:
+                    o.err_code, code, message = plan.fail[o.subtask_id]
+                    o.fail(code, message)
+            rows = [r for r in rows if r["id"] not in plan.fail]
+            outcomes = [o for o in outcomes if o.subtask_id not in plan.fail]
+            await plan.stalled(on_progress)
+        started = time.monotonic()
+        if rows:
+            ctx = _Context(self, claim, media, duration, on_progress, rows)
+            await kinds.kind(rows[0]["type"]).run(ctx, outcomes)
+        if plan is not None:
+            await plan.slowed(time.monotonic() - started)
 
     # --- 3. finish ------------------------------------------------------------------
 
@@ -364,7 +385,7 @@ class SubtaskRunner(OutputPlacement):
                     "progress": 100 if o.ok else 0,
                     "output": o.output if o.ok else None,
                     "err_code_ext": "" if o.ok else o.code,
-                    "err_code": 0,
+                    "err_code": 0 if o.ok else o.err_code,
                     "message": "SUCCESS" if o.ok else o.message[:1000],
                     "finish_time": t,
                 }
@@ -418,10 +439,8 @@ class _Context:
     media: Mapping[str, Any]
     duration: float
     on_progress: Callable[[float], None]
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return self.claim.rows
+    # The claimed subtasks this run does (all but those a fault rule failed).
+    rows: list[dict[str, Any]]
 
     @property
     def meta(self) -> Mapping[str, Any]:

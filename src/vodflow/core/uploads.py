@@ -27,6 +27,8 @@ from vodflow.core.credentials import (
     CredentialService,
     token_digest,
 )
+from vodflow.core.fault_kinds import COMMIT_UPLOAD_FAIL
+from vodflow.core.faults import FaultBook, upload_error
 from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
 from vodflow.core.media_info import normalise_media_type
 from vodflow.core.task_options import FlowOptions
@@ -80,6 +82,7 @@ class UploadService(ObjectStorage):
         library: LibraryService,
         credentials: CredentialService,
         apps: AppService,
+        faults: FaultBook,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -87,6 +90,7 @@ class UploadService(ObjectStorage):
         self.library = library
         self.credentials = credentials
         self.apps = apps
+        self.faults = faults
 
     # --- ApplyUpload / CommitUpload -------------------------------------------
 
@@ -182,6 +186,8 @@ class UploadService(ObjectStorage):
         after the probe. A commit cut short (kill -9) leaves its claim and the set-aside
         file: a retry takes over once its owner is gone or its claim expired.
         """
+        if self.faults.enabled:
+            await upload_error(self.faults, COMMIT_UPLOAD_FAIL, app_id, {"Action": "CommitUpload"})
         t = now()
         async with self.db.tx() as conn:
             session_key = token_digest(vod_session_key)

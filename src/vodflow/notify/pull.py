@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vodflow import metrics
+from vodflow.core import fault_kinds, faults
+from vodflow.core.faults import FaultBook
 from vodflow.errors import VodError
 from vodflow.notify.handles import make_handle, new_token, parse_handle
 from vodflow.notify.wakeup import Hub
@@ -44,11 +46,16 @@ States = dict[int, tuple[str | None, float | None, float | None]]
 
 
 class PullQueue:
-    def __init__(self, db: Database, hub: Hub, *, visibility_s: float, wait_s: float) -> None:
+    def __init__(
+        self, db: Database, hub: Hub, *, visibility_s: float, wait_s: float, faults: FaultBook
+    ) -> None:
         self.db = db
         self.hub = hub
         self.visibility_s = visibility_s
         self.wait_s = wait_s
+        self.faults = faults
+        # PullDuplicate: events already handed out, handed out again by the next pull.
+        self._again: dict[int, list[PulledEvent]] = {}
         # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
         self._fast = q.SqliteQueue(db.sqlite_path) if db.is_sqlite else None
         # Held pulls per application, and the one safety poll each such application has.
@@ -75,7 +82,32 @@ class PullQueue:
                 rows = await q.claim_pull(
                     conn, app_id, now=t, until=until, token=token, limit=limit
                 )
-        return [PulledEvent(i, make_handle(token, i), et, body) for i, et, body in rows]
+        pulled = [PulledEvent(i, make_handle(token, i), et, body) for i, et, body in rows]
+        if pulled and self.faults.enabled:
+            await self._apply_faults(app_id, pulled)
+        return pulled
+
+    async def _apply_faults(self, app_id: int, pulled: list[PulledEvent]) -> None:
+        """PullDuplicate: the next pull hands the event out again, same handle (an
+        at-least-once queue may); PullHandleExpire: the lease ends now, so confirming
+        with this handle is refused as expired and the event comes back."""
+        expire: list[int] = []
+        for e in pulled:
+            aim = faults.event_target(e.event_id, e.event_type, e.body, None)
+            rule = await self.faults.fire(app_id, fault_kinds.PULL_KINDS, aim)
+            if rule is not None and rule.kind == fault_kinds.PULL_DUPLICATE:
+                self._again.setdefault(app_id, []).append(e)
+            elif rule is not None:
+                expire.append(e.event_id)
+        if not expire:
+            return
+        t = now()
+        if self._fast is not None:
+            async with self.db.write_lock(urgent=True):
+                self._fast.end_leases(app_id, expire, t)
+        else:
+            async with self.db.tx() as conn:
+                await q.end_leases(conn, app_id, expire, t)
 
     async def _any_visible(self, app_id: int) -> bool:
         if self._fast is not None:
@@ -89,6 +121,11 @@ class PullQueue:
         """Events at once if any are visible; else wait for a commit, at most `wait_s`."""
         limit = max(1, min(limit, MAX_EVENTS))
         deadline = time.monotonic() + (self.wait_s if wait_s is None else wait_s)
+        if self._again and (again := self._again.pop(app_id, [])):
+            if again[limit:]:
+                self._again[app_id] = again[limit:]
+            room = limit - len(again[:limit])
+            return again[:limit] + (await self._claim(app_id, room) if room else [])
         while True:
             # Register before reading, so a commit between the read and the wait is not lost.
             with self.hub.waiter(app_id) as woken:

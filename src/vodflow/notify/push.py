@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import ssl
 import time
 from collections import Counter
@@ -23,6 +24,8 @@ from urllib.parse import urlsplit
 
 from vodflow import metrics, net_policy
 from vodflow.config import Settings
+from vodflow.core import fault_kinds, faults
+from vodflow.core.faults import FaultBook, FaultRule
 from vodflow.notify.http1 import OriginPool, RequestError, request_target
 from vodflow.notify.signing import push_body
 from vodflow.notify.wakeup import Hub
@@ -42,6 +45,8 @@ MAX_CLIENTS = 1000
 
 
 STOP_GRACE_S = 5.0
+# Fault kinds that keep an event from being sent now (fault injection, test-only).
+HELD_KINDS = (fault_kinds.PUSH_DELAY, fault_kinds.PUSH_REORDER, fault_kinds.PUSH_DROP)
 
 
 @dataclass(frozen=True)
@@ -64,15 +69,19 @@ def next_delay(schedule: tuple[float, ...], attempts: int) -> float | None:
 
 
 class PushRelay:
-    def __init__(self, db: Database, hub: Hub, settings: Settings) -> None:
+    def __init__(self, db: Database, hub: Hub, settings: Settings, faults: FaultBook) -> None:
         self.db = db
         self.hub = hub
         self.settings = settings
+        self.faults = faults
+        # PushReorder: events held back per application, (id, attempts), sent after
+        # the application's next delivery.
+        self._held_back: dict[int, list[tuple[int, int]]] = {}
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._per_url: Counter[str] = Counter()
         self._app_url: dict[int, str] = {}
-        self._outcomes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._outcomes: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
         self._outcome_ready = asyncio.Event()
         # Keep-alive connections per origin (scheme, host, port).
         self._pools: dict[tuple[str, str, int], OriginPool] = {}
@@ -220,6 +229,10 @@ class PushRelay:
         return pool
 
     async def _deliver(self, row: dict[str, Any], target: Target) -> None:
+        fault = await self._fault(row, target) if self.faults.enabled else None
+        if fault is not None and fault.kind in HELD_KINDS:
+            self._hold(row, target, fault)
+            return
         started = now()
         attempt: dict[str, Any] = {
             "event_id": row["id"],
@@ -232,7 +245,7 @@ class PushRelay:
         }
         ok = False
         try:
-            ok = await self._post(row, target, attempt)
+            ok = await self._post(row, target, attempt, fault.kind if fault else None)
         except asyncio.CancelledError:
             return  # shutting down: the claim runs out and the event is tried again
         except Exception as exc:  # a bug must not kill the relay
@@ -259,18 +272,25 @@ class PushRelay:
                     "done_at": None,
                 }
         outcome |= {"id": row["id"], "attempts": attempts}
+        if ok and self._held_back:
+            self._release_held(row["app_id"], done)
         metrics.observe_delivery(ok)
         if outcome["status"] == DeliveryStatus.FAILED:
             metrics.observe_delivery_failed()
         self._outcomes.append((attempt, outcome))
         self._outcome_ready.set()
 
-    async def _post(self, row: dict[str, Any], target: Target, attempt: dict[str, Any]) -> bool:
+    async def _post(
+        self, row: dict[str, Any], target: Target, attempt: dict[str, Any], fault: str | None
+    ) -> bool:
         if not target.url:
             attempt["error"] = "the application has no NotificationUrl"
             return False
         path = request_target(target.url)
-        body = push_body(row["body"], target.sign_key, now()).encode()
+        sign_key = target.sign_key
+        if fault == fault_kinds.PUSH_BAD_SIGN:  # a Sign made with another key than the app's
+            sign_key = f"{sign_key}-not-the-key" if sign_key else secrets.token_hex(8)
+        body = push_body(row["body"], sign_key, now()).encode()
         headers = [
             ("Content-Type", "application/json"),
             ("X-Vodflow-Event-Id", str(row["id"])),
@@ -289,7 +309,43 @@ class PushRelay:
         code = attempt["status_code"]
         if attempt["error"] is None and code is not None and not 200 <= code < 300:
             attempt["error"] = f"HTTP {code}"
+        if fault == fault_kinds.PUSH_DUPLICATE and attempt["error"] is None:
+            # The very same request again, as a sender that missed the answer would.
+            with contextlib.suppress(TimeoutError, RequestError):
+                async with asyncio.timeout(self.settings.push_timeout_s):
+                    await self._pool(target.url).post(path, headers, body, RESPONSE_HEAD_BYTES)
         return attempt["error"] is None
+
+    # ------------------------------------------------------------ fault injection
+
+    async def _fault(self, row: dict[str, Any], target: Target) -> FaultRule | None:
+        aim = faults.event_target(row["id"], row["event_type"], row["body"], target.url)
+        return await self.faults.fire(row["app_id"], fault_kinds.PUSH_KINDS, aim)
+
+    def _hold(self, row: dict[str, Any], target: Target, fault: FaultRule) -> None:
+        """PushDelay, PushReorder, PushDrop: the event is not sent now (or ever)."""
+        self._per_url[target.url] -= 1
+        if self._per_url[target.url] <= 0:
+            del self._per_url[target.url]
+        self._inflight.pop(row["id"], None)
+        t = now()
+        outcome: dict[str, Any] = {"id": row["id"], "attempts": row["attempts"]}
+        if fault.kind == fault_kinds.PUSH_DROP:  # lost: never sent, never tried again
+            outcome |= {"status": DeliveryStatus.FAILED, "next_at": None, "done_at": t}
+        else:
+            delay = float(fault.params["DelaySeconds"])
+            outcome |= {"status": DeliveryStatus.PENDING, "next_at": t + delay, "done_at": None}
+            if fault.kind == fault_kinds.PUSH_REORDER:
+                self._held_back.setdefault(row["app_id"], []).append((row["id"], row["attempts"]))
+        self._outcomes.append((None, outcome))
+        self._outcome_ready.set()
+        self._wake.set()
+
+    def _release_held(self, app_id: int, t: float) -> None:
+        """PushReorder: a later event of the app went out; the held ones follow it now."""
+        for event_id, attempts in self._held_back.pop(app_id, []):
+            outcome = {"status": DeliveryStatus.PENDING, "next_at": t, "done_at": None}
+            self._outcomes.append((None, outcome | {"id": event_id, "attempts": attempts}))
 
     # ------------------------------------------------------------ recording
 
@@ -310,7 +366,8 @@ class PushRelay:
         batch, self._outcomes = self._outcomes, []
         if not batch:
             return
-        attempts, outcomes = [a for a, _ in batch], [o for _, o in batch]
+        attempts = [a for a, _ in batch if a is not None]
+        outcomes = [o for _, o in batch]
         try:
             if self._inline is not None:
                 async with self.db.write_lock(urgent=True):

@@ -12,6 +12,7 @@ from typing import Any
 from vodflow.config import Settings
 from vodflow.core import events as core
 from vodflow.core.apps import AppService
+from vodflow.core.faults import FaultBook
 from vodflow.errors import VodError
 from vodflow.notify.pg_wakeup import wakeup_backend
 from vodflow.notify.pull import PullQueue
@@ -25,7 +26,9 @@ from vodflow.timeutil import now
 
 
 class EventsService:
-    def __init__(self, db: Database, settings: Settings, apps: AppService) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, apps: AppService, faults: FaultBook
+    ) -> None:
         self.db = db
         self.settings = settings
         self.apps = apps
@@ -34,9 +37,13 @@ class EventsService:
         self.wakeup = wakeup_backend(db.url)
         self.wakeup.attach(db.engine, self.hub)
         self.queue = PullQueue(
-            db, self.hub, visibility_s=settings.pull_visibility_s, wait_s=settings.pull_wait_s
+            db,
+            self.hub,
+            visibility_s=settings.pull_visibility_s,
+            wait_s=settings.pull_wait_s,
+            faults=faults,
         )
-        self.relay = PushRelay(db, self.hub, settings)
+        self.relay = PushRelay(db, self.hub, settings, faults)
         self.sweeper = RetentionSweeper(
             db, settings.event_retention_s, settings.event_purge_interval_s
         )

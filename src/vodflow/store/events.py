@@ -102,6 +102,16 @@ async def confirm(
     return [r[0] for r in (await conn.execute(stmt)).all()]
 
 
+async def end_leases(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: float) -> None:
+    """End the leases of pulled events now: their handles expire (fault injection)."""
+    stmt = (
+        update(events)
+        .where(E.app_id == app_id, E.id.in_(list(ids)), E.confirmed_at.is_(None))
+        .values(visible_at=at)
+    )
+    await conn.execute(stmt)
+
+
 async def count_to_pull(conn: AsyncConnection, app_id: int) -> int:
     stmt = (
         select(func.count())
@@ -399,6 +409,14 @@ class SqliteQueue(InlineSqlite):
             (app_id, *ids),
         ).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def end_leases(self, app_id: int, ids: Sequence[int], at: float) -> None:
+        marks = ",".join("?" * len(ids))
+        self.conn.execute(
+            f"UPDATE events SET visible_at = ? WHERE app_id = ? AND confirmed_at IS NULL "
+            f"AND id IN ({marks})",
+            (at, app_id, *ids),
+        )
 
     def confirm(self, app_id: int, token: str, ids: Sequence[int], at: float) -> list[int]:
         marks = ",".join("?" * len(ids))

@@ -341,3 +341,42 @@ procedure_templates = Table(
     Column("create_time", Float, nullable=False),
     Column("update_time", Float, nullable=False),
 )
+
+
+# Fault injection rules (test-only, `vodflow serve --faults`): in the database so that
+# every process of a scaled deployment (Celery workers, API replicas) sees them.
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(32), nullable=False, unique=True),
+    Column("app_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("match", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    # How many more times it may fire (NULL: no limit), and how often it did.
+    Column("remaining", Integer, nullable=True),
+    Column("fired", Integer, nullable=False, default=0),
+    Column("probability", Float, nullable=True),
+    Column("seed", BigInteger, nullable=False),
+    # Draws taken from the seeded generator so far (the next one is draw number `draws`).
+    Column("draws", Integer, nullable=False, default=0),
+    Column("expire_at", Float, nullable=True),
+    Column("create_time", Float, nullable=False),
+    Index("ix_fault_rules_app", "app_id", "kind"),
+)
+
+# What fired: DescribeFaultRules' FiredSet; target_key makes a rule fire once per target.
+fault_firings = Table(
+    "fault_firings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", BigInteger, nullable=False),
+    Column("rule_id", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("target_key", String(128), nullable=False),
+    Column("ids", JSON, nullable=False),
+    Index("ix_fault_firings_rule", "rule_id", "target_key"),
+    Index("ix_fault_firings_app", "app_id"),
+)

@@ -39,7 +39,9 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "Status": shown,
         "ErrCodeExt": code_ext,
-        "ErrCode": err_code(code_ext),
+        "ErrCode": int(row.get("err_code") or 0)
+        if shown == "FAIL" and row.get("err_code")
+        else err_code(code_ext),
         "Message": message,
         "Progress": progress,
         "Input": row["input"],

@@ -72,6 +72,8 @@ class Outcome:
     ok: bool = False
     code: str = ""
     message: str = ""
+    # The deprecated integer ErrCode when it is chosen (fault injection); 0: derived.
+    err_code: int = 0
     output: dict[str, Any] | None = None
     # (family, definition, info, blob keys) for media_outputs, or the cover key.
     register: tuple[str, int, dict[str, Any], list[str]] | None = None
