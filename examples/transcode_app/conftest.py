@@ -106,7 +106,6 @@ def example_app(vodflow_app: VodflowApp) -> Iterator[RunningApp]:
 
 @pytest.fixture
 def faults(vodflow_app: VodflowApp) -> Faults:
-    """The application's fault rules; skips on a vodflow that has no fault actions."""
-    if not vodflow_app.faults.available():
-        pytest.skip("this vodflow has no fault actions (CreateFaultRule)")
+    """The application's fault rules (the plugin's server runs with faults enabled)."""
+    assert vodflow_app.faults.available(), "this vodflow refuses the fault actions"
     return vodflow_app.faults
