@@ -122,6 +122,10 @@ class Settings:
     db_max_overflow: int = 15
     max_upload_bytes: int = 50 * 1024**3
     log_level: str = "info"
+    # TEST ONLY (VODFLOW_TEST_CHEAP_MEDIA=1): FFmpeg still runs, but video renditions
+    # come out at most 64 px wide and at a few frames a second, while results report
+    # the template's shape. Never in production: what is stored is not what it says.
+    test_cheap_media: bool = False
 
     @property
     def scaled(self) -> bool:
@@ -210,4 +214,5 @@ class Settings:
             db_max_overflow=_env_int("DB_MAX_OVERFLOW", base.db_max_overflow),
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
             log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
+            test_cheap_media=_env_bool("TEST_CHEAP_MEDIA", False),
         )
