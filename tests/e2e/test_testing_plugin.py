@@ -244,3 +244,12 @@ def test_cheap_media_writes_tiny_files_that_report_the_template_shape(
         assert max(video.width, video.height) <= 64 and (video.width, video.height) == (64, 36)
         frames = sum(1 for _ in container.decode(video=0))
     assert frames <= 7  # 5 fps over about a second (25 in normal mode)
+
+
+def test_cheap_media_is_announced_by_the_banner_and_a_warning(
+    vodflow_server: VodflowServer,
+) -> None:
+    assert vodflow_server.log_path is not None
+    log = vodflow_server.log_path.read_text()
+    assert "cheap media   ON: TEST ONLY" in log
+    assert "WARNING vodflow: VODFLOW_TEST_CHEAP_MEDIA is on: TEST ONLY" in log
