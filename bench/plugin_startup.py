@@ -7,8 +7,9 @@
     tests' way (tests/servers.py: `serve` then /healthz polled every 100 ms).
 (b) The per-test reset: `server.new_app()` (one CreateSubAppId), mean of 50; beside
     a fresh server per test (a), the alternative it replaces.
-(c) 100 task flows in a suite: one 1 s 96x64 clip uploaded, 100 ProcessMedia
-    (Transcode 100010) submitted, every FINISH event read by PULL.
+(c) 100 task flows in a suite: one 1 s 640x360 clip uploaded, 100 ProcessMedia
+    (Transcode 100010) submitted, every FINISH event read by PULL; with the test-only
+    cheap media mode (VODFLOW_TEST_CHEAP_MEDIA, the plugin's default) and without.
 
 Run: `.venv/bin/python -m bench.plugin_startup [a|b|c ...]` from the repository root.
 """
@@ -80,9 +81,21 @@ def bench_reset(startup_s: float, n: int = 50) -> None:
 
 
 def bench_flows(n: int = 100) -> None:
-    with tempfile.TemporaryDirectory() as tmp, VodflowServer() as server:
+    """(c) with the test-only cheap media mode (the plugin's default) and without it."""
+    on = _flows(n, cheap=True)
+    off = _flows(n, cheap=False)
+    print(f"(c) {n} flows ({FLOW_CLIP}, Transcode 100010) to their FINISH events:")
+    print(f"    cheap media on {on:.1f} s, off {off:.1f} s; ratio on / off {on / off:.2f}")
+
+
+FLOW_CLIP = "1 s 640x360 25 fps clip"
+
+
+def _flows(n: int, *, cheap: bool) -> float:
+    env = {"VODFLOW_TEST_CHEAP_MEDIA": "1" if cheap else "0"}
+    with tempfile.TemporaryDirectory() as tmp, VodflowServer(env=env) as server:
         app = server.new_app("flows")
-        clip = make_clip(Path(tmp) / "clip.mp4", seconds=1, width=96, height=64)
+        clip = make_clip(Path(tmp) / "clip.mp4", seconds=1, width=640, height=360, fps=25)
         file_id = app.upload(clip)["FileId"]
         task = {"TranscodeTaskSet": [{"Definition": 100010}]}
         t0 = time.perf_counter()
@@ -96,8 +109,7 @@ def bench_flows(n: int = 100) -> None:
                 body = event.get("ProcedureStateChangeEvent") or {}
                 if body.get("Status") == "FINISH":
                     waiting.discard(body.get("TaskId"))
-        wall = time.perf_counter() - t0
-    print(f"(c) {n} flows (1 s 96x64 clip, Transcode 100010) to their FINISH events: {wall:.1f} s")
+        return time.perf_counter() - t0
 
 
 def main() -> None:

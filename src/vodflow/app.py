@@ -61,6 +61,12 @@ log = logging.getLogger("vodflow")
 async def build_services(settings: Settings) -> Services:
     """Every service of one process, each given only what it uses."""
     private_dir(settings.data_dir)
+    if settings.test_cheap_media:
+        log.warning(
+            "VODFLOW_TEST_CHEAP_MEDIA is on: TEST ONLY. Video outputs are written tiny "
+            "(at most 64 px, a few frames a second) while results report the template's "
+            "shape. Never run a production deployment with it."
+        )
     url = settings.resolved_database_url
     await upgrade_async(url)
     db = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)

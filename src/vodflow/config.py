@@ -125,6 +125,10 @@ class Settings:
     # Test-only: the fault injection actions (CreateFaultRule...) answer instead of
     # being refused (docs/testing-your-app.md, "Fault injection").
     faults: bool = False
+    # TEST ONLY (VODFLOW_TEST_CHEAP_MEDIA=1): FFmpeg still runs, but video renditions
+    # come out at most 64 px wide and at a few frames a second, while results report
+    # the template's shape. Never in production: what is stored is not what it says.
+    test_cheap_media: bool = False
 
     @property
     def scaled(self) -> bool:
@@ -214,4 +218,5 @@ class Settings:
             max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", base.max_upload_bytes),
             log_level=_env("LOG_LEVEL", base.log_level) or base.log_level,
             faults=_env_bool("FAULTS", False),
+            test_cheap_media=_env_bool("TEST_CHEAP_MEDIA", False),
         )

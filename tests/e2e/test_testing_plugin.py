@@ -199,3 +199,57 @@ def test_a_killed_test_run_leaves_no_server_behind() -> None:
     while Path(f"/proc/{pid}").exists() or Path(data_dir).exists():
         assert time.monotonic() < deadline, "the server outlived the test run"
         time.sleep(0.1)
+
+
+def test_cheap_media_writes_tiny_files_that_report_the_template_shape(
+    vodflow_app: VodflowApp,
+    vodflow_vod: VodClient,
+    vodflow_clip: Callable[..., Path],
+    vodflow_upload: Callable[..., dict[str, Any]],
+    vodflow_events: PullWaiter,
+    tmp_path: Path,
+) -> None:
+    """The plugin's server runs with VODFLOW_TEST_CHEAP_MEDIA=1: the file is tiny, the
+    answers are what preset 100010 (360 on the short side) makes of a 640x360 source."""
+    import av
+    import httpx
+
+    clip = vodflow_clip(seconds=1, width=640, height=360, fps=25)
+    file_id = vodflow_upload(clip)["FileId"]
+    task_id = process_media(vodflow_vod, vodflow_app, file_id)
+    event = vodflow_events.wait_for(task_id, status="FINISH", timeout=300)
+    (result,) = event["ProcedureStateChangeEvent"]["MediaProcessResultSet"]
+    output = result["TranscodeTask"]["Output"]
+    (tpl,) = vodflow_app.call("DescribeTranscodeTemplates", {"Definitions": [100010]})[
+        "TranscodeTemplateSet"
+    ]
+    video_tpl = tpl["VideoTemplate"]
+    fps = video_tpl["Fps"] or 25
+    assert (output["Definition"], output["Width"], output["Height"]) == (100010, 640, 360)
+    (stream,) = output["VideoStreamSet"]
+    assert (stream["Width"], stream["Height"], stream["Fps"]) == (640, 360, fps)
+    assert stream["Bitrate"] == video_tpl["Bitrate"] * 1000
+    assert output["Container"].startswith("mov") and 0.9 <= output["Duration"] <= 1.2
+    detail = vodflow_app.call("DescribeTaskDetail", {"TaskId": task_id})
+    (described,) = detail["ProcedureTask"]["MediaProcessResultSet"]
+    assert described["TranscodeTask"]["Output"] == output
+
+    # The file behind the Url is the cheap one: real H.264, at most 64 px, 5 fps.
+    local = tmp_path / "out.mp4"
+    local.write_bytes(httpx.get(output["Url"], timeout=60).content)
+    assert len(local.read_bytes()) == output["Size"]
+    with av.open(str(local)) as container:
+        video = container.streams.video[0]
+        assert video.codec_context.name == "h264"
+        assert max(video.width, video.height) <= 64 and (video.width, video.height) == (64, 36)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames <= 7  # 5 fps over about a second (25 in normal mode)
+
+
+def test_cheap_media_is_announced_by_the_banner_and_a_warning(
+    vodflow_server: VodflowServer,
+) -> None:
+    assert vodflow_server.log_path is not None
+    log = vodflow_server.log_path.read_text()
+    assert "cheap media   ON: TEST ONLY" in log
+    assert "WARNING vodflow: VODFLOW_TEST_CHEAP_MEDIA is on: TEST ONLY" in log

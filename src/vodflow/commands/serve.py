@@ -143,6 +143,11 @@ def _run(settings: Settings, scheme: str, print_env: bool = False) -> None:
     console.print(f"  data dir      {settings.data_dir.resolve()}")
     if settings.faults:
         console.print("  [yellow]faults        ENABLED (test-only: fault injection actions)[/]")
+    if settings.test_cheap_media:
+        console.print(
+            "  [bold red]cheap media   ON: TEST ONLY[/] (VODFLOW_TEST_CHEAP_MEDIA; outputs are "
+            "tiny, results report the template's shape)"
+        )
     cap = connection_cap(settings.max_connections)
     app = create_app(settings)
     config = uvicorn.Config(

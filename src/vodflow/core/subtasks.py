@@ -480,6 +480,10 @@ class _Context:
     def entry(self, name: str) -> tuple[Path, str]:
         return self.work / name, f"{self.folder}/{name}"
 
+    @property
+    def cheap_media(self) -> bool:
+        return self.runner.settings.test_cheap_media
+
     def opts(self) -> dict[str, Any]:
         return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
 

@@ -9,7 +9,8 @@ application.
 
 The speed knobs (`TEST_SPEED_ENV`) are test-only: they shorten the PUSH retry
 schedule and the PULL visibility window so a failure-handling test waits seconds,
-not Tencent's minutes. Nothing here is needed in production.
+not Tencent's minutes, and turn on cheap media (tiny transcodes reported with the
+template's shape). Nothing here is needed in production.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ READY_LINE = "VODFLOW_READY=1"
 # Test-only: retries of a refused or failed PUSH after 0.2 s, 0.5 s, 1 s, 2 s, 3 s
 # (Tencent: 5 s, 30 s, 2 min... for 24 h); an unconfirmed PULL event shows again after
 # 2 s (Tencent: 30 s); a held PullEvents returns after 1 s when nothing comes (5 s).
+# Cheap media: transcoded video is written at most 64 px wide at 5 fps while events and
+# DescribeTaskDetail carry the template's shape (a test reading the output's pixels
+# passes env={"VODFLOW_TEST_CHEAP_MEDIA": "0"}).
 TEST_SPEED_ENV = {
+    "VODFLOW_TEST_CHEAP_MEDIA": "1",
     "VODFLOW_PUSH_SCHEDULE": "0.2,0.5,1,2,3",
     "VODFLOW_PULL_VISIBILITY_S": "2",
     "VODFLOW_PULL_WAIT_S": "1",

@@ -108,6 +108,11 @@ class RunContext(Protocol):
         """The source's MetaData (Width, Height, Bitrate...)."""
         ...
 
+    @property
+    def cheap_media(self) -> bool:
+        """Test only (core/cheap_media.py): write video tiny, report the template's shape."""
+        ...
+
     async def template(self, family: str, definition: int) -> dict[str, Any] | None: ...
 
     async def other_media(self, file_id: str) -> Mapping[str, Any] | None:

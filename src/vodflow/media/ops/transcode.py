@@ -43,14 +43,10 @@ from vodflow.media.ops._common import (
     unsupported,
 )
 from vodflow.media.ops._muxing import container_options, muxer_flags
+from vodflow.media.ops.cheap import shrink
 from vodflow.media.ops.headtail import HeadTail, Joined, prepare
 from vodflow.media.ops.watermark import Watermark, WatermarkInputs
-from vodflow.media.probe import (
-    AudioStreamInfo,
-    MediaProbe,
-    VideoStreamInfo,
-    playlist_uris,
-)
+from vodflow.media.probe import AudioStreamInfo, MediaProbe, VideoStreamInfo, playlist_uris
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +147,7 @@ class TranscodeSpec:
     """HLS segments: ``ts`` (MPEG-TS) or ``fmp4`` (fragmented MP4 with an init segment)."""
     name: str = "transcode"
     watermarks: tuple[Watermark, ...] = ()  # drawn on the scaled picture (media/ops/watermark.py)
+    cheap: bool = False  # test only: shrunk last, tiny output (media/ops/cheap.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +413,7 @@ def _ffmpeg_args(
             chain += ";" + marks.chain(
                 f"vz{i}", f"vm{i}", plans[i].spec.watermarks, size, length, tag=f"w{i}"
             )
-            chain += f";[vm{i}]format=yuv420p[vo{i}]"
+            chain += f";[vm{i}]{shrink(size, plans[i].spec.cheap)}format=yuv420p[vo{i}]"
             graph.append(chain)
     audio_outputs = [n for n, group in enumerate(outputs) if plans[group[0]].audio]
     if audio_outputs:
