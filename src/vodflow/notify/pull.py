@@ -186,7 +186,8 @@ class PullQueue:
         _check(missing, states)
 
     async def count(self, app_id: int) -> int:
-        async with self.db.read() as conn:
+        # Inline on SQLite (store/inline.py): the partial index of live rows.
+        async with self.db.read_inline() as conn:
             return await q.count_to_pull(conn, app_id)
 
 

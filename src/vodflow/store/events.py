@@ -18,6 +18,8 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import DeliveryStatus
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import delivery_attempts, events
 
 E = events.c
@@ -102,13 +104,16 @@ async def confirm(
     return [r[0] for r in (await conn.execute(stmt)).all()]
 
 
-async def count_to_pull(conn: AsyncConnection, app_id: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(events)
-        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at.is_not(None))
-    )
-    return int((await conn.execute(stmt)).scalar_one())
+# DescribeEventsState: built once, read inline on SQLite (store/inline.py).
+_COUNT_TO_PULL = prepared(
+    select(func.count())
+    .select_from(events)
+    .where(E.app_id == bindparam("app_id"), E.confirmed_at.is_(None), E.visible_at.is_not(None))
+)
+
+
+async def count_to_pull(conn: Reader, app_id: int) -> int:
+    return int((await conn.execute(_COUNT_TO_PULL, {"app_id": app_id})).scalar_one())
 
 
 # ---------------------------------------------------------------- PUSH relay

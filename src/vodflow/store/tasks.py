@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import subtasks, task_sessions, tasks
 
 # Subtask states: WAITING and PROCESSING are live, the others final; task states.
@@ -35,9 +37,19 @@ async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     return ids
 
 
-async def get_task(conn: AsyncConnection, app_id: int, task_id: str) -> dict[str, Any] | None:
-    stmt = select(tasks).where(tasks.c.task_id == task_id, tasks.c.app_id == app_id)
-    row = (await conn.execute(stmt)).mappings().first()
+# DescribeTaskDetail's reads: built once, read inline on SQLite (store/inline.py).
+_GET_TASK = prepared(
+    select(tasks).where(
+        tasks.c.task_id == bindparam("task_id"), tasks.c.app_id == bindparam("app_id")
+    )
+)
+_SUBTASKS_OF = prepared(
+    select(subtasks).where(subtasks.c.task_id == bindparam("task_id")).order_by(subtasks.c.seq)
+)
+
+
+async def get_task(conn: Reader, app_id: int, task_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET_TASK, {"task_id": task_id, "app_id": app_id})).mappings().first()
     return dict(row) if row else None
 
 
@@ -69,9 +81,8 @@ async def set_task_status(
     return (await conn.execute(stmt.values(**values))).rowcount == 1
 
 
-async def subtasks_of(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
-    stmt = select(subtasks).where(subtasks.c.task_id == task_id).order_by(subtasks.c.seq)
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+async def subtasks_of(conn: Reader, task_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await conn.execute(_SUBTASKS_OF, {"task_id": task_id})).mappings()]
 
 
 async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:
