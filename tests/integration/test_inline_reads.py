@@ -20,6 +20,7 @@ from sqlalchemy import select
 from tests.events_support import emit_many, running_services
 from vodflow.app import Services
 from vodflow.core.classes import name_classes
+from vodflow.notify import pull
 from vodflow.store import apps as apps_q
 from vodflow.store import classes as classes_q
 from vodflow.store import credentials as cred_q
@@ -152,6 +153,8 @@ async def test_each_hot_read_returns_the_same_both_ways(services: Services) -> N
     reads: dict[str, Any] = {
         "count_to_pull": lambda c: events_q.count_to_pull(c, APP),
         "count_to_pull (none)": lambda c: events_q.count_to_pull(c, OTHER_APP),
+        "count_to_pull (upto 3)": lambda c: events_q.count_to_pull(c, APP, upto=3),
+        "count_to_pull (upto 100)": lambda c: events_q.count_to_pull(c, APP, upto=100),
         "apps.get": lambda c: apps_q.get(c, APP),
         "apps.get (unknown)": lambda c: apps_q.get(c, 42),
         "credentials.get": lambda c: cred_q.get(c, "AKIDtemp0001"),
@@ -175,6 +178,7 @@ async def test_each_hot_read_returns_the_same_both_ways(services: Services) -> N
         assert _typed(via_inline) == _typed(via_sqlalchemy), name
     count, _ = await _both(db, lambda c: events_q.count_to_pull(c, APP))
     assert count == 5
+    assert (await _both(db, lambda c: events_q.count_to_pull(c, APP, upto=3)))[1] == 3
     rows, _ = await _both(db, lambda c: media_q.get_many(c, APP, file_ids))
     assert rows[file_ids[0]]["meta"]["VideoStreamSet"] == [{"Height": 480}]  # JSON decoded
 
@@ -220,6 +224,17 @@ async def test_the_api_reads_the_same_answers(services: Services) -> None:
     services.db._inline_path = None  # read_inline falls back to Database.read
     services.apps._status.clear()
     assert await answers() == inline
+
+
+async def test_a_long_backlog_is_counted_in_full(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DescribeEventsState counts inline up to INLINE_COUNT_MAX, then off the loop."""
+    await emit_many(services, 7)
+    monkeypatch.setattr(pull, "INLINE_COUNT_MAX", 5)
+    assert await services.events.queue.count(APP) == 7
+    monkeypatch.setattr(pull, "INLINE_COUNT_MAX", 8)
+    assert await services.events.queue.count(APP) == 7
 
 
 async def test_statements_of_one_read_share_a_snapshot(services: Services) -> None:

@@ -104,16 +104,23 @@ async def confirm(
     return [r[0] for r in (await conn.execute(stmt)).all()]
 
 
-# DescribeEventsState: built once, read inline on SQLite (store/inline.py).
-_COUNT_TO_PULL = prepared(
-    select(func.count())
-    .select_from(events)
-    .where(E.app_id == bindparam("app_id"), E.confirmed_at.is_(None), E.visible_at.is_not(None))
+# DescribeEventsState: built once, read inline on SQLite (store/inline.py). Counting
+# walks the partial index of live rows: `upto` bounds that walk (the answer is then
+# at most `upto`), so that a count run on the event loop's thread stays short.
+_TO_PULL = (E.app_id == bindparam("app_id"), E.confirmed_at.is_(None), E.visible_at.is_not(None))
+_COUNT_TO_PULL = prepared(select(func.count()).select_from(events).where(*_TO_PULL))
+_COUNT_TO_PULL_UPTO = prepared(
+    select(func.count()).select_from(
+        select(E.id).where(*_TO_PULL).limit(bindparam("upto")).subquery()
+    )
 )
 
 
-async def count_to_pull(conn: Reader, app_id: int) -> int:
-    return int((await conn.execute(_COUNT_TO_PULL, {"app_id": app_id})).scalar_one())
+async def count_to_pull(conn: Reader, app_id: int, *, upto: int | None = None) -> int:
+    if upto is None:
+        return int((await conn.execute(_COUNT_TO_PULL, {"app_id": app_id})).scalar_one())
+    params = {"app_id": app_id, "upto": upto}
+    return int((await conn.execute(_COUNT_TO_PULL_UPTO, params)).scalar_one())
 
 
 # ---------------------------------------------------------------- PUSH relay

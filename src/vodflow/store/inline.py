@@ -33,7 +33,7 @@ _Stmt = TypeVar("_Stmt", bound=Executable)
 class _Plan:
     """A statement compiled for SQLite: its SQL, parameter order and value converters."""
 
-    __slots__ = ("binds", "compiled", "expanding", "keys", "names", "results", "stmt")
+    __slots__ = ("binds", "compiled", "defaults", "expanding", "keys", "names", "results", "stmt")
 
     def __init__(self, stmt: Executable) -> None:
         if not isinstance(stmt, Select):
@@ -45,6 +45,8 @@ class _Plan:
         self.expanding = "POSTCOMPILE" in compiled.string
         self.names: Sequence[str] = compiled.positiontup or ()
         self.binds: dict[str, Callable[[Any], Any]] = {}
+        # Values written into the statement itself (`.limit(10)`, `col == 3`).
+        self.defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
         for name, bind in compiled.binds.items():
             proc = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             if proc is not None:
@@ -67,7 +69,7 @@ class _Plan:
             return state.statement, tuple(values[k] for k in state.positiontup or ())
         args = []
         for name in self.names:
-            value = params[name]
+            value = params[name] if name in params else self.defaults[name]
             proc = self.binds.get(name)
             args.append(proc(value) if proc is not None else value)
         return self.compiled.string, tuple(args)
