@@ -122,7 +122,11 @@ function request()
   return wrk.format("POST", "/", pull_headers, "{}")
 end
 function response(status, headers, body)
-  if status ~= 200 or body:find('"Error"', 1, true) then errors = errors + 1; return end
+  if status ~= 200 or body:find('"Error"', 1, true) then
+    errors = errors + 1
+    if errors <= 3 then io.write("ERROR " .. status .. " " .. body:sub(1, 400) .. "\\n") end
+    return
+  end
   if body:find('"EventSet"', 1, true) then
     local hs = {}
     for h in body:gmatch('"EventHandle":"([^"]+)"') do hs[#hs + 1] = '"' .. h .. '"' end
@@ -297,7 +301,7 @@ def _wrk(
         f.write(script)
     cpu0, t0 = _cpu_s(pid), time.monotonic()
     proc = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{round(duration)}s", "-s", f.name,
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "-s", f.name,
          f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, timeout=duration + 60,
     )  # fmt: skip
@@ -376,14 +380,24 @@ def _pull_script(port: int, work: Path, pool_size: int, threads: int) -> str:
 # ------------------------------------------------------------------ benches
 
 
-def _ratio_line(name: str, size: int, v: list[float], b: list[float], goal: float) -> float:
-    mv, mb = statistics.median(v), statistics.median(b)
+def _report(name: str, size: int, v: list[dict[str, float]], b: list[dict[str, float]]) -> None:
+    """req/s of both sides and their ratio (the goal's figure), and the server CPU per
+    request of each (what a request costs whatever share of the cores the machine's
+    load leaves a process)."""
+    mv = statistics.median(x["rps"] for x in v)
+    mb = statistics.median(x["rps"] for x in b)
+    cv = statistics.median(x["cores"] / x["rps"] * 1e6 for x in v)
+    cb = statistics.median(x["cores"] / x["rps"] * 1e6 for x in b)
     ratio = mv / mb
     print(
-        f"  {name:<34} {size:>6} B  vodflow {mv:>8,.0f} req/s   bare {mb:>8,.0f} req/s   "
-        f"ratio {ratio:.2f} (goal >= {goal}: {'met' if ratio >= goal else 'NOT met'})"
+        f"  {name:<26} {size:>6} B  vodflow {mv:>7,.0f} req/s  bare {mb:>7,.0f} req/s  "
+        f"ratio {ratio:.2f} (goal >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'})"
     )
-    return ratio
+    print(
+        f"  {'':<35} server CPU per request: vodflow {cv:,.0f} us, bare {cb:,.0f} us "
+        f"(bare/vodflow {cb / cv:.2f}); cores used {statistics.median(x['cores'] for x in v):.2f}"
+        f" / {statistics.median(x['cores'] for x in b):.2f}"
+    )
 
 
 def bench_reads(work: Path, duration: int, rounds: int, threads: int, conns: int) -> None:
@@ -404,8 +418,9 @@ def bench_reads(work: Path, duration: int, rounds: int, threads: int, conns: int
                 raise RuntimeError(f"{a}: {body[:300]!r}")
         bare = Bare(answers, work)
         assert srv.proc is not None
-        results: dict[str, tuple[list[float], list[float]]] = {a: ([], []) for a in actions}
-        cores: dict[str, list[float]] = {a: [] for a in actions}
+        runs: dict[str, tuple[list[dict[str, float]], list[dict[str, float]]]] = {
+            a: ([], []) for a in actions
+        }
         for r in range(rounds):
             for action, params in actions.items():
                 sides = [("v", srv.port, srv.proc.pid), ("b", bare.port, bare.proc.pid)]
@@ -413,16 +428,12 @@ def bench_reads(work: Path, duration: int, rounds: int, threads: int, conns: int
                     got = _wrk(
                         port, _read_script(action, params, srv.port), duration, threads, conns, pid
                     )
-                    results[action][0 if side == "v" else 1].append(got["rps"])
-                    if side == "v":
-                        cores[action].append(got["cores"])
+                    runs[action][0 if side == "v" else 1].append(got)
         print(
             f"reads: wrk -t{threads} -c{conns} -d{duration}s, {rounds} alternated rounds, medians"
         )
         for action in actions:
-            v, b = results[action]
-            _ratio_line(action, len(answers[action]), v, b, 0.5)
-            print(f"    {'':<34} vodflow CPU {statistics.median(cores[action]):.2f} cores")
+            _report(action, len(answers[action]), *runs[action])
     finally:
         if bare is not None:
             bare.stop()
@@ -444,20 +455,15 @@ def bench_pull(work: Path, duration: int, rounds: int, n_events: int, conns: int
         bare = Bare({"PullEvents": pulled, "ConfirmEvents": confirmed}, work)
         assert srv.proc is not None
         pool = int(duration * 6000)  # more PullEvents than the server can answer in a run
-        v: list[float] = []
-        b: list[float] = []
-        v_cores: list[float] = []
-        b_cores: list[float] = []
-        empties = 0
+        v: list[dict[str, float]] = []
+        b: list[dict[str, float]] = []
         for r in range(rounds):
             sides = [("v", srv.port, srv.proc.pid), ("b", bare.port, bare.proc.pid)]
             for side, port, pid in sides if r % 2 == 0 else sides[::-1]:
                 script = _pull_script(srv.port, work, pool, threads)
-                got = _wrk(port, script, duration, threads, conns, pid)
-                (v if side == "v" else b).append(got["rps"])
-                (v_cores if side == "v" else b_cores).append(got["cores"])
-                if side == "v":
-                    empties += int(got["empties"])
+                (v if side == "v" else b).append(_wrk(port, script, duration, threads, conns, pid))
+        empties = sum(int(x["empties"]) for x in v)
+        floor = statistics.median(x["rps"] for x in b)
         # The floor with more client: more wrk threads and connections.
         more = _wrk(bare.port, _pull_script(srv.port, work, pool * 2, 2), duration, 2, 64,
                     bare.proc.pid)  # fmt: skip
@@ -466,16 +472,12 @@ def bench_pull(work: Path, duration: int, rounds: int, n_events: int, conns: int
             f"PullEvents(16)+ConfirmEvents: wrk -t{threads} -c{conns} -d{duration}s, "
             f"{rounds} alternated rounds, medians; pull answer {len(pulled):,} B"
         )
-        _ratio_line("PullEvents+ConfirmEvents", len(pulled), v, b, 0.5)
-        print(
-            f"    vodflow CPU {statistics.median(v_cores):.2f} cores; "
-            f"floor CPU {statistics.median(b_cores):.2f} cores (one uvicorn process: 1.00 max)"
-        )
+        _report("PullEvents+ConfirmEvents", len(pulled), v, b)
         print(
             f"    floor with wrk -t2 -c64: {more['rps']:,.0f} req/s "
-            f"({more['rps'] / statistics.median(b):.2f}x the -t{threads} -c{conns} floor), "
-            f"floor CPU {more['cores']:.2f} cores: the floor is bound by its server, "
-            "not by the client, when more client gives no more"
+            f"({more['rps'] / floor:.2f}x the -t{threads} -c{conns} floor), floor CPU "
+            f"{more['cores']:.2f} cores (one uvicorn process: 1.00 at most); more client "
+            "giving no more means the floor is bound by its server, not by wrk"
         )
         print(f"    events left queued: {left:,}; empty pulls during vodflow runs: {empties}")
         if empties:
