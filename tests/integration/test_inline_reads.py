@@ -205,6 +205,31 @@ async def test_a_statement_not_prepared_is_compiled_for_the_call(services: Servi
     via_sqlalchemy, via_inline = await _both(services.db, read)
     assert via_inline == via_sqlalchemy
     assert [r[0] for r in via_inline] == ["5285890798866401502", "5285890798866401503"]
+    # Values written into the statement: an IN list and a LIMIT.
+    listed = (
+        select(media.c.file_id)
+        .where(media.c.file_id.in_(["5285890798866401503", "5285890798866401501", "x"]))
+        .order_by(media.c.file_id.desc())
+        .limit(1)
+    )
+
+    async def read_listed(c: Reader) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in (await c.execute(listed)).all()]
+
+    via_sqlalchemy, via_inline = await _both(services.db, read_listed)
+    assert via_inline == via_sqlalchemy == [("5285890798866401503",)]
+
+
+async def test_in_lists_of_each_length_get_their_own_sql(services: Services) -> None:
+    """A prepared statement's SQL is kept per IN-list length: lengths in turn, and
+    back, each answer only its own FileIds."""
+    ids = ["5285890798866401501", "5285890798866401502", "5285890798866401503"]
+    for wanted in ([ids[0], ids[1]], [ids[2]], [ids[1], "none"], [ids[0]], ids, []):
+        via_sqlalchemy, via_inline = await _both(
+            services.db, lambda c, w=wanted: media_q.get_many(c, APP, w)
+        )
+        assert _typed(via_inline) == _typed(via_sqlalchemy)
+        assert sorted(via_inline) == sorted(set(wanted) & set(ids))
 
 
 async def test_the_api_reads_the_same_answers(services: Services) -> None:

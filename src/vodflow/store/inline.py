@@ -33,7 +33,18 @@ _Stmt = TypeVar("_Stmt", bound=Executable)
 class _Plan:
     """A statement compiled for SQLite: its SQL, parameter order and value converters."""
 
-    __slots__ = ("binds", "compiled", "defaults", "expanding", "keys", "names", "results", "stmt")
+    __slots__ = (
+        "binds",
+        "compiled",
+        "defaults",
+        "expanded",
+        "expanding",
+        "keys",
+        "literal",
+        "names",
+        "results",
+        "stmt",
+    )
 
     def __init__(self, stmt: Executable) -> None:
         if not isinstance(stmt, Select):
@@ -42,11 +53,19 @@ class _Plan:
         assert isinstance(compiled, SQLCompiler)
         self.stmt = stmt  # keeps the id() this plan is filed under alive
         self.compiled = compiled
-        self.expanding = "POSTCOMPILE" in compiled.string
+        self.expanding = [name for name, b in compiled.binds.items() if b.expanding]
+        # Values SQLAlchemy writes into the SQL text at execution: expanded every call.
+        self.literal = "POSTCOMPILE" in compiled.string and (
+            bool(compiled.literal_execute_params) or not self.expanding
+        )
+        # An IN list's SQL per list length: (SQL, each `?` as (name, index in the list)).
+        self.expanded: dict[tuple[int, ...], tuple[str, list[tuple[str, int | None]]]] = {}
         self.names: Sequence[str] = compiled.positiontup or ()
         self.binds: dict[str, Callable[[Any], Any]] = {}
         # Values written into the statement itself (`.limit(10)`, `col == 3`).
-        self.defaults = {name: b.value for name, b in compiled.binds.items() if not b.required}
+        self.defaults = {
+            name: b.effective_value for name, b in compiled.binds.items() if not b.required
+        }
         for name, bind in compiled.binds.items():
             proc = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             if proc is not None:
@@ -60,19 +79,47 @@ class _Plan:
                 self.results.append((i, proc))
 
     def sql_and_args(self, params: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
-        if self.expanding or not self.names or params is None:
-            state = self.compiled.construct_expanded_state(params)
-            values = dict(state.parameters)
-            for name, convert in state.processors.items():
-                if name in values:
-                    values[name] = convert(values[name])
-            return state.statement, tuple(values[k] for k in state.positiontup or ())
-        args = []
-        for name in self.names:
-            value = params[name] if name in params else self.defaults[name]
-            proc = self.binds.get(name)
-            args.append(proc(value) if proc is not None else value)
-        return self.compiled.string, tuple(args)
+        params = params or {}
+        if self.literal:
+            return self._expand(params)[0]
+        if not self.expanding:
+            return self.compiled.string, tuple(self._arg(n, None, params) for n in self.names)
+        if any(not params.get(n) for n in self.expanding):
+            return self._expand(params)[0]  # an empty (or missing) list: its own SQL
+        shape = tuple(len(params[n]) for n in self.expanding)
+        recipe = self.expanded.get(shape)
+        if recipe is None:
+            _, recipe = self._expand(params)
+            if len(self.expanded) < 32:  # lists of up to 20 FileIds: a few shapes
+                self.expanded[shape] = recipe
+        sql, order = recipe
+        return sql, tuple(self._arg(name, i, params) for name, i in order)
+
+    def _arg(self, name: str, index: int | None, params: dict[str, Any]) -> Any:
+        value: Any = params[name] if name in params else self.defaults[name]
+        if index is not None:
+            value = value[index]
+        proc = self.binds.get(name)
+        return proc(value) if proc is not None else value
+
+    def _expand(
+        self, params: dict[str, Any]
+    ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, list[tuple[str, int | None]]]]:
+        """SQLAlchemy's own expansion of the IN lists: the call's SQL and arguments, and
+        the recipe that gives the same for any call with lists of these lengths."""
+        state = self.compiled.construct_expanded_state(params)
+        values = dict(state.parameters)
+        for name, convert in state.processors.items():
+            if name in values:
+                values[name] = convert(values[name])
+        positions = state.positiontup or ()
+        back = {
+            expanded: (name, i)
+            for name, names in state.parameter_expansion.items()
+            for i, expanded in enumerate(names)
+        }
+        order: list[tuple[str, int | None]] = [back.get(k, (k, None)) for k in positions]
+        return (state.statement, tuple(values[k] for k in positions)), (state.statement, order)
 
 
 _PLANS: dict[int, _Plan] = {}
