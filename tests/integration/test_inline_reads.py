@@ -26,6 +26,7 @@ from vodflow.store import classes as classes_q
 from vodflow.store import credentials as cred_q
 from vodflow.store import events as events_q
 from vodflow.store import media as media_q
+from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database, Reader
 from vodflow.store.inline import InlineReader
@@ -81,6 +82,22 @@ async def _seed(db: Database) -> None:
                 info={"Url": f"u{definition}", "Size": definition},
                 blob_keys=[f"k{definition}"],
             )
+        await subtitles_q.add(
+            conn,
+            [
+                {
+                    "file_id": "5285890798866401501",
+                    "subtitle_id": sid,
+                    "name": f"字幕 {sid}",
+                    "language": "zh-CN",
+                    "format": "vtt",
+                    "blob_key": f"{APP}/f1/{sid}.vtt",
+                    "size": 100,
+                    "create_time": T,
+                }
+                for sid in ("b", "a")
+            ],
+        )
         await cred_q.add(
             conn,
             secret_id="AKIDtemp0001",
@@ -172,6 +189,7 @@ async def test_each_hot_read_returns_the_same_both_ways(services: Services) -> N
         "media.get_many (other app)": lambda c: media_q.get_many(c, OTHER_APP, file_ids),
         "media.outputs_many": lambda c: media_q.outputs_many(c, file_ids),
         "classes.all_of": lambda c: classes_q.all_of(c, APP),
+        "subtitles.of_many": lambda c: subtitles_q.of_many(c, file_ids),
     }
     for name, read in reads.items():
         via_sqlalchemy, via_inline = await _both(db, read)
@@ -179,6 +197,8 @@ async def test_each_hot_read_returns_the_same_both_ways(services: Services) -> N
     count, _ = await _both(db, lambda c: events_q.count_to_pull(c, APP))
     assert count == 5
     assert (await _both(db, lambda c: events_q.count_to_pull(c, APP, upto=3)))[1] == 3
+    subs, _ = await _both(db, lambda c: subtitles_q.of_many(c, file_ids))
+    assert [r["subtitle_id"] for r in subs[file_ids[0]]] == ["b", "a"]
     rows, _ = await _both(db, lambda c: media_q.get_many(c, APP, file_ids))
     assert rows[file_ids[0]]["meta"]["VideoStreamSet"] == [{"Height": 480}]  # JSON decoded
 
