@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
-from vodflow.store.db import Reader
-from vodflow.store.inline import prepared
 from vodflow.store.schema import subtasks, task_sessions, tasks
+from vodflow.store.task_reads import get_task as get_task
+from vodflow.store.task_reads import subtasks_of as subtasks_of
 
 # Subtask states: WAITING and PROCESSING are live, the others final; task states.
 LIVE = SUBTASK_LIVE
@@ -35,22 +35,6 @@ async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
         result = await conn.execute(insert(subtasks).values(**row).returning(subtasks.c.id))
         ids.append(int(result.scalar_one()))
     return ids
-
-
-# DescribeTaskDetail's reads: built once, read inline on SQLite (store/inline.py).
-_GET_TASK = prepared(
-    select(tasks).where(
-        tasks.c.task_id == bindparam("task_id"), tasks.c.app_id == bindparam("app_id")
-    )
-)
-_SUBTASKS_OF = prepared(
-    select(subtasks).where(subtasks.c.task_id == bindparam("task_id")).order_by(subtasks.c.seq)
-)
-
-
-async def get_task(conn: Reader, app_id: int, task_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(_GET_TASK, {"task_id": task_id, "app_id": app_id})).mappings().first()
-    return dict(row) if row else None
 
 
 async def get_task_any(conn: AsyncConnection, task_id: str) -> dict[str, Any] | None:
@@ -79,10 +63,6 @@ async def set_task_status(
     """Change a task only if it is still in one of the `old` states."""
     stmt = update(tasks).where(tasks.c.task_id == task_id, tasks.c.status.in_(list(old)))
     return (await conn.execute(stmt.values(**values))).rowcount == 1
-
-
-async def subtasks_of(conn: Reader, task_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await conn.execute(_SUBTASKS_OF, {"task_id": task_id})).mappings()]
 
 
 async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:
