@@ -8,7 +8,7 @@ SERVE_STAMP := $(VENV)/.installed-serve
 TEST_STAMP  := $(VENV)/.installed-test
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install install-serve browser serve test lint bench clean
+.PHONY: install install-serve browser serve test lint bench wrk clean
 
 install: $(TEST_STAMP)
 install-serve: $(SERVE_STAMP)
@@ -35,6 +35,18 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "note: $(CHROMIUM) is missing: install Debian's chromium for the console tests"; \
+	  fi; \
+	fi
+
+# The HTTP benchmarks (bench/reads.py) drive the server with Debian's wrk, a client
+# that is not the bottleneck. Benchmarks are not part of `make test`.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing wrk (apt-get) for bench/reads.py"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "note: wrk is missing: install Debian's wrk (apt-get install -y wrk) for bench/reads.py"; \
 	  fi; \
 	fi
 

@@ -57,7 +57,7 @@ class AppService:
         t = time.monotonic()
         if hit is not None and hit[0] > t:
             return hit[1]
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:
             app = await q.get(conn, app_id)
         status = app["status"] if app else None
         if len(self._status) > 10_000:

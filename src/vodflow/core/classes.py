@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.errors import VodError
 from vodflow.store import classes as q
-from vodflow.store.db import Database
+from vodflow.store.db import Database, Reader
 from vodflow.timeutil import now
 from vodflow.wire.media_views import DEFAULT_CLASS_NAME
 
@@ -155,9 +155,7 @@ async def with_descendants(
     return sorted(wanted)
 
 
-async def name_classes(
-    conn: AsyncConnection, app_id: int, rows: Iterable[MutableMapping[str, Any]]
-) -> None:
+async def name_classes(conn: Reader, app_id: int, rows: Iterable[MutableMapping[str, Any]]) -> None:
     """Set `class_name` and `class_path` on media rows (MediaBasicInfo shows them)."""
     rows = list(rows)
     if all(not r.get("class_id") for r in rows):

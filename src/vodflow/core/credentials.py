@@ -64,7 +64,7 @@ class CredentialService:
             return self.root
         if len(secret_id) > 64:
             return None
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:
             row = await q.get(conn, secret_id)
         if row is None:
             return None

@@ -304,7 +304,7 @@ class LibraryService:
         self, app_id: int, file_ids: list[str], filters: set[str] | None = None
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """MediaInfo of each known FileId (in request order) and the unknown ones."""
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:  # a hot read: at most 20 FileIds, indexed
             rows = await q.get_many(conn, app_id, file_ids)
             outs = await q.outputs_many(conn, list(rows))
             subs = await subtitles_q.of_many(conn, list(rows))

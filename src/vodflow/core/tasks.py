@@ -34,7 +34,7 @@ class TaskQueries:
         self.db = db
 
     async def detail(self, app_id: int, task_id: str) -> dict[str, Any]:
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:  # a hot read: two indexed lookups
             task = await q.get_task(conn, app_id, task_id)
             if task is None:
                 raise VodError(

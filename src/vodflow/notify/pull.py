@@ -32,6 +32,10 @@ MAX_EVENTS = 16
 # announced (a lease that ran out, a notice lost with a LISTEN connection): one
 # look for all of them, however many are held (`PullQueue._watch`).
 POLL_S = 1.0
+# DescribeEventsState counts inline (on the event loop's thread, store/inline.py) up
+# to this many events, a fraction of a millisecond; a longer backlog is counted
+# again off the loop's thread, so that counting it never stalls other requests.
+INLINE_COUNT_MAX = 5000
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,10 @@ class PullQueue:
         _check(missing, states)
 
     async def count(self, app_id: int) -> int:
+        async with self.db.read_inline() as inline:
+            counted = await q.count_to_pull(inline, app_id, upto=INLINE_COUNT_MAX)
+        if counted < INLINE_COUNT_MAX:
+            return counted
         async with self.db.read() as conn:
             return await q.count_to_pull(conn, app_id)
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import apps
 
+# Every request resolves its application: built once, read inline on SQLite.
+_GET = prepared(select(apps).where(apps.c.id == bindparam("app_id")))
 
-async def get(conn: AsyncConnection, app_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(select(apps).where(apps.c.id == app_id))).mappings().first()
+
+async def get(conn: Reader, app_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET, {"app_id": app_id})).mappings().first()
     return dict(row) if row else None
 
 

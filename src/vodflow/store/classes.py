@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import classes, media
 
 
@@ -15,10 +17,15 @@ async def add(conn: AsyncConnection, **values: Any) -> int:
     return int(result.scalar_one())
 
 
-async def all_of(conn: AsyncConnection, app_id: int) -> list[dict[str, Any]]:
+# Read by DescribeMediaInfos (class names): built once, read inline on SQLite.
+_ALL_OF = prepared(
+    select(classes).where(classes.c.app_id == bindparam("app_id")).order_by(classes.c.id)
+)
+
+
+async def all_of(conn: Reader, app_id: int) -> list[dict[str, Any]]:
     """Every class of an application, oldest first."""
-    stmt = select(classes).where(classes.c.app_id == app_id).order_by(classes.c.id)
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    return [dict(r) for r in (await conn.execute(_ALL_OF, {"app_id": app_id})).mappings()]
 
 
 async def get(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import credentials
 
+# Every request signed by a temporary credential looks it up: built once, read inline.
+_GET = prepared(select(credentials).where(credentials.c.secret_id == bindparam("secret_id")))
 
-async def get(conn: AsyncConnection, secret_id: str) -> dict[str, Any] | None:
-    stmt = select(credentials).where(credentials.c.secret_id == secret_id)
-    row = (await conn.execute(stmt)).mappings().first()
+
+async def get(conn: Reader, secret_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET, {"secret_id": secret_id})).mappings().first()
     return dict(row) if row else None
 
 

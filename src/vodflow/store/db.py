@@ -5,6 +5,10 @@ writer; writes from this process are serialised by an asyncio lock instead of by
 SQLite's busy-waiting, which keeps latency flat under concurrent requests (with a
 fast lane for the event queues' inline statements: store/writelock.py).
 PostgreSQL needs no such lock: row claims there use FOR UPDATE SKIP LOCKED.
+
+Short reads of the hot API actions (`Database.read_inline`) run on SQLite without
+aiosqlite: the same SQLAlchemy statements, compiled once, execute on the event
+loop's thread over a plain sqlite3 connection (store/inline.py).
 """
 
 from __future__ import annotations
@@ -12,17 +16,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from vodflow.store import inline
+from vodflow.store.inline import InlineReader
 from vodflow.store.writelock import WriteLock
 
 log = logging.getLogger("vodflow.store")
+
+
+# Idle inline connections kept for the next read (more are opened when reads overlap).
+INLINE_IDLE_MAX = 8
+
+# What the read-only query functions of the store accept.
+Reader = AsyncConnection | InlineReader
 
 
 class Database:
@@ -31,6 +46,8 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url, pool_size, max_overflow)
         self._write_lock = WriteLock() if self.is_sqlite else None
+        self._inline_path = _inline_path(url) if self.is_sqlite else None
+        self._inline_idle: list[sqlite3.Connection] = []
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
@@ -69,7 +86,33 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def read_inline(self) -> AsyncIterator[Reader]:
+        """A short read: inline on SQLite (`InlineReader`), else the same as `read`.
+
+        For the cheap lookups of hot API actions only (a few indexed rows): the
+        statements run on the event loop's thread, so a long scan would stall it.
+        """
+        if self._inline_path is None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        raw = self._inline_idle.pop() if self._inline_idle else inline.connect(self._inline_path)
+        reader = InlineReader(raw)
+        try:
+            yield reader
+            reader.end()  # ends the snapshot: the next read sees later commits
+        except BaseException:
+            raw.close()  # rolls back; a connection in doubt is not kept
+            raise
+        if len(self._inline_idle) < INLINE_IDLE_MAX:
+            self._inline_idle.append(raw)
+        else:
+            raw.close()
+
     async def close(self) -> None:
+        while self._inline_idle:
+            self._inline_idle.pop().close()
         await self.engine.dispose()
 
 
@@ -129,3 +172,10 @@ def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _inline_path(url: str) -> str | None:
+    """The SQLite file of `read_inline` (None for an in-memory database: each
+    connection would be a database of its own)."""
+    database = make_url(url).database
+    return None if database in (None, "", ":memory:") else database

@@ -18,6 +18,8 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import DeliveryStatus
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import delivery_attempts, events
 
 E = events.c
@@ -112,13 +114,23 @@ async def end_leases(conn: AsyncConnection, app_id: int, ids: Sequence[int], at:
     await conn.execute(stmt)
 
 
-async def count_to_pull(conn: AsyncConnection, app_id: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(events)
-        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at.is_not(None))
+# DescribeEventsState: built once, read inline on SQLite (store/inline.py). Counting
+# walks the partial index of live rows: `upto` bounds that walk (the answer is then
+# at most `upto`), so that a count run on the event loop's thread stays short.
+_TO_PULL = (E.app_id == bindparam("app_id"), E.confirmed_at.is_(None), E.visible_at.is_not(None))
+_COUNT_TO_PULL = prepared(select(func.count()).select_from(events).where(*_TO_PULL))
+_COUNT_TO_PULL_UPTO = prepared(
+    select(func.count()).select_from(
+        select(E.id).where(*_TO_PULL).limit(bindparam("upto")).subquery()
     )
-    return int((await conn.execute(stmt)).scalar_one())
+)
+
+
+async def count_to_pull(conn: Reader, app_id: int, *, upto: int | None = None) -> int:
+    if upto is None:
+        return int((await conn.execute(_COUNT_TO_PULL, {"app_id": app_id})).scalar_one())
+    params = {"app_id": app_id, "upto": upto}
+    return int((await conn.execute(_COUNT_TO_PULL_UPTO, params)).scalar_one())
 
 
 # ---------------------------------------------------------------- PUSH relay

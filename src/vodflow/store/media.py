@@ -9,10 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import media, media_outputs, media_subtitles
 from vodflow.timeutil import now
 
@@ -33,13 +46,25 @@ async def get_any(conn: AsyncConnection, file_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def get_many(
-    conn: AsyncConnection, app_id: int, file_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+# DescribeMediaInfos' reads: built once, read inline on SQLite (store/inline.py).
+_GET_MANY = prepared(
+    select(media).where(
+        media.c.app_id == bindparam("app_id"),
+        media.c.file_id.in_(bindparam("file_ids", expanding=True)),
+    )
+)
+_OUTPUTS_MANY = prepared(
+    select(media_outputs)
+    .where(media_outputs.c.file_id.in_(bindparam("file_ids", expanding=True)))
+    .order_by(media_outputs.c.kind, media_outputs.c.definition)
+)
+
+
+async def get_many(conn: Reader, app_id: int, file_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     if not file_ids:
         return {}
-    stmt = select(media).where(media.c.app_id == app_id, media.c.file_id.in_(list(file_ids)))
-    return {r["file_id"]: dict(r) for r in (await conn.execute(stmt)).mappings()}
+    params = {"app_id": app_id, "file_ids": list(file_ids)}
+    return {r["file_id"]: dict(r) for r in (await conn.execute(_GET_MANY, params)).mappings()}
 
 
 async def modify(conn: AsyncConnection, app_id: int, file_id: str, **values: Any) -> None:
@@ -211,18 +236,11 @@ async def outputs(conn: AsyncConnection, file_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def outputs_many(
-    conn: AsyncConnection, file_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+async def outputs_many(conn: Reader, file_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in file_ids}
     if not file_ids:
         return found
-    stmt = (
-        select(media_outputs)
-        .where(media_outputs.c.file_id.in_(list(file_ids)))
-        .order_by(media_outputs.c.kind, media_outputs.c.definition)
-    )
-    for r in (await conn.execute(stmt)).mappings():
+    for r in (await conn.execute(_OUTPUTS_MANY, {"file_ids": list(file_ids)})).mappings():
         found[r["file_id"]].append(dict(r))
     return found
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vodflow.store.db import Reader
+from vodflow.store.inline import prepared
 from vodflow.store.schema import media, media_outputs, media_subtitles
 from vodflow.timeutil import now
 
@@ -22,18 +24,19 @@ async def of_media(conn: AsyncConnection, file_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def of_many(
-    conn: AsyncConnection, file_ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+# Read by DescribeMediaInfos: built once, read inline on SQLite (store/inline.py).
+_OF_MANY = prepared(
+    select(media_subtitles)
+    .where(media_subtitles.c.file_id.in_(bindparam("file_ids", expanding=True)))
+    .order_by(media_subtitles.c.id)
+)
+
+
+async def of_many(conn: Reader, file_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in file_ids}
     if not file_ids:
         return found
-    stmt = (
-        select(media_subtitles)
-        .where(media_subtitles.c.file_id.in_(list(file_ids)))
-        .order_by(media_subtitles.c.id)
-    )
-    for r in (await conn.execute(stmt)).mappings():
+    for r in (await conn.execute(_OF_MANY, {"file_ids": list(file_ids)})).mappings():
         found[r["file_id"]].append(dict(r))
     return found
 

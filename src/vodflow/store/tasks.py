@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
 from vodflow.store.schema import subtasks, task_sessions, tasks
+from vodflow.store.task_reads import get_task as get_task
+from vodflow.store.task_reads import subtasks_of as subtasks_of
 
 # Subtask states: WAITING and PROCESSING are live, the others final; task states.
 LIVE = SUBTASK_LIVE
@@ -33,12 +35,6 @@ async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
         result = await conn.execute(insert(subtasks).values(**row).returning(subtasks.c.id))
         ids.append(int(result.scalar_one()))
     return ids
-
-
-async def get_task(conn: AsyncConnection, app_id: int, task_id: str) -> dict[str, Any] | None:
-    stmt = select(tasks).where(tasks.c.task_id == task_id, tasks.c.app_id == app_id)
-    row = (await conn.execute(stmt)).mappings().first()
-    return dict(row) if row else None
 
 
 async def get_task_any(conn: AsyncConnection, task_id: str) -> dict[str, Any] | None:
@@ -67,11 +63,6 @@ async def set_task_status(
     """Change a task only if it is still in one of the `old` states."""
     stmt = update(tasks).where(tasks.c.task_id == task_id, tasks.c.status.in_(list(old)))
     return (await conn.execute(stmt.values(**values))).rowcount == 1
-
-
-async def subtasks_of(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
-    stmt = select(subtasks).where(subtasks.c.task_id == task_id).order_by(subtasks.c.seq)
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:
