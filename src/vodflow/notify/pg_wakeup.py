@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vodflow.notify.wakeup import Hub, LocalBackend
 from vodflow.periodic import cancel_and_wait
+from vodflow.store.db import asyncpg_dsn
 from vodflow.store.events import PENDING_KEY
 
 log = logging.getLogger("vodflow.wakeup")
@@ -39,11 +40,6 @@ MAX_BACKOFF_S = 5.0
 # NOTIFY payloads are limited to 8000 bytes; past this many ids, wake everyone.
 MAX_IDS = 500
 ALL = "*"
-
-
-def asyncpg_dsn(url: str) -> str:
-    """The plain `postgresql://` DSN asyncpg takes, from the SQLAlchemy URL."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def encode(origin: str, app_ids: set[int]) -> str:

@@ -21,7 +21,8 @@ from vodflow.errors import VodError
 from vodflow.notify.handles import make_handle, new_token, parse_handle
 from vodflow.notify.wakeup import Hub
 from vodflow.store import events as q
-from vodflow.store.db import Database
+from vodflow.store.db import Database, asyncpg_dsn
+from vodflow.store.pg_queue import PgQueue
 from vodflow.timeutil import now
 from vodflow.wire.common import INT64_MAX
 
@@ -60,8 +61,9 @@ class PullQueue:
         self.faults = faults
         # PullDuplicate: events already handed out, handed out again by the next pull.
         self._again: dict[int, list[PulledEvent]] = {}
-        # SQLite: the hot statements run inline (see SqliteQueue); PostgreSQL: asyncpg.
+        # The hot statements: inline sqlite3 (SqliteQueue), or asyncpg itself (PgQueue).
         self._fast = q.SqliteQueue(db.sqlite_path) if db.is_sqlite else None
+        self._pg = None if db.is_sqlite else PgQueue(asyncpg_dsn(db.url), db.pool_size)
         # Held pulls per application, and the one safety poll each such application has.
         self._held: dict[int, int] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
@@ -73,6 +75,8 @@ class PullQueue:
         if self._fast is not None:
             self._fast.close()
             self._fast = None
+        if self._pg is not None:
+            self._pg.close()
 
     async def _claim(self, app_id: int, limit: int) -> list[PulledEvent]:
         token = new_token()
@@ -82,10 +86,8 @@ class PullQueue:
             async with self.db.write_lock(urgent=True):
                 rows = self._fast.claim(app_id, t, until, token, limit)
         else:
-            async with self.db.tx() as conn:
-                rows = await q.claim_pull(
-                    conn, app_id, now=t, until=until, token=token, limit=limit
-                )
+            assert self._pg is not None
+            rows = await self._pg.claim(app_id, t, until, token, limit)
         pulled = [PulledEvent(i, make_handle(token, i), et, body) for i, et, body in rows]
         if pulled and self.faults.enabled:
             await self._apply_faults(app_id, pulled)
@@ -213,17 +215,17 @@ class PullQueue:
                 for token, ids in by_token.items():
                     done.update(self._fast.confirm(app_id, token, ids, t))
         else:
-            async with self.db.tx() as conn:
-                for token, ids in by_token.items():
-                    done.update(await q.confirm(conn, app_id, token, ids, t))
+            assert self._pg is not None
+            for token, ids in by_token.items():
+                done.update(await self._pg.confirm(app_id, token, ids, t))
         missing = {i: tok for tok, ids in by_token.items() for i in ids if i not in done}
         if not missing:
             return
         if self._fast is not None:
             states = self._fast.lease_states(app_id, list(missing))
         else:
-            async with self.db.read() as conn:
-                states = await q.lease_states(conn, app_id, list(missing))
+            assert self._pg is not None
+            states = await self._pg.lease_states(app_id, list(missing))
         _check(missing, states)
 
     async def count(self, app_id: int) -> int:

@@ -43,6 +43,7 @@ Reader = AsyncConnection | InlineReader
 class Database:
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 15) -> None:
         self.url = url
+        self.pool_size = pool_size
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = _make_engine(url, pool_size, max_overflow)
         self._write_lock = WriteLock() if self.is_sqlite else None
@@ -114,6 +115,11 @@ class Database:
         while self._inline_idle:
             self._inline_idle.pop().close()
         await self.engine.dispose()
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain `postgresql://` DSN asyncpg takes, from the SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 # SQLSTATEs worth a retry: connection exceptions (08...), serialization failure,

@@ -4,7 +4,9 @@ Claims are single statements so they are race-free: on SQLite the write statemen
 takes the database write lock before it reads, on PostgreSQL the inner SELECT
 skips rows another transaction holds (FOR UPDATE SKIP LOCKED). Both claims walk a
 partial index of live rows in (visible_at | next_attempt_at) order, so their cost
-does not grow with the number of events queued, in flight or done.
+does not grow with the number of events queued, in flight or done. The PULL
+queue's hot statements are `SqliteQueue` below (inline sqlite3) and
+`store/pg_queue.py` (asyncpg itself): one text per store.
 """
 
 from __future__ import annotations
@@ -45,27 +47,6 @@ def _for_update(stmt: Any, dialect: str) -> Any:
 # ---------------------------------------------------------------- PULL queue
 
 
-async def claim_pull(
-    conn: AsyncConnection, app_id: int, *, now: float, until: float, token: str, limit: int
-) -> list[tuple[int, str, str]]:
-    """Lease up to `limit` visible events of one application: (id, event_type, body)."""
-    pick = _for_update(
-        select(E.id)
-        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at <= now)
-        .order_by(E.visible_at, E.id)
-        .limit(limit),
-        conn.dialect.name,
-    )
-    stmt = (
-        update(events)
-        .where(E.id.in_(pick.scalar_subquery()))
-        .values(visible_at=until, handle=token, attempts=E.attempts + 1)
-        .returning(E.id, E.event_type, E.body)
-    )
-    rows = sorted((await conn.execute(stmt)).all(), key=lambda r: r[0])
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
     stmt = (
         select(E.id)
@@ -73,35 +54,6 @@ async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
         .limit(1)
     )
     return (await conn.execute(stmt)).first() is not None
-
-
-async def lease_states(
-    conn: AsyncConnection, app_id: int, ids: Sequence[int]
-) -> dict[int, tuple[str | None, float | None, float | None]]:
-    """id -> (handle token, visible_at, confirmed_at) of the application's events."""
-    stmt = select(E.id, E.handle, E.visible_at, E.confirmed_at).where(
-        E.app_id == app_id, E.mode == "PULL", E.id.in_(list(ids))
-    )
-    return {r[0]: (r[1], r[2], r[3]) for r in (await conn.execute(stmt)).all()}
-
-
-async def confirm(
-    conn: AsyncConnection, app_id: int, token: str, ids: Sequence[int], at: float
-) -> list[int]:
-    """Confirm the events leased with `token` whose lease still runs; their ids."""
-    stmt = (
-        update(events)
-        .where(
-            E.app_id == app_id,
-            E.id.in_(list(ids)),
-            E.handle == token,
-            E.confirmed_at.is_(None),
-            E.visible_at > at,
-        )
-        .values(confirmed_at=at, visible_at=None)
-        .returning(E.id)
-    )
-    return [r[0] for r in (await conn.execute(stmt)).all()]
 
 
 async def end_leases(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: float) -> None:

@@ -283,10 +283,13 @@ events = Table(
     Column("delivered_at", Float, nullable=True),
     # Partial indexes: only live rows are indexed, so a claim reads the first few
     # entries whatever the number of events confirmed, delivered or in flight.
+    # The PULL claim's ORDER BY is (visible_at, id): with id in the index its order
+    # is the claim's, so the plan does not hang on statistics (migration 0006).
     Index(
         "ix_events_pull",
         "app_id",
         "visible_at",
+        "id",
         sqlite_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
         postgresql_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
     ),
