@@ -52,10 +52,11 @@ def database_url(name: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
-def create_database() -> str:
-    """A fresh, empty database; its name (dropped at the latest when pytest exits)."""
+def create_database(template: str | None = None) -> str:
+    """A fresh database, empty or a copy of `template`; its name (dropped at the latest
+    when pytest exits)."""
     name = f"vodflow_test_{secrets.token_hex(6)}"
-    _admin(f'CREATE DATABASE "{name}"')
+    _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     _created.append(name)
     return name
 
