@@ -29,8 +29,10 @@ import asyncio
 import multiprocessing as mp
 import os
 import re
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,14 +42,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
+from bench.events import FLOOR_APP
 from tests.events_support import emit_many
 from tests.scale import services as svc
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, free_port
 from tests.signing import signed_headers
 
 from vodflow.app import build_services
 from vodflow.config import Settings
-from vodflow.notify.handles import new_token
+from vodflow.notify.handles import make_handle, new_token
 from vodflow.store.db import asyncpg_dsn
 from vodflow.store.pg_queue import CLAIM, CONFIRM
 
@@ -155,12 +158,13 @@ class LeanApi:
         return data
 
 
-def _http_consumer(port: int, out: Any) -> None:
+def _http_consumer(port: int, pairs: int | None, out: Any) -> None:
+    """Pull + confirm until the queue is empty, or `pairs` times (the floor never empties)."""
     api = LeanApi(port)
     events = requests = 0
     first = last = 0.0
     cpu0 = time.process_time()
-    while True:
+    while pairs is None or requests < 2 * pairs:
         t = time.perf_counter()
         handles = HANDLE.findall(api.call("PullEvents", b"{}"))
         requests += 1
@@ -239,28 +243,94 @@ def run_raw(template: str, consumers: int) -> dict[str, float]:
 
 def run_vodflow(template: str, consumers: int, tmp: Path) -> dict[str, float]:
     name = svc.create_database(template)
+    env = {"VODFLOW_DATABASE_URL": svc.database_url(name)}
+    try:
+        return _serve_and_drain(tmp / name, env, consumers, name)
+    finally:
+        svc.drop_database(name)
+
+
+def run_sqlite(template: Path, consumers: int, tmp: Path) -> dict[str, float]:
+    data = tmp / f"lite-{time.monotonic_ns()}"
+    shutil.copytree(template, data)
+    try:
+        return _serve_and_drain(data, {}, consumers, None)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _serve_and_drain(
+    data: Path, env: dict[str, str], consumers: int, database: str | None
+) -> dict[str, float]:
     env = {
         "VODFLOW_RATE_LIMIT": "0",
         "VODFLOW_PULL_WAIT_S": "0.2",
         "VODFLOW_PULL_VISIBILITY_S": str(VISIBILITY_S),
-        "VODFLOW_DATABASE_URL": svc.database_url(name),
+        **env,
     }
+    srv = ServerProcess(data, env=env).start()
     try:
-        srv = ServerProcess(tmp / name, env=env).start()
-        try:
-            assert srv.proc is not None
-            server0 = cpu_seconds(srv.proc.pid)
-            pg0 = backend_cpu(name)
-            result = _run(_http_consumer, (srv.port,), consumers)
-            result["server_cpu"] = cpu_seconds(srv.proc.pid) - server0
-            # The backends of the queue's pool opened on the first pull: their CPU
-            # since then, less what the others had at the start.
-            result["pg_cpu"] = backend_cpu(name) - pg0
-        finally:
-            srv.stop()
+        assert srv.proc is not None
+        server0 = cpu_seconds(srv.proc.pid)
+        pg0 = backend_cpu(database) if database else 0.0
+        result = _run(_http_consumer, (srv.port, None), consumers)
+        result["server_cpu"] = cpu_seconds(srv.proc.pid) - server0
+        # The backends of the queue's pool opened on the first pull: their CPU
+        # since then, less what the others had at the start.
+        result["pg_cpu"] = backend_cpu(database) - pg0 if database else 0.0
     finally:
-        svc.drop_database(name)
+        srv.stop()
     return result
+
+
+def fill_sqlite(tmp: Path) -> Path:
+    """A data dir of `vodflow serve` on SQLite holding the same N_EVENTS events."""
+    data = tmp / "lite-template"
+
+    async def go() -> None:
+        services = await build_services(Settings(data_dir=data))
+        try:
+            await emit_many(services, N_EVENTS, per_tx=2000)
+        finally:
+            await services.db.close()
+
+    asyncio.run(go())
+    return data
+
+
+def pull_answer(template: str) -> bytes:
+    """A PullEvents answer of 16 of the queued events, as vodflow shapes it."""
+    rows = asyncio.run(_admin_fetch(template, "SELECT id, body FROM events ORDER BY id LIMIT 16"))
+    items = ",".join(
+        f'{{"EventHandle":"{make_handle(new_token(), r["id"])}",{r["body"][1:]}' for r in rows
+    )
+    request_id = "00000000-0000-0000-0000-000000000000"
+    return f'{{"Response":{{"EventSet":[{items}],"RequestId":"{request_id}"}}}}'.encode()
+
+
+def run_floor(answer: bytes, consumers: int, tmp: Path) -> dict[str, float]:
+    """The same client against a bare Starlette endpoint (same uvicorn) answering the
+    same bytes: what the HTTP stack alone allows on this machine now."""
+    port = free_port()
+    body_path = tmp / "pull.json"
+    body_path.write_bytes(answer)
+    proc = subprocess.Popen([sys.executable, "-c", FLOOR_APP, str(port), str(body_path)])
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        server0 = cpu_seconds(proc.pid)
+        pairs = -(-N_EVENTS // 16 // consumers)
+        result = _run(_http_consumer, (port, pairs), consumers)
+        result["server_cpu"] = cpu_seconds(proc.pid) - server0
+        result["pg_cpu"] = 0.0
+        return result
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 # ------------------------------------------------------------------ report
@@ -269,49 +339,70 @@ def run_vodflow(template: str, consumers: int, tmp: Path) -> dict[str, float]:
 def describe(side: str, r: dict[str, float]) -> str:
     wall = r["wall"]
     return (
-        f"{side:>8}: {r['eps']:>7,.0f} events/s, {r['requests'] / wall:>6,.0f} req/s; cores: "
+        f"{side:>7}: {r['eps']:>7,.0f} events/s, {r['requests'] / wall:>6,.0f} req/s; cores: "
         f"clients {r['client_cpu'] / wall:.2f}, server {r['server_cpu'] / wall:.2f}, "
         f"PostgreSQL {r['pg_cpu'] / wall:.2f}; "
         f"client CPU {r['client_cpu'] / r['requests'] * 1e6:,.0f} µs/request"
     )
 
 
+SIDES = ("raw", "vodflow", "sqlite", "floor")
+LABELS = {
+    "raw": "raw asyncpg, the same statements",
+    "vodflow": "vodflow on PostgreSQL",
+    "sqlite": "vodflow on SQLite",
+    "floor": "HTTP floor (bare endpoint)",
+}
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     svc.require_services = lambda: None  # a benchmark fails loudly instead of skipping
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"PULL drain of {N_EVENTS:,} events on PostgreSQL, {rounds} alternated rounds")
-    ratios: dict[int, list[float]] = {c: [] for c in CONSUMERS}
+    print(f"load average: {load()}")
+    print(f"PULL drain of {N_EVENTS:,} events, {rounds} alternated rounds")
     rates: dict[tuple[str, int], list[float]] = {}
+    ratios: dict[int, list[float]] = {c: [] for c in CONSUMERS}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         template = fill_template(tmp)
+        lite = fill_sqlite(tmp)
+        answer = pull_answer(template)
         try:
             for rnd in range(rounds):
                 for consumers in CONSUMERS:
-                    raw = run_raw(template, consumers)
-                    ours = run_vodflow(template, consumers, tmp)
-                    for r in (raw, ours):
-                        assert r["events"] == N_EVENTS, r
-                    ratio = ours["eps"] / raw["eps"]
+                    got = {
+                        "raw": run_raw(template, consumers),
+                        "vodflow": run_vodflow(template, consumers, tmp),
+                        "sqlite": run_sqlite(lite, consumers, tmp),
+                        "floor": run_floor(answer, consumers, tmp),
+                    }
+                    for side in ("raw", "vodflow", "sqlite"):
+                        assert got[side]["events"] == N_EVENTS, (side, got[side])
+                    ratio = got["vodflow"]["eps"] / got["raw"]["eps"]
                     ratios[consumers].append(ratio)
-                    rates.setdefault(("raw", consumers), []).append(raw["eps"])
-                    rates.setdefault(("vodflow", consumers), []).append(ours["eps"])
                     print(f"round {rnd + 1}, {consumers} consumer(s): vodflow/raw {ratio:.2f}")
-                    print("    " + describe("raw", raw))
-                    print("    " + describe("vodflow", ours))
+                    for side in SIDES:
+                        rates.setdefault((side, consumers), []).append(got[side]["eps"])
+                        print("    " + describe(side, got[side]))
         finally:
             svc.drop_database(template)
-    print("medians:")
+    print("medians (events/s):")
     for consumers in CONSUMERS:
-        raw_eps = statistics.median(rates[("raw", consumers)])
-        our_eps = statistics.median(rates[("vodflow", consumers)])
+        med = {side: statistics.median(rates[(side, consumers)]) for side in SIDES}
+        print(f"  {consumers} consumer(s):")
+        for side in SIDES:
+            print(f"    {LABELS[side]:<34} {med[side]:>8,.0f}")
         print(
-            f"    {consumers} consumer(s): vodflow {our_eps:,.0f} events/s, raw asyncpg "
-            f"{raw_eps:,.0f} events/s; ratio {statistics.median(ratios[consumers]):.2f} "
-            f"(goal >= 0.6; per round {', '.join(f'{x:.2f}' for x in ratios[consumers])})"
+            f"    vodflow/raw asyncpg {statistics.median(ratios[consumers]):.2f} (goal >= 0.6; "
+            f"rounds {', '.join(f'{x:.2f}' for x in ratios[consumers])}); "
+            f"PostgreSQL/SQLite {med['vodflow'] / med['sqlite']:.2f}; "
+            f"floor/raw {med['floor'] / med['raw']:.2f}"
         )
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print(f"load average: {load()}")
 
 
 if __name__ == "__main__":
