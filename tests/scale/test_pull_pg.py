@@ -143,7 +143,6 @@ async def test_queue_survives_its_connections_being_terminated(pg_url: str, tmp_
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
-                await asyncio.sleep(0.2)
                 await q.confirm(APP, [got[0].handle])
         finally:
             await admin.close()

@@ -3,11 +3,11 @@
 Through SQLAlchemy a claim cost four round trips (the pool's pre-ping, BEGIN, the
 statement, COMMIT) and about 2 ms of Python per request; here it is one prepared
 statement in autocommit (a single statement is its own transaction, and the claim
-and the confirmation are each one statement), on a small asyncpg pool of the
-queue's own that skips the reset asyncpg runs on every release (nothing here
-leaves session state behind). These are the only PostgreSQL texts of these
-statements: SQLite has its own in `events.SqliteQueue`, and `bench/pg_drain.py`
-imports these to measure raw asyncpg running exactly them.
+and the confirmation are each one statement), on a few connections of the
+queue's own (at most VODFLOW_DB_POOL_SIZE; nothing here leaves session state
+behind, so a connection needs no reset between statements). These are the only
+PostgreSQL texts of these statements: SQLite has its own in `events.SqliteQueue`,
+and `bench/pg_drain.py` imports these to measure raw asyncpg running exactly them.
 
 The claim walks `ix_events_pull` (app_id, visible_at, id) in order, which is the
 ORDER BY, so its plan needs no statistics (migration 0006).
@@ -41,7 +41,7 @@ LEASE_STATES = (
 )
 
 # A connection that died (PostgreSQL restarted, a backend terminated) fails one
-# statement and leaves the pool; the statement is sent once more on a new one. A
+# statement and is dropped; the statement is sent once more on a new one. A
 # claim whose answer was lost leaves its events leased until their window ends,
 # as a client that never confirmed would; a confirmation is idempotent.
 _RETRIED = (
@@ -52,42 +52,62 @@ _RETRIED = (
 )
 
 
-async def _no_reset(_conn: Any) -> None:
-    """Release without asyncpg's reset query (a round trip per statement)."""
-
-
 class PgQueue:
     """The claim, confirmation and lease look-up of the PULL queue on PostgreSQL."""
 
     def __init__(self, dsn: str, size: int) -> None:
         self.dsn = dsn
         self.size = max(1, size)
-        self._pool: asyncpg.Pool | None = None
-        self._opening: asyncio.Lock | None = None
-
-    async def _get_pool(self) -> asyncpg.Pool:
-        if self._pool is not None:
-            return self._pool
-        if self._opening is None:
-            self._opening = asyncio.Lock()
-        async with self._opening:
-            if self._pool is None:  # opened on first use: workers never open it
-                self._pool = await asyncpg.create_pool(
-                    self.dsn, min_size=1, max_size=self.size, reset=_no_reset, timeout=10
-                )
-        return self._pool
+        # A pool of the plainest kind: idle connections, most recent first, and a
+        # semaphore bounding those in use. asyncpg's own Pool spent more CPU per
+        # statement than the statement's own client side (a task per release, the
+        # reset call), and nothing here needs what it adds. Opened on first use:
+        # workers, which build the queue but never pull, open nothing.
+        self._idle: list[asyncpg.Connection] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._closed = False
 
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
-        pool = await self._get_pool()
-        try:
-            return list(await pool.fetch(sql, *args))
-        except _RETRIED:
-            return list(await pool.fetch(sql, *args))
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)
+        async with self._slots:
+            conn = await self._take()
+            try:
+                try:
+                    rows = await conn.fetch(sql, *args)
+                except _RETRIED:
+                    conn.terminate()
+                    conn = await self._connect()
+                    rows = await conn.fetch(sql, *args)
+            except asyncpg.PostgresError:
+                self._give_back(conn)  # the server refused the statement: still usable
+                raise
+            except BaseException:
+                conn.terminate()  # cut off mid-statement (cancelled, lost): not reusable
+                raise
+            self._give_back(conn)
+            return list(rows)
+
+    async def _take(self) -> asyncpg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.is_closed():
+                return conn
+        return await self._connect()
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.dsn, timeout=10)
+
+    def _give_back(self, conn: asyncpg.Connection) -> None:
+        if self._closed or conn.is_closed():
+            conn.terminate()
+        else:
+            self._idle.append(conn)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
+        self._closed = True
+        while self._idle:
+            self._idle.pop().terminate()
 
     async def claim(
         self, app_id: int, now: float, until: float, token: str, limit: int
