@@ -44,8 +44,11 @@ LEASE_STATES = (
 # statement and is dropped; the statement is sent once more on a new one. A
 # claim whose answer was lost leaves its events leased until their window ends,
 # as a client that never confirmed would; a confirmation is idempotent.
+# A backend terminated while its connection was idle may also surface as a
+# client-side error (InterfaceError, InternalClientError) on the next statement.
 _RETRIED = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.AdminShutdownError,
     ConnectionError,
