@@ -13,6 +13,12 @@ same rows and the same absence of statistics. Per consumer count, alternated:
   queue's own claim and confirm statements (imported from vodflow.store.pg_queue, the
   very texts vodflow sends) until the queue is empty.
 
+- vodflow on SQLite: the same server and client on an embedded data dir holding the
+  same events (a copy per run): what the same request path does without PostgreSQL.
+- HTTP floor: the same client against bench/events.py's bare Starlette endpoint (same
+  uvicorn) answering a 16-event PullEvents answer of these events and an empty
+  ConfirmEvents: what HTTP alone allows on this machine at this moment.
+
 Rates are events over the time from the first claim to the last confirmation. Each
 run also prints the CPU its parts used (cores = CPU seconds / wall seconds): the
 consumer processes, the vodflow server process, and the PostgreSQL backends of the
@@ -20,7 +26,7 @@ run's database; a client using a small part of a core while the server side uses
 rest shows the client is not what limits the rate.
 
 Run: `.venv/bin/python -m bench.pg_drain [ROUNDS]` from the repository root (needs
-PostgreSQL; about 2 minutes with 3 rounds).
+PostgreSQL; about 6 minutes with 3 rounds on a loaded machine).
 """
 
 from __future__ import annotations
@@ -346,6 +352,10 @@ def describe(side: str, r: dict[str, float]) -> str:
     )
 
 
+def cpu_per_event(r: dict[str, float]) -> float:
+    return (r["client_cpu"] + r["server_cpu"] + r["pg_cpu"]) / r["events"] * 1e6
+
+
 SIDES = ("raw", "vodflow", "sqlite", "floor")
 LABELS = {
     "raw": "raw asyncpg, the same statements",
@@ -365,6 +375,7 @@ def main() -> None:
     print(f"load average: {load()}")
     print(f"PULL drain of {N_EVENTS:,} events, {rounds} alternated rounds")
     rates: dict[tuple[str, int], list[float]] = {}
+    costs: dict[tuple[str, int], list[float]] = {}
     ratios: dict[int, list[float]] = {c: [] for c in CONSUMERS}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -387,6 +398,7 @@ def main() -> None:
                     print(f"round {rnd + 1}, {consumers} consumer(s): vodflow/raw {ratio:.2f}")
                     for side in SIDES:
                         rates.setdefault((side, consumers), []).append(got[side]["eps"])
+                        costs.setdefault((side, consumers), []).append(cpu_per_event(got[side]))
                         print("    " + describe(side, got[side]))
         finally:
             svc.drop_database(template)
@@ -401,6 +413,13 @@ def main() -> None:
             f"rounds {', '.join(f'{x:.2f}' for x in ratios[consumers])}); "
             f"PostgreSQL/SQLite {med['vodflow'] / med['sqlite']:.2f}; "
             f"floor/raw {med['floor'] / med['raw']:.2f}"
+        )
+        cost = {side: statistics.median(costs[(side, consumers)]) for side in SIDES}
+        print(
+            "    CPU per event, all parts (clients + server + PostgreSQL backends): "
+            + ", ".join(f"{side} {cost[side]:.0f} µs" for side in SIDES)
+            + f"; raw/vodflow {cost['raw'] / cost['vodflow']:.2f} (the ratio when every "
+            "part is CPU-bound on the same cores, as on a loaded machine)"
         )
     print(f"load average: {load()}")
 
