@@ -11,7 +11,7 @@ Index-only: a process of the previous revision runs unchanged on the upgraded
 schema (docs/operations.md, Upgrades).
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-06 03:45:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
