@@ -10,7 +10,7 @@ PostgreSQL texts of these statements: SQLite has its own in `events.SqliteQueue`
 and `bench/pg_drain.py` imports these to measure raw asyncpg running exactly them.
 
 The claim walks `ix_events_pull` (app_id, visible_at, id) in order, which is the
-ORDER BY, so its plan needs no statistics (migration 0006).
+ORDER BY, so its plan needs no statistics (migration 0009).
 """
 
 from __future__ import annotations

@@ -284,7 +284,7 @@ events = Table(
     # Partial indexes: only live rows are indexed, so a claim reads the first few
     # entries whatever the number of events confirmed, delivered or in flight.
     # The PULL claim's ORDER BY is (visible_at, id): with id in the index its order
-    # is the claim's, so the plan does not hang on statistics (migration 0006).
+    # is the claim's, so the plan does not hang on statistics (migration 0009).
     Index(
         "ix_events_pull",
         "app_id",

@@ -10,7 +10,7 @@ the ORDER BY, so the plan is the same whatever the table's statistics say.
 Index-only: a process of the previous revision runs unchanged on the upgraded
 schema (docs/operations.md, Upgrades).
 
-Revision ID: 0006
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 03:45:00
 """
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
