@@ -6,6 +6,7 @@ applications created later are numbered from 1500000001 like Tencent's.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -28,6 +29,8 @@ class AppService:
         self.db = db
         self.default_app_id = default_app_id
         self._status: dict[int, tuple[float, str | None]] = {}
+        self._reading: dict[int, asyncio.Future[str | None]] = {}
+        self._changes = 0
 
     async def ensure_default(self) -> None:
         try:
@@ -54,16 +57,40 @@ class AppService:
 
     async def _cached_status(self, app_id: int) -> str | None:
         hit = self._status.get(app_id)
-        t = time.monotonic()
-        if hit is not None and hit[0] > t:
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        # Single flight: however many requests find the entry stale at once (thousands
+        # of PullEvents coming back together), one of them reads it for all.
+        flight = self._reading.get(app_id)
+        if flight is None:
+            flight = asyncio.ensure_future(self._read_status(app_id, self._changes))
+            self._reading[app_id] = flight
+            flight.add_done_callback(lambda f: self._landed(app_id, f))
+        # shield: a request cancelled while waiting does not cancel the others' read.
+        return await asyncio.shield(flight)
+
+    async def _read_status(self, app_id: int, changes: int) -> str | None:
+        t = time.monotonic()
         async with self.db.read_inline() as conn:
             app = await q.get(conn, app_id)
         status = app["status"] if app else None
-        if len(self._status) > 10_000:
-            self._status.clear()
-        self._status[app_id] = (t + STATUS_TTL_S, status)
+        if changes == self._changes:  # no change made here since the read began
+            if len(self._status) > 10_000:
+                self._status.clear()
+            self._status[app_id] = (t + STATUS_TTL_S, status)
         return status
+
+    def _landed(self, app_id: int, flight: asyncio.Future[str | None]) -> None:
+        if self._reading.get(app_id) is flight:
+            del self._reading[app_id]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: a failed read is each waiter's error, not a log line
+
+    def _forget(self, app_id: int) -> None:
+        """Drop the cached status after a change made here; reads under way do not store."""
+        self._changes += 1
+        self._status.pop(app_id, None)
+        self._reading.pop(app_id, None)
 
     async def get(self, app_id: int) -> dict[str, Any]:
         async with self.db.read() as conn:
@@ -76,7 +103,7 @@ class AppService:
         async with self.db.tx() as conn:
             app_id = await q.next_id(conn, FIRST_SUB_APP_ID)
             await q.create(conn, **_new_app(app_id, name, description, mode))
-        self._status.pop(app_id, None)
+        self._forget(app_id)
         return app_id
 
     async def listing(
@@ -91,7 +118,7 @@ class AppService:
             return
         async with self.db.tx() as conn:
             await q.modify(conn, app_id, update_time=now(), **changes)
-        self._status.pop(app_id, None)
+        self._forget(app_id)
 
     async def set_status(self, app_id: int, status: str) -> None:
         if app_id == self.default_app_id and status != "On":
@@ -100,7 +127,7 @@ class AppService:
             )
         async with self.db.tx() as conn:
             await q.modify(conn, app_id, status=status, update_time=now())
-        self._status.pop(app_id, None)
+        self._forget(app_id)
 
 
 def _new_app(app_id: int, name: str, description: str, mode: str) -> dict[str, Any]:

@@ -132,11 +132,16 @@ class PullQueue:
                 self._again[app_id] = again[limit:]
             room = limit - len(again[:limit])
             return again[:limit] + (await self._claim(app_id, room) if room else [])
-        while True:
-            # Register before reading, so a commit between the read and the wait is not lost.
-            with self.hub.waiter(app_id) as woken:
+        # Registered before reading, so a commit between the read and the wait is not
+        # lost; cleared before each read, so that a wake still set when we leave is one
+        # this pull did not act on, and the hub hands it to the next waiter.
+        with self.hub.waiter(app_id) as woken:
+            while True:
+                woken.clear()
                 got = await self._claim(app_id, limit)
                 if got:
+                    if len(got) == limit:  # there may be more: the next waiter looks
+                        self.hub.wake_one(app_id)
                     return got
                 with metrics.PULLS_HELD.track_inprogress():
                     if not await self._hold(app_id, woken, deadline):
@@ -145,16 +150,19 @@ class PullQueue:
     async def _hold(self, app_id: int, woken: asyncio.Event, deadline: float) -> bool:
         """Wait for a wake-up (True), or the deadline (False).
 
-        Commits wake us (the hub); leases running out and notices lost with a LISTEN
-        connection do not, so the application's one safety poll looks for visible
-        events every POLL_S on behalf of all its held pulls.
+        A commit wakes one held pull (the hub); leases running out and notices lost
+        with a LISTEN connection do not, so the application's one safety poll looks
+        for visible events every POLL_S on behalf of all its held pulls.
         """
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
         self._enter(app_id)
         try:
-            await asyncio.wait_for(woken.wait(), remaining)
+            # asyncio.timeout, not wait_for: no task of its own per held pull, and a
+            # cancellation (the client went away) is never swallowed by a wake.
+            async with asyncio.timeout(remaining):
+                await woken.wait()
             return True
         except TimeoutError:
             return False

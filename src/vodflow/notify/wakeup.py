@@ -30,10 +30,20 @@ COMMITTED_KEY = "vodflow.committed_events"
 
 
 class Hub:
-    """Waiters per application, plus listeners for every application (the relay)."""
+    """Waiters per application, plus listeners for every application (the relay).
+
+    A commit wakes ONE waiter of its application (the oldest not yet woken), not all
+    of them: with thousands of PullEvents held, waking them all would make every one
+    of them claim at once to find, all but one, nothing. The woken waiter hands the
+    wake on when it may not have taken everything there is: it leaves with a wake it
+    did not act on (timed out, cancelled, or woken again while claiming), or it took
+    a full batch (`wake_one` from the queue). Listeners (the push relay) are all
+    called for every notice.
+    """
 
     def __init__(self) -> None:
-        self._waiters: dict[int, set[asyncio.Event]] = {}
+        # Per application, its waiters oldest first (a dict as an ordered set).
+        self._waiters: dict[int, dict[asyncio.Event, None]] = {}
         self._listeners: list[Callable[[set[int]], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -42,37 +52,48 @@ class Hub:
 
     @contextlib.contextmanager
     def waiter(self, app_id: int) -> Iterator[asyncio.Event]:
-        """An Event set by the next commit of an event of `app_id`; register before reading."""
+        """An Event set by a commit of an event of `app_id`; register before reading.
+
+        The holder clears it before each read; if it is set when the holder leaves,
+        the wake was not acted on and goes to the next waiter.
+        """
         ev = asyncio.Event()
-        self._waiters.setdefault(app_id, set()).add(ev)
+        self._waiters.setdefault(app_id, {})[ev] = None
         try:
             yield ev
         finally:
             group = self._waiters.get(app_id)
             if group is not None:
-                group.discard(ev)
+                group.pop(ev, None)
                 if not group:
                     del self._waiters[app_id]
+            if ev.is_set():
+                self.wake_one(app_id)
 
     def waiting(self, app_id: int) -> bool:
         return bool(self._waiters.get(app_id))
 
-    def wake_waiters(self, app_id: int) -> None:
-        """Wake the waiters of one application only (not the listeners)."""
+    def wake_one(self, app_id: int) -> None:
+        """Wake the oldest waiter of `app_id` not already woken (none if all are)."""
         for ev in self._waiters.get(app_id, ()):
-            ev.set()
+            if not ev.is_set():
+                ev.set()
+                return
+
+    def wake_waiters(self, app_id: int) -> None:
+        """A wake for the waiters of one application only (not the listeners)."""
+        self.wake_one(app_id)
+
+    def notify(self, app_ids: Iterable[int]) -> None:
+        """Wake a waiter of each of these applications, and every listener (on the hub's loop)."""
+        ids = set(app_ids)
+        for app_id in ids:
+            self.wake_one(app_id)
+        for callback in self._listeners:
+            callback(ids)
 
     def listen(self, callback: Callable[[set[int]], None]) -> None:
         self._listeners.append(callback)
-
-    def notify(self, app_ids: Iterable[int]) -> None:
-        """Wake everyone waiting for these applications (call on the hub's loop)."""
-        ids = set(app_ids)
-        for app_id in ids:
-            for ev in self._waiters.get(app_id, ()):
-                ev.set()
-        for callback in self._listeners:
-            callback(ids)
 
     def notify_threadsafe(self, app_ids: Iterable[int]) -> None:
         loop = self._loop

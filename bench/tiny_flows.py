@@ -1,0 +1,145 @@
+"""Tiny flows (issue 16, goal 5): where a flow's own cost shows, not FFmpeg's. Prints ratios.
+
+50 flows of one CoverBySnapshot (template 10, at 0.5 s) on 50 one-second clips,
+submitted at once to a `vodflow serve` (embedded: its executor runs as many jobs at
+once as the machine has cores, 2 here), against the same 50 FFmpeg commands (the
+very command vodflow runs, captured, not rebuilt) run directly with the same
+parallelism. A flow's end is the moment the client holds its FINISH event, learnt
+from a PullEvents long poll (as in bench/flows.py). Also: vodflow's own CPU per flow
+(the server process's user+system time, its FFmpeg children excluded).
+
+Run: `.venv/bin/python -m bench.tiny_flows [FLOWS]` from the repository root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.flows_support import add_media
+from tests.mediagen import make_video
+from tests.servers import ServerProcess
+
+from vodflow.core.presets import preset
+from vodflow.core.subtask_specs import cover_spec
+from vodflow.media import ffmpeg as ffmpeg_mod
+from vodflow.media.ops import cover_by_snapshot
+
+FLOWS = 50
+DEFINITION = 10
+ITEM = {"Definition": DEFINITION, "PositionType": "Time", "PositionValue": 0.5}
+PARALLEL = os.cpu_count() or 1
+ROUNDS = 3
+
+
+def cover_command(src: Path, out: Path) -> list[str]:
+    """The exact FFmpeg command vodflow runs for this cover (captured from the op)."""
+    captured: list[list[str]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def capture(*cmd: str, **kw: Any) -> Any:
+        captured.append(list(cmd))
+        return await real(*cmd, **kw)
+
+    out.mkdir(parents=True, exist_ok=True)
+    spec = cover_spec(preset("SnapshotByTimeOffset", DEFINITION) or {}, ITEM, "cover")
+    ffmpeg_mod.asyncio.create_subprocess_exec = capture  # type: ignore[attr-defined]
+    try:
+        asyncio.run(cover_by_snapshot(src, spec, out, threads=1))
+    finally:
+        ffmpeg_mod.asyncio.create_subprocess_exec = real  # type: ignore[attr-defined]
+    return captured[-1]
+
+
+def run_direct(cmds: list[list[str]]) -> float:
+    t = time.perf_counter()
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        for r in pool.map(lambda c: subprocess.run(c, capture_output=True), cmds):
+            r.check_returncode()
+    return time.perf_counter() - t
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_flows(server: ServerProcess, files: list[str]) -> tuple[float, float]:
+    """Wall time of the flows and the server's own CPU seconds over them."""
+    assert server.proc is not None
+    mpt = {"CoverBySnapshotTaskSet": [ITEM]}
+    c0, t = cpu_s(server.proc.pid), time.perf_counter()
+    ids = [
+        str(server.call("ProcessMedia", {"FileId": f, "MediaProcessTask": mpt})["TaskId"])
+        for f in files
+    ]
+    wait_finished_covers(server, ids)
+    return time.perf_counter() - t, cpu_s(server.proc.pid) - c0
+
+
+def wait_finished_covers(server: ServerProcess, task_ids: list[str]) -> None:
+    waiting = set(task_ids)
+    while waiting:
+        events = server.call("PullEvents", {})["EventSet"]
+        if events:
+            server.call("ConfirmEvents", {"EventHandles": [e["EventHandle"] for e in events]})
+        for event in events:
+            task = event.get("ProcedureStateChangeEvent") or {}
+            if task.get("TaskId") in waiting:
+                assert task["Status"] == "FINISH", task
+                results = task["MediaProcessResultSet"]
+                failed = [r for r in results if r["CoverBySnapshotTask"]["ErrCode"]]
+                assert not failed, failed
+                waiting.discard(task["TaskId"])
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else FLOWS
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        clips = [
+            make_video(tmp / f"clip{i}.mp4", duration=1, width=320, height=180, fps=25)
+            for i in range(n)
+        ]
+        base = cover_command(clips[0], tmp / "probe")
+        src_at = base.index(str(clips[0]))
+        cmds = []
+        for i, clip in enumerate(clips):
+            cmd = list(base)
+            cmd[src_at] = str(clip)
+            cmd[-1] = str(tmp / "direct" / f"cover{i}.jpg")
+            cmds.append(cmd)
+        (tmp / "direct").mkdir()
+        server = ServerProcess(tmp / "data", env={"VODFLOW_RATE_LIMIT": "0"}).start()
+        try:
+            rounds = [[add_media(server, c, name=f"c{i}") for i, c in enumerate(clips)]]
+            rounds += [[add_media(server, c, name=f"r{r}c{i}") for i, c in enumerate(clips)]
+                       for r in range(ROUNDS)]
+            run_flows(server, rounds[0][:4])  # warm-up (imports, page cache)
+            # Alternated, best of ROUNDS each: the machine is shared, its load drifts.
+            direct, flows, cpu = float("inf"), float("inf"), float("inf")
+            for r in range(ROUNDS):
+                direct = min(direct, run_direct(cmds))
+                wall, used = run_flows(server, rounds[r + 1])
+                if wall < flows:
+                    flows, cpu = wall, used
+        finally:
+            server.stop()
+    print(f"{n} one-snapshot flows, {PARALLEL} at a time:")
+    print(f"  direct ffmpeg {direct:.2f} s, vodflow {flows:.2f} s, ratio {flows / direct:.2f} "
+          "(goal <= 1.5)")
+    print(f"  vodflow's own CPU: {cpu / n * 1000:.1f} ms per flow (server process, FFmpeg "
+          "excluded)")
+
+
+if __name__ == "__main__":
+    main()
