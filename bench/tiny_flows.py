@@ -122,8 +122,10 @@ def main() -> None:
         server = ServerProcess(tmp / "data", env={"VODFLOW_RATE_LIMIT": "0"}).start()
         try:
             rounds = [[add_media(server, c, name=f"c{i}") for i, c in enumerate(clips)]]
-            rounds += [[add_media(server, c, name=f"r{r}c{i}") for i, c in enumerate(clips)]
-                       for r in range(ROUNDS)]
+            rounds += [
+                [add_media(server, c, name=f"r{r}c{i}") for i, c in enumerate(clips)]
+                for r in range(ROUNDS)
+            ]
             run_flows(server, rounds[0][:4])  # warm-up (imports, page cache)
             # Alternated, best of ROUNDS each: the machine is shared, its load drifts.
             direct, flows, cpu = float("inf"), float("inf"), float("inf")
@@ -135,10 +137,13 @@ def main() -> None:
         finally:
             server.stop()
     print(f"{n} one-snapshot flows, {PARALLEL} at a time:")
-    print(f"  direct ffmpeg {direct:.2f} s, vodflow {flows:.2f} s, ratio {flows / direct:.2f} "
-          "(goal <= 1.5)")
-    print(f"  vodflow's own CPU: {cpu / n * 1000:.1f} ms per flow (server process, FFmpeg "
-          "excluded)")
+    print(
+        f"  direct ffmpeg {direct:.2f} s, vodflow {flows:.2f} s, ratio {flows / direct:.2f} "
+        "(goal <= 1.5)"
+    )
+    print(
+        f"  vodflow's own CPU: {cpu / n * 1000:.1f} ms per flow (server process, FFmpeg excluded)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,9 +44,7 @@ async def test_a_change_made_here_is_seen_at_once_even_during_a_read(tmp_path: P
         new = await s.apps.create("second", "", "fileid")
         assert await s.apps.resolve(new) == new
         s.apps._status.clear()
-        reading = asyncio.gather(
-            *(s.apps.resolve(new) for _ in range(50)), return_exceptions=True
-        )
+        reading = asyncio.gather(*(s.apps.resolve(new) for _ in range(50)), return_exceptions=True)
         await asyncio.sleep(0)  # the read has begun (it may see the change or not)
         await s.apps.set_status(new, "Off")
         await reading
