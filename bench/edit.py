@@ -46,7 +46,7 @@ def ffmpeg_command(sources: list[Path], out: Path) -> list[str]:
         asyncio.run(edit_media(clips, EditSpec(), out, threads=os.cpu_count()))
     finally:
         ffmpeg_mod.asyncio.create_subprocess_exec = real  # type: ignore[attr-defined]
-    cmd = captured[-1]
+    cmd = ffmpeg_mod.unwrapped(captured[-1])
     cmd[-1] = str(out / Path(cmd[-1]).name)  # the staging dir it named is gone
     return cmd
 

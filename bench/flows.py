@@ -64,7 +64,7 @@ def ffmpeg_command(
         asyncio.run(transcode(src, spec, out, threads=os.cpu_count()))
     finally:
         ffmpeg_mod.asyncio.create_subprocess_exec = real  # type: ignore[attr-defined]
-    cmd = captured[-1]
+    cmd = ffmpeg_mod.unwrapped(captured[-1])
     cmd[-1] = str(out / Path(cmd[-1]).name)  # the staging dir it named is gone
     return cmd
 

@@ -57,7 +57,7 @@ def cover_command(src: Path, out: Path) -> list[str]:
         asyncio.run(cover_by_snapshot(src, spec, out, threads=1))
     finally:
         ffmpeg_mod.asyncio.create_subprocess_exec = real  # type: ignore[attr-defined]
-    return captured[-1]
+    return ffmpeg_mod.unwrapped(captured[-1])
 
 
 def run_direct(cmds: list[list[str]]) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from tests import mediagen
 from tests.unit.media.conftest import Corpus, Spawns, assert_reaped
+from vodflow.media import ffmpeg as ffmpeg_mod
 from vodflow.media.errors import CONTENT_UNSUPPORTED, FFmpegError, ProbeError
 from vodflow.media.ffmpeg import confine_inputs, ffmpeg_exe, run_ffmpeg, timeout_for
 from vodflow.media.probe import probe
@@ -193,3 +195,21 @@ async def test_our_own_playlists_can_be_read_when_trusted(corpus: Corpus, tmp_pa
     with pytest.raises(FFmpegError):
         await run_ffmpeg(["-i", str(playlist), "-f", "null", "-"])
     await run_ffmpeg(["-i", str(playlist), "-f", "null", "-"], trusted_playlists=True)
+
+
+async def test_ffmpeg_started_by_vfork_under_setpriv_is_ffmpeg_itself(
+    corpus: Corpus, tmp_path: Path, spawns: Spawns
+) -> None:
+    """Where util-linux setpriv exists, no preexec_fn (so no fork of this whole process):
+    setpriv sets PDEATHSIG and execs ffmpeg, which keeps its pid and argv (so the
+    process-group kill and media/strays.py still find it). That it dies with a killed
+    server is tests/e2e/test_crash.py's test_ffmpeg_dies_with_a_killed_server."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("no setpriv here: the preexec_fn path is used")
+    argv, preexec = ffmpeg_mod._spawn(["ffmpeg", "-version"])
+    assert preexec is None and ffmpeg_mod.unwrapped(argv) == ["ffmpeg", "-version"]
+    out = tmp_path / "one.jpg"
+    await run_ffmpeg(["-i", str(corpus.clip), "-frames:v", "1", str(out)])
+    (command,) = spawns.commands
+    assert Path(command[0]).name == "setpriv" and out.exists()
+    assert ffmpeg_mod.unwrapped(command)[0] == ffmpeg_exe()
