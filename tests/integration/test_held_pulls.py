@@ -9,21 +9,25 @@ import asyncio
 from pathlib import Path
 
 from tests.events_support import emit_many, running_services
-from vodflow.notify.pull import MAX_EVENTS
+from vodflow.notify.pull import MAX_EVENTS, PulledEvent
 from vodflow.notify.wakeup import Hub
 
 APP = 1250000000
 HELD = 200
 
 
-async def _settled(tasks: list[asyncio.Task[list]], done: int, timeout: float = 60.0) -> None:
+async def _settled(
+    tasks: list[asyncio.Task[list[PulledEvent]]], done: int, timeout: float = 60.0
+) -> None:
     """Wait until `done` of the tasks are done (generous: a shared, loaded machine)."""
     async with asyncio.timeout(timeout):
         while sum(t.done() for t in tasks) < done:
             await asyncio.sleep(0.02)
 
 
-async def _held(s: object, tasks: list[asyncio.Task[list]], timeout: float = 60.0) -> None:
+async def _held(
+    s: object, tasks: list[asyncio.Task[list[PulledEvent]]], timeout: float = 60.0
+) -> None:
     hub: Hub = s.events.hub  # type: ignore[attr-defined]
     async with asyncio.timeout(timeout):
         while len(hub._waiters.get(APP, ())) < len(tasks):
@@ -94,10 +98,39 @@ async def test_a_cancelled_woken_pull_hands_its_wake_on(tmp_path: Path) -> None:
         await _held(s, [first])
         second = asyncio.create_task(q.pull(APP))
         await _held(s, [first, second])
+
         # An event commits, the oldest pull is woken, and its client goes away before it
         # claims (hub listeners run right after the wake): the next held pull gets it.
-        s.events.hub.listen(lambda _ids: first.cancel())
+        def cancel_first(_ids: set[int]) -> None:
+            first.cancel()
+
+        s.events.hub.listen(cancel_first)
         await emit_many(s, 1)
         got = await asyncio.wait_for(second, 60)
         assert len(got) == 1
         assert first.cancelled()
+
+
+async def test_pulls_arriving_together_at_an_empty_queue_look_once(tmp_path: Path) -> None:
+    """No claim transaction each: one shared look for visible events (on PostgreSQL each
+    claim would take a pool connection; 10,000 at once timed the pool out)."""
+    async with running_services(tmp_path, pull_wait_s=120) as s:
+        q = s.events.queue
+        statements: list[str] = []
+        assert q._fast is not None
+        q._fast.conn.set_trace_callback(statements.append)
+        tasks = [asyncio.create_task(q.pull(APP)) for _ in range(HELD)]
+        try:
+            await _held(s, tasks)
+            claims = [x for x in statements if x.lstrip().startswith("UPDATE events")]
+            looks = [x for x in statements if x.lstrip().startswith("SELECT 1 FROM events")]
+            assert claims == [] and 1 <= len(looks) < 10
+            await emit_many(s, 1)  # a commit: the woken pull claims at once
+            await _settled(tasks, 1)
+            (got,) = next(t for t in tasks if t.done()).result()
+            await q.confirm(APP, [got.handle])
+        finally:
+            q._fast.conn.set_trace_callback(None)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -67,6 +67,13 @@ class PullQueue:
         # Held pulls per application, and the one safety poll each such application has.
         self._held: dict[int, int] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
+        # Applications whose last claim found events: a new pull claims at once. Any
+        # other new pull first looks whether anything is visible, in one read shared
+        # by all the pulls arriving meanwhile (`_visible_shared`): thousands of
+        # consumers coming back together to an empty queue cost one read, not
+        # thousands of claim transactions queueing for the pool (PostgreSQL).
+        self._busy: set[int] = set()
+        self._looking: dict[int, asyncio.Future[bool]] = {}
 
     def close(self) -> None:
         for watcher in self._watchers.values():
@@ -121,6 +128,25 @@ class PullQueue:
         async with self.db.read() as conn:
             return await q.any_visible(conn, app_id, now())
 
+    async def _visible_shared(self, app_id: int) -> bool:
+        """`_any_visible`, one read at a time per application for every pull asking.
+
+        A pull joining a read under way is registered as a waiter already, so an
+        event committed after that read began wakes it (or another held pull).
+        """
+        look = self._looking.get(app_id)
+        if look is None:
+            look = asyncio.ensure_future(self._any_visible(app_id))
+            self._looking[app_id] = look
+            look.add_done_callback(lambda f: self._looked(app_id, f))
+        return await asyncio.shield(look)
+
+    def _looked(self, app_id: int, look: asyncio.Future[bool]) -> None:
+        if self._looking.get(app_id) is look:
+            del self._looking[app_id]
+        if not look.cancelled():
+            look.exception()  # retrieved: a failed read is each asking pull's error
+
     async def pull(
         self, app_id: int, limit: int = MAX_EVENTS, wait_s: float | None = None
     ) -> list[PulledEvent]:
@@ -136,10 +162,18 @@ class PullQueue:
         # lost; cleared before each read, so that a wake still set when we leave is one
         # this pull did not act on, and the hub hands it to the next waiter.
         with self.hub.waiter(app_id) as woken:
+            look_first = app_id not in self._busy
             while True:
                 woken.clear()
-                got = await self._claim(app_id, limit)
-                if got:
+                if look_first and not await self._visible_shared(app_id):
+                    got = []  # nothing to claim: no transaction, no pool connection
+                else:
+                    got = await self._claim(app_id, limit)
+                look_first = False  # woken by a notice: claim at once
+                if not got:
+                    self._busy.discard(app_id)
+                else:
+                    self._busy.add(app_id)
                     if len(got) == limit:  # there may be more: the next waiter looks
                         self.hub.wake_one(app_id)
                     return got
