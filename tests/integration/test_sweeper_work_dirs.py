@@ -11,30 +11,37 @@ from vodflow.app import build_services
 from vodflow.config import Settings
 from vodflow.core.flows import FlowOptions
 from vodflow.runtime.sweeper import Sweeper
+from vodflow.services import Services
 from vodflow.store import tasks as tasks_q
 from vodflow.store.schema import subtasks
 
 
-async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
-    )
-    services = await build_services(settings)  # background parts not started: nothing runs
-    try:
-        clip = make_video(tmp_path / "clip.mp4", duration=2, width=160, height=120)
-        record = await services.library.add_media(
-            settings.app_id, clip, name="clip", media_type="mp4"
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32)
+
+
+async def _ended_and_waiting(services: Services, tmp_path: Path) -> tuple[int, int]:
+    """A flow of two subtasks: one ended (aborted), one WAITING."""
+    app_id = services.settings.app_id
+    clip = make_video(tmp_path / "clip.mp4", duration=2, width=160, height=120)
+    record = await services.library.add_media(app_id, clip, name="clip", media_type="mp4")
+    mpt = {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}]}
+    task_id = await services.flows.start(app_id, record.file_id, mpt, FlowOptions())
+    async with services.db.tx() as conn:
+        ended, waiting = [r["id"] for r in await tasks_q.subtasks_of(conn, task_id)]
+        await tasks_q.abort_subtasks(conn, task_id, time.time())
+        await conn.execute(
+            subtasks.update()
+            .where(subtasks.c.id == waiting)
+            .values(status="WAITING", finish_time=None)
         )
-        mpt = {"TranscodeTaskSet": [{"Definition": 100010}, {"Definition": 100020}]}
-        task_id = await services.flows.start(settings.app_id, record.file_id, mpt, FlowOptions())
-        async with services.db.tx() as conn:
-            ended, waiting = [r["id"] for r in await tasks_q.subtasks_of(conn, task_id)]
-            await tasks_q.abort_subtasks(conn, task_id, time.time())
-            await conn.execute(
-                subtasks.update()
-                .where(subtasks.c.id == waiting)
-                .values(status="WAITING", finish_time=None)
-            )
+    return ended, waiting
+
+
+async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> None:
+    services = await build_services(_settings(tmp_path))  # background parts not started
+    try:
+        ended, waiting = await _ended_and_waiting(services, tmp_path)
         tmp = services.blobs.tmp_dir
         dirs = {
             "ended_old": tmp / f"flow-{ended}-aaaaaaaaaaaa",
@@ -61,6 +68,30 @@ async def test_old_work_dirs_of_ended_subtasks_are_removed(tmp_path: Path) -> No
         await services.db.close()
 
 
+async def test_embedded_start_up_removes_ended_subtasks_work_dirs_at_once(tmp_path: Path) -> None:
+    """A server killed between recording a result and removing its work directory
+    leaves the directory (and its journal) behind; the next embedded start-up, the
+    only process on the data dir, removes it at once. A live subtask's directory
+    stays: its next run reads the journal."""
+    services = await build_services(_settings(tmp_path))
+    try:
+        ended, waiting = await _ended_and_waiting(services, tmp_path)
+        tmp = services.blobs.tmp_dir
+        ended_dir = tmp / f"flow-{ended}-aaaaaaaaaaaa"
+        waiting_dir = tmp / f"flow-{waiting}-bbbbbbbbbbbb"
+        for path in (ended_dir, waiting_dir):
+            path.mkdir()
+            (path / ".placed.json").write_text("[]")
+
+        sweeper = Sweeper(services.db, services.blobs, services.executor, services.settings.lease_s)
+        await sweeper.start()
+        await sweeper.stop()
+
+        assert (ended_dir.exists(), waiting_dir.exists()) == (False, True)
+    finally:
+        await services.db.close()
+
+
 async def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
     """Partial uploads, pull downloads and set-aside blobs left in .tmp by a crash go
     after an hour without change; fresh ones and work directories stay (issue 12 item 10).
@@ -69,10 +100,7 @@ async def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
     the sweep is run as if two hours had passed, and "fresh" entries are touched into
     that future.
     """
-    settings = Settings(
-        data_dir=tmp_path / "data", secret_id="AKID" + "x" * 32, secret_key="k" * 32
-    )
-    services = await build_services(settings)
+    services = await build_services(_settings(tmp_path))
     try:
         tmp = services.blobs.tmp_dir
         later = time.time() + 2 * 3600

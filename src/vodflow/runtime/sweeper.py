@@ -20,7 +20,8 @@ simply refused by its lease.
 
 It also removes the work directories that runs leave under the blob store's
 `.tmp` when they die after their result was recorded: those of subtasks that have
-ended (or no longer exist), once they are older than `WORK_DIR_MAX_AGE_S`. The
+ended (or no longer exist), once they are older than `WORK_DIR_MAX_AGE_S` (embedded:
+at once at start-up, when every one is a dead process's). The
 directory of an unfinished subtask is kept, since its next run reads the journal
 of outputs a dead attempt swapped (core/subtasks.py). Every other entry of `.tmp`
 (partial uploads, PullUpload downloads, covers, set-aside old blobs) that has not
@@ -116,6 +117,12 @@ class Sweeper(Periodic):
         self._ticks = 0
 
     async def start(self) -> None:
+        if self.volatile_queue and self.db.is_sqlite:
+            # Embedded (one process per data dir, serve.lock): every work directory
+            # is a dead process's. Those of ended subtasks (killed between recording
+            # the result and removing the directory) go now, before any job runs,
+            # rather than after WORK_DIR_MAX_AGE_S.
+            await self.clean_work_dirs(max_age_s=0)
         await self.sweep(startup=True)
         try:
             await self.clean_temp_files()
