@@ -16,22 +16,11 @@ import pytest
 
 from tests.flows_support import add_media, wait_task, wait_until
 from tests.mediagen import make_video
+from tests.processes import processes_with
 from tests.servers import ServerProcess
 from vodflow.media.strays import kill_strays
 
 pytestmark = pytest.mark.e2e
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def transcode(detail: dict) -> dict:

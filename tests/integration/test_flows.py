@@ -254,7 +254,7 @@ async def test_abort_running_flow_kills_ffmpeg_and_keeps_nothing(tmp_path: Path)
         async with asyncio.timeout(30):
             while subtasks_mod._running:
                 await asyncio.sleep(0.1)
-        from tests.e2e.test_crash import processes_with
+        from tests.processes import processes_with
 
         assert processes_with(work) == []
         assert not Path(work).exists()
@@ -481,7 +481,7 @@ async def test_clean_restarts_do_not_use_up_attempts(tmp_path: Path) -> None:
         {"TranscodeTaskSet": [{"Definition": 100030}]},
         FlowOptions(notify_mode="Change"),
     )
-    from tests.e2e.test_crash import processes_with
+    from tests.processes import processes_with
 
     try:
         for _restart in range(subtasks_mod.MAX_ATTEMPTS):

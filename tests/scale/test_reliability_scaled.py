@@ -16,10 +16,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.test_crash import processes_with
 from tests.flows_support import add_media, wait_until
 from tests.integration.test_requeue import AFTER_S, T0, RecordingQueue, add_flow, open_db, sweeper
 from tests.mediagen import make_video
+from tests.processes import processes_with
 from tests.scale import services as svc
 from tests.servers import ServerProcess, free_port
 from tests.tcpproxy import TcpProxy
