@@ -17,17 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from vodflow import ids
-from vodflow.blobstore import BlobStore
 from vodflow.core import events
 from vodflow.core.job_tasks import (
     INTERRUPTED,
+    JobTaskService,
     LeaseLost,
     fail_job_task,
     record_job_task,
-    run_job_task,
 )
-from vodflow.core.jobs import EDIT_MEDIA_JOB, JobQueue
-from vodflow.core.library import LibraryService, MediaRecord, MediaRefused
+from vodflow.core.jobs import EDIT_MEDIA_JOB
+from vodflow.core.library import MediaRecord, MediaRefused
 from vodflow.core.task_options import FlowOptions
 from vodflow.errors import VodError
 from vodflow.media.errors import INTERNAL_ERROR, INVALID_INPUT, SOURCE_FILE_ERROR, MediaError
@@ -36,7 +35,6 @@ from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
-from vodflow.store.db import Database
 from vodflow.timeutil import iso, now
 from vodflow.wire.media_views import NEVER
 
@@ -65,20 +63,8 @@ class EditRequest:
     procedure: str | None = None
 
 
-class EditMediaService:
-    def __init__(
-        self,
-        db: Database,
-        blobs: BlobStore,
-        library: LibraryService,
-        queue: JobQueue,
-        lease_s: float,
-    ) -> None:
-        self.db = db
-        self.blobs = blobs
-        self.library = library
-        self.queue = queue
-        self.lease_s = lease_s
+class EditMediaService(JobTaskService):
+    task_type = TASK_TYPE
 
     async def start(self, app_id: int, req: EditRequest, options: FlowOptions) -> str:
         if not req.clips:
@@ -163,14 +149,10 @@ class EditMediaService:
 
     async def run(self, task_id: str) -> None:
         """The EDIT_MEDIA_JOB: make the file, add it, finish the task (leased)."""
-        await run_job_task(
-            self.db,
+        await self.run_leased(
             task_id,
-            TASK_TYPE,
-            lease_s=self.lease_s,
-            tmp_dir=self.blobs.tmp_dir,
-            body=self._run,
-            exhausted=lambda task: self._fail(task, INTERNAL_ERROR, INTERRUPTED),
+            self._run,
+            lambda task: self._fail(task, INTERNAL_ERROR, INTERRUPTED),
         )
 
     async def _run(self, task: dict[str, Any], out_dir: Path) -> None:

@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from vodflow import ids
-from vodflow.blobstore import BlobStore
 from vodflow.core import events
-from vodflow.core.job_tasks import INTERRUPTED, record_job_task, run_job_task
-from vodflow.core.jobs import FILE_ATTRIBUTES_JOB, JobQueue
-from vodflow.core.library import LibraryService, not_found_file
+from vodflow.core.job_tasks import INTERRUPTED, JobTaskService, record_job_task
+from vodflow.core.jobs import FILE_ATTRIBUTES_JOB
+from vodflow.core.library import not_found_file
 from vodflow.core.task_options import FlowOptions
 from vodflow.owners import OWNER
 from vodflow.status import TaskStatus
 from vodflow.store import apps as apps_q
 from vodflow.store import tasks as tasks_q
-from vodflow.store.db import Database
 from vodflow.timeutil import now
 from vodflow.wire.task_views import err_code
 
@@ -47,20 +45,8 @@ def digests(path: Path) -> dict[str, str]:
     return {"Md5": md5.hexdigest(), "Sha1": sha1.hexdigest()}
 
 
-class FileAttributesService:
-    def __init__(
-        self,
-        db: Database,
-        blobs: BlobStore,
-        library: LibraryService,
-        queue: JobQueue,
-        lease_s: float,
-    ) -> None:
-        self.db = db
-        self.blobs = blobs
-        self.library = library
-        self.queue = queue
-        self.lease_s = lease_s
+class FileAttributesService(JobTaskService):
+    task_type = TASK_TYPE
 
     async def start(self, app_id: int, file_id: str, options: FlowOptions) -> str:
         """Record the task and submit it; its TaskId."""
@@ -96,14 +82,10 @@ class FileAttributesService:
 
     async def run(self, task_id: str) -> None:
         """The FILE_ATTRIBUTES_JOB: hash the source, finish the task with its event."""
-        await run_job_task(
-            self.db,
+        await self.run_leased(
             task_id,
-            TASK_TYPE,
-            lease_s=self.lease_s,
-            tmp_dir=self.blobs.tmp_dir,
-            body=self._run,
-            exhausted=lambda task: self._finish(task, "InternalError", INTERRUPTED),
+            self._run,
+            lambda task: self._finish(task, "InternalError", INTERRUPTED),
         )
 
     async def _run(self, task: dict[str, Any], _work: Path) -> None:

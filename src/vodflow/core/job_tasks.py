@@ -27,9 +27,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from vodflow.blobstore import BlobStore
 from vodflow.core import events
 from vodflow.core.jobs import JobQueue
 from vodflow.core.leases import MAX_ATTEMPTS, hold
+from vodflow.core.library import LibraryService
 from vodflow.core.task_options import FlowOptions, claim_session
 from vodflow.media.strays import kill_strays
 from vodflow.owners import OWNER
@@ -54,6 +56,38 @@ class LeaseLost(Exception):
 JobBody = Callable[[dict[str, Any], Path], Coroutine[Any, Any, None]]
 # A task claimed more than MAX_ATTEMPTS times: end it with an error.
 JobExhausted = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class JobTaskService:
+    """What every one-job task service holds, and how it runs its job under a lease."""
+
+    task_type: str  # the Tencent TaskType of the service's tasks
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        library: LibraryService,
+        queue: JobQueue,
+        lease_s: float,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.library = library
+        self.queue = queue
+        self.lease_s = lease_s
+
+    async def run_leased(self, task_id: str, body: JobBody, exhausted: JobExhausted) -> None:
+        """`run_job_task` with this service's database, lease and work directory."""
+        await run_job_task(
+            self.db,
+            task_id,
+            self.task_type,
+            lease_s=self.lease_s,
+            tmp_dir=self.blobs.tmp_dir,
+            body=body,
+            exhausted=exhausted,
+        )
 
 
 async def record_job_task(
