@@ -45,6 +45,10 @@ MAX_CLIENTS = 1000
 
 
 STOP_GRACE_S = 5.0
+# The longest the relay goes without a claim and a fresh read of which applications
+# use PUSH: it bounds how late a push is when another process switched its
+# application to PUSH (this process's ModifyEventConfig kicks the relay at once).
+FULL_CYCLE_S = 1.0
 # Fault kinds that keep an event from being sent now (fault injection, test-only).
 HELD_KINDS = (fault_kinds.PUSH_DELAY, fault_kinds.PUSH_REORDER, fault_kinds.PUSH_DROP)
 
@@ -88,13 +92,22 @@ class PushRelay:
         self._tls = ssl.create_default_context()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Wake-ups come on every commit that wrote events; most are PULL applications'.
+        # The relay claims only when a woken application uses PUSH (or its own work,
+        # a due retry, a kick or the periodic cycle asks), so a PULL-only deployment
+        # does not pay a claim and a read per commit. None: not known yet.
+        self._push_apps: set[int] | None = None
+        self._due: float | None = None
+        self._woken: set[int] = set()
+        self._force = True
+        self._last_full = 0.0
         # SQLite: claims and outcome batches run inline (see store.events.InlineSqlite).
         self._inline = q.SqlitePush(db.sqlite_path) if db.is_sqlite else None
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self.hub.listen(lambda _ids: self._wake.set())
+        self.hub.listen(self._on_events)
         self._tasks = [
             asyncio.create_task(self._run(), name="push-relay"),
             asyncio.create_task(self._writer(), name="push-writer"),
@@ -122,7 +135,30 @@ class PushRelay:
             self._inline = None
 
     def kick(self) -> None:
+        """Claim now and re-read which applications use PUSH (their config changed)."""
+        self._push_apps = None
+        self._poke()
+
+    def _poke(self) -> None:
+        """The relay's own reasons to claim (a slot freed, a retry recorded)."""
+        self._force = True
         self._wake.set()
+
+    def _on_events(self, app_ids: set[int]) -> None:
+        self._woken |= app_ids
+        self._wake.set()
+
+    def _needed(self) -> bool:
+        """Whether this wake-up calls for a claim (see `_push_apps`)."""
+        woken, self._woken = self._woken, set()
+        force, self._force = self._force, False
+        if force or self._push_apps is None:
+            return True
+        if time.monotonic() - self._last_full >= FULL_CYCLE_S:
+            return True
+        if self._due is not None and self._due <= now():
+            return True
+        return not woken.isdisjoint(self._push_apps)
 
     # ------------------------------------------------------------ claiming
 
@@ -133,25 +169,32 @@ class PushRelay:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            claimed = 0
-            free = self.settings.push_concurrency - len(self._inflight)
-            try:
-                if free > 0:
-                    claimed = await self._claim(min(free, CLAIM_BATCH))
-                if claimed and len(self._inflight) < self.settings.push_concurrency:
-                    await asyncio.sleep(0)
-                    continue
-                async with self.db.read() as conn:
-                    due = await q.next_push_due(conn)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("push relay: claim failed; retrying in 1 s")
-                due = None
+            if self._needed():
+                try:
+                    claimed = await self._cycle()
+                    if claimed and len(self._inflight) < self.settings.push_concurrency:
+                        self._force = True
+                        await asyncio.sleep(0)
+                        continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("push relay: claim failed; retrying in 1 s")
+                    self._due = None
+                    self._force = True
             t = now()
+            due = self._due
             timeout = 1.0 if due is None or due <= t else min(due - t, 1.0)
+            until_full = self._last_full + FULL_CYCLE_S - time.monotonic()
+            timeout = max(0.0, min(timeout, until_full))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _cycle(self) -> int:
+        """Claim what is due; remember the next due time and the PUSH applications."""
+        self._last_full = time.monotonic()
+        free = self.settings.push_concurrency - len(self._inflight)
+        return await self._claim(max(0, min(free, CLAIM_BATCH)))
 
     async def _claim(self, limit: int) -> int:
         t = now()
@@ -164,6 +207,8 @@ class PushRelay:
                     targets = self._inline.targets(list({r["app_id"] for r in rows}))
                     keep, give_back = self._within_caps(rows, targets, t)
                     self._inline.finish((), give_back)
+                    self._due = self._inline.next_due()
+                    self._push_apps = self._inline.push_apps()
         else:
             async with self.db.tx() as conn:
                 rows = await q.claim_push(
@@ -176,6 +221,8 @@ class PushRelay:
                         targets[app_id] = (app["notification_url"] or "", app["sign_key"] or "")
                 keep, give_back = self._within_caps(rows, targets, t)
                 await q.finish_push(conn, give_back)
+                self._due = await q.next_push_due(conn)
+                self._push_apps = await q.push_apps(conn)
         for row, target in keep:
             self._per_url[target.url] += 1
             task = asyncio.create_task(self._deliver(row, target))
@@ -256,7 +303,7 @@ class PushRelay:
             if self._per_url[target.url] <= 0:
                 del self._per_url[target.url]
             self._inflight.pop(row["id"], None)
-            self._wake.set()
+            self._poke()
         done = now()
         attempts = row["attempts"] + 1
         if ok:
@@ -339,7 +386,7 @@ class PushRelay:
                 self._held_back.setdefault(row["app_id"], []).append((row["id"], row["attempts"]))
         self._outcomes.append((None, outcome))
         self._outcome_ready.set()
-        self._wake.set()
+        self._poke()
 
     def _release_held(self, app_id: int, t: float) -> None:
         """PushReorder: a later event of the app went out; the held ones follow it now."""
@@ -381,4 +428,4 @@ class PushRelay:
             self._outcomes[:0] = batch
             raise
         if any(o["status"] == DeliveryStatus.PENDING for _, o in batch):
-            self._wake.set()
+            self._poke()

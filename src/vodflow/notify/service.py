@@ -118,3 +118,5 @@ class EventsService:
                 )
             await q.redeliver(conn, app_id, ids, now())
             conn.info.setdefault(q.PENDING_KEY, set()).add(app_id)
+        # Its PUSH events may be of an application that has since left PUSH mode.
+        self.relay.kick()

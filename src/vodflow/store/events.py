@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow.status import DeliveryStatus
 from vodflow.store.db import Reader
 from vodflow.store.inline import prepared
-from vodflow.store.schema import delivery_attempts, events
+from vodflow.store.schema import apps, delivery_attempts, events
 
 E = events.c
 # conn.info key: the application ids that got events in this transaction (the
@@ -117,6 +117,12 @@ async def next_push_due(conn: AsyncConnection) -> float | None:
     stmt = select(func.min(E.next_attempt_at)).where(E.delivery_status == DeliveryStatus.PENDING)
     value = (await conn.execute(stmt)).scalar()
     return float(value) if value is not None else None
+
+
+async def push_apps(conn: AsyncConnection) -> set[int]:
+    """The applications whose events are delivered by PUSH (the relay's filter)."""
+    rows = await conn.execute(select(apps.c.id).where(apps.c.event_mode == "PUSH"))
+    return {int(r[0]) for r in rows}
 
 
 async def record_attempts(conn: AsyncConnection, attempts: Sequence[dict[str, Any]]) -> None:
@@ -298,6 +304,18 @@ class SqlitePush(InlineSqlite):
             (lease_until, now, *skip_apps, limit),
         ).fetchall()
         return [dict(zip(_PUSH_COLUMNS, r, strict=True)) for r in rows]
+
+    def next_due(self) -> float | None:
+        """The same read as next_push_due."""
+        row = self.conn.execute(
+            "SELECT min(next_attempt_at) FROM events WHERE delivery_status = 'PENDING'"
+        ).fetchone()
+        return float(row[0]) if row is not None and row[0] is not None else None
+
+    def push_apps(self) -> set[int]:
+        """The same read as push_apps."""
+        rows = self.conn.execute("SELECT id FROM apps WHERE event_mode = 'PUSH'").fetchall()
+        return {int(r[0]) for r in rows}
 
     def targets(self, app_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
         """(NotificationUrl, SignKey) per application."""
