@@ -174,18 +174,23 @@ async def run_job_task(
             return await tasks_q.renew_job(conn, task_id, OWNER, new_until)
 
     job = asyncio.create_task(body(task, work))
+    cancelled = False
     try:
         ended = await hold(job, renew, lease_s=lease_s, until=until, label=f"{task_type} {task_id}")
         if ended:
             with contextlib.suppress(LeaseLost):
                 job.result()
     except asyncio.CancelledError:
+        cancelled = True
         # Shutdown: give the task back so that the next start runs it at once.
         with contextlib.suppress(Exception):
             await asyncio.shield(_release(db, task_id))
         raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if cancelled:  # no more awaiting once cancelled
+            shutil.rmtree(work, ignore_errors=True)
+        else:  # many unlink calls: not on the event loop
+            await asyncio.to_thread(shutil.rmtree, work, True)
 
 
 async def _release(db: Database, task_id: str) -> None:

@@ -134,9 +134,11 @@ class SubtaskRunner(OutputPlacement):
         if claim is None:
             return
         _running += 1
+        cancelled = False
         try:
             await self._run_claimed(claim)
         except asyncio.CancelledError:
+            cancelled = True
             # Shutdown: give the work back so the next start runs it at once.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._release(claim))
@@ -144,7 +146,10 @@ class SubtaskRunner(OutputPlacement):
         finally:
             _running -= 1
             if not claim.unsettled:
-                shutil.rmtree(claim.work, ignore_errors=True)
+                if cancelled:  # no more awaiting once cancelled
+                    shutil.rmtree(claim.work, ignore_errors=True)
+                else:  # thousands of unlink calls: not on the event loop
+                    await asyncio.to_thread(shutil.rmtree, claim.work, True)
 
     # --- 1. claim ---------------------------------------------------------------
 
