@@ -62,10 +62,20 @@ _last_refresh = 0.0
 _refresh_lock = threading.Lock()
 
 
+# The labelled children of the request metrics, found once: `labels()` validates and
+# locks on every call, on every request. Bounded as the metrics themselves are (known
+# actions and error codes).
+_request_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(action: str, code: str, seconds: float) -> None:
     """One API request; callers pass UNKNOWN_ACTION for actions that do not exist."""
-    REQUESTS.labels(action, code).inc()
-    REQUEST_SECONDS.labels(action).observe(seconds)
+    children = _request_children.get((action, code))
+    if children is None:
+        children = (REQUESTS.labels(action, code), REQUEST_SECONDS.labels(action))
+        _request_children[(action, code)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_delivery(ok: bool) -> None:

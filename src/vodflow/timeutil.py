@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from vodflow.errors import invalid_value
 
@@ -15,6 +16,13 @@ def now() -> float:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
+    return _iso(ts)
+
+
+# strftime costs microseconds and a read answers several times (create, begin, finish
+# of a task and of each subtask) for rows read again and again: remember recent ones.
+@lru_cache(maxsize=8192)
+def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

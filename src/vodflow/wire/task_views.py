@@ -8,7 +8,7 @@ from typing import Any
 
 from vodflow.status import SubtaskStatus
 from vodflow.timeutil import iso
-from vodflow.wire.tasks import RESULT_FIELDS, ProcedureTask, TaskSimpleInfo
+from vodflow.wire.tasks import RESULT_FIELDS, TaskSimpleInfo
 
 # Tencent's legacy integer ErrCode for each family of processing error codes.
 ERR_CODES = {"InvalidInput": 40000, "SourceFileError": 60000, "InternalError": 70000}
@@ -36,6 +36,8 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
         shown, code_ext, message = "FAIL", ABORTED_CODE, ABORTED_MESSAGE
     else:  # WAITING or PROCESSING: Tencent reports both as PROCESSING
         shown, code_ext, message = "PROCESSING", "", ""
+    # Built in SubtaskResult's field order, nulls omitted: the bytes its dump() gave
+    # (tests/unit/test_task_views_fast.py compares the two).
     body: dict[str, Any] = {
         "Status": shown,
         "ErrCodeExt": code_ext,
@@ -45,11 +47,14 @@ def subtask_result(row: Mapping[str, Any]) -> dict[str, Any]:
         "Message": message,
         "Progress": progress,
         "Input": row["input"],
-        "BeginProcessTime": iso(row["begin_time"]),
-        "FinishTime": iso(row["finish_time"]),
     }
     if status == SubtaskStatus.SUCCESS and row.get("output") is not None:
         body["Output"] = row["output"]
+    begin, finish = iso(row["begin_time"]), iso(row["finish_time"])
+    if begin is not None:
+        body["BeginProcessTime"] = begin
+    if finish is not None:
+        body["FinishTime"] = finish
     return {"Type": row["type"], RESULT_FIELDS[row["type"]]: body}
 
 
@@ -57,25 +62,34 @@ def procedure_task(
     task: Mapping[str, Any], subtasks: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The whole ProcedureTask of a flow, nulls omitted."""
+    # Built directly in ProcedureTask's field order, nulls omitted, rather than
+    # validated into the model and dumped again: every value is ours, and this is the
+    # DescribeTaskDetail answer and every ProcedureStateChanged event. The bytes are
+    # those of `ProcedureTask.model_validate(...).dump()`; a unit test holds them equal.
     snap = task.get("input") or {}
-    model = ProcedureTask.model_validate(
-        {
-            "TaskId": task["task_id"],
-            "Status": task["status"],
-            "ErrCode": int(task["err_code"] or 0),
-            "Message": task["message"] or "",
-            "FileId": task["file_id"] or "",
-            "FileName": snap.get("FileName", ""),
-            "FileUrl": snap.get("FileUrl", ""),
-            "MetaData": snap.get("MetaData") or None,
-            "MediaProcessResultSet": [subtask_result(s) for s in subtasks],
-            "TasksPriority": int(task["priority"] or 0),
-            "TasksNotifyMode": task["notify_mode"],
-            "SessionContext": task["session_context"] or "",
-            "SessionId": task["session_id"] or "",
-        }
-    )
-    return model.dump()
+    answer: dict[str, Any] = {
+        "TaskId": task["task_id"],
+        "Status": task["status"],
+        "ErrCode": int(task["err_code"] or 0),
+        "Message": task["message"] or "",
+        "FileId": task["file_id"] or "",
+        "FileName": snap.get("FileName", ""),
+        "FileUrl": snap.get("FileUrl", ""),
+    }
+    meta = snap.get("MetaData") or None
+    if meta is not None:
+        answer["MetaData"] = meta
+    answer["MediaProcessResultSet"] = [subtask_result(s) for s in subtasks]
+    answer["AiContentReviewResultSet"] = []
+    answer["AiAnalysisResultSet"] = []
+    answer["AiRecognitionResultSet"] = []
+    answer["TasksPriority"] = int(task["priority"] or 0)
+    answer["TasksNotifyMode"] = task["notify_mode"]
+    answer["SessionContext"] = task["session_context"] or ""
+    answer["SessionId"] = task["session_id"] or ""
+    answer["Operator"] = ""
+    answer["OperationType"] = ""
+    return answer
 
 
 def simple_info(task: Mapping[str, Any]) -> dict[str, Any]:
