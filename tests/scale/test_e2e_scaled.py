@@ -42,6 +42,13 @@ LEFT_OUT = {
     "test_events_flows.py::test_a_flow_commit_wakes_a_held_pull": (
         f"{SQLITE}; the scaled counterpart is test_acceptance.py::test_two_replicas_two_workers"
     ),
+    "test_job_task_crash.py::test_kill_9_during_edit_media": (
+        f"{SQLITE}; the scaled counterpart is "
+        "test_reliability_scaled.py::test_edit_media_of_a_killed_worker_is_finished_by_another"
+    ),
+    "test_job_task_crash.py::test_kill_9_during_split_media_resumes_at_the_unfinished_segment": (
+        SQLITE
+    ),
     "test_media.py::test_serving_range_etag_and_deletion": SQLITE,
     "test_media.py::test_pull_upload_from_loopback": SQLITE,
     "test_media.py::test_pull_upload_failures": SQLITE,
