@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_crash import rows
 from tests.flows_support import add_media, wait_task, wait_until
 from tests.mediagen import make_video
 from tests.processes import processes_with
@@ -19,14 +19,6 @@ from tests.servers import ServerProcess
 from vodflow.media.strays import kill_strays
 
 pytestmark = pytest.mark.e2e
-
-
-def rows(db_path: Path, sql: str, *args: object) -> list[tuple]:
-    db = sqlite3.connect(db_path)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 @pytest.mark.slow
