@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from vodflow.api import registry
 from vodflow.api.cors import CorsMiddleware
 from vodflow.api.cos import OBJECT_METHODS, bucket_object_endpoint, object_endpoint, root_endpoint
 from vodflow.api.files import serve_file
-from vodflow.api.server import API_METHODS, healthz
+from vodflow.api.server import API_METHODS, api_asgi, healthz
 from vodflow.api.ugc import ugc_endpoint
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
@@ -152,6 +153,18 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+class VodflowApp(Starlette):
+    """Starlette, with `POST /` (every SDK call) handed straight to the API: its routing,
+    middleware and Request/Response objects cost more than a cheap action does. The
+    API answers every failure itself, and CORS does not apply to it (api/cors.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
+            await api_asgi(self.state, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Starlette:
     registry.load_all()
 
@@ -171,4 +184,4 @@ def create_app(settings: Settings) -> Starlette:
                 await part.stop()
             await services.db.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan, middleware=[Middleware(CorsMiddleware)])
+    return VodflowApp(routes=routes(), lifespan=lifespan, middleware=[Middleware(CorsMiddleware)])

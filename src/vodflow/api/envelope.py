@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from tencentcloud.vod.v20180717 import errorcodes
 
 from vodflow.errors import VodError
@@ -41,17 +42,31 @@ class RawPayload(str):
     """
 
 
-def ok(payload: dict[str, Any] | RawPayload, request_id: str) -> Response:
+# Starlette's JSONResponse encoding (compact, UTF-8, no NaN), made once: json.dumps
+# with options builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def ok_body(payload: dict[str, Any] | RawPayload, request_id: str) -> bytes:
+    """The bytes of a successful answer."""
     if isinstance(payload, RawPayload):
         sep = "," if payload else ""
-        text = f'{{"Response":{{{payload}{sep}"RequestId":"{request_id}"}}}}'
-        return Response(text.encode(), media_type="application/json")
-    return JSONResponse({"Response": {**payload, "RequestId": request_id}})
+        return f'{{"Response":{{{payload}{sep}"RequestId":"{request_id}"}}}}'.encode()
+    return _ENCODE({"Response": {**payload, "RequestId": request_id}}).encode()
 
 
-def error(code: str, message: str, request_id: str) -> JSONResponse:
+def error_body(code: str, message: str, request_id: str) -> bytes:
+    """The bytes of an error answer."""
     body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
-    return JSONResponse(body)
+    return _ENCODE(body).encode()
+
+
+def ok(payload: dict[str, Any] | RawPayload, request_id: str) -> Response:
+    return Response(ok_body(payload, request_id), media_type="application/json")
+
+
+def error(code: str, message: str, request_id: str) -> Response:
+    return Response(error_body(code, message, request_id), media_type="application/json")
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

@@ -17,8 +17,10 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from sqlalchemy import text
+from starlette.datastructures import State
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 
 from vodflow import ids, metrics
 from vodflow.api import auth, auth_v1, envelope, params
@@ -41,78 +43,152 @@ API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 MAX_QUERY_BYTES = 32 * 1024
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes without buffering the excess."""
-    too_big = VodError(
-        "RequestSizeLimitExceeded",
-        f"The request body is larger than the {limit} bytes vodflow accepts.",
-    )
-    declared = request.headers.get("content-length", "")
+_TOO_BIG = "The request body is larger than the {} bytes vodflow accepts."
+
+
+async def receive_body(receive: Receive, declared: str, limit: int) -> bytes:
+    """The body from ASGI `receive`, refusing more than `limit` bytes (by the declared
+    Content-Length at once, else as they arrive) without buffering the excess."""
     if declared.isdigit() and int(declared) > limit:
-        raise too_big
+        raise VodError("RequestSizeLimitExceeded", _TOO_BIG.format(limit))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_big
+            raise VodError("RequestSizeLimitExceeded", _TOO_BIG.format(limit))
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body of a Starlette request not yet read, bounded as `receive_body`."""
+    return await receive_body(request.receive, request.headers.get("content-length", ""), limit)
+
+
+class _Call:
+    """What one API request's accounting needs to know, filled in as it is learnt."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: str) -> None:
+        self.action = action
 
 
 async def api_endpoint(request: Request) -> Response:
-    services: Services = request.app.state.services
+    """The API through Starlette's routing: GET, and the methods it refuses."""
+    limit = request.app.state.services.settings.max_body_bytes
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    scope = request.scope
+    content = await answer(
+        request.app.state,
+        request.method,
+        scope["path"],
+        scope["query_string"],
+        headers,
+        lambda: read_body(request, limit),
+    )
+    if content is None:
+        return Response(status_code=499)
+    return Response(content, media_type="application/json")
+
+
+async def api_asgi(state: State, scope: Scope, receive: Receive, send: Send) -> None:
+    """`POST /` straight from the HTTP server: the API's busiest way in, answered by the
+    same `answer` without Starlette's routing and Request/Response objects (they cost
+    more than a cheap action itself)."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+    def body() -> Awaitable[bytes]:
+        limit: int = state.services.settings.max_body_bytes
+        return receive_body(receive, headers.get("content-length", ""), limit)
+
+    content = await answer(state, "POST", scope["path"], scope["query_string"], headers, body)
+    if content is None:  # the client went away: nobody reads this
+        start: Message = {"type": "http.response.start", "status": 499}
+        start["headers"] = [(b"content-length", b"0")]
+        await send(start)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-length", str(len(content)).encode()),
+                (b"content-type", b"application/json"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
+
+
+async def answer(
+    state: State,
+    method: str,
+    path: str,
+    query_string: bytes,
+    headers: dict[str, str],
+    read: Callable[[], Awaitable[bytes]],
+) -> bytes | None:
+    """The envelope of one API request (None: the client went away). `headers` have
+    lower-case names; `read` reads the body, bounded."""
     request_id = ids.request_id()
-    action_name = request.headers.get("x-tc-action", "")
+    call = _Call(headers.get("x-tc-action", ""))
     started, code = time.monotonic(), "OK"
     try:
-        return envelope.ok(await _handle(request, services, request_id), request_id)
+        payload = await _handle(state, call, method, path, query_string, headers, read, request_id)
+        return envelope.ok_body(payload, request_id)
     except VodError as exc:
         code = exc.code
-        return envelope.error(exc.code, exc.message, request_id)
+        return envelope.error_body(exc.code, exc.message, request_id)
     except ClientDisconnect:
         code = "ClientDisconnect"
-        return Response(status_code=499)
+        return None
     except Exception:
         code = "InternalError"
-        log.exception("InternalError in %s (RequestId %s)", action_name[:64], request_id)
-        return envelope.error(
+        log.exception("InternalError in %s (RequestId %s)", call.action[:64], request_id)
+        return envelope.error_body(
             "InternalError",
             f"An internal error occurred; quote RequestId {request_id} when reporting it.",
             request_id,
         )
     finally:
-        action_name = getattr(request.state, "action", action_name)  # v1: from the parameters
-        known = action_name if action_name in ACTIONS else metrics.UNKNOWN_ACTION
+        known = call.action if call.action in ACTIONS else metrics.UNKNOWN_ACTION
         metrics.observe_request(known, code, time.monotonic() - started)
 
 
 async def _handle(
-    request: Request, services: Services, request_id: str
+    state: State,
+    call: _Call,
+    method: str,
+    path: str,
+    query_string: bytes,
+    headers: dict[str, str],
+    read: Callable[[], Awaitable[bytes]],
+    request_id: str,
 ) -> dict[str, Any] | envelope.RawPayload:
-    if request.method not in ("GET", "HEAD", "POST"):
+    services: Services = state.services
+    if method not in ("GET", "HEAD", "POST"):
         raise VodError(
             "UnsupportedProtocol",
-            f"The API takes POST (JSON body) or GET (query string), not {request.method[:16]}.",
+            f"The API takes POST (JSON body) or GET (query string), not {method[:16]}.",
         )
-    if len(request.scope["query_string"]) > MAX_QUERY_BYTES:
+    if len(query_string) > MAX_QUERY_BYTES:
         raise VodError(
             "RequestSizeLimitExceeded",
             f"The query string is larger than the {MAX_QUERY_BYTES} bytes a GET request may carry.",
         )
-    body = await read_body(request, services.settings.max_body_bytes)
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    # From the scope, not request.url: building a URL parses the Host header again.
-    query = request.scope["query_string"].decode("latin-1")
-    signed = auth.SignedRequest(
-        method=request.method,
-        path=request.scope["path"],
-        query=query,
-        headers=headers,
-        body=body,
-    )
+    body = await read()
+    query = query_string.decode("latin-1")
+    signed = auth.SignedRequest(method=method, path=path, query=query, headers=headers, body=body)
     v1 = None
-    if auth_v1.applies(request.method, headers, query):
+    if auth_v1.applies(method, headers, query):
         # Signature v1: Action, Version and the rest travel as (signed) parameters.
         v1 = await auth_v1.verify(signed, services.credentials.lookup, time.time())
         credential, action_name, version = v1.credential, v1.action, v1.version
@@ -120,7 +196,7 @@ async def _handle(
         credential = await auth.verify(signed, services.credentials.lookup, time.time())
         action_name = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version", "")
-    request.state.action = action_name
+    call.action = action_name
     if not action_name:
         raise VodError("MissingParameter", "The request is missing the X-TC-Action header.")
     if not version:
@@ -134,7 +210,7 @@ async def _handle(
         )
     # A JSON body carries typed values and is validated strictly (wire.common); a GET
     # query or a signature v1 form carries only text, read as the types fields document.
-    is_text = v1 is not None or request.method in ("GET", "HEAD")
+    is_text = v1 is not None or method in ("GET", "HEAD")
 
     def raw() -> dict[str, Any]:  # parsed once the action is known and allowed
         if v1 is not None:
@@ -142,7 +218,7 @@ async def _handle(
         return params.from_query(query) if is_text else params.from_json(body)
 
     def refuse_replay(req: WireModel) -> None:
-        _refuse_replay(request, services, action_name, getattr(req, "SessionId", None))
+        _refuse_replay(state, headers, action_name, getattr(req, "SessionId", None))
 
     return await dispatch(
         services, credential, action_name, raw, request_id, strict=not is_text, check=refuse_replay
@@ -212,20 +288,19 @@ async def resolve_app(
 
 
 def _refuse_replay(
-    request: Request, services: Services, action_name: str, session_id: str | None
+    state: State, headers: dict[str, str], action_name: str, session_id: str | None
 ) -> None:
     """Remember the request's signature; refuse a non-idempotent action signed by one
     first seen longer than the grace ago (api/replay.py)."""
-    headers = request.headers
     signature = auth.signature_of(headers.get("authorization", ""))
     if signature is None:
         return
-    cache: ReplayCache | None = getattr(request.app.state, "replay_cache", None)
+    cache: ReplayCache | None = getattr(state, "replay_cache", None)
     if cache is None:
-        cache = request.app.state.replay_cache = ReplayCache()
+        cache = state.replay_cache = ReplayCache()
     t = time.time()
     first = cache.first_seen(signature, int(headers.get("x-tc-timestamp", "0")), t)
-    if t - first > services.settings.replay_grace_s and guarded(action_name, session_id):
+    if t - first > state.services.settings.replay_grace_s and guarded(action_name, session_id):
         raise VodError(
             "AuthFailure.SignatureExpire",
             "This signed request was already received (a replay); sign a new request "
