@@ -218,7 +218,8 @@ async def _handle(
         return params.from_query(query) if is_text else params.from_json(body)
 
     def refuse_replay(req: WireModel) -> None:
-        _refuse_replay(state, headers, action_name, getattr(req, "SessionId", None))
+        # From the fields: a model without SessionId would take pydantic's slow miss path.
+        _refuse_replay(state, headers, action_name, req.__dict__.get("SessionId"))
 
     return await dispatch(
         services, credential, action_name, raw, request_id, strict=not is_text, check=refuse_replay

@@ -87,34 +87,48 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
-    @asynccontextmanager
-    async def read_inline(self) -> AsyncIterator[Reader]:
+    def read_inline(self) -> contextlib.AbstractAsyncContextManager[Reader]:
         """A short read: inline on SQLite (`InlineReader`), else the same as `read`.
 
         For the cheap lookups of hot API actions only (a few indexed rows): the
         statements run on the event loop's thread, so a long scan would stall it.
         """
         if self._inline_path is None:
-            async with self.engine.connect() as conn:
-                yield conn
-            return
-        raw = self._inline_idle.pop() if self._inline_idle else inline.connect(self._inline_path)
-        reader = InlineReader(raw)
-        try:
-            yield reader
-            reader.end()  # ends the snapshot: the next read sees later commits
-        except BaseException:
-            raw.close()  # rolls back; a connection in doubt is not kept
-            raise
-        if len(self._inline_idle) < INLINE_IDLE_MAX:
-            self._inline_idle.append(raw)
-        else:
-            raw.close()
+            return self.engine.connect()
+        return _InlineRead(self._inline_idle, self._inline_path)
 
     async def close(self) -> None:
         while self._inline_idle:
             self._inline_idle.pop().close()
         await self.engine.dispose()
+
+
+class _InlineRead:
+    """`read_inline` on SQLite: an idle connection (or a new one), returned after the
+    read (a class, not a generator: this runs on every API request)."""
+
+    __slots__ = ("idle", "path", "raw", "reader")
+
+    def __init__(self, idle: list[sqlite3.Connection], path: str) -> None:
+        self.idle = idle
+        self.path = path
+
+    async def __aenter__(self) -> InlineReader:
+        self.raw = self.idle.pop() if self.idle else inline.connect(self.path)
+        self.reader = InlineReader(self.raw)
+        return self.reader
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            try:
+                self.reader.end()  # ends the snapshot: the next read sees later commits
+            except BaseException:
+                self.raw.close()
+                raise
+            if len(self.idle) < INLINE_IDLE_MAX:
+                self.idle.append(self.raw)
+                return
+        self.raw.close()  # rolls back; a connection in doubt is not kept
 
 
 def asyncpg_dsn(url: str) -> str:
