@@ -34,15 +34,8 @@ from vodflow.media.ops.snapshot import (
     snapshot_by_time_offsets,
 )
 from vodflow.media.ops.sprite import ImageFile, ImageSpritesResult, ImageSpritesSpec, image_sprites
-from vodflow.media.ops.transcode import (
-    CONTAINERS,
-    AudioSpec,
-    TranscodeResult,
-    TranscodeSpec,
-    VideoSpec,
-    transcode,
-    transcode_many,
-)
+from vodflow.media.ops.transcode import TranscodeResult, transcode, transcode_many
+from vodflow.media.ops.transcode_plan import CONTAINERS, AudioSpec, TranscodeSpec, VideoSpec
 
 __all__ = [
     "CONTAINERS",

@@ -1,6 +1,6 @@
 """Output (muxer) options of a transcode rendition: a file, or an HLS playlist and segments.
 
-Split out of ``media.ops.transcode`` (which builds the graph and the encoders); these
+Split out of ``media.ops.transcode_command`` (which builds the graph and the encoders); these
 only turn a container choice into FFmpeg's output arguments.
 """
 

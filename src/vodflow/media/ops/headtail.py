@@ -7,7 +7,7 @@ brought to the main's frame rate, square pixels and yuv420p; every piece's sound
 resampled to 48 kHz stereo, a piece without sound gets silence of its own length
 and sound ending early is padded; ``concat`` then joins head(s), main, tail(s). The
 joined picture and sound replace the main input's streams at the start of the
-transcode's graph (``media.ops.transcode``), so each rendition scales, pads and
+transcode's graph (``media.ops.transcode_command``), so each rendition scales, pads and
 encodes the whole as it would the main alone: one decode, one encode per rendition.
 
 Durations: a head or tail lasts its video's length; the main, its clip window.

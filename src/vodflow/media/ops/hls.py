@@ -28,7 +28,8 @@ import av.error
 
 from vodflow.media.ffmpeg import PROTOCOL_WHITELIST, ProgressCallback
 from vodflow.media.ops._common import Staging, check_name, unsupported
-from vodflow.media.ops.transcode import TranscodeResult, TranscodeSpec, encode_renditions
+from vodflow.media.ops.transcode import TranscodeResult, encode_renditions
+from vodflow.media.ops.transcode_plan import TranscodeSpec
 from vodflow.media.probe import file_md5, playlist_uris
 
 _H264_PROFILES = {"Baseline": 0x42, "Constrained Baseline": 0x42, "Main": 0x4D, "High": 0x64}
