@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from vodflow import net_policy
 from vodflow.errors import invalid_value
 from vodflow.status import DeliveryStatus
 from vodflow.store import events as q
+from vodflow.store.db import Writer
 from vodflow.timeutil import now
 from vodflow.wire.common import dump_clean
 from vodflow.wire.events import EVENT_FIELDS, MAX_URL_LEN
@@ -41,7 +40,7 @@ def wanted(app: Mapping[str, Any], event_type: str) -> bool:
 
 
 async def emit(
-    conn: AsyncConnection, app: Mapping[str, Any], event_type: str, payload: Mapping[str, Any]
+    conn: Writer, app: Mapping[str, Any], event_type: str, payload: Mapping[str, Any]
 ) -> int | None:
     """Write one event to the outbox in the caller's transaction; its id, or None."""
     if not wanted(app, event_type):

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow import ids
 from vodflow.config import Settings
@@ -23,7 +22,6 @@ from vodflow.core import events, kinds
 from vodflow.core.blobkeys import url_for
 from vodflow.core.jobs import SUBTASK_JOB, JobQueue
 from vodflow.core.task_options import FlowOptions, claim_session
-from vodflow.core.tasks import procedure_task_in
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
@@ -31,8 +29,9 @@ from vodflow.store import apps as apps_q
 from vodflow.store import media as media_q
 from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as q
-from vodflow.store.db import Database
+from vodflow.store.db import Database, Writer
 from vodflow.timeutil import now
+from vodflow.wire.task_views import procedure_task
 from vodflow.wire.tasks import MediaProcessTaskInput
 
 __all__ = ["FlowOptions", "FlowService", "StartedFlow", "expand"]
@@ -85,7 +84,7 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return items
 
 
-async def _check_subtitles(conn: AsyncConnection, file_id: str, mpt: Mapping[str, Any]) -> None:
+async def _check_subtitles(conn: Writer, file_id: str, mpt: Mapping[str, Any]) -> None:
     """Refuse subtitle ids the media does not have (ProcessMedia and
     ProcessMediaByProcedure; a procedure run on upload is checked when its subtask runs)."""
     have = {r["subtitle_id"] for r in await subtitles_q.of_media(conn, file_id)}
@@ -114,7 +113,7 @@ class FlowService:
 
     async def start_in(
         self,
-        conn: AsyncConnection,
+        conn: Writer,
         app_row: Mapping[str, Any],
         file_id: str,
         media_process_task: Mapping[str, Any],
@@ -183,7 +182,7 @@ class FlowService:
         """ProcessMedia: check definitions, create the flow, hand it to the executor."""
         expand(media_process_task)
         await self.templates.check_media_process_task(app_id, dict(media_process_task))
-        async with self.db.tx() as conn:
+        async with self.db.tx_inline() as conn:  # a few indexed rows
             app_row = await apps_q.get(conn, app_id)
             if app_row is None:
                 raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
@@ -213,19 +212,32 @@ class FlowService:
             await q.abort_subtasks(conn, task_id, t)
             await self.emit_state(conn, task_id, final=True)
 
-    async def emit_state(self, conn: AsyncConnection, task_id: str, *, final: bool) -> None:
+    async def emit_state(
+        self,
+        conn: Writer,
+        task_id: str,
+        *,
+        final: bool,
+        task: Mapping[str, Any] | None = None,
+    ) -> None:
         """ProcedureStateChanged with the whole ProcedureTask, as TasksNotifyMode asks.
 
         Finish: only when the flow ends (`final`); Change: on every call (each
-        subtask state change, and the end); None: never.
+        subtask state change, and the end); None: never. `task`: the flow's row as
+        the caller already holds it, so that no read is spent when its mode (which
+        never changes) wants no event now.
         """
-        task = await q.get_task_any(conn, task_id)
-        if task is None:
+        if task is not None and _silent(task["notify_mode"], final):
             return
-        mode = task["notify_mode"]
-        if mode == "None" or (mode == "Finish" and not final):
+        row = await q.get_task_any(conn, task_id)
+        if row is None or _silent(row["notify_mode"], final):
             return
-        app_row = await apps_q.get(conn, task["app_id"])
-        payload = await procedure_task_in(conn, task_id)
-        if app_row is not None and payload is not None:
+        app_row = await apps_q.get(conn, row["app_id"])
+        if app_row is not None:
+            # The row just read, in this transaction: the ProcedureTask of this state.
+            payload = procedure_task(row, await q.subtasks_of(conn, task_id))
             await events.emit(conn, app_row, "ProcedureStateChanged", payload)
+
+
+def _silent(mode: str, final: bool) -> bool:
+    return mode == "None" or (mode == "Finish" and not final)

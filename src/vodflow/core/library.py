@@ -259,7 +259,7 @@ class LibraryService:
         """The media row plus `meta` (MediaMetaData) and `path` (the source file)."""
         if not isinstance(file_id, str) or len(file_id) > 32:
             return None
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:  # a hot read: one row by key
             row = await q.get(conn, app_id, file_id)
         if row is None:
             return None

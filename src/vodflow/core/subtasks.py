@@ -157,7 +157,7 @@ class SubtaskRunner(OutputPlacement):
         t = now()
         until = t + self.settings.lease_s
         work = self.blobs.tmp_dir / f"flow-{subtask_id}-{secrets.token_hex(6)}"
-        async with self.db.tx() as conn:
+        async with self.db.tx_inline() as conn:  # a few indexed rows
             row = await q.get_subtask(conn, subtask_id)
             if row is None:
                 return None
@@ -190,7 +190,7 @@ class SubtaskRunner(OutputPlacement):
                 )
                 await q.update_task(conn, task["task_id"], begin_time=t)
             for _ in first:
-                await self.flows.emit_state(conn, task["task_id"], final=False)
+                await self.flows.emit_state(conn, task["task_id"], final=False, task=task)
         return Claim(task, rows, work, stale, first, lease_until=until)
 
     # --- 2. run -------------------------------------------------------------------
@@ -328,7 +328,7 @@ class SubtaskRunner(OutputPlacement):
         delay = FINISH_FIRST_RETRY_S
         while True:
             try:
-                async with self.db.read() as conn:
+                async with self.db.read_inline() as conn:  # a few rows by primary key
                     return await q.holds(conn, claim.ids, OWNER)
             except Exception as exc:
                 if not is_transient(exc) or now() + delay >= claim.lease_until:
@@ -342,8 +342,14 @@ class SubtaskRunner(OutputPlacement):
         lease holds: a hiccup must not cost the run (a lease, a re-run, an attempt)."""
         t = now()
         delay = FINISH_FIRST_RETRY_S
+        retry = False
         while True:
             try:
+                # A try after a failed one first asks whether that one's commit went
+                # through although its answer was lost (`t` is the same for every try).
+                done = await self._recorded_before(claim, outcomes, t) if retry else None
+                if done is not None:
+                    return done
                 return await self._record(claim, outcomes, t)
             except Exception as exc:
                 if not is_transient(exc) or now() + delay >= claim.lease_until:
@@ -353,12 +359,13 @@ class SubtaskRunner(OutputPlacement):
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, FINISH_MAX_RETRY_S)
+            retry = True
 
     async def _recorded_before(
         self, claim: Claim, outcomes: Sequence[Outcome], t: float
     ) -> set[str] | None:
         """After a failed commit: the kept keys if that commit went through after all."""
-        async with self.db.read() as conn:
+        async with self.db.read_inline() as conn:  # a few rows by primary key
             rows = [await q.get_subtask(conn, o.subtask_id) for o in outcomes]
         ours = [(o, r) for o, r in zip(outcomes, rows, strict=True) if r and r["finish_time"] == t]
         if not ours:
@@ -371,18 +378,11 @@ class SubtaskRunner(OutputPlacement):
         }
 
     async def _record(self, claim: Claim, outcomes: Sequence[Outcome], t: float) -> set[str]:
-        """The one transaction of a finish; the blob keys of the outputs it recorded.
-
-        `t` is the same for every try: a try that finds rows finished at `t` knows that
-        an earlier try's commit went through although its answer was lost.
-        """
-        done = await self._recorded_before(claim, outcomes, t)
-        if done is not None:
-            return done
+        """The one transaction of a finish; the blob keys of the outputs it recorded."""
         kept: set[str] = set()
         ran: list[tuple[int, str]] = []
         task_id = claim.task["task_id"]
-        async with self.db.tx() as conn:
+        async with self.db.tx_inline() as conn:  # a few indexed rows
             await q.lock_task(conn, task_id)
             for o in outcomes:
                 values: dict[str, Any] = {
@@ -411,7 +411,7 @@ class SubtaskRunner(OutputPlacement):
                     )
                 if o.ok and o.cover_key is not None:
                     await media_q.set_cover(conn, claim.task["file_id"], o.cover_key)
-                await self.flows.emit_state(conn, task_id, final=False)
+                await self.flows.emit_state(conn, task_id, final=False, task=claim.task)
             if await q.count_live(conn, task_id) == 0 and await q.set_task_status(
                 conn, task_id, TASK_LIVE, status=TaskStatus.FINISH, finish_time=t
             ):

@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from vodflow.core import limits
 from vodflow.errors import VodError
 from vodflow.store import tasks as tasks_q
+from vodflow.store.db import Writer
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,7 @@ class FlowOptions:
             )
 
 
-async def claim_session(
-    conn: AsyncConnection, app_id: int, session_id: str, task_id: str, t: float
-) -> None:
+async def claim_session(conn: Writer, app_id: int, session_id: str, task_id: str, t: float) -> None:
     """Record `session_id` for `task_id`; refuse it when it was used in the window."""
     if not session_id:
         return

@@ -12,19 +12,10 @@ import binascii
 import json
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from vodflow.errors import VodError, invalid_value
 from vodflow.store import tasks as q
 from vodflow.store.db import Database
-from vodflow.wire.task_views import procedure_task, simple_info, task_detail
-
-
-async def procedure_task_in(conn: AsyncConnection, task_id: str) -> dict[str, Any] | None:
-    task = await q.get_task_any(conn, task_id)
-    if task is None:
-        return None
-    return procedure_task(task, await q.subtasks_of(conn, task_id))
+from vodflow.wire.task_views import simple_info, task_detail
 
 
 class TaskQueries:

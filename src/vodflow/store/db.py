@@ -8,7 +8,10 @@ PostgreSQL needs no such lock: row claims there use FOR UPDATE SKIP LOCKED.
 
 Short reads of the hot API actions (`Database.read_inline`) run on SQLite without
 aiosqlite: the same SQLAlchemy statements, compiled once, execute on the event
-loop's thread over a plain sqlite3 connection (store/inline.py).
+loop's thread over a plain sqlite3 connection (store/inline.py). The short write
+transactions of a task flow's life (`Database.tx_inline`: starting it, claiming a
+subtask, recording its end) likewise run on the event loop's thread, through
+SQLAlchemy's synchronous pysqlite driver: the same statements, types and hooks.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from vodflow.store import inline
@@ -36,8 +39,35 @@ log = logging.getLogger("vodflow.store")
 # Idle inline connections kept for the next read (more are opened when reads overlap).
 INLINE_IDLE_MAX = 8
 
-# What the read-only query functions of the store accept.
-Reader = AsyncConnection | InlineReader
+
+class InlineWriter:
+    """A write transaction on the event loop's thread (SQLite): the part of
+    AsyncConnection the store's functions use, over a synchronous Connection.
+
+    Through aiosqlite each statement of a transaction costs four hops to its worker
+    thread (cursor, execute, fetch, close); on a busy 2-core machine a hop can cost a
+    GIL switch interval, so a flow's dozen statements cost milliseconds of waiting
+    and thread switches. Here a statement costs SQLAlchemy's execution and SQLite's.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.sync = conn
+
+    @property
+    def dialect(self) -> Any:
+        return self.sync.dialect
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.sync.info
+
+    async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        return self.sync.execute(statement, parameters)
+
+
+# What the store's functions accept: any connection reads, a transaction writes.
+Reader = AsyncConnection | InlineReader | InlineWriter
+Writer = AsyncConnection | InlineWriter
 
 
 class Database:
@@ -49,6 +79,9 @@ class Database:
         self._write_lock = WriteLock() if self.is_sqlite else None
         self._inline_path = _inline_path(url) if self.is_sqlite else None
         self._inline_idle: list[sqlite3.Connection] = []
+        self._inline_engine = (
+            _inline_engine(self._inline_path, self.engine) if self._inline_path else None
+        )
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
@@ -67,6 +100,28 @@ class Database:
                 await trans.commit()
             finally:
                 await asyncio.shield(_quietly(conn.close()))
+
+    @asynccontextmanager
+    async def tx_inline(self) -> AsyncIterator[Writer]:
+        """A short write transaction run on the event loop's thread (SQLite), else `tx`.
+
+        For the few indexed statements of a flow's hot path only (start, claim,
+        finish): nothing else runs on the loop while they execute. Same write lock,
+        same statements, and the same commit hooks as `tx` (see `_inline_engine`).
+        """
+        if self._inline_engine is None:
+            async with self.tx() as conn:
+                yield conn
+            return
+        async with self.write_lock():
+            with self._inline_engine.connect() as sync:
+                trans = sync.begin()
+                try:
+                    yield InlineWriter(sync)
+                except BaseException:
+                    trans.rollback()
+                    raise
+                trans.commit()
 
     def write_lock(self, *, urgent: bool = False) -> contextlib.AbstractAsyncContextManager[Any]:
         """This process's SQLite write lock (nothing on PostgreSQL); `urgent` goes first.
@@ -100,6 +155,8 @@ class Database:
     async def close(self) -> None:
         while self._inline_idle:
             self._inline_idle.pop().close()
+        if self._inline_engine is not None:
+            self._inline_engine.dispose()
         await self.engine.dispose()
 
 
@@ -190,6 +247,56 @@ def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _inline_engine(path: str, main: AsyncEngine) -> Engine:
+    """The synchronous engine of `tx_inline`, on the same SQLite file as `main`.
+
+    Connections are set up as `main`'s are (WAL, foreign keys, SQLAlchemy-managed
+    BEGIN), and `main`'s commit, rollback and check-in listeners (the event
+    wake-ups of notify/wakeup.py, attached to `main` whenever they are) are called
+    for these connections too, so an event committed here wakes its waiters alike.
+    The busy timeout is the other inline connections' (5 s, store/inline.py): the
+    event loop waits for no writer of this process (the write lock orders them),
+    only, briefly, for another process's.
+    """
+    # One transaction at a time (the write lock); a Celery task's loop may run on
+    # another thread than the last one's.
+    engine = create_engine(
+        f"sqlite:///{path}",
+        pool_size=1,
+        max_overflow=4,
+        connect_args={"timeout": 5, "check_same_thread": False},
+    )
+    sync_main = main.sync_engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        sync_main.dispatch.commit(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Any) -> None:
+        sync_main.dispatch.rollback(conn)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        sync_main.pool.dispatch.checkin(dbapi_conn, record)
 
     return engine
 

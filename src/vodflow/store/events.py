@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import DeliveryStatus
-from vodflow.store.db import Reader
+from vodflow.store.db import Reader, Writer
 from vodflow.store.inline import prepared
 from vodflow.store.schema import apps, delivery_attempts, events
 
@@ -35,7 +35,7 @@ PENDING_KEY = "vodflow.pending_events"
 _ADD = insert(events).returning(E.id)
 
 
-async def add(conn: AsyncConnection, **values: Any) -> int:
+async def add(conn: Writer, **values: Any) -> int:
     result = await conn.execute(_ADD, values)
     return int(result.scalar_one())
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vodflow.store.db import Reader
+from vodflow.store.db import Reader, Writer
 from vodflow.store.inline import prepared
 from vodflow.store.schema import media, media_outputs, media_subtitles
 from vodflow.timeutil import now
@@ -34,9 +34,16 @@ async def add(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(media).values(**values))
 
 
-async def get(conn: AsyncConnection, app_id: int, file_id: str) -> dict[str, Any] | None:
-    stmt = select(media).where(media.c.file_id == file_id, media.c.app_id == app_id)
-    row = (await conn.execute(stmt)).mappings().first()
+# A media by id: built once, read inline on SQLite by LibraryService.get.
+_GET = prepared(
+    select(media).where(
+        media.c.file_id == bindparam("file_id"), media.c.app_id == bindparam("app_id")
+    )
+)
+
+
+async def get(conn: Reader, app_id: int, file_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET, {"file_id": file_id, "app_id": app_id})).mappings().first()
     return dict(row) if row else None
 
 
@@ -190,7 +197,7 @@ async def expired(conn: AsyncConnection, before: float, limit: int = 100) -> lis
 
 
 async def upsert_output(
-    conn: AsyncConnection,
+    conn: Writer,
     *,
     file_id: str,
     kind: str,
@@ -255,7 +262,7 @@ async def remove_output(conn: AsyncConnection, file_id: str, kind: str, definiti
     )
 
 
-async def set_cover(conn: AsyncConnection, file_id: str, cover_key: str | None) -> None:
+async def set_cover(conn: Writer, file_id: str, cover_key: str | None) -> None:
     """Point the media's cover at a blob (a key under the media's own folder)."""
     await conn.execute(
         update(media)

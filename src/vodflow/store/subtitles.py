@@ -15,7 +15,7 @@ from vodflow.store.schema import media, media_outputs, media_subtitles
 from vodflow.timeutil import now
 
 
-async def of_media(conn: AsyncConnection, file_id: str) -> list[dict[str, Any]]:
+async def of_media(conn: Reader, file_id: str) -> list[dict[str, Any]]:
     stmt = (
         select(media_subtitles)
         .where(media_subtitles.c.file_id == file_id)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.status import TASK_LIVE as TASK_LIVE_STATES
+from vodflow.store.db import Reader, Writer
+from vodflow.store.inline import prepared
 from vodflow.store.schema import subtasks, task_sessions, tasks
 from vodflow.store.task_reads import get_task as get_task
 from vodflow.store.task_reads import subtasks_of as subtasks_of
@@ -25,11 +27,11 @@ FINAL = SUBTASK_FINAL
 TASK_LIVE = TASK_LIVE_STATES
 
 
-async def add_task(conn: AsyncConnection, **values: Any) -> None:
+async def add_task(conn: Writer, **values: Any) -> None:
     await conn.execute(insert(tasks).values(**values))
 
 
-async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+async def add_subtasks(conn: Writer, rows: Sequence[dict[str, Any]]) -> list[int]:
     ids: list[int] = []
     for row in rows:
         result = await conn.execute(insert(subtasks).values(**row).returning(subtasks.c.id))
@@ -37,13 +39,13 @@ async def add_subtasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     return ids
 
 
-async def get_task_any(conn: AsyncConnection, task_id: str) -> dict[str, Any] | None:
+async def get_task_any(conn: Reader, task_id: str) -> dict[str, Any] | None:
     """A task whatever its application (for job handlers, which get only ids)."""
     row = (await conn.execute(select(tasks).where(tasks.c.task_id == task_id))).mappings().first()
     return dict(row) if row else None
 
 
-async def lock_task(conn: AsyncConnection, task_id: str) -> None:
+async def lock_task(conn: Writer, task_id: str) -> None:
     """Serialise state changes of one flow (PostgreSQL row lock; SQLite has one writer).
 
     Without it two workers finishing the flow's last two subtasks at once each see
@@ -53,22 +55,29 @@ async def lock_task(conn: AsyncConnection, task_id: str) -> None:
     await conn.execute(stmt)
 
 
-async def update_task(conn: AsyncConnection, task_id: str, **values: Any) -> None:
+async def update_task(conn: Writer, task_id: str, **values: Any) -> None:
     await conn.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
 
 
-async def set_task_status(
-    conn: AsyncConnection, task_id: str, old: Sequence[str], **values: Any
-) -> bool:
+async def set_task_status(conn: Writer, task_id: str, old: Sequence[str], **values: Any) -> bool:
     """Change a task only if it is still in one of the `old` states."""
     stmt = update(tasks).where(tasks.c.task_id == task_id, tasks.c.status.in_(list(old)))
     return (await conn.execute(stmt.values(**values))).rowcount == 1
 
 
-async def get_subtask(conn: AsyncConnection, subtask_id: int) -> dict[str, Any] | None:
-    row = (
-        (await conn.execute(select(subtasks).where(subtasks.c.id == subtask_id))).mappings().first()
+# Read inline on SQLite by the flow's finish (store/inline.py): built once.
+_GET_SUBTASK = prepared(select(subtasks).where(subtasks.c.id == bindparam("id")))
+_HOLDS = prepared(
+    select(func.count()).where(
+        subtasks.c.id.in_(bindparam("ids", expanding=True)),
+        subtasks.c.lease_owner == bindparam("owner"),
+        subtasks.c.status == SubtaskStatus.PROCESSING,
     )
+)
+
+
+async def get_subtask(conn: Reader, subtask_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET_SUBTASK, {"id": subtask_id})).mappings().first()
     return dict(row) if row else None
 
 
@@ -83,7 +92,7 @@ def _claimable(now: float) -> Any:
 
 
 async def claim(
-    conn: AsyncConnection,
+    conn: Writer,
     subtask_id: int,
     owner: str,
     until: float,
@@ -132,18 +141,12 @@ async def renew(
     return (await conn.execute(stmt)).rowcount == len(subtask_ids)
 
 
-async def holds(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -> bool:
-    stmt = select(func.count()).where(
-        subtasks.c.id.in_(list(subtask_ids)),
-        subtasks.c.lease_owner == owner,
-        subtasks.c.status == SubtaskStatus.PROCESSING,
-    )
-    return int((await conn.execute(stmt)).scalar_one()) == len(subtask_ids)
+async def holds(conn: Reader, subtask_ids: Sequence[int], owner: str) -> bool:
+    result = await conn.execute(_HOLDS, {"ids": list(subtask_ids), "owner": owner})
+    return int(result.scalar_one()) == len(subtask_ids)
 
 
-async def finish_subtask(
-    conn: AsyncConnection, subtask_id: int, owner: str | None, **values: Any
-) -> bool:
+async def finish_subtask(conn: Writer, subtask_id: int, owner: str | None, **values: Any) -> bool:
     """Record a subtask's end, only if `owner` still holds it (None: unconditionally)."""
     conds = [subtasks.c.id == subtask_id, subtasks.c.status.in_(list(LIVE))]
     if owner is not None:
@@ -184,7 +187,7 @@ async def abort_subtasks(conn: AsyncConnection, task_id: str, now: float) -> Non
     await conn.execute(stmt)
 
 
-async def count_live(conn: AsyncConnection, task_id: str) -> int:
+async def count_live(conn: Reader, task_id: str) -> int:
     stmt = select(func.count()).where(
         subtasks.c.task_id == task_id, subtasks.c.status.in_(list(LIVE))
     )
@@ -279,9 +282,7 @@ async def expire_lease(conn: AsyncConnection, subtask_id: int, owner: str) -> No
 # --- SessionId de-duplication ----------------------------------------------
 
 
-async def session_task(
-    conn: AsyncConnection, app_id: int, session_id: str, since: float
-) -> str | None:
+async def session_task(conn: Writer, app_id: int, session_id: str, since: float) -> str | None:
     stmt = select(task_sessions.c.task_id).where(
         task_sessions.c.app_id == app_id,
         task_sessions.c.session_id == session_id,
@@ -290,9 +291,7 @@ async def session_task(
     return (await conn.execute(stmt)).scalar_one_or_none()
 
 
-async def put_session(
-    conn: AsyncConnection, app_id: int, session_id: str, task_id: str, now: float
-) -> None:
+async def put_session(conn: Writer, app_id: int, session_id: str, task_id: str, now: float) -> None:
     await conn.execute(
         delete(task_sessions).where(
             task_sessions.c.app_id == app_id, task_sessions.c.session_id == session_id
@@ -353,7 +352,7 @@ async def search(
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def set_output(conn: AsyncConnection, subtask_id: int, output: Any) -> None:
+async def set_output(conn: Writer, subtask_id: int, output: Any) -> None:
     await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))
 
 
