@@ -35,7 +35,7 @@ from vodflow.core.subtitle_files import subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.media.errors import ProbeError
-from vodflow.media.probe import MediaProbe, probe
+from vodflow.media.probe import MediaProbe, probe, probe_record
 from vodflow.store import apps as apps_q
 from vodflow.store import media as q
 from vodflow.store import subtitles as subtitles_q
@@ -161,6 +161,8 @@ class LibraryService:
                 "size": info.size,
                 "md5": info.md5,
                 "meta": meta_data(info),
+                # All of it, MediaMetaData leaves some out: ops reuse it (stored_probe).
+                "probe": probe_record(info),
                 "cover_key": cover_key,
                 "source_info": dict(source_info or {"SourceType": "Upload"}),
                 "storage_region": "ap-local",

@@ -49,6 +49,7 @@ from vodflow.core.placement import JOURNAL, OutputPlacement
 from vodflow.core.subtitle_files import Carried, subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
+from vodflow.media.probe import MediaProbe, stored_probe
 from vodflow.media.strays import kill_strays
 from vodflow.owners import OWNER
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
@@ -299,7 +300,9 @@ class SubtaskRunner(OutputPlacement):
             await plan.stalled(on_progress)
         started = time.monotonic()
         if rows:
-            ctx = _Context(self, claim, media, duration, on_progress, rows)
+            # The source's probe stored at ingest: what probing it again would say.
+            known = stored_probe(media.get("probe"), str(media["path"]))
+            ctx = _Context(self, claim, media, duration, on_progress, rows, known)
             await kinds.kind(rows[0]["type"]).run(ctx, outcomes)
         if plan is not None:
             await plan.slowed(time.monotonic() - started)
@@ -446,6 +449,8 @@ class _Context:
     on_progress: Callable[[float], None]
     # The claimed subtasks this run does (all but those a fault rule failed).
     rows: list[dict[str, Any]]
+    # The source's probe, if stored (else each op probes the source itself).
+    source_probe: MediaProbe | None = None
 
     @property
     def meta(self) -> Mapping[str, Any]:
@@ -490,7 +495,11 @@ class _Context:
         return self.runner.settings.test_cheap_media
 
     def opts(self) -> dict[str, Any]:
-        return {"on_progress": self.on_progress, "threads": ffmpeg_threads()}
+        return {
+            "on_progress": self.on_progress,
+            "threads": ffmpeg_threads(),
+            "source_probe": self.source_probe,
+        }
 
     async def subtitles(self, ids: Sequence[str]) -> list[Carried]:
         async with self.runner.db.read() as conn:

@@ -119,6 +119,41 @@ class MediaProbe:
         return self.width, self.height
 
 
+# What a stored probe was measured by: a probe stored under another PyAV or FFmpeg
+# (or another version of `_measure`'s rules, the leading number) is not reused.
+PROBE_VERSION: Final = f"1/{av.__version__}/" + ".".join(
+    map(str, av.library_versions.get("libavformat", ()))
+)
+
+
+def probe_record(media: MediaProbe) -> dict[str, Any]:
+    """A probe as JSON, to store beside the file it measured (see `stored_probe`)."""
+    return {"version": PROBE_VERSION, **dataclasses.asdict(media)}
+
+
+def stored_probe(record: Any, path: str | os.PathLike[str]) -> MediaProbe | None:
+    """What `probe(path, md5=False)` would say, from a `probe_record` of that file.
+
+    None (probe it again) unless the record is of this PyAV and FFmpeg and the file
+    still has the size it had: a stored file is never rewritten in place, so this
+    only guards against a record that is not of this file. A missing file is None
+    too, so that its error is the probe's own.
+    """
+    if not isinstance(record, dict) or record.get("version") != PROBE_VERSION:
+        return None
+    try:
+        size = os.stat(path).st_size if path else -1
+        fields = {k: v for k, v in record.items() if k != "version"}
+        videos = tuple(VideoStreamInfo(**v) for v in fields.pop("video_streams"))
+        audios = tuple(AudioStreamInfo(**a) for a in fields.pop("audio_streams"))
+        media = MediaProbe(**fields, video_streams=videos, audio_streams=audios)
+    except (OSError, TypeError, KeyError, AttributeError):
+        return None
+    if media.size != size:
+        return None
+    return dataclasses.replace(media, md5="")
+
+
 def file_md5(path: str | os.PathLike[str]) -> str:
     """Hex MD5 of a whole file, read in chunks so size does not matter."""
     digest = hashlib.md5(usedforsecurity=False)
@@ -431,4 +466,6 @@ __all__ = [
     "playlist_uris",
     "probe",
     "probe_playlist",
+    "probe_record",
+    "stored_probe",
 ]

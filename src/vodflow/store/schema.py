@@ -81,6 +81,9 @@ media = Table(
     Column("create_time", Float, nullable=False),
     Column("update_time", Float, nullable=False),
     Column("expire_time", Float, nullable=True),
+    # The source's whole probe at ingest (media.probe.stored_probe), so that ops
+    # need not probe it again; NULL for rows of earlier revisions.
+    Column("probe", JSON, nullable=True),
     Index("ix_media_app_create", "app_id", "create_time"),
     Index("ix_media_expire", "expire_time"),
     Index("ix_media_app_class", "app_id", "class_id"),

@@ -115,8 +115,14 @@ def source_arg(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(path)
 
 
-async def read_source(path: str | os.PathLike[str]) -> MediaProbe:
-    """Probe the input of an op, turning refusal into the op's error type."""
+async def read_source(path: str | os.PathLike[str], known: MediaProbe | None = None) -> MediaProbe:
+    """Probe the input of an op, turning refusal into the op's error type.
+
+    `known`: what probing this very file gives, if the caller has it (a media's
+    probe stored at ingest, media.probe.stored_probe): used as it is.
+    """
+    if known is not None:
+        return known
     try:
         return await asyncio.to_thread(probe, path, md5=False)
     except ProbeError as exc:

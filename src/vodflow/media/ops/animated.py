@@ -37,7 +37,7 @@ from vodflow.media.ops._common import (
     source_arg,
     unsupported,
 )
-from vodflow.media.probe import file_md5
+from vodflow.media.probe import MediaProbe, file_md5
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,7 @@ async def animated_graphics(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
 ) -> AnimatedGraphicsResult:
     """Write ``<name>.gif`` or ``<name>.webp``.
 
@@ -99,7 +100,7 @@ async def animated_graphics(
     if not 1 <= spec.quality <= 100 or spec.fps < 0 or spec.fps > 60:
         raise unsupported("quality must be 1-100 and fps 0-60")
     check_name(spec.name)
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     video = require_video(source)
     total = media_duration(source, duration)
     start, end = float(spec.start_time), min(float(spec.end_time), total)

@@ -30,7 +30,7 @@ from vodflow.media.ffmpeg import PROTOCOL_WHITELIST, ProgressCallback
 from vodflow.media.ops._common import Staging, check_name, unsupported
 from vodflow.media.ops.transcode import TranscodeResult, encode_renditions
 from vodflow.media.ops.transcode_plan import TranscodeSpec
-from vodflow.media.probe import file_md5, playlist_uris
+from vodflow.media.probe import MediaProbe, file_md5, playlist_uris
 
 _H264_PROFILES = {"Baseline": 0x42, "Constrained Baseline": 0x42, "Main": 0x4D, "High": 0x64}
 _AUDIO_CODECS = {"aac": "mp4a.40.2", "mp3": "mp4a.40.34"}
@@ -64,6 +64,7 @@ async def adaptive_streaming(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
     timeout: float | None = None,
 ) -> AdaptiveStreamingResult:
     """Encode every rendition as HLS from one decode and write a master playlist over them.
@@ -93,6 +94,7 @@ async def adaptive_streaming(
             threads=threads,
             duration=duration,
             timeout=timeout,
+            source_probe=source_probe,
         )
         staged = [work / r.path.relative_to(staging.out_dir / spec.name) for r in results]
         text = await asyncio.to_thread(master_playlist, spec.name, staged, results)

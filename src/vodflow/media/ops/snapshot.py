@@ -118,6 +118,7 @@ async def snapshot_by_time_offsets(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
 ) -> SnapshotByTimeOffsetResult:
     """Write ``<name>_<i>.<format>`` for each offset, in the order given.
 
@@ -128,7 +129,7 @@ async def snapshot_by_time_offsets(
     if not spec.time_offsets:
         raise unsupported("no time offset given")
     check_name(spec.name)
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     require_video(source)
     total = media_duration(source, duration)
     for offset in spec.time_offsets:
@@ -157,6 +158,7 @@ async def cover_by_snapshot(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
 ) -> SnapshotImage:
     """Write ``<name>.<format>``, one frame at the given position.
 
@@ -164,7 +166,7 @@ async def cover_by_snapshot(
     is an invalid time offset too.
     """
     check_name(spec.name)
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     require_video(source)
     total = media_duration(source, duration)
     if spec.position_type == "Time":
@@ -198,6 +200,7 @@ async def sample_snapshot(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
 ) -> SampleSnapshotResult:
     """Write ``<name>_<i>.<format>`` at 0, interval, 2*interval... before the end.
 
@@ -206,7 +209,7 @@ async def sample_snapshot(
     and as :func:`snapshot_by_time_offsets` otherwise.
     """
     check_name(spec.name)
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     require_video(source)
     total = media_duration(source, duration)
     period, count = sample_plan(total, spec.sample_type, spec.interval)

@@ -35,7 +35,7 @@ from vodflow.media.ops._common import (
     unsupported,
 )
 from vodflow.media.ops.snapshot import sample_plan, sampling_chain
-from vodflow.media.probe import file_md5
+from vodflow.media.probe import MediaProbe, file_md5
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,7 @@ async def image_sprites(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
 ) -> ImageSpritesResult:
     """Write ``<name>_<i>.<format>`` sheets and ``<name>.vtt``.
 
@@ -96,7 +97,7 @@ async def image_sprites(
     if not 1 <= spec.row_count <= 100 or not 1 <= spec.column_count <= 100:
         raise unsupported("row and column counts must be between 1 and 100")
     check_name(spec.name)
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     require_video(source)
     total = media_duration(source, duration)
     period, count = sample_plan(total, spec.sample_type, spec.interval)

@@ -35,7 +35,7 @@ from vodflow.media.ops._common import (
 from vodflow.media.ops.headtail import HeadTail, prepare
 from vodflow.media.ops.transcode_command import ffmpeg_args
 from vodflow.media.ops.transcode_plan import Plan, TranscodeSpec, clip_window, plan_rendition
-from vodflow.media.probe import AudioStreamInfo, VideoStreamInfo, playlist_uris
+from vodflow.media.probe import AudioStreamInfo, MediaProbe, VideoStreamInfo, playlist_uris
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,7 @@ async def transcode(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
     timeout: float | None = None,
     head_tail: HeadTail | None = None,
 ) -> TranscodeResult:
@@ -80,6 +81,7 @@ async def transcode(
         duration=duration,
         timeout=timeout,
         head_tail=head_tail,
+        source_probe=source_probe,
     )
     return result
 
@@ -92,6 +94,7 @@ async def transcode_many(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
     timeout: float | None = None,
     head_tail: HeadTail | None = None,
 ) -> list[TranscodeResult]:
@@ -116,6 +119,7 @@ async def transcode_many(
             duration=duration,
             timeout=timeout,
             head_tail=head_tail,
+            source_probe=source_probe,
         )
         staging.commit(entries)
     return results
@@ -130,6 +134,7 @@ async def encode_renditions(
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
     duration: float | None = None,
+    source_probe: MediaProbe | None = None,
     timeout: float | None = None,
     head_tail: HeadTail | None = None,
 ) -> tuple[list[TranscodeResult], list[str]]:
@@ -145,7 +150,7 @@ async def encode_renditions(
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise unsupported("rendition names must be unique")
-    source = await read_source(input_path)
+    source = await read_source(input_path, source_probe)
     pieces = await prepare(head_tail, source, str(input_path)) if head_tail else None
     plans = [
         plan_rendition(spec, source, pieces is not None and pieces.has_audio) for spec in specs
