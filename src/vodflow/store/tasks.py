@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import SUBTASK_FINAL, SUBTASK_LIVE, SubtaskStatus, TaskStatus
@@ -39,9 +51,25 @@ async def add_subtasks(conn: Writer, rows: Sequence[dict[str, Any]]) -> list[int
     return ids
 
 
+# Statements of every flow's claim and finish, built once: constructing a statement
+# (and its cache key) costs more CPU than SQLite spends executing it.
+_GET_TASK_ANY = prepared(select(tasks).where(tasks.c.task_id == bindparam("task_id")))
+_LOCK_TASK = (
+    select(tasks.c.task_id).where(tasks.c.task_id == bindparam("task_id")).with_for_update()
+)
+_COUNT_LIVE = prepared(
+    select(func.count()).where(
+        subtasks.c.task_id == bindparam("task_id"), subtasks.c.status.in_(list(SUBTASK_LIVE))
+    )
+)
+_SET_OUTPUT = (
+    update(subtasks).where(subtasks.c.id == bindparam("b_id")).values(output=bindparam("b_output"))
+)
+
+
 async def get_task_any(conn: Reader, task_id: str) -> dict[str, Any] | None:
     """A task whatever its application (for job handlers, which get only ids)."""
-    row = (await conn.execute(select(tasks).where(tasks.c.task_id == task_id))).mappings().first()
+    row = (await conn.execute(_GET_TASK_ANY, {"task_id": task_id})).mappings().first()
     return dict(row) if row else None
 
 
@@ -51,8 +79,7 @@ async def lock_task(conn: Writer, task_id: str) -> None:
     Without it two workers finishing the flow's last two subtasks at once each see
     the other still running under READ COMMITTED, and nobody ends the flow.
     """
-    stmt = select(tasks.c.task_id).where(tasks.c.task_id == task_id).with_for_update()
-    await conn.execute(stmt)
+    await conn.execute(_LOCK_TASK, {"task_id": task_id})
 
 
 async def update_task(conn: Writer, task_id: str, **values: Any) -> None:
@@ -81,7 +108,7 @@ async def get_subtask(conn: Reader, subtask_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def _claimable(now: float) -> Any:
+def _claimable(now: Any) -> Any:
     return or_(
         subtasks.c.status == SubtaskStatus.WAITING,
         and_(
@@ -106,23 +133,29 @@ async def claim(
     claiming, instead of waiting for it. Claiming siblings uses it: two workers
     each claiming its own subtask and then the other's would otherwise deadlock.
     """
-    cond = [subtasks.c.id == subtask_id, _claimable(now)]
+    params = {"b_id": subtask_id, "b_owner": owner, "b_until": until, "b_now": now}
+    stmt = _CLAIM
     if skip_locked and conn.dialect.name == "postgresql":
-        free = select(subtasks.c.id).where(subtasks.c.id == subtask_id)
-        cond.append(subtasks.c.id.in_(free.with_for_update(skip_locked=True).scalar_subquery()))
-    stmt = (
-        update(subtasks)
-        .where(*cond)
-        .values(
-            status=SubtaskStatus.PROCESSING,
-            lease_owner=owner,
-            lease_until=until,
-            attempts=subtasks.c.attempts + 1,
-            progress=0,
-            begin_time=func.coalesce(subtasks.c.begin_time, now),
+        free = select(subtasks.c.id).where(subtasks.c.id == bindparam("b_id"))
+        stmt = stmt.where(
+            subtasks.c.id.in_(free.with_for_update(skip_locked=True).scalar_subquery())
         )
+    return (await conn.execute(stmt, params)).rowcount == 1
+
+
+# Built once (see _GET_TASK_ANY); `skip_locked` adds its condition to a copy.
+_CLAIM = (
+    update(subtasks)
+    .where(subtasks.c.id == bindparam("b_id"), _claimable(bindparam("b_now", type_=Float)))
+    .values(
+        status=SubtaskStatus.PROCESSING,
+        lease_owner=bindparam("b_owner", type_=String),
+        lease_until=bindparam("b_until", type_=Float),
+        attempts=subtasks.c.attempts + 1,
+        progress=0,
+        begin_time=func.coalesce(subtasks.c.begin_time, bindparam("b_now", type_=Float)),
     )
-    return (await conn.execute(stmt)).rowcount == 1
+)
 
 
 async def renew(
@@ -188,10 +221,7 @@ async def abort_subtasks(conn: AsyncConnection, task_id: str, now: float) -> Non
 
 
 async def count_live(conn: Reader, task_id: str) -> int:
-    stmt = select(func.count()).where(
-        subtasks.c.task_id == task_id, subtasks.c.status.in_(list(LIVE))
-    )
-    return int((await conn.execute(stmt)).scalar_one())
+    return int((await conn.execute(_COUNT_LIVE, {"task_id": task_id})).scalar_one())
 
 
 def _expired(now: float) -> Any:
@@ -353,7 +383,7 @@ async def search(
 
 
 async def set_output(conn: Writer, subtask_id: int, output: Any) -> None:
-    await conn.execute(update(subtasks).where(subtasks.c.id == subtask_id).values(output=output))
+    await conn.execute(_SET_OUTPUT, {"b_id": subtask_id, "b_output": output})
 
 
 # --- Leases of tasks that are one job each (the task row itself is the job) ----------
