@@ -31,7 +31,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,13 @@ from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import faults, kinds
 from vodflow.core.blobkeys import url_for
+from vodflow.core.claims import Claim
 from vodflow.core.faults import FaultBook
 from vodflow.core.flows import FlowService
 from vodflow.core.kinds import Outcome
 from vodflow.core.leases import HEARTBEAT_S, MAX_ATTEMPTS
 from vodflow.core.library import LibraryService
-from vodflow.core.placement import JOURNAL, OutputPlacement
+from vodflow.core.placement import OutputPlacement
 from vodflow.core.subtitle_files import Carried, subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
@@ -78,30 +79,6 @@ def ffmpeg_threads() -> int:
     """
     cores = os.cpu_count() or 1
     return max(1, cores // max(1, _running))
-
-
-@dataclass
-class Claim:
-    task: dict[str, Any]
-    rows: list[dict[str, Any]]
-    work: Path
-    stale: list[str]
-    # Subtasks leased for the first time (a re-run after a crash or a clean
-    # restart is not a state change, so it writes no Change event).
-    first: set[int] = field(default_factory=set)
-    # Outputs swapped in but not yet settled: the work directory holds what they
-    # replaced and the journal, which the next claim needs (see `_recover`).
-    unsettled: bool = False
-    # Until when our lease is known to hold (the claim's, then each renewal's).
-    lease_until: float = 0.0
-
-    @property
-    def journal(self) -> Path:
-        return self.work / JOURNAL
-
-    @property
-    def ids(self) -> list[int]:
-        return [r["id"] for r in self.rows]
 
 
 class SubtaskRunner(OutputPlacement):
