@@ -122,12 +122,14 @@ class SubtaskRunner(OutputPlacement):
                 await asyncio.shield(self._release(claim))
             raise
         finally:
-            _running -= 1
-            if not claim.unsettled:
-                if cancelled:  # no more awaiting once cancelled
-                    shutil.rmtree(claim.work, ignore_errors=True)
-                else:  # thousands of unlink calls: not on the event loop
-                    await asyncio.to_thread(shutil.rmtree, claim.work, True)
+            try:
+                if not claim.unsettled:
+                    if cancelled:  # no more awaiting once cancelled
+                        shutil.rmtree(claim.work, ignore_errors=True)
+                    else:  # thousands of unlink calls: not on the event loop
+                        await asyncio.to_thread(shutil.rmtree, claim.work, True)
+            finally:
+                _running -= 1  # after the clean-up: a job is over when nothing is left
 
     # --- 1. claim ---------------------------------------------------------------
 
