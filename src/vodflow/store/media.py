@@ -53,9 +53,13 @@ async def get_any(conn: AsyncConnection, file_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+# What the library's answers read of a media: every column but the stored probe,
+# which only ops use (a kilobyte of JSON to decode per media otherwise).
+_ANSWERED = tuple(c for c in media.c if c.name != "probe")
+
 # DescribeMediaInfos' reads: built once, read inline on SQLite (store/inline.py).
 _GET_MANY = prepared(
-    select(media).where(
+    select(*_ANSWERED).where(
         media.c.app_id == bindparam("app_id"),
         media.c.file_id.in_(bindparam("file_ids", expanding=True)),
     )
@@ -149,7 +153,7 @@ async def search(
         order = (media.c.create_time.desc(), media.c.file_id.desc())
     else:
         order = (media.c.create_time.asc(), media.c.file_id.asc())
-    stmt = select(media).where(where)
+    stmt = select(*_ANSWERED).where(where)
     if after is not None:
         t, fid = after
         if descending:
