@@ -406,8 +406,10 @@ class LibraryService:
 
         The rows and the FileDeleted event go in one transaction; blobs are
         removed after commit (a crash in between leaves only unreachable files).
+        A few indexed statements: the transaction runs on the event loop's thread
+        (`tx_inline`), so the event reaches held PullEvents without thread hops.
         """
-        async with self.db.tx() as conn:
+        async with self.db.tx_inline() as conn:
             row = await q.get(conn, app_id, file_id)
             if row is None:
                 raise not_found_file(file_id)

@@ -78,12 +78,12 @@ async def get_many(conn: Reader, app_id: int, file_ids: Sequence[str]) -> dict[s
     return {r["file_id"]: dict(r) for r in (await conn.execute(_GET_MANY, params)).mappings()}
 
 
-async def modify(conn: AsyncConnection, app_id: int, file_id: str, **values: Any) -> None:
+async def modify(conn: Writer, app_id: int, file_id: str, **values: Any) -> None:
     stmt = update(media).where(media.c.file_id == file_id, media.c.app_id == app_id)
     await conn.execute(stmt.values(**values))
 
 
-async def remove(conn: AsyncConnection, app_id: int, file_id: str) -> None:
+async def remove(conn: Writer, app_id: int, file_id: str) -> None:
     await conn.execute(delete(media_outputs).where(media_outputs.c.file_id == file_id))
     await conn.execute(delete(media_subtitles).where(media_subtitles.c.file_id == file_id))
     await conn.execute(delete(media).where(media.c.file_id == file_id, media.c.app_id == app_id))
@@ -238,7 +238,7 @@ async def upsert_output(
     await conn.execute(update(media).where(media.c.file_id == file_id).values(update_time=now()))
 
 
-async def outputs(conn: AsyncConnection, file_id: str) -> list[dict[str, Any]]:
+async def outputs(conn: Reader, file_id: str) -> list[dict[str, Any]]:
     stmt = (
         select(media_outputs)
         .where(media_outputs.c.file_id == file_id)
@@ -256,7 +256,7 @@ async def outputs_many(conn: Reader, file_ids: Sequence[str]) -> dict[str, list[
     return found
 
 
-async def remove_output(conn: AsyncConnection, file_id: str, kind: str, definition: int) -> None:
+async def remove_output(conn: Writer, file_id: str, kind: str, definition: int) -> None:
     await conn.execute(
         delete(media_outputs).where(
             media_outputs.c.file_id == file_id,
