@@ -232,8 +232,14 @@ def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
             url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
         )
     engine = create_async_engine(url, connect_args={"timeout": 30})
+    _set_up_sqlite(engine.sync_engine, busy_timeout_ms=30_000)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _set_up_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, and transactions begun by SQLAlchemy, on every connection."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin.
         dbapi_conn.isolation_level = None
@@ -241,14 +247,12 @@ def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
-
-    return engine
 
 
 def _inline_engine(path: str, main: AsyncEngine) -> Engine:
@@ -271,20 +275,7 @@ def _inline_engine(path: str, main: AsyncEngine) -> Engine:
         connect_args={"timeout": 5, "check_same_thread": False},
     )
     sync_main = main.sync_engine
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    _set_up_sqlite(engine, busy_timeout_ms=5_000)
 
     @event.listens_for(engine, "commit")
     def _on_commit(conn: Any) -> None:
