@@ -65,7 +65,8 @@ _GET_MANY = prepared(
     )
 )
 _OUTPUTS_MANY = prepared(
-    select(media_outputs)
+    # Without blob_keys: answers name an output's files by its info's URLs.
+    select(*(c for c in media_outputs.c if c.name != "blob_keys"))
     .where(media_outputs.c.file_id.in_(bindparam("file_ids", expanding=True)))
     .order_by(media_outputs.c.kind, media_outputs.c.definition)
 )
