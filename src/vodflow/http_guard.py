@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
 import signal
@@ -156,11 +157,22 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop) -> None:
 
 
 class GuardedServer(uvicorn.Server):
-    """uvicorn's server with the accept-error reports rate-limited."""
+    """uvicorn's server with the accept-error reports rate-limited, and the objects of
+    start-up kept out of the garbage collector's full collections."""
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         quiet_accept_errors(asyncio.get_running_loop())
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # What start-up made (modules, SQLAlchemy's metadata, pydantic's validators,
+        # the services) lives as long as the process. A full collection traverses
+        # every tracked object: with 10,000 held PullEvents they took 0.7-1.0 s each
+        # (measured), stalling every request, and found nothing to free. Frozen
+        # objects are never traversed again; the garbage of requests still is.
+        gc.collect()
+        gc.freeze()
 
 
 class DrainingServer(GuardedServer):
