@@ -405,9 +405,8 @@ class LibraryService:
         """DeleteMedia: the whole media, or only the listed parts (Type, Definition).
 
         The rows and the FileDeleted event go in one transaction; blobs are
-        removed after commit (a crash in between leaves only unreachable files).
-        A few indexed statements: the transaction runs on the event loop's thread
-        (`tx_inline`), so the event reaches held PullEvents without thread hops.
+        removed after commit (a crash in between leaves only unreachable files). A few
+        indexed statements, on the loop's thread (`tx_inline`): no hops before the event.
         """
         async with self.db.tx_inline() as conn:
             row = await q.get(conn, app_id, file_id)
