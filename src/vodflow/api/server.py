@@ -20,7 +20,7 @@ from sqlalchemy import text
 from starlette.datastructures import State
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from vodflow import ids, metrics
 from vodflow.api import auth, auth_v1, envelope, params
@@ -83,14 +83,13 @@ class _Call:
 async def api_endpoint(request: Request) -> Response:
     """The API through Starlette's routing: GET, and the methods it refuses."""
     limit = request.app.state.services.settings.max_body_bytes
-    headers = {k.lower(): v for k, v in request.headers.items()}
     scope = request.scope
     content = await answer(
         request.app.state,
         request.method,
         scope["path"],
         scope["query_string"],
-        headers,
+        _headers(scope),
         lambda: read_body(request, limit),
     )
     if content is None:
@@ -102,7 +101,7 @@ async def api_asgi(state: State, scope: Scope, receive: Receive, send: Send) -> 
     """`POST /` straight from the HTTP server: the API's busiest way in, answered by the
     same `answer` without Starlette's routing and Request/Response objects (they cost
     more than a cheap action itself)."""
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = _headers(scope)
 
     def body() -> Awaitable[bytes]:
         limit: int = state.services.settings.max_body_bytes
@@ -110,22 +109,17 @@ async def api_asgi(state: State, scope: Scope, receive: Receive, send: Send) -> 
 
     content = await answer(state, "POST", scope["path"], scope["query_string"], headers, body)
     if content is None:  # the client went away: nobody reads this
-        start: Message = {"type": "http.response.start", "status": 499}
-        start["headers"] = [(b"content-length", b"0")]
-        await send(start)
-        await send({"type": "http.response.body", "body": b""})
-        return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-length", str(len(content)).encode()),
-                (b"content-type", b"application/json"),
-            ],
-        }
-    )
+        status, content, head = 499, b"", [(b"content-length", b"0")]
+    else:
+        length = str(len(content)).encode()
+        status, head = 200, [(b"content-length", length), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": content})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (the last of a repeated one), as text."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def answer(
