@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,9 @@ from starlette.testclient import TestClient
 
 from tests.servers import SECRET_ID, SECRET_KEY
 from tests.signing import signed_headers
+from vodflow import metrics
 from vodflow.api.auth import SignedRequest, sign
-from vodflow.app import create_app
+from vodflow.app import build_services, create_app
 from vodflow.config import Settings
 
 HOST = "testserver"
@@ -180,3 +182,51 @@ def test_integers_past_64_bits_answer_the_field_s_code(
 ) -> None:
     """2^63 and more once crashed SQLite (InternalError); now the field's own code."""
     assert code(post(app, action, json.dumps(params).encode())) == expected
+
+
+async def test_a_client_gone_mid_body_is_answered_499_and_counted(tmp_path: Path) -> None:
+    """`POST /` goes straight to the API (app.VodflowApp): a client that disconnects
+    while sending its body gets no envelope (499, empty), and the request is counted
+    as ClientDisconnect, not InternalError."""
+    cfg = Settings(data_dir=tmp_path / "data", secret_id=SECRET_ID, secret_key=SECRET_KEY)
+    asgi = create_app(cfg)
+    services = await build_services(cfg)
+    asgi.state.services = services  # no lifespan: nothing in the background is needed
+    headers = signed_headers("DescribeEventsState", b"{}", HOST)
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5555),
+        "server": (HOST, 80),
+    }
+    incoming = [
+        {"type": "http.request", "body": b'{"Sub', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    counted = metrics.REQUESTS.labels("DescribeEventsState", "ClientDisconnect")
+    failed = metrics.REQUESTS.labels("DescribeEventsState", "InternalError")
+    before, failed_before = counted._value.get(), failed._value.get()
+    try:
+        await asgi(scope, receive, send)
+    finally:
+        await services.db.close()
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 499
+    assert sent[1]["body"] == b""
+    assert counted._value.get() == before + 1
+    assert failed._value.get() == failed_before
