@@ -12,28 +12,55 @@ SQLAlchemy type processors. A WAL reader takes no lock, so nothing waits here.
 
 `prepared` marks a statement built once (module constants with `bindparam`s): its
 compiled form is kept. Any other statement still works (compiled per call).
+`prepared(..., alone=True)` marks a read of one statement: run first, it needs no
+transaction (a statement is its own snapshot), so it is spared BEGIN and ROLLBACK.
+JSON columns are decoded by json's own scanner (what `json.loads` runs, without its
+whitespace checks); any value that scanner does not take whole goes to SQLAlchemy's
+processor, so the values are those SQLAlchemy gives.
 `InlineReader` and `InlineResult` offer the part of AsyncConnection and its result
 that the store's read functions use (`Reader` in store/db.py is either).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Select
+from sqlalchemy import JSON, Executable, Select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _DIALECT = SQLiteDialect_pysqlite()
 _Stmt = TypeVar("_Stmt", bound=Executable)
+# json.loads' scanner, as json.loads configures it.
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _json_processor(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's result processor: the stored text through json's scanner, or
+    `fallback` (SQLAlchemy's processor) for anything else (NULL, a number, text with
+    surrounding whitespace, or not JSON at all: its error is SQLAlchemy's)."""
+
+    def process(value: Any) -> Any:
+        if value.__class__ is str:
+            try:
+                decoded, end = _SCAN(value, 0)
+            except (StopIteration, ValueError):
+                return fallback(value)
+            if end == len(value):
+                return decoded
+        return fallback(value)
+
+    return process
 
 
 class _Plan:
     """A statement compiled for SQLite: its SQL, parameter order and value converters."""
 
     __slots__ = (
+        "alone",
         "binds",
         "compiled",
         "defaults",
@@ -46,12 +73,13 @@ class _Plan:
         "stmt",
     )
 
-    def __init__(self, stmt: Executable) -> None:
+    def __init__(self, stmt: Executable, alone: bool = False) -> None:
         if not isinstance(stmt, Select):
             raise TypeError("inline statements are reads (SELECT) only")
         compiled = stmt.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         self.stmt = stmt  # keeps the id() this plan is filed under alive
+        self.alone = alone
         self.compiled = compiled
         self.expanding = [name for name, b in compiled.binds.items() if b.expanding]
         # Values SQLAlchemy writes into the SQL text at execution: expanded every call.
@@ -76,7 +104,9 @@ class _Plan:
         for i, col in enumerate(cols):
             proc = col.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None)
             if proc is not None:
-                self.results.append((i, proc))
+                self.results.append(
+                    (i, _json_processor(proc) if isinstance(col.type, JSON) else proc)
+                )
 
     def sql_and_args(self, params: dict[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
         params = params or {}
@@ -125,9 +155,13 @@ class _Plan:
 _PLANS: dict[int, _Plan] = {}
 
 
-def prepared(stmt: _Stmt) -> _Stmt:
-    """Compile `stmt` (built once, with bind parameters) for inline SQLite reads."""
-    _PLANS[id(stmt)] = _Plan(stmt)
+def prepared(stmt: _Stmt, *, alone: bool = False) -> _Stmt:
+    """Compile `stmt` (built once, with bind parameters) for inline SQLite reads.
+
+    `alone`: the statement is the whole of its read (nothing else read in the same
+    `read_inline` needs to share its snapshot); run first, it runs without BEGIN.
+    """
+    _PLANS[id(stmt)] = _Plan(stmt, alone)
     return stmt
 
 
@@ -188,7 +222,7 @@ class InlineReader:
         if plan is None or plan.stmt is not statement:
             plan = _Plan(statement)  # not prepared: compiled for this call only
         sql, args = plan.sql_and_args(parameters)
-        if not self._begun:
+        if not self._begun and not plan.alone:
             self.conn.execute("BEGIN")
             self._begun = True
         rows = self.conn.execute(sql, args).fetchall()
