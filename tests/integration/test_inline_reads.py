@@ -10,6 +10,7 @@ and error behaviour of a read transaction is checked on real concurrent writes.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database, Reader
 from vodflow.store.inline import InlineReader
 from vodflow.store.schema import media
+from vodflow.wire.task_views import task_detail
 
 APP = 1250000000
 OTHER_APP = 1500000001
@@ -179,6 +181,12 @@ def _reads() -> dict[str, Any]:
         ),
         "tasks.subtasks_of": lambda c: tasks_q.subtasks_of(c, "1250000000-Procedure-abc"),
         "tasks.subtasks_of (none)": lambda c: tasks_q.subtasks_of(c, "nope"),
+        "tasks.task_detail_rows": lambda c: tasks_q.task_detail_rows(
+            c, APP, "1250000000-Procedure-abc"
+        ),
+        "tasks.task_detail_rows (other app)": lambda c: tasks_q.task_detail_rows(
+            c, OTHER_APP, "1250000000-Procedure-abc"
+        ),
         "media.get_many (one)": lambda c: media_q.get_many(c, APP, file_ids[:1]),
         "media.get_many (all, unknown, repeated)": lambda c: media_q.get_many(
             c, APP, [*file_ids, "nope", file_ids[0]]
@@ -283,6 +291,91 @@ async def test_the_api_reads_the_same_answers(services: Services) -> None:
     services.db._inline_path = None  # read_inline falls back to Database.read
     services.apps._status.clear()
     assert await answers() == inline
+
+
+async def _add_detail_tasks(db: Database) -> list[str]:
+    """Tasks of each shape DescribeTaskDetail answers (besides the seeded Procedure)."""
+    rich = "1250000000-Procedure-rich"
+    async with db.tx() as conn:
+        await tasks_q.add_task(
+            conn, task_id=rich, app_id=APP, type="Procedure", status="FINISH",
+            file_id=FILE_IDS[0], priority=5, notify_mode="Change", session_id="s-1",
+            session_context="上下文 \"ctx\"", err_code=0, message="",
+            input={"FileName": "clip — ü", "FileUrl": "http://h/x.mp4",
+                   "MetaData": {"Duration": 2.0, "Size": 7, "Rotate": 0.5e-7}},
+            create_time=T, begin_time=T + 0.5, finish_time=T + 9.125,
+        )  # fmt: skip
+        await tasks_q.add_subtasks(
+            conn,
+            [
+                {
+                    "task_id": rich, "seq": seq, "type": kind, "input": {"Definition": seq},
+                    "status": status, "progress": 40 + seq, "err_code": 60000 if seq else 0,
+                    "err_code_ext": "SourceFileError.X" if seq else "", "message": "m",
+                    "output": {"Url": f"u{seq}", "Size": 1.5} if seq % 2 == 0 else None,
+                    "create_time": T, "begin_time": T + seq, "finish_time": None,
+                }
+                for seq, (kind, status) in enumerate(
+                    [("Transcode", "SUCCESS"), ("SampleSnapshot", "FAIL"),
+                     ("CoverBySnapshot", "ABORTED"), ("ImageSprites", "PROCESSING"),
+                     ("AnimatedGraphics", "WAITING")]
+                )
+            ][::-1],
+        )  # fmt: skip
+        await tasks_q.add_task(
+            conn, task_id="1250000000-Procedure-empty", app_id=APP, type="Procedure",
+            status="WAITING", file_id=None, input=None, create_time=T,
+        )  # fmt: skip
+        await tasks_q.add_task(
+            conn, task_id="1250000000-PullUpload-one", app_id=APP, type="PullUpload",
+            status="FINISH", file_id=FILE_IDS[1], input={"MediaUrl": "http://h/y"},
+            output={"FileId": FILE_IDS[1], "MediaBasicInfo": {"Name": "y"}},
+            create_time=T, begin_time=T + 1, finish_time=T + 2,
+        )  # fmt: skip
+        # Not a Procedure: any subtask rows it had would not be shown.
+        await tasks_q.add_subtasks(
+            conn,
+            [{"task_id": "1250000000-PullUpload-one", "seq": 0, "type": "Transcode",
+              "input": {}, "create_time": T}],
+        )  # fmt: skip
+    return [rich, "1250000000-Procedure-empty", "1250000000-PullUpload-one"]
+
+
+async def test_task_detail_is_the_answer_of_the_task_and_its_subtasks(
+    services: Services,
+) -> None:
+    """DescribeTaskDetail reads the task and its subtasks in one joined statement: its
+    answer is the one built from the whole rows of both (`get_task`, `subtasks_of`),
+    byte for byte, inline and through SQLAlchemy."""
+    task_ids = ["1250000000-Procedure-abc", *await _add_detail_tasks(services.db)]
+    for task_id in task_ids:
+        async with services.db.read() as conn:
+            task = await tasks_q.get_task(conn, APP, task_id)
+            assert task is not None
+            subtasks = await tasks_q.subtasks_of(conn, task_id)
+        shown = subtasks if task["type"] == "Procedure" else []
+        expected = json.dumps(task_detail(task, shown), ensure_ascii=False)
+        via_sqlalchemy, via_inline = await _both(
+            services.db, lambda c, t=task_id: tasks_q.task_detail_rows(c, APP, t)
+        )
+        assert _typed(via_inline) == _typed(via_sqlalchemy), task_id
+        assert json.dumps(task_detail(*via_inline), ensure_ascii=False) == expected, task_id
+        answer = await services.tasks.detail(APP, task_id)
+        assert json.dumps(answer, ensure_ascii=False) == expected, task_id
+    assert len(via_inline[1]) == 0  # the PullUpload's subtask row is not read
+    rich = await services.tasks.detail(APP, task_ids[1])
+    results = rich["ProcedureTask"]["MediaProcessResultSet"]
+    assert [r["Type"] for r in results] == [
+        "Transcode", "SampleSnapshot", "CoverBySnapshot", "ImageSprites", "AnimatedGraphics"
+    ]  # fmt: skip
+    for absent in await _both(services.db, lambda c: tasks_q.task_detail_rows(c, APP, "no")):
+        assert absent is None
+    async with services.db.read_inline() as inline:  # one statement: no BEGIN/ROLLBACK
+        assert isinstance(inline, InlineReader)
+        await tasks_q.task_detail_rows(inline, APP, task_ids[1])
+        assert not inline.conn.in_transaction
+        await tasks_q.get_task(inline, APP, task_ids[1])  # the next statement begins one
+        assert inline.conn.in_transaction
 
 
 async def test_a_long_backlog_is_counted_in_full(

@@ -25,14 +25,13 @@ class TaskQueries:
         self.db = db
 
     async def detail(self, app_id: int, task_id: str) -> dict[str, Any]:
-        async with self.db.read_inline() as conn:  # a hot read: two indexed lookups
-            task = await q.get_task(conn, app_id, task_id)
-            if task is None:
-                raise VodError(
-                    "InvalidParameterValue.TaskId", f"The task `{task_id[:128]}` does not exist."
-                )
-            subtasks = await q.subtasks_of(conn, task_id) if task["type"] == "Procedure" else []
-        return task_detail(task, subtasks)
+        async with self.db.read_inline() as conn:  # a hot read: one indexed join
+            found = await q.task_detail_rows(conn, app_id, task_id)
+        if found is None:
+            raise VodError(
+                "InvalidParameterValue.TaskId", f"The task `{task_id[:128]}` does not exist."
+            )
+        return task_detail(*found)
 
     async def listing(
         self,

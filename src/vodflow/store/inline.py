@@ -56,6 +56,12 @@ def _json_processor(fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return process
 
 
+def decode_json(value: Any) -> Any:
+    """A JSON column's value read as text (`CAST(col AS TEXT)`): decoded as the inline
+    reads decode JSON columns, and as SQLAlchemy does."""
+    return _DECODE_JSON(value)
+
+
 class _Plan:
     """A statement compiled for SQLite: its SQL, parameter order and value converters."""
 
@@ -153,6 +159,9 @@ class _Plan:
 
 
 _PLANS: dict[int, _Plan] = {}
+_DECODE_JSON = _json_processor(
+    JSON().dialect_impl(_DIALECT).result_processor(_DIALECT, None)  # type: ignore[arg-type]
+)
 
 
 def prepared(stmt: _Stmt, *, alone: bool = False) -> _Stmt:
