@@ -378,6 +378,38 @@ async def test_task_detail_is_the_answer_of_the_task_and_its_subtasks(
         assert inline.conn.in_transaction
 
 
+async def test_media_infos_are_the_answers_of_the_whole_rows(services: Services) -> None:
+    """DescribeMediaInfos reads only the columns a MediaInfo shows, and the outputs and
+    subtitles only of media that have some: its answer is the one built from the whole
+    rows (a media with outputs, subtitles and a class; one with none of them; one
+    in another class), byte for byte, inline and with inline reads off."""
+    library = services.library
+    async with services.db.tx() as conn:
+        for kind, definition in (("Transcode", 30), ("Transcode", 20), ("SampleSnapshot", 10)):
+            await media_q.upsert_output(
+                conn, file_id=FILE_IDS[0], kind=kind, definition=definition,
+                info={"Definition": definition, "Url": f"http://h/{kind}", "Size": 1.5e3},
+                blob_keys=[f"k{definition}"],
+            )  # fmt: skip
+    expected = []
+    async with services.db.read() as conn:
+        for fid in FILE_IDS:
+            row = await media_q.get(conn, APP, fid)
+            assert row is not None
+            await name_classes(conn, APP, [row])
+            outs = await media_q.outputs(conn, fid)
+            subs = await subtitles_q.of_media(conn, fid)
+            expected.append(library.media_info(row, outs, subs))
+    want = json.dumps([expected, ["nope"]], ensure_ascii=False)
+    assert expected[0]["SubtitleInfo"] and expected[0]["SampleSnapshotInfo"]
+    assert [t["Definition"] for t in expected[0]["TranscodeInfo"]["TranscodeSet"]] == [20, 30]
+    assert "SubtitleInfo" not in expected[1] and "TranscodeInfo" not in expected[1]
+    asked = [*FILE_IDS, "nope", FILE_IDS[0]]
+    assert json.dumps(await library.describe(APP, asked), ensure_ascii=False) == want
+    services.db._inline_path = None  # read_inline falls back to Database.read
+    assert json.dumps(await library.describe(APP, asked), ensure_ascii=False) == want
+
+
 async def test_a_long_backlog_is_counted_in_full(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:

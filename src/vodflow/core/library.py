@@ -308,13 +308,16 @@ class LibraryService:
         """MediaInfo of each known FileId (in request order) and the unknown ones."""
         async with self.db.read_inline() as conn:  # a hot read: at most 20 FileIds, indexed
             rows = await q.get_many(conn, app_id, file_ids)
-            outs = await q.outputs_many(conn, list(rows))
-            subs = await subtitles_q.of_many(conn, list(rows))
+            outs = await q.outputs_many(conn, [f for f, r in rows.items() if r["has_outputs"]])
+            subs = await subtitles_q.of_many(
+                conn, [f for f, r in rows.items() if r["has_subtitles"]]
+            )
             await classes.name_classes(conn, app_id, rows.values())
         found, missing = [], []
         for fid in dict.fromkeys(file_ids):
             if fid in rows:
-                found.append(self.media_info(rows[fid], outs[fid], subs[fid], filters))
+                info = self.media_info(rows[fid], outs.get(fid, []), subs.get(fid, []), filters)
+                found.append(info)
             else:
                 missing.append(fid)
         return found, missing

@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     not_,
@@ -57,22 +58,43 @@ async def get_any(conn: AsyncConnection, file_id: str) -> dict[str, Any] | None:
 # which only ops use (a kilobyte of JSON to decode per media otherwise).
 _ANSWERED = tuple(c for c in media.c if c.name != "probe")
 
+# What a MediaInfo shows of a media (wire/media_views.py, core.classes.name_classes):
+# DescribeMediaInfos reads only these.
+_SHOWN = tuple(
+    media.c[k]
+    for k in (
+        *("file_id", "name", "description", "type", "class_id", "blob_key", "meta"),
+        *("cover_key", "source_info", "storage_region", "create_time", "update_time"),
+        "expire_time",
+    )
+)
+
 # DescribeMediaInfos' reads: built once, read inline on SQLite (store/inline.py).
+# `has_outputs` and `has_subtitles` (an index probe each) spare the reads of the
+# outputs and subtitles of media that have none (most have no subtitles).
 _GET_MANY = prepared(
-    select(*_ANSWERED).where(
+    select(
+        *_SHOWN,
+        exists().where(media_outputs.c.file_id == media.c.file_id).label("has_outputs"),
+        exists().where(media_subtitles.c.file_id == media.c.file_id).label("has_subtitles"),
+    ).where(
         media.c.app_id == bindparam("app_id"),
         media.c.file_id.in_(bindparam("file_ids", expanding=True)),
     )
 )
 _OUTPUTS_MANY = prepared(
-    # Without blob_keys: answers name an output's files by its info's URLs.
-    select(*(c for c in media_outputs.c if c.name != "blob_keys"))
+    # An output as answers show it: its kind's section lists its info (its URLs name
+    # its files; blob_keys is not read).
+    select(media_outputs.c.file_id, media_outputs.c.kind, media_outputs.c.info)
     .where(media_outputs.c.file_id.in_(bindparam("file_ids", expanding=True)))
     .order_by(media_outputs.c.kind, media_outputs.c.definition)
 )
 
 
 async def get_many(conn: Reader, app_id: int, file_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The media of these FileIds (those of the application), with the columns a
+    MediaInfo shows, and whether each has outputs (`has_outputs`) and subtitles
+    (`has_subtitles`)."""
     if not file_ids:
         return {}
     params = {"app_id": app_id, "file_ids": list(file_ids)}

@@ -26,7 +26,13 @@ async def of_media(conn: Reader, file_id: str) -> list[dict[str, Any]]:
 
 # Read by DescribeMediaInfos: built once, read inline on SQLite (store/inline.py).
 _OF_MANY = prepared(
-    select(media_subtitles)
+    # What a MediaSubtitleItem shows (core.subtitle_files.subtitle_item).
+    select(
+        *(
+            media_subtitles.c[k]
+            for k in ("file_id", "subtitle_id", "name", "language", "format", "blob_key")
+        )
+    )
     .where(media_subtitles.c.file_id.in_(bindparam("file_ids", expanding=True)))
     .order_by(media_subtitles.c.id)
 )
