@@ -308,10 +308,8 @@ class LibraryService:
         """MediaInfo of each known FileId (in request order) and the unknown ones."""
         async with self.db.read_inline() as conn:  # a hot read: at most 20 FileIds, indexed
             rows = await q.get_many(conn, app_id, file_ids)
-            outs = await q.outputs_many(conn, [f for f, r in rows.items() if r["has_outputs"]])
-            subs = await subtitles_q.of_many(
-                conn, [f for f, r in rows.items() if r["has_subtitles"]]
-            )
+            outs = await q.outputs_many(conn, [f for f in rows if rows[f]["has_outputs"]])
+            subs = await subtitles_q.of_many(conn, [f for f in rows if rows[f]["has_subtitles"]])
             await classes.name_classes(conn, app_id, rows.values())
         found, missing = [], []
         for fid in dict.fromkeys(file_ids):
@@ -330,9 +328,8 @@ class LibraryService:
         filters: set[str] | None = None,
     ) -> dict[str, Any]:
         """Tencent's MediaInfo: BasicInfo, MetaData, one *Info per output kind, subtitles."""
-        sections = [(fam.name, fam.section, fam.item_set) for fam in kinds.FAMILIES]
-        items = [subtitle_item(s, self.public_url) for s in subtitles]
-        return media_info(row, self.basic_info(row), outputs, sections, items, filters)
+        items = [subtitle_item(s, self.public_url) for s in subtitles] if subtitles else []
+        return media_info(row, self.basic_info(row), outputs, kinds.SECTIONS, items, filters)
 
     async def modify(
         self,

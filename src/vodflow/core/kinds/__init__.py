@@ -42,6 +42,7 @@ __all__ = [
     "FAMILIES",
     "KINDS",
     "MAX_SUBTASKS",
+    "SECTIONS",
     "TEMPLATE_KINDS",
     "Kind",
     "Outcome",
@@ -73,6 +74,8 @@ FAMILIES: tuple[TemplateFamily, ...] = (
     snapshot_by_time_offset.FAMILY,
     adaptive_dynamic_streaming.FAMILY,
 )
+# MediaInfo's output sections, in its order: (output kind, section, its item list).
+SECTIONS = tuple((fam.name, fam.section, fam.item_set) for fam in FAMILIES)
 
 # Every kind of parameter template: the families, and those that make no output of
 # their own (HeadTail templates are named by a TranscodeTaskInput's HeadTailSet,
