@@ -7,7 +7,8 @@ sweeper while still running somewhere) is refused by the database, not by luck.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -48,14 +49,39 @@ FINAL = SUBTASK_FINAL
 TASK_LIVE = TASK_LIVE_STATES
 
 
+# The statements of a flow's start, claim and finish are built once per set of columns
+# they write: constructing a statement (and its cache key) costs more CPU than SQLite
+# spends executing it. Each column is still named in `.values()` (as `v_<column>`
+# bound parameters), so a misspelled column fails to compile as before, instead of
+# being ignored as an unknown execution parameter would be.
+
+
+def _bound(columns: Iterable[str]) -> dict[str, Any]:
+    return {c: bindparam(f"v_{c}") for c in columns}
+
+
+def _args(values: dict[str, Any], **keys: Any) -> dict[str, Any]:
+    return {**keys, **{f"v_{c}": v for c, v in values.items()}}
+
+
+@functools.lru_cache(maxsize=64)
+def _add_task_stmt(columns: tuple[str, ...]) -> Any:
+    return insert(tasks).values(_bound(columns))
+
+
+@functools.lru_cache(maxsize=64)
+def _add_subtask_stmt(columns: tuple[str, ...]) -> Any:
+    return insert(subtasks).values(_bound(columns)).returning(subtasks.c.id)
+
+
 async def add_task(conn: Writer, **values: Any) -> None:
-    await conn.execute(insert(tasks).values(**values))
+    await conn.execute(_add_task_stmt(tuple(values)), _args(values))
 
 
 async def add_subtasks(conn: Writer, rows: Sequence[dict[str, Any]]) -> list[int]:
     ids: list[int] = []
     for row in rows:
-        result = await conn.execute(insert(subtasks).values(**row).returning(subtasks.c.id))
+        result = await conn.execute(_add_subtask_stmt(tuple(row)), _args(row))
         ids.append(int(result.scalar_one()))
     return ids
 
@@ -91,14 +117,22 @@ async def lock_task(conn: Writer, task_id: str) -> None:
     await conn.execute(_LOCK_TASK, {"task_id": task_id})
 
 
+@functools.lru_cache(maxsize=64)
+def _update_task_stmt(columns: tuple[str, ...], old: tuple[str, ...] | None) -> Any:
+    stmt = update(tasks).where(tasks.c.task_id == bindparam("b_task_id"))
+    if old is not None:
+        stmt = stmt.where(tasks.c.status.in_(old))
+    return stmt.values(_bound(columns))
+
+
 async def update_task(conn: Writer, task_id: str, **values: Any) -> None:
-    await conn.execute(update(tasks).where(tasks.c.task_id == task_id).values(**values))
+    await conn.execute(_update_task_stmt(tuple(values), None), _args(values, b_task_id=task_id))
 
 
 async def set_task_status(conn: Writer, task_id: str, old: Sequence[str], **values: Any) -> bool:
     """Change a task only if it is still in one of the `old` states."""
-    stmt = update(tasks).where(tasks.c.task_id == task_id, tasks.c.status.in_(list(old)))
-    return (await conn.execute(stmt.values(**values))).rowcount == 1
+    stmt = _update_task_stmt(tuple(values), tuple(old))
+    return (await conn.execute(stmt, _args(values, b_task_id=task_id))).rowcount == 1
 
 
 # Read inline on SQLite by the flow's finish (store/inline.py): built once.
@@ -188,13 +222,23 @@ async def holds(conn: Reader, subtask_ids: Sequence[int], owner: str) -> bool:
     return int(result.scalar_one()) == len(subtask_ids)
 
 
+@functools.lru_cache(maxsize=64)
+def _finish_subtask_stmt(columns: tuple[str, ...], held: bool) -> Any:
+    stmt = update(subtasks).where(
+        subtasks.c.id == bindparam("b_id"), subtasks.c.status.in_(list(LIVE))
+    )
+    if held:
+        stmt = stmt.where(subtasks.c.lease_owner == bindparam("b_owner"))
+    return stmt.values(lease_owner=None, lease_until=None, **_bound(columns))
+
+
 async def finish_subtask(conn: Writer, subtask_id: int, owner: str | None, **values: Any) -> bool:
     """Record a subtask's end, only if `owner` still holds it (None: unconditionally)."""
-    conds = [subtasks.c.id == subtask_id, subtasks.c.status.in_(list(LIVE))]
+    stmt = _finish_subtask_stmt(tuple(values), owner is not None)
+    args = _args(values, b_id=subtask_id)
     if owner is not None:
-        conds.append(subtasks.c.lease_owner == owner)
-    stmt = update(subtasks).where(*conds).values(lease_owner=None, lease_until=None, **values)
-    return (await conn.execute(stmt)).rowcount == 1
+        args["b_owner"] = owner
+    return (await conn.execute(stmt, args)).rowcount == 1
 
 
 async def release(conn: AsyncConnection, subtask_ids: Sequence[int], owner: str) -> None:
