@@ -34,6 +34,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
+from vodflow.media import childwatch
 from vodflow.media.errors import FFmpegError
 
 ProgressCallback = Callable[[float], Awaitable[None] | None]
@@ -308,6 +309,7 @@ async def run_ffmpeg(
         args, threads=threads, trusted_playlists=trusted_playlists, extra_formats=extra_formats
     )
 
+    childwatch.install()  # its exit noticed without a thread (once per process)
     try:
         argv, preexec = _spawn(cmd)
         proc = await asyncio.create_subprocess_exec(
