@@ -87,8 +87,11 @@ def expand(mpt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 async def _check_subtitles(conn: Writer, file_id: str, mpt: Mapping[str, Any]) -> None:
     """Refuse subtitle ids the media does not have (ProcessMedia and
     ProcessMediaByProcedure; a procedure run on upload is checked when its subtask runs)."""
+    asked = mpt.get("AdaptiveDynamicStreamingTaskSet") or []
+    if not any(task.get("SubtitleSet") for task in asked):
+        return  # (no read: most flows carry no subtitles)
     have = {r["subtitle_id"] for r in await subtitles_q.of_media(conn, file_id)}
-    for i, task in enumerate(mpt.get("AdaptiveDynamicStreamingTaskSet") or []):
+    for i, task in enumerate(asked):
         for sid in task.get("SubtitleSet") or []:
             if sid not in have:
                 raise VodError(
@@ -118,12 +121,15 @@ class FlowService:
         file_id: str,
         media_process_task: Mapping[str, Any],
         options: FlowOptions,
+        items: list[tuple[str, dict[str, Any]]] | None = None,
     ) -> StartedFlow:
         """Create the flow (task, subtasks, SessionId claim) in the caller's transaction.
 
-        `options` come checked (FlowOptions.of).
+        `options` come checked (FlowOptions.of); `items`: `expand(media_process_task)`,
+        if the caller has it already.
         """
-        items = expand(media_process_task)
+        if items is None:
+            items = expand(media_process_task)
         app_id = int(app_row["id"])
         media = await media_q.get(conn, app_id, file_id)
         if media is None:
@@ -180,13 +186,15 @@ class FlowService:
         options: FlowOptions,
     ) -> str:
         """ProcessMedia: check definitions, create the flow, hand it to the executor."""
-        expand(media_process_task)
+        items = expand(media_process_task)
         await self.templates.check_media_process_task(app_id, dict(media_process_task))
         async with self.db.tx_inline() as conn:  # a few indexed rows
             app_row = await apps_q.get(conn, app_id)
             if app_row is None:
                 raise VodError("InvalidParameterValue.SubAppId", f"Unknown app `{app_id}`.")
-            started = await self.start_in(conn, app_row, file_id, media_process_task, options)
+            started = await self.start_in(
+                conn, app_row, file_id, media_process_task, options, items
+            )
             await _check_subtitles(conn, file_id, media_process_task)
         await self.dispatch(started)
         return started.task_id
