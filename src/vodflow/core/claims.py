@@ -23,6 +23,8 @@ class Claim:
     unsettled: bool = False
     # Until when our lease is known to hold (the claim's, then each renewal's).
     lease_until: float = 0.0
+    # The media work is over and the executor slot given back: the end is being recorded.
+    ending: bool = False
 
     @property
     def journal(self) -> Path:

@@ -8,6 +8,8 @@ truth, and a lost job is found again by the sweeper.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 # Run one subtask of a task flow (job id: the subtask row id).
@@ -34,3 +36,17 @@ TASK_JOBS = {
 
 class JobQueue(Protocol):
     async def submit(self, kind: str, job_id: str, priority: int = 0) -> None: ...
+
+
+# Set by an executor that bounds how many jobs run at once, in the context of each job
+# it runs: the job calls it (`free_slot`) once its media work is over, so that the next
+# job's FFmpeg starts while this one records its end (a few transactions and file
+# moves). The job keeps its lease until it has ended: only its slot is given up early.
+JOB_SLOT: ContextVar[Callable[[], None] | None] = ContextVar("vodflow_job_slot", default=None)
+
+
+def free_slot() -> None:
+    """Give this job's executor slot to the next job (nothing if none was given)."""
+    release = JOB_SLOT.get()
+    if release is not None:
+        release()

@@ -31,7 +31,6 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +38,22 @@ from vodflow import metrics
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
 from vodflow.core import faults, kinds
-from vodflow.core.blobkeys import url_for
 from vodflow.core.claims import Claim
 from vodflow.core.faults import FaultBook
 from vodflow.core.flows import FlowService
+from vodflow.core.jobs import free_slot
 from vodflow.core.kinds import Outcome
-from vodflow.core.leases import HEARTBEAT_S, MAX_ATTEMPTS
+from vodflow.core.leases import HEARTBEAT_S, MAX_ATTEMPTS, stop
 from vodflow.core.library import LibraryService
 from vodflow.core.placement import OutputPlacement
-from vodflow.core.subtitle_files import Carried, subtitle_item
+from vodflow.core.subtask_context import SubtaskContext
 from vodflow.core.templates import TemplateService
 from vodflow.media.errors import INTERNAL_ERROR, SOURCE_FILE_ERROR, MediaError
-from vodflow.media.probe import MediaProbe, stored_probe
+from vodflow.media.probe import stored_probe
 from vodflow.media.strays import kill_strays
 from vodflow.owners import OWNER
 from vodflow.status import TASK_LIVE, SubtaskStatus, TaskStatus
 from vodflow.store import media as media_q
-from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as q
 from vodflow.store.db import Database, is_transient
 from vodflow.timeutil import now
@@ -65,9 +63,12 @@ log = logging.getLogger("vodflow.subtasks")
 # Recording a result: retries after a transient database error, doubling.
 FINISH_FIRST_RETRY_S = 0.2
 FINISH_MAX_RETRY_S = 5.0
-DEFINITION_NOT_EXIST = "InvalidInput.DefinitionNotExist"
+# Up to this many plain files are moved or removed on the event loop, not in a thread.
+FEW_FILES = 8
 
-_running = 0  # subtask jobs running in this process (sizes FFmpeg threads)
+_CORES = os.cpu_count() or 1  # (os.cpu_count reads /sys: once)
+_running = 0  # subtask jobs running in this process
+_ending = 0  # of which: media work over, recording their end (not sizing FFmpeg threads)
 
 
 def ffmpeg_threads() -> int:
@@ -77,8 +78,7 @@ def ffmpeg_threads() -> int:
     (FFmpeg cannot change its thread count), a brief, mild oversubscription that is
     cheaper than reserving cores for jobs that may never come.
     """
-    cores = os.cpu_count() or 1
-    return max(1, cores // max(1, _running))
+    return max(1, _CORES // max(1, _running - _ending))
 
 
 class SubtaskRunner(OutputPlacement):
@@ -107,7 +107,7 @@ class SubtaskRunner(OutputPlacement):
         return self.settings.resolved_public_url
 
     async def run(self, job_id: str) -> None:
-        global _running
+        global _running, _ending
         claim = await self.claim(int(job_id))
         if claim is None:
             return
@@ -124,12 +124,14 @@ class SubtaskRunner(OutputPlacement):
         finally:
             try:
                 if not claim.unsettled:
-                    if cancelled:  # no more awaiting once cancelled
+                    # No more awaiting once cancelled; a few files: cheaper than a thread.
+                    if cancelled or _few_files(claim.work):
                         shutil.rmtree(claim.work, ignore_errors=True)
                     else:  # thousands of unlink calls: not on the event loop
                         await asyncio.to_thread(shutil.rmtree, claim.work, True)
             finally:
                 _running -= 1  # after the clean-up: a job is over when nothing is left
+                _ending -= claim.ending
 
     # --- 1. claim ---------------------------------------------------------------
 
@@ -166,9 +168,12 @@ class SubtaskRunner(OutputPlacement):
                 await q.set_output(conn, r["id"], {"_work": str(work)})
             if task["status"] == TaskStatus.WAITING:
                 await q.set_task_status(
-                    conn, task["task_id"], [TaskStatus.WAITING], status=TaskStatus.PROCESSING
+                    conn,
+                    task["task_id"],
+                    [TaskStatus.WAITING],
+                    status=TaskStatus.PROCESSING,
+                    begin_time=t,
                 )
-                await q.update_task(conn, task["task_id"], begin_time=t)
             for _ in first:
                 await self.flows.emit_state(conn, task["task_id"], final=False, task=task)
         return Claim(task, rows, work, stale, first, lease_until=until)
@@ -213,18 +218,18 @@ class SubtaskRunner(OutputPlacement):
                 renewed = await self._beat(claim, progress[0])
                 if renewed is False:
                     log.info("subtasks %s lost their lease (aborted?): stopping", claim.ids)
-                    await _stop(job)
+                    await stop(job)
                     return
                 if renewed is None and now() >= claim.lease_until - HEARTBEAT_S:
                     # The lease could not be renewed and is about to expire: another
                     # runner may take the subtask then, so this FFmpeg stops first.
                     log.warning("subtasks %s: lease not renewed in time, stopping", claim.ids)
-                    await _stop(job)
+                    await stop(job)
                     return
         except BaseException:
             # Shutdown (or a bug): asyncio.wait does not cancel the op; FFmpeg must
             # not outlive us, nor write into a work directory that is being removed.
-            await _stop(job)
+            await stop(job)
             raise
         try:
             job.result()
@@ -281,7 +286,9 @@ class SubtaskRunner(OutputPlacement):
         if rows:
             # The source's probe stored at ingest: what probing it again would say.
             known = stored_probe(media.get("probe"), str(media["path"]))
-            ctx = _Context(self, claim, media, duration, on_progress, rows, known)
+            ctx = SubtaskContext(
+                self, claim, media, duration, on_progress, rows, ffmpeg_threads, known
+            )
             await kinds.kind(rows[0]["type"]).run(ctx, outcomes)
         if plan is not None:
             await plan.slowed(time.monotonic() - started)
@@ -291,18 +298,26 @@ class SubtaskRunner(OutputPlacement):
     async def finish(self, claim: Claim, outcomes: Sequence[Outcome]) -> None:
         if not await self._still_held(claim):
             return  # aborted meanwhile: nothing of this run is kept
+        _media_done(claim)
         moves = [m for o in outcomes if o.ok for m in o.moves]
         claim.unsettled = bool(moves)
-        placed = await asyncio.to_thread(self._move, moves, claim.journal)
+        # A few single files (a cover, a snapshot): renamed on the event loop, which
+        # costs less than a hop to a thread and back; folders and many files in a thread.
+        inline = len(moves) <= FEW_FILES and all(path.is_file() for path, _key in moves)
+        placed = (
+            self._move(moves, claim.journal)
+            if inline
+            else await asyncio.to_thread(self._move, moves, claim.journal)
+        )
         try:
             kept = await self._record_with_retries(claim, outcomes)
         except Exception:
-            await asyncio.to_thread(self._unmove, placed)
+            await _run(inline, self._unmove, placed)
             claim.unsettled = False
             raise
         # (A crash or a shutdown before this point leaves the work directory and
         # its journal to the next claim, which puts the replaced outputs back.)
-        await asyncio.to_thread(self._settle, placed, kept)
+        await _run(inline, self._settle, placed, kept)
         claim.unsettled = False
 
     async def _still_held(self, claim: Claim) -> bool:
@@ -405,90 +420,36 @@ class SubtaskRunner(OutputPlacement):
         return kept
 
 
-async def _stop(job: asyncio.Task[None]) -> None:
-    """Cancel a running op (which kills its FFmpeg) and wait until it is gone."""
-    job.cancel()
-    with contextlib.suppress(BaseException):
-        await job
+async def _run(inline: bool, fn: Callable[..., None], *args: Any) -> None:
+    """`fn(*args)` here when `inline`, else in a thread."""
+    if inline:
+        fn(*args)
+    else:
+        await asyncio.to_thread(fn, *args)
+
+
+def _few_files(work: Path) -> bool:
+    """Whether `work` holds only a few files (no folder): removed without a thread."""
+    try:
+        with os.scandir(work) as entries:
+            for i, entry in enumerate(entries):
+                if i >= FEW_FILES or entry.is_dir(follow_symlinks=False):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _media_done(claim: Claim) -> None:
+    """The run's media work is over: its executor slot goes to the next job (and it no
+    longer counts in `ffmpeg_threads`) while it records its end."""
+    global _ending
+    if not claim.ending:
+        claim.ending = True
+        _ending += 1
+        free_slot()
 
 
 def _work_of(row: Mapping[str, Any]) -> bool:
     out = row.get("output")
     return isinstance(out, dict) and bool(out.get("_work"))
-
-
-@dataclass
-class _Context:
-    """One run's inputs and the helpers every kind's run shares (kinds.RunContext)."""
-
-    runner: SubtaskRunner
-    claim: Claim
-    media: Mapping[str, Any]
-    duration: float
-    on_progress: Callable[[float], None]
-    # The claimed subtasks this run does (all but those a fault rule failed).
-    rows: list[dict[str, Any]]
-    # The source's probe, if stored (else each op probes the source itself).
-    source_probe: MediaProbe | None = None
-
-    @property
-    def meta(self) -> Mapping[str, Any]:
-        return self.media.get("meta") or {}
-
-    async def template(self, family: str, definition: int) -> dict[str, Any] | None:
-        app_id = int(self.claim.task["app_id"])
-        return await self.runner.templates.find(app_id, family, definition)
-
-    async def other_media(self, file_id: str) -> Mapping[str, Any] | None:
-        return await self.runner.library.get(int(self.claim.task["app_id"]), file_id)
-
-    def missing(self, o: Outcome, family: str, definition: int) -> None:
-        o.fail(DEFINITION_NOT_EXIST, f"the {family} template {definition} does not exist")
-
-    @property
-    def src(self) -> str:
-        return str(self.media["path"])
-
-    @property
-    def folder(self) -> str:
-        return str(self.media["folder"])
-
-    @property
-    def work(self) -> Path:
-        return self.claim.work
-
-    def key(self, path: Path) -> str:
-        return f"{self.folder}/{path.relative_to(self.work).as_posix()}"
-
-    def url(self, path: Path) -> str:
-        return url_for(self.runner.public_url, self.key(path))
-
-    def url_of(self, name: str) -> str:
-        return url_for(self.runner.public_url, f"{self.folder}/{name}")
-
-    def entry(self, name: str) -> tuple[Path, str]:
-        return self.work / name, f"{self.folder}/{name}"
-
-    @property
-    def cheap_media(self) -> bool:
-        return self.runner.settings.test_cheap_media
-
-    def opts(self) -> dict[str, Any]:
-        return {
-            "on_progress": self.on_progress,
-            "threads": ffmpeg_threads(),
-            "source_probe": self.source_probe,
-        }
-
-    async def subtitles(self, ids: Sequence[str]) -> list[Carried]:
-        async with self.runner.db.read() as conn:
-            found = await subtitles_q.of_media(conn, self.media["file_id"])
-        rows = {r["subtitle_id"]: r for r in found}
-        blobs = self.runner.blobs
-        return [Carried(rows[i], blobs.path(rows[i]["blob_key"])) for i in ids if i in rows]
-
-    def subtitle_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        return subtitle_item(row, self.runner.public_url)
-
-    def blob_path(self, key: str) -> Path:
-        return self.runner.blobs.path(key)

@@ -10,12 +10,15 @@ entry point runs under the in-process pool and under Celery workers.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from vodflow.core.jobs import JOB_SLOT
 
 log = logging.getLogger("vodflow.executor")
 
@@ -76,6 +79,9 @@ class LocalExecutor:
 
     Media work is FFmpeg subprocesses and probes in threads, so asyncio workers
     suffice; `concurrency` bounds how many run at once (higher priority first).
+    A job may give its slot back before it ends (core/jobs.py `free_slot`: its FFmpeg
+    is done, its end is being recorded): the worker then takes the next job while the
+    first one finishes in the background; `stop` cancels those too.
     """
 
     def __init__(self, run_job: RunJob, concurrency: int | None = None) -> None:
@@ -84,6 +90,7 @@ class LocalExecutor:
         self._queue: asyncio.PriorityQueue[_Item] = asyncio.PriorityQueue()
         self._counter = itertools.count()
         self._workers: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[None]] = set()
 
     async def submit(self, kind: str, job_id: str, priority: int = 0) -> None:
         await self._queue.put(_Item((-priority, next(self._counter)), kind, job_id))
@@ -95,20 +102,36 @@ class LocalExecutor:
         ]
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        for task in [*self._workers, *self._jobs]:
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._jobs, return_exceptions=True)
         self._workers = []
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             item = await self._queue.get()
-            try:
-                await self.run_job(item.kind, item.job_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The handler records failures on its rows; this is the last resort.
-                log.exception("job %s %s failed", item.kind, item.job_id)
-            finally:
-                self._queue.task_done()
+            slot: asyncio.Future[None] = loop.create_future()
+
+            def release(_job: object = None, slot: asyncio.Future[None] = slot) -> None:
+                if not slot.done():
+                    slot.set_result(None)
+
+            context = contextvars.copy_context()
+            context.run(JOB_SLOT.set, release)
+            job = asyncio.create_task(self._run(item), context=context)
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
+            job.add_done_callback(release)  # the slot is free when the job ends, at the latest
+            await slot  # (cancelled by `stop`, as `job` is)
+
+    async def _run(self, item: _Item) -> None:
+        try:
+            await self.run_job(item.kind, item.job_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The handler records failures on its rows; this is the last resort.
+            log.exception("job %s %s failed", item.kind, item.job_id)
+        finally:
+            self._queue.task_done()
