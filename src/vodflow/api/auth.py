@@ -26,9 +26,9 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from vodflow.core.credentials import Credential
 from vodflow.errors import VodError
@@ -51,8 +51,9 @@ def host_variants(host: str) -> list[str]:
     return [host, match["name"]] if match else [host]
 
 
-@dataclass(frozen=True)
-class SignedRequest:
+class SignedRequest(NamedTuple):
+    """What a signature covers (a named tuple: one is made per API request)."""
+
     method: str
     path: str
     query: str
@@ -68,9 +69,30 @@ def signing_key(secret_key: str, date: str, service: str = SERVICE) -> bytes:
     return _hmac(_hmac(_hmac(("TC3" + secret_key).encode(), date), service), "tc3_request")
 
 
+class _Signer:
+    """HMAC-SHA256 (RFC 2104) under one key, its two padded key blocks hashed once:
+    each signature then costs two hash copies, not a new HMAC object."""
+
+    __slots__ = ("inner", "outer")
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0")  # a derived key: 32 bytes, within SHA-256's block
+        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def hexdigest(self, msg: bytes) -> str:
+        inner = self.inner.copy()
+        inner.update(msg)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
 # The derived key changes once a day per credential: keep the few in use rather than
 # chaining three HMACs on every request.
-_cached_signing_key = functools.lru_cache(maxsize=1024)(signing_key)
+@functools.lru_cache(maxsize=1024)
+def _signer(secret_key: str, date: str, service: str) -> _Signer:
+    return _Signer(signing_key(secret_key, date, service))
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,30 +101,29 @@ def _utc_date(day: int) -> str:
     return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
+_UNSIGNED_PAYLOAD_HASH = hashlib.sha256(b"UNSIGNED-PAYLOAD").hexdigest()
+
+
 def string_to_sign(
-    req: SignedRequest, signed_headers: list[str], timestamp: str, date: str, service: str
+    req: SignedRequest, signed_headers: Sequence[str], timestamp: str, date: str, service: str
 ) -> str:
-    canonical_headers = "".join(f"{h}:{req.headers.get(h, '').strip()}\n" for h in signed_headers)
-    if req.headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD":
-        payload_hash = hashlib.sha256(b"UNSIGNED-PAYLOAD").hexdigest()
+    headers = req.headers
+    canonical_headers = "".join([f"{h}:{headers.get(h, '').strip()}\n" for h in signed_headers])
+    if headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD":
+        payload_hash = _UNSIGNED_PAYLOAD_HASH
     else:
         payload_hash = hashlib.sha256(req.body).hexdigest()
-    canonical = "\n".join(
-        [
-            req.method,
-            req.path,
-            req.query if req.method == "GET" else "",
-            canonical_headers,
-            ";".join(signed_headers),
-            payload_hash,
-        ]
+    method = req.method
+    query = req.query if method == "GET" else ""
+    canonical = (
+        f"{method}\n{req.path}\n{query}\n{canonical_headers}\n"
+        f"{';'.join(signed_headers)}\n{payload_hash}"
     )
-    scope = f"{date}/{service}/tc3_request"
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+    return f"{ALGORITHM}\n{timestamp}\n{date}/{service}/tc3_request\n{digest}"
 
 
-def sign(secret_key: str, req: SignedRequest, signed_headers: list[str], timestamp: str) -> str:
+def sign(secret_key: str, req: SignedRequest, signed_headers: Sequence[str], timestamp: str) -> str:
     """The signature a client with `secret_key` computes (used by tests and the CLI)."""
     date = datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%d")
     key = signing_key(secret_key, date)
@@ -110,17 +131,14 @@ def sign(secret_key: str, req: SignedRequest, signed_headers: list[str], timesta
     return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
 
 
-def signature_of(authorization: str) -> str | None:
-    """The Signature of a well-formed TC3 Authorization header."""
-    match = _AUTH_RE.match(authorization.strip())
-    return match["sig"] if match else None
-
-
 def _fail(code: str, message: str) -> VodError:
     return VodError(f"AuthFailure.{code}", message)
 
 
-def _parse(req: SignedRequest) -> tuple[re.Match[str], str, list[str]]:
+_SDK_SIGNED = ("content-type", "host")
+
+
+def _parse(req: SignedRequest) -> tuple[re.Match[str], str, Sequence[str]]:
     """The Authorization header's parts and the timestamp, or the error naming what is wrong."""
     header = req.headers.get("authorization", "").strip()
     if not header:
@@ -145,6 +163,8 @@ def _parse(req: SignedRequest) -> tuple[re.Match[str], str, list[str]]:
             "InvalidAuthorization",
             f"X-TC-Timestamp `{timestamp[:32]}` is not a Unix time in seconds.",
         )
+    if match["signed"] == "content-type;host":  # what every official SDK signs
+        return match, timestamp, _SDK_SIGNED
     signed = match["signed"].split(";")
     missing = [h for h in ("content-type", "host") if h not in signed]
     if missing:
@@ -167,6 +187,15 @@ async def verify(
     now: float,
 ) -> Credential:
     """Return the credential that signed `req`, or raise the AuthFailure it deserves."""
+    return (await verified(req, lookup, now))[0]
+
+
+async def verified(
+    req: SignedRequest,
+    lookup: Callable[[str], Awaitable[Credential | None]],
+    now: float,
+) -> tuple[Credential, str]:
+    """`verify`, with the request's Signature (what the replay memory keys on)."""
     match, timestamp, signed = _parse(req)
     cred = await lookup(match["sid"])
     if cred is None or cred.scope != "api":
@@ -189,16 +218,19 @@ async def verify(
             f"X-TC-Timestamp {timestamp}.",
         )
     service = match["service"]
-    key = _cached_signing_key(cred.secret_key, date, service)
+    signer = _signer(cred.secret_key, date, service)
+    signature = match["sig"]
+    # The Host as received first: the usual case needs no copy of the request.
+    msg = string_to_sign(req, signed, timestamp, date, service)
+    if hmac.compare_digest(signer.hexdigest(msg.encode()), signature):
+        return cred, signature
     received = req.headers.get("host", "")
     hosts = host_variants(received)
-    for host in hosts:
-        # The Host as received needs no copy of the request (the usual case).
-        variant = req if host == received else replace(req, headers={**req.headers, "host": host})
+    for host in hosts[1:]:
+        variant = req._replace(headers={**req.headers, "host": host})
         msg = string_to_sign(variant, signed, timestamp, date, service)
-        expected = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
-        if hmac.compare_digest(expected, match["sig"]):
-            return cred
+        if hmac.compare_digest(signer.hexdigest(msg.encode()), signature):
+            return cred, signature
     unsigned = req.headers.get("x-tc-content-sha256") == "UNSIGNED-PAYLOAD"
     payload = "UNSIGNED-PAYLOAD" if unsigned else f"a body of {len(req.body)} bytes"
     raise _fail(

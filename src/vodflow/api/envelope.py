@@ -43,8 +43,24 @@ class RawPayload(str):
 
 
 # Starlette's JSONResponse encoding (compact, UTF-8, no NaN), made once: json.dumps
-# with options builds a new encoder on every call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+# with options builds a new encoder on every call, and so does `JSONEncoder.encode`
+# below its Python layer; the standard library's C encoder is made here once instead
+# (the same bytes; no check for circular structures, which no answer is).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    None
+    if _C_MAKE_ENCODER is None  # not CPython: the encoder's own path
+    else _C_MAKE_ENCODER(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
+
+
+def _ENCODE(value: Any) -> str:
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def ok_body(payload: dict[str, Any] | RawPayload, request_id: str) -> bytes:

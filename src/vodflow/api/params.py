@@ -28,7 +28,22 @@ def _bad(message: str) -> VodError:
     return VodError("InvalidParameter", message)
 
 
+# `json.loads` with its defaults, without its checks for other encodings and whitespace.
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 def from_json(body: bytes) -> dict[str, Any]:
+    if body[:1] == b"{" and body[-1:] == b"}" and body[1:2] != b"\0":
+        # What the SDKs send: one UTF-8 object, nothing around it. Anything else, or
+        # any error, takes the general path below (which answers it as always).
+        try:
+            text = body.decode("utf-8", "surrogatepass")
+            data, end = _raw_decode(text)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text) and not _too_deep(data):
+                return data  # type: ignore[no-any-return]
     if not body.strip():
         return {}
     too_deep = False

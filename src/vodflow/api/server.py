@@ -61,9 +61,12 @@ async def receive_body(receive: Receive, declared: str, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise VodError("RequestSizeLimitExceeded", _TOO_BIG.format(limit))
-        chunks.append(chunk)
         if not message.get("more_body", False):
+            if not chunks:
+                return chunk  # the whole body in one message: the usual case
+            chunks.append(chunk)
             return b"".join(chunks)
+        chunks.append(chunk)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -82,7 +85,6 @@ class _Call:
 
 async def api_endpoint(request: Request) -> Response:
     """The API through Starlette's routing: GET, and the methods it refuses."""
-    limit = request.app.state.services.settings.max_body_bytes
     scope = request.scope
     content = await answer(
         request.app.state,
@@ -90,7 +92,7 @@ async def api_endpoint(request: Request) -> Response:
         scope["path"],
         scope["query_string"],
         _headers(scope),
-        lambda: read_body(request, limit),
+        lambda limit: read_body(request, limit),
     )
     if content is None:
         return Response(status_code=499)
@@ -103,8 +105,7 @@ async def api_asgi(state: State, scope: Scope, receive: Receive, send: Send) -> 
     more than a cheap action itself)."""
     headers = _headers(scope)
 
-    def body() -> Awaitable[bytes]:
-        limit: int = state.services.settings.max_body_bytes
+    def body(limit: int) -> Awaitable[bytes]:
         return receive_body(receive, headers.get("content-length", ""), limit)
 
     content = await answer(state, "POST", scope["path"], scope["query_string"], headers, body)
@@ -119,7 +120,10 @@ async def api_asgi(state: State, scope: Scope, receive: Receive, send: Send) -> 
 
 def _headers(scope: Scope) -> dict[str, str]:
     """The request's headers by lower-case name (the last of a repeated one), as text."""
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = {}
+    for name, value in scope["headers"]:  # a loop: cheaper than a comprehension's frame
+        headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+    return headers
 
 
 async def answer(
@@ -128,10 +132,10 @@ async def answer(
     path: str,
     query_string: bytes,
     headers: dict[str, str],
-    read: Callable[[], Awaitable[bytes]],
+    read: Callable[[int], Awaitable[bytes]],
 ) -> bytes | None:
     """The envelope of one API request (None: the client went away). `headers` have
-    lower-case names; `read` reads the body, bounded."""
+    lower-case names; `read(limit)` reads the body, refusing more than `limit` bytes."""
     request_id = ids.request_id()
     call = _Call(headers.get("x-tc-action", ""))
     started, code = time.monotonic(), "OK"
@@ -164,7 +168,7 @@ async def _handle(
     path: str,
     query_string: bytes,
     headers: dict[str, str],
-    read: Callable[[], Awaitable[bytes]],
+    read: Callable[[int], Awaitable[bytes]],
     request_id: str,
 ) -> dict[str, Any] | envelope.RawPayload:
     services: Services = state.services
@@ -178,16 +182,19 @@ async def _handle(
             "RequestSizeLimitExceeded",
             f"The query string is larger than the {MAX_QUERY_BYTES} bytes a GET request may carry.",
         )
-    body = await read()
+    body = await read(services.settings.max_body_bytes)
     query = query_string.decode("latin-1")
     signed = auth.SignedRequest(method=method, path=path, query=query, headers=headers, body=body)
     v1 = None
+    signature = None  # TC3's, remembered against replays (v1 carries a nonce instead)
     if auth_v1.applies(method, headers, query):
         # Signature v1: Action, Version and the rest travel as (signed) parameters.
         v1 = await auth_v1.verify(signed, services.credentials.lookup, time.time())
         credential, action_name, version = v1.credential, v1.action, v1.version
     else:
-        credential = await auth.verify(signed, services.credentials.lookup, time.time())
+        credential, signature = await auth.verified(
+            signed, services.credentials.lookup, time.time()
+        )
         action_name = headers.get("x-tc-action", "")
         version = headers.get("x-tc-version", "")
     call.action = action_name
@@ -212,8 +219,8 @@ async def _handle(
         return params.from_query(query) if is_text else params.from_json(body)
 
     def refuse_replay(req: WireModel) -> None:
-        # From the fields: a model without SessionId would take pydantic's slow miss path.
-        _refuse_replay(state, headers, action_name, req.__dict__.get("SessionId"))
+        if signature is not None:
+            _refuse_replay(state, services, signature, headers, action_name, req)
 
     return await dispatch(
         services, credential, action_name, raw, request_id, strict=not is_text, check=refuse_replay
@@ -283,19 +290,25 @@ async def resolve_app(
 
 
 def _refuse_replay(
-    state: State, headers: dict[str, str], action_name: str, session_id: str | None
+    state: State,
+    services: Services,
+    signature: str,
+    headers: dict[str, str],
+    action_name: str,
+    req: WireModel,
 ) -> None:
-    """Remember the request's signature; refuse a non-idempotent action signed by one
-    first seen longer than the grace ago (api/replay.py)."""
-    signature = auth.signature_of(headers.get("authorization", ""))
-    if signature is None:
-        return
-    cache: ReplayCache | None = getattr(state, "replay_cache", None)
-    if cache is None:
+    """Remember the request's TC3 signature; refuse a non-idempotent action signed by
+    one first seen longer than the grace ago (api/replay.py)."""
+    try:
+        cache: ReplayCache = state.replay_cache
+    except AttributeError:
         cache = state.replay_cache = ReplayCache()
     t = time.time()
     first = cache.first_seen(signature, int(headers.get("x-tc-timestamp", "0")), t)
-    if t - first > state.services.settings.replay_grace_s and guarded(action_name, session_id):
+    # SessionId from the fields: a model without it would take pydantic's slow miss path.
+    if t - first > services.settings.replay_grace_s and guarded(
+        action_name, req.__dict__.get("SessionId")
+    ):
         raise VodError(
             "AuthFailure.SignatureExpire",
             "This signed request was already received (a replay); sign a new request "
