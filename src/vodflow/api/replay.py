@@ -22,6 +22,7 @@ full, the oldest signatures are forgotten first.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Final
 
@@ -58,16 +59,22 @@ class ReplayCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self._seen: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        # Until when the first entry stays (nothing to forget before then).
+        self._front_expires = -math.inf
 
     def first_seen(self, signature: str, timestamp: int, now: float) -> float:
         """When `signature` was first seen (`now` if this is the first time)."""
-        self._forget(now)
+        if now > self._front_expires:
+            self._forget(now)
         known = self._seen.get(signature)
         if known is not None:
             return known[0]
         self._seen[signature] = (now, timestamp + MAX_SKEW_S + 1.0)
+        if len(self._seen) == 1:
+            self._front_expires = -math.inf  # a new first entry
         while len(self._seen) > self.max_entries:
             self._seen.popitem(last=False)
+            self._front_expires = -math.inf
         return now
 
     def _forget(self, now: float) -> None:
@@ -75,6 +82,7 @@ class ReplayCache:
         while self._seen:
             signature, (_, expires) = next(iter(self._seen.items()))
             if expires >= now:
+                self._front_expires = expires
                 return
             del self._seen[signature]
 

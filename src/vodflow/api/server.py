@@ -260,7 +260,8 @@ async def dispatch(
     if callable(raw):
         raw = raw()
     try:
-        req = act.model.model_validate(raw, strict=strict)
+        # model_validate's own work, without its Python frame.
+        req = act.model.__pydantic_validator__.validate_python(raw, strict=strict)
     except ValidationError as exc:
         raise envelope.from_validation(exc, act.model) from None
     if check is not None:

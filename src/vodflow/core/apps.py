@@ -43,7 +43,11 @@ class AppService:
     async def resolve(self, sub_app_id: int | None, *, allow_disabled: bool = False) -> int:
         """The application a request acts on; refuses unknown or disabled ones."""
         app_id = self.default_app_id if sub_app_id is None else sub_app_id
-        status = await self._cached_status(app_id)
+        hit = self._status.get(app_id)  # fresh: no coroutine (every API request is here)
+        if hit is not None and hit[0] > time.monotonic():
+            status = hit[1]
+        else:
+            status = await self._cached_status(app_id)
         if status is None or status == "Destroyed":
             raise VodError(
                 "InvalidParameterValue.SubAppId", f"The application `{app_id}` does not exist."
