@@ -62,6 +62,8 @@ def from_json(body: bytes) -> dict[str, Any]:
 
 def _too_deep(data: Any) -> bool:
     """Whether containers nest deeper than MAX_JSON_DEPTH (iterative: no recursion)."""
+    if isinstance(data, dict) and not any(isinstance(v, (dict, list)) for v in data.values()):
+        return False  # flat parameters (most requests): nothing nests
     level: list[Any] = [data]
     for _ in range(MAX_JSON_DEPTH):
         nxt: list[Any] = []

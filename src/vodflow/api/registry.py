@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vodflow.services import Services
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     services: Services
     request_id: str

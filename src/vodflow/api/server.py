@@ -267,9 +267,9 @@ async def dispatch(
     if check is not None:
         check(req)
 
-    app_id = await resolve_app(
-        services, credential, getattr(req, "SubAppId", None), act.allow_disabled_app
-    )
+    sub_app_id = getattr(req, "SubAppId", None)
+    app_id = await services.apps.resolve(sub_app_id, allow_disabled=act.allow_disabled_app)
+    _in_scope(credential, app_id)
     if services.faults.enabled and not act.extension:
         await faults.api_error(services.faults, app_id, action_name)
     ctx = Context(services=services, request_id=request_id, credential=credential, app_id=app_id)
@@ -282,12 +282,16 @@ async def resolve_app(
 ) -> int:
     """The application a call acts on, refused outside the credential's scope."""
     app_id = await services.apps.resolve(sub_app_id, allow_disabled=allow_disabled)
+    _in_scope(credential, app_id)
+    return app_id
+
+
+def _in_scope(credential: Credential, app_id: int) -> None:
     if credential.app_id is not None and credential.app_id != app_id:
         raise VodError(
             "UnauthorizedOperation",
             f"This temporary credential is limited to application {credential.app_id}.",
         )
-    return app_id
 
 
 def _refuse_replay(
