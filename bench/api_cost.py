@@ -4,19 +4,25 @@ Builds the real app on a temporary SQLite data dir (`build_services`, no backgro
 parts started: the request path alone) and calls it as uvicorn does, without HTTP:
 one ASGI `scope`, a `receive` that hands over the body, a `send` that keeps the
 answer. Every call is a TC3-signed `POST /` (signed as the SDKs sign; the signature
-is verified on every call, as always). Beside it, the bare Starlette endpoint of
-`bench/reads.py`, answering the same bytes, is called the same way. Batches of
-the two alternate; per request the script prints the median and the best batch's
-thread CPU time (`time.thread_time`).
+is verified on every call, as always; an idempotent action may repeat it). Beside
+it, the bare Starlette endpoint of `bench/reads.py`, answering the same bytes, is
+called the same way. Batches of the two alternate; per request the script prints
+the median and the best batch's thread CPU time (`time.thread_time`).
+
+In a tight loop every cache is warm, which a server never is: its socket work
+between two requests evicts them. `--cold MB` copies that much memory before each
+call (and times each call on its own); with `--cold 4` the figures come close to
+what `vodflow serve` spends inside the app under wrk (py-spy and per-stage timing,
+issue 16): about 2.5x the warm ones for vodflow, 1.7x for the bare endpoint.
 
 `--profile` runs vodflow's batches under cProfile instead and prints the top of the
 profile; `--src OTHER/src` measures another checkout's code (e.g. main's) with this
 script, and `--ab OTHER/src` alternates child runs of both checkouts (A is OTHER, B
 this one) and prints each run's figures.
 
-Run: `.venv/bin/python -m bench.api_cost [--action DescribeEventsState] [--batches 9]
-[--n 3000] [--profile] [--ab ../main/src --rounds 3]`. Bounded: well under a minute
-per run on the 2-core machine.
+Run: `.venv/bin/python -m bench.api_cost [--action DescribeEventsState] [--params '{}']
+[--batches 9] [--n 3000] [--cold 4] [--profile] [--ab ../main/src --rounds 3]`.
+Bounded: well under a minute per run on the 2-core machine.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--src", help="import vodflow from this src dir")
     p.add_argument("--ab", help="alternate child runs: this src dir (A) and ours (B)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--cold", type=int, default=0, help="MB of memory copied before each call")
     p.add_argument("--json", action="store_true", help="print one JSON line (child mode)")
     return p.parse_args()
 
@@ -69,8 +76,13 @@ def _scope(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     }
 
 
+_COLD = bytearray(0)
+
+
 async def _batch(app: Any, scope: dict[str, Any], body: bytes, n: int) -> tuple[float, bytes]:
-    """CPU seconds per call over `n` calls, and the last answer's body."""
+    """CPU seconds per call over `n` calls, and the last answer's body. With `--cold`,
+    the CPU caches are cleared before each call (as a server's socket work does), and
+    each call is timed on its own."""
     message = {"type": "http.request", "body": body, "more_body": False}
     out: list[bytes] = []
 
@@ -81,11 +93,23 @@ async def _batch(app: Any, scope: dict[str, Any], body: bytes, n: int) -> tuple[
         if m["type"] == "http.response.body":
             out.append(m.get("body", b""))
 
-    t0 = time.thread_time()
-    for _ in range(n):
-        out.clear()
-        await app(dict(scope), receive, send)
-    return (time.thread_time() - t0) / n, b"".join(out)
+    clock = time.thread_time
+    spent = 0.0
+    if _COLD:
+        for _ in range(n):
+            out.clear()
+            bytes(_COLD)
+            fresh = dict(scope)
+            t0 = clock()
+            await app(fresh, receive, send)
+            spent += clock() - t0
+    else:
+        t0 = clock()
+        for _ in range(n):
+            out.clear()
+            await app(dict(scope), receive, send)
+        spent = clock() - t0
+    return spent / n, b"".join(out)
 
 
 def _bare_app(answer: bytes) -> Any:
@@ -159,7 +183,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
 def _child(src: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench.api_cost", "--json", "--src", src]
     cmd += ["--action", args.action, "--params", args.params]
-    cmd += ["--n", str(args.n), "--batches", str(args.batches)]
+    cmd += ["--n", str(args.n), "--batches", str(args.batches), "--cold", str(args.cold)]
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -178,6 +202,7 @@ def main() -> None:
     sys.path.insert(0, str(root))
     if args.src:
         sys.path.insert(0, str(Path(args.src).resolve()))
+    _COLD.extend(bytes(args.cold << 20))
     result = asyncio.run(_measure(args))
     if args.json:
         print(json.dumps(result))
