@@ -44,6 +44,11 @@ def from_json(body: bytes) -> dict[str, Any]:
         else:
             if end == len(text) and not _too_deep(data):
                 return data  # type: ignore[no-any-return]
+    return _from_json_general(body)
+
+
+def _from_json_general(body: bytes) -> dict[str, Any]:
+    """Any body, as `json.loads` reads it (other encodings, whitespace, errors)."""
     if not body.strip():
         return {}
     too_deep = False
