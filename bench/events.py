@@ -39,7 +39,7 @@ from tests.signing import signed_headers
 from vodflow.app import build_services
 from vodflow.config import Settings
 from vodflow.core.events import event_content
-from vodflow.store.schema import events as events_table
+from vodflow.store import events as events_q
 
 N_DRAIN = 20_000
 APP_ID = 1250000000
@@ -368,13 +368,12 @@ def _fill(data_dir: Path, n: int) -> None:
                         "body": body,
                         "mode": "PULL",
                         "create_time": t,
-                        "visible_at": t,
                         "attempts": 0,
                     }
                     for _ in range(min(50_000, n - lo))
                 ]
                 async with services.db.tx() as conn:
-                    await conn.execute(events_table.insert(), rows)
+                    await events_q.add_pulls(conn, rows)
         finally:
             await services.db.close()
 

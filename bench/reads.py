@@ -44,7 +44,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert
 from tests.events_support import seed_task
 from tests.mediagen import make_video
 from tests.servers import SECRET_ID, SECRET_KEY, ServerProcess, free_port
@@ -54,7 +53,7 @@ from vodflow.api.auth import SignedRequest, sign
 from vodflow.app import build_services
 from vodflow.config import Settings
 from vodflow.core.events import event_content
-from vodflow.store.schema import events as events_table
+from vodflow.store import events as events_q
 
 APP_ID = 1250000000
 SERVER_ENV = {"VODFLOW_RATE_LIMIT": "0", "VODFLOW_PULL_WAIT_S": "0.2"}
@@ -225,13 +224,12 @@ def _queue_events(data_dir: Path, n: int) -> None:
                         ),
                         "mode": "PULL",
                         "create_time": t,
-                        "visible_at": t,
                         "attempts": 0,
                     }
                     for i in range(done, min(n, done + 20_000))
                 ]
                 async with services.db.tx() as conn:
-                    await conn.execute(insert(events_table), rows)
+                    await events_q.add_pulls(conn, rows)
                 done += len(rows)
         finally:
             await services.db.close()

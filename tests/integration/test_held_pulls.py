@@ -122,8 +122,8 @@ async def test_pulls_arriving_together_at_an_empty_queue_look_once(tmp_path: Pat
         tasks = [asyncio.create_task(q.pull(APP)) for _ in range(HELD)]
         try:
             await _held(s, tasks)
-            claims = [x for x in statements if x.lstrip().startswith("UPDATE events")]
-            looks = [x for x in statements if x.lstrip().startswith("SELECT 1 FROM events")]
+            claims = [x for x in statements if x.lstrip().startswith("UPDATE pull_leases")]
+            looks = [x for x in statements if x.lstrip().startswith("SELECT 1 FROM pull_leases")]
             assert claims == [] and 1 <= len(looks) < 10
             await emit_many(s, 1)  # a commit: the woken pull claims at once
             await _settled(tasks, 1)

@@ -202,8 +202,8 @@ async def _emit_and_confirm_two(services: Services) -> None:
     await emit_many(services, 7)
     async with services.db.tx() as conn:  # some events confirmed: not all count
         await conn.execute(
-            events_q.events.update()
-            .where(events_q.E.id <= 2)
+            events_q.pull_leases.update()
+            .where(events_q.L.event_id <= 2)
             .values(confirmed_at=T, visible_at=None)
         )
 

@@ -83,7 +83,7 @@ def test_concurrent_pullers_on_two_replicas_never_share_an_event(make_cluster) -
     print(f"events per puller: {[len(g) for g in got]}; per replica: {per_replica}")
     assert all(per_replica), per_replica
     # Drained: nothing left to pull or confirm, as the database and the gauge say.
-    [(left,)] = cluster.sql("SELECT count(*) FROM events WHERE confirmed_at IS NULL")
+    [(left,)] = cluster.sql("SELECT count(*) FROM pull_leases WHERE confirmed_at IS NULL")
     assert left == 0
     wait_metric(cluster, "vodflow_pull_backlog", 0)
 

@@ -48,36 +48,42 @@ async def _plan(conn: asyncpg.Connection, *, generic: bool) -> str:
 async def test_claim_walks_the_index_in_order_with_or_without_statistics(
     pg_url: str, tmp_path: Path
 ) -> None:
-    """The claim's ORDER BY (visible_at, id) is the order of ix_events_pull, so the plan
-    reads the first entries of the index and sorts nothing, before any ANALYZE (where
-    the old two-column index sorted every live row) and after it."""
+    """The claim's ORDER BY (visible_at, event_id) is the order of ix_pull_leases_live,
+    so the plan reads the first entries of the index and sorts nothing, before any
+    ANALYZE (where the old two-column index sorted every live row) and after it."""
     async with pg_services(tmp_path, pg_url):
         conn = await _connect(pg_url)
         try:
-            await conn.execute("ALTER TABLE events SET (autovacuum_enabled = false)")
+            for table in ("events", "pull_leases"):
+                await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
             # 5,000 live events of one application, all visible at the same instant
             # (ties on visible_at: the order then rests on id alone), bodies of 1.4 KB.
             await conn.execute(
-                "INSERT INTO events (app_id, event_type, body, mode, create_time, visible_at, "
-                "attempts) SELECT $1, 'ProcedureStateChanged', repeat('x', 1400), 'PULL', "
-                "$2, $2, 0 FROM generate_series(1, 5000)",
+                "INSERT INTO events (app_id, event_type, body, mode, create_time, attempts) "
+                "SELECT $1, 'ProcedureStateChanged', repeat('x', 1400), 'PULL', $2, 0 "
+                "FROM generate_series(1, 5000)",
                 APP,
                 time.time() - 10,
             )
+            await conn.execute(
+                "INSERT INTO pull_leases (event_id, app_id, visible_at) "
+                "SELECT id, app_id, create_time FROM events"
+            )
             stats = await conn.fetchrow(
                 "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
-                "WHERE relname = 'events'"
+                "WHERE relname = 'pull_leases'"
             )
             assert stats is not None and tuple(stats) == (None, None)
             for analyzed in (False, True):
                 if analyzed:
-                    await conn.execute("ANALYZE events")
+                    await conn.execute("ANALYZE events; ANALYZE pull_leases")
                 for generic in (False, True):
                     plan = await _plan(conn, generic=generic)
-                    assert "Index Scan using ix_events_pull" in plan, plan
+                    assert "Index Scan using ix_pull_leases_live" in plan, plan
                     assert "Sort" not in plan, plan
-            columns = await conn.fetchval("SELECT pg_get_indexdef('ix_events_pull'::regclass)")
-            assert "(app_id, visible_at, id)" in columns, columns
+            index = "SELECT pg_get_indexdef('ix_pull_leases_live'::regclass)"
+            columns = await conn.fetchval(index)
+            assert "(app_id, visible_at, event_id)" in columns, columns
         finally:
             await conn.close()
 

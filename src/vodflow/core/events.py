@@ -55,11 +55,12 @@ async def emit(
         body=body,
         mode=mode,
         create_time=t,
-        visible_at=t if mode == "PULL" else None,
         delivery_status=DeliveryStatus.PENDING if mode == "PUSH" else None,
         next_attempt_at=t if mode == "PUSH" else None,
         attempts=0,
     )
+    if mode == "PULL":
+        await q.add_lease(conn, event_id, app["id"], t)
     conn.info.setdefault(q.PENDING_KEY, set()).add(app["id"])
     return event_id
 

@@ -4,7 +4,9 @@ Claims are single statements so they are race-free: on SQLite the write statemen
 takes the database write lock before it reads, on PostgreSQL the inner SELECT
 skips rows another transaction holds (FOR UPDATE SKIP LOCKED). Both claims walk a
 partial index of live rows in (visible_at | next_attempt_at) order, so their cost
-does not grow with the number of events queued, in flight or done. The PULL
+does not grow with the number of events queued, in flight or done. A PULL event's
+lease state is a narrow row of `pull_leases` (migration 0011): claims and
+confirmations rewrite those, never the wide event row with its body. The PULL
 queue's hot statements are `SqliteQueue` below (inline sqlite3) and
 `store/pg_queue.py` (asyncpg itself): one text per store.
 """
@@ -16,15 +18,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import DeliveryStatus
 from vodflow.store.db import Reader, Writer
 from vodflow.store.inline import prepared
-from vodflow.store.schema import apps, delivery_attempts, events
+from vodflow.store.schema import apps, delivery_attempts, events, pull_leases
 
 E = events.c
+L = pull_leases.c
 # conn.info key: the application ids that got events in this transaction (the
 # commit hook wakes their waiters; notify/wakeup.py).
 PENDING_KEY = "vodflow.pending_events"
@@ -33,11 +36,30 @@ PENDING_KEY = "vodflow.pending_events"
 # Built once: every flow state change writes an event, and constructing the
 # statement anew (plus its cache key) cost more CPU than executing it.
 _ADD = insert(events).returning(E.id)
+_ADD_LEASE = insert(pull_leases)
 
 
 async def add(conn: Writer, **values: Any) -> int:
     result = await conn.execute(_ADD, values)
     return int(result.scalar_one())
+
+
+async def add_lease(conn: Writer, event_id: int, app_id: int, visible_at: float) -> None:
+    """Queue a PULL event: its lease row, visible from `visible_at`."""
+    values = {"event_id": event_id, "app_id": app_id, "visible_at": visible_at, "attempts": 0}
+    await conn.execute(_ADD_LEASE, values)
+
+
+async def add_pulls(conn: Writer, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many PULL events at once (bulk loads: benches, tests): the event rows,
+    then their leases, each visible from its create_time."""
+    before = (await conn.execute(select(func.max(E.id)))).scalar() or 0
+    await conn.execute(insert(events), list(rows))
+    picked = select(E.id, E.app_id, E.create_time, literal(0)).where(
+        E.id > before, E.mode == "PULL"
+    )
+    columns = ["event_id", "app_id", "visible_at", "attempts"]
+    await conn.execute(insert(pull_leases).from_select(columns, picked))
 
 
 def _for_update(stmt: Any, dialect: str) -> Any:
@@ -49,8 +71,8 @@ def _for_update(stmt: Any, dialect: str) -> Any:
 
 async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
     stmt = (
-        select(E.id)
-        .where(E.app_id == app_id, E.confirmed_at.is_(None), E.visible_at <= now)
+        select(L.event_id)
+        .where(L.app_id == app_id, L.confirmed_at.is_(None), L.visible_at <= now)
         .limit(1)
     )
     return (await conn.execute(stmt)).first() is not None
@@ -59,8 +81,8 @@ async def any_visible(conn: AsyncConnection, app_id: int, now: float) -> bool:
 async def end_leases(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: float) -> None:
     """End the leases of pulled events now: their handles expire (fault injection)."""
     stmt = (
-        update(events)
-        .where(E.app_id == app_id, E.id.in_(list(ids)), E.confirmed_at.is_(None))
+        update(pull_leases)
+        .where(L.app_id == app_id, L.event_id.in_(list(ids)), L.confirmed_at.is_(None))
         .values(visible_at=at)
     )
     await conn.execute(stmt)
@@ -69,11 +91,11 @@ async def end_leases(conn: AsyncConnection, app_id: int, ids: Sequence[int], at:
 # DescribeEventsState: built once, read inline on SQLite (store/inline.py). Counting
 # walks the partial index of live rows: `upto` bounds that walk (the answer is then
 # at most `upto`), so that a count run on the event loop's thread stays short.
-_TO_PULL = (E.app_id == bindparam("app_id"), E.confirmed_at.is_(None), E.visible_at.is_not(None))
-_COUNT_TO_PULL = prepared(select(func.count()).select_from(events).where(*_TO_PULL))
+_TO_PULL = (L.app_id == bindparam("app_id"), L.confirmed_at.is_(None), L.visible_at.is_not(None))
+_COUNT_TO_PULL = prepared(select(func.count()).select_from(pull_leases).where(*_TO_PULL))
 _COUNT_TO_PULL_UPTO = prepared(
     select(func.count()).select_from(
-        select(E.id).where(*_TO_PULL).limit(bindparam("upto")).subquery()
+        select(L.event_id).where(*_TO_PULL).limit(bindparam("upto")).subquery()
     )
 )
 
@@ -178,24 +200,44 @@ def _filters(
     if status == "PENDING":
         cond.append(
             ((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.PENDING))
-            | ((E.mode == "PULL") & E.confirmed_at.is_(None))
+            | ((E.mode == "PULL") & L.confirmed_at.is_(None))
         )
     elif status == "DELIVERED":
         cond.append(
             ((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.DELIVERED))
-            | ((E.mode == "PULL") & E.confirmed_at.is_not(None))
+            | ((E.mode == "PULL") & L.confirmed_at.is_not(None))
         )
     elif status == "FAILED":
         cond.append((E.mode == "PUSH") & (E.delivery_status == DeliveryStatus.FAILED))
     return cond
 
 
+# Each event with its lease state (PULL; NULLs for PUSH): `attempts` is the PULL
+# event's pull count, the PUSH event's delivery attempts.
+_WITH_LEASES = events.outerjoin(pull_leases, L.event_id == E.id)
+_LISTED = (
+    *(c for c in events.c if c.name != "attempts"),
+    L.visible_at,
+    L.handle,
+    L.confirmed_at,
+    func.coalesce(L.attempts, E.attempts).label("attempts"),
+)
+
+
 async def listing(
     conn: AsyncConnection, app_id: int, *, offset: int, limit: int, **filters: Any
 ) -> tuple[list[dict[str, Any]], int]:
     cond = and_(*_filters(app_id, **filters))
-    total = (await conn.execute(select(func.count()).select_from(events).where(cond))).scalar_one()
-    stmt = select(events).where(cond).order_by(E.id.desc()).offset(offset).limit(limit)
+    counted = select(func.count()).select_from(_WITH_LEASES).where(cond)
+    total = (await conn.execute(counted)).scalar_one()
+    stmt = (
+        select(*_LISTED)
+        .select_from(_WITH_LEASES)
+        .where(cond)
+        .order_by(E.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()], int(total)
 
 
@@ -230,7 +272,9 @@ async def redeliver(conn: AsyncConnection, app_id: int, ids: Sequence[int], at: 
         )
     )
     await conn.execute(
-        base.where(E.mode == "PULL").values(confirmed_at=None, visible_at=at, handle=None)
+        update(pull_leases)
+        .where(L.app_id == app_id, L.event_id.in_(list(ids)))
+        .values(confirmed_at=None, visible_at=at, handle=None)
     )
 
 
@@ -249,6 +293,7 @@ async def purge_before(conn: AsyncConnection, app_id: int, cutoff: float, batch:
     if not ids:
         return 0
     await conn.execute(delete(delivery_attempts).where(delivery_attempts.c.event_id.in_(ids)))
+    await conn.execute(delete(pull_leases).where(L.event_id.in_(ids)))
     await conn.execute(delete(events).where(E.id.in_(ids)))
     return len(ids)
 
@@ -363,19 +408,30 @@ class SqliteQueue(InlineSqlite):
     def claim(
         self, app_id: int, now: float, until: float, token: str, limit: int
     ) -> list[tuple[int, str, str]]:
-        rows = self.conn.execute(
-            "UPDATE events SET visible_at = ?, handle = ?, attempts = attempts + 1 "
-            "WHERE id IN (SELECT id FROM events WHERE app_id = ? AND confirmed_at IS NULL "
-            "AND visible_at <= ? ORDER BY visible_at, id LIMIT ?) "
-            "RETURNING id, event_type, body",
+        """Lease up to `limit` visible events: (id, event_type, body), by id.
+
+        Two statements, not one transaction: the lease is the claim; the bodies are
+        then read from rows no one writes. An event purged in between (retention)
+        is simply not returned.
+        """
+        ids = self.conn.execute(
+            "UPDATE pull_leases SET visible_at = ?, handle = ?, attempts = attempts + 1 "
+            "WHERE event_id IN (SELECT event_id FROM pull_leases WHERE app_id = ? "
+            "AND confirmed_at IS NULL AND visible_at <= ? ORDER BY visible_at, event_id "
+            "LIMIT ?) RETURNING event_id",
             (until, token, app_id, now, limit),
         ).fetchall()
-        rows.sort()
-        return rows
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self.conn.execute(
+            f"SELECT id, event_type, body FROM events WHERE id IN ({marks}) ORDER BY id",
+            [r[0] for r in ids],
+        ).fetchall()
 
     def any_visible(self, app_id: int, now: float) -> bool:
         row = self.conn.execute(
-            "SELECT 1 FROM events WHERE app_id = ? AND confirmed_at IS NULL "
+            "SELECT 1 FROM pull_leases WHERE app_id = ? AND confirmed_at IS NULL "
             "AND visible_at <= ? LIMIT 1",
             (app_id, now),
         ).fetchone()
@@ -386,8 +442,8 @@ class SqliteQueue(InlineSqlite):
     ) -> dict[int, tuple[str | None, float | None, float | None]]:
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            f"SELECT id, handle, visible_at, confirmed_at FROM events "
-            f"WHERE app_id = ? AND mode = 'PULL' AND id IN ({marks})",
+            f"SELECT event_id, handle, visible_at, confirmed_at FROM pull_leases "
+            f"WHERE app_id = ? AND event_id IN ({marks})",
             (app_id, *ids),
         ).fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
@@ -395,17 +451,17 @@ class SqliteQueue(InlineSqlite):
     def end_leases(self, app_id: int, ids: Sequence[int], at: float) -> None:
         marks = ",".join("?" * len(ids))
         self.conn.execute(
-            f"UPDATE events SET visible_at = ? WHERE app_id = ? AND confirmed_at IS NULL "
-            f"AND id IN ({marks})",
+            f"UPDATE pull_leases SET visible_at = ? WHERE app_id = ? AND confirmed_at IS NULL "
+            f"AND event_id IN ({marks})",
             (at, app_id, *ids),
         )
 
     def confirm(self, app_id: int, token: str, ids: Sequence[int], at: float) -> list[int]:
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            f"UPDATE events SET confirmed_at = ?, visible_at = NULL "
+            f"UPDATE pull_leases SET confirmed_at = ?, visible_at = NULL "
             f"WHERE app_id = ? AND handle = ? AND confirmed_at IS NULL AND visible_at > ? "
-            f"AND id IN ({marks}) RETURNING id",
+            f"AND event_id IN ({marks}) RETURNING event_id",
             (at, app_id, token, at, *ids),
         ).fetchall()
         return [r[0] for r in rows]

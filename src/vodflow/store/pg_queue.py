@@ -9,8 +9,8 @@ behind, so a connection needs no reset between statements). These are the only
 PostgreSQL texts of these statements: SQLite has its own in `events.SqliteQueue`,
 and `bench/pg_drain.py` imports these to measure raw asyncpg running exactly them.
 
-The claim walks `ix_events_pull` (app_id, visible_at, id) in order, which is the
-ORDER BY, so its plan needs no statistics (migration 0009).
+The claim walks `ix_pull_leases_live` (app_id, visible_at, event_id) in order, which
+is the ORDER BY, so its plan needs no statistics (migrations 0009, 0011).
 """
 
 from __future__ import annotations
@@ -21,23 +21,25 @@ from typing import Any
 
 import asyncpg
 
-# $1 until, $2 token, $3 app_id, $4 now, $5 limit -> (id, event_type, body)
+# $1 until, $2 token, $3 app_id, $4 now, $5 limit -> (id, event_type, body). The lease
+# is the narrow pull_leases row; the event row (with its body) is only read.
 CLAIM = (
-    "UPDATE events SET visible_at = $1, handle = $2, attempts = attempts + 1 "
-    "WHERE id IN (SELECT id FROM events WHERE app_id = $3 AND confirmed_at IS NULL "
-    "AND visible_at <= $4 ORDER BY visible_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, event_type, body"
+    "WITH leased AS (UPDATE pull_leases SET visible_at = $1, handle = $2, "
+    "attempts = attempts + 1 WHERE event_id IN (SELECT event_id FROM pull_leases "
+    "WHERE app_id = $3 AND confirmed_at IS NULL AND visible_at <= $4 "
+    "ORDER BY visible_at, event_id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING event_id) "
+    "SELECT e.id, e.event_type, e.body FROM leased JOIN events e ON e.id = leased.event_id"
 )
 # $1 at, $2 app_id, $3 token, $4 ids -> id of each event confirmed now
 CONFIRM = (
-    "UPDATE events SET confirmed_at = $1, visible_at = NULL "
+    "UPDATE pull_leases SET confirmed_at = $1, visible_at = NULL "
     "WHERE app_id = $2 AND handle = $3 AND confirmed_at IS NULL AND visible_at > $1 "
-    "AND id = ANY($4::bigint[]) RETURNING id"
+    "AND event_id = ANY($4::bigint[]) RETURNING event_id"
 )
 # $1 app_id, $2 ids -> (id, handle, visible_at, confirmed_at)
 LEASE_STATES = (
-    "SELECT id, handle, visible_at, confirmed_at FROM events "
-    "WHERE app_id = $1 AND mode = 'PULL' AND id = ANY($2::bigint[])"
+    "SELECT event_id, handle, visible_at, confirmed_at FROM pull_leases "
+    "WHERE app_id = $1 AND event_id = ANY($2::bigint[])"
 )
 
 # A connection that died (PostgreSQL restarted, a backend terminated) fails one

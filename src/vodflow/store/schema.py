@@ -272,30 +272,16 @@ events = Table(
     Column("body", Text, nullable=False),
     Column("mode", String(8), nullable=False),
     Column("create_time", Float, nullable=False),
-    # PULL: when the event may next be pulled (a lease pushes it into the future),
-    # the random part of its current EventHandle, and when it was confirmed.
-    Column("visible_at", Float, nullable=True),
-    Column("handle", String(64), nullable=True),
-    Column("confirmed_at", Float, nullable=True),
+    # PULL: the lease state lives in `pull_leases` (one narrow row per event).
     # PUSH: PENDING -> DELIVERED | FAILED; next_attempt_at doubles as the relay's
     # claim (pushed past the attempt's timeout while it is in flight).
     Column("delivery_status", String(16), nullable=True),
-    # PUSH: attempts made; PULL: times pulled.
+    # PUSH: attempts made (PULL: times pulled is pull_leases.attempts).
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Float, nullable=True),
     Column("delivered_at", Float, nullable=True),
-    # Partial indexes: only live rows are indexed, so a claim reads the first few
-    # entries whatever the number of events confirmed, delivered or in flight.
-    # The PULL claim's ORDER BY is (visible_at, id): with id in the index its order
-    # is the claim's, so the plan does not hang on statistics (migration 0009).
-    Index(
-        "ix_events_pull",
-        "app_id",
-        "visible_at",
-        "id",
-        sqlite_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
-        postgresql_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
-    ),
+    # A partial index: only live rows are indexed, so a claim reads the first few
+    # entries whatever the number of events delivered or in flight.
     Index(
         "ix_events_push",
         "next_attempt_at",
@@ -303,6 +289,40 @@ events = Table(
         postgresql_where=text("delivery_status = 'PENDING'"),
     ),
     Index("ix_events_app_time", "app_id", "create_time"),
+)
+
+# The PULL queue's lease state, one narrow row per PULL event (migration 0011): a
+# claim and a confirmation rewrite these ~50-byte rows, not the ~1.5 KB event rows
+# (on SQLite, 16 tiny rows share a page where 16 events span eight).
+pull_leases = Table(
+    "pull_leases",
+    metadata,
+    Column(
+        "event_id",
+        EventId,
+        ForeignKey("events.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("app_id", BigInteger, nullable=False),
+    # When the event may next be pulled (a lease pushes it into the future; NULL once
+    # confirmed), the random part of its current EventHandle, when it was confirmed.
+    Column("visible_at", Float, nullable=True),
+    Column("handle", String(64), nullable=True),
+    Column("confirmed_at", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    # Live rows only, so a claim reads the first few entries whatever the number of
+    # events confirmed or leased. The claim's ORDER BY is (visible_at, event_id): with
+    # event_id in the index its order is the claim's, so the plan does not hang on
+    # statistics (migration 0009 for the same index when it was on `events`).
+    Index(
+        "ix_pull_leases_live",
+        "app_id",
+        "visible_at",
+        "event_id",
+        sqlite_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
+        postgresql_where=text("confirmed_at IS NULL AND visible_at IS NOT NULL"),
+    ),
 )
 
 delivery_attempts = Table(

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.status import SUBTASK_LIVE, DeliveryStatus
-from vodflow.store.schema import events, subtasks
+from vodflow.store.schema import events, pull_leases, subtasks
 
 
 async def subtasks_live(conn: AsyncConnection) -> dict[str, int]:
@@ -22,9 +22,8 @@ async def subtasks_live(conn: AsyncConnection) -> dict[str, int]:
 
 async def pull_backlog(conn: AsyncConnection) -> int:
     """PULL events not yet confirmed (visible or leased to a puller)."""
-    stmt = select(func.count()).where(
-        events.c.confirmed_at.is_(None), events.c.visible_at.is_not(None)
-    )
+    leases = pull_leases.c
+    stmt = select(func.count()).where(leases.confirmed_at.is_(None), leases.visible_at.is_not(None))
     return int((await conn.execute(stmt)).scalar_one())
 
 
