@@ -47,7 +47,9 @@ class PulledEvent(NamedTuple):
     event_id: int
     handle: str
     event_type: str
-    body: str  # EventContent JSON without EventHandle
+    # EventContent JSON without EventHandle, UTF-8: spliced into PullEvents' answer
+    # as it is stored, never decoded.
+    body: bytes
 
 
 States = dict[int, tuple[str | None, float | None, float | None]]
@@ -109,7 +111,7 @@ class PullQueue:
         with this handle is refused as expired and the event comes back."""
         expire: list[int] = []
         for e in pulled:
-            aim = faults.event_target(e.event_id, e.event_type, e.body, None)
+            aim = faults.event_target(e.event_id, e.event_type, e.body.decode(), None)
             rule = await self.faults.fire(app_id, fault_kinds.PULL_KINDS, aim)
             if rule is not None and rule.kind == fault_kinds.PULL_DUPLICATE:
                 self._again.setdefault(app_id, []).append(e)

@@ -407,12 +407,13 @@ class SqliteQueue(InlineSqlite):
 
     def claim(
         self, app_id: int, now: float, until: float, token: str, limit: int
-    ) -> list[tuple[int, str, str]]:
-        """Lease up to `limit` visible events: (id, event_type, body), by id.
+    ) -> list[tuple[int, str, bytes]]:
+        """Lease up to `limit` visible events: (id, event_type, body as UTF-8), by id.
 
         Two statements, not one transaction: the lease is the claim; the bodies are
         then read from rows no one writes. An event purged in between (retention)
-        is simply not returned.
+        is simply not returned. The body comes as bytes (CAST AS BLOB): PullEvents
+        splices it into its answer as it is, no decoding and encoding again.
         """
         ids = self.conn.execute(
             "UPDATE pull_leases SET visible_at = ?, handle = ?, attempts = attempts + 1 "
@@ -425,7 +426,8 @@ class SqliteQueue(InlineSqlite):
             return []
         marks = ",".join("?" * len(ids))
         return self.conn.execute(
-            f"SELECT id, event_type, body FROM events WHERE id IN ({marks}) ORDER BY id",
+            f"SELECT id, event_type, CAST(body AS BLOB) FROM events WHERE id IN ({marks}) "
+            "ORDER BY id",
             [r[0] for r in ids],
         ).fetchall()
 

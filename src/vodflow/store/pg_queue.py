@@ -21,14 +21,15 @@ from typing import Any
 
 import asyncpg
 
-# $1 until, $2 token, $3 app_id, $4 now, $5 limit -> (id, event_type, body). The lease
-# is the narrow pull_leases row; the event row (with its body) is only read.
+# $1 until, $2 token, $3 app_id, $4 now, $5 limit -> (id, event_type, body as UTF-8
+# bytes). The lease is the narrow pull_leases row; the event row is only read.
 CLAIM = (
     "WITH leased AS (UPDATE pull_leases SET visible_at = $1, handle = $2, "
     "attempts = attempts + 1 WHERE event_id IN (SELECT event_id FROM pull_leases "
     "WHERE app_id = $3 AND confirmed_at IS NULL AND visible_at <= $4 "
     "ORDER BY visible_at, event_id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING event_id) "
-    "SELECT e.id, e.event_type, e.body FROM leased JOIN events e ON e.id = leased.event_id"
+    "SELECT e.id, e.event_type, convert_to(e.body, 'UTF8') FROM leased "
+    "JOIN events e ON e.id = leased.event_id"
 )
 # $1 at, $2 app_id, $3 token, $4 ids -> id of each event confirmed now
 CONFIRM = (
@@ -116,7 +117,7 @@ class PgQueue:
 
     async def claim(
         self, app_id: int, now: float, until: float, token: str, limit: int
-    ) -> list[tuple[int, str, str]]:
+    ) -> list[tuple[int, str, bytes]]:
         rows = await self._fetch(CLAIM, until, token, app_id, now, limit)
         return sorted((r[0], r[1], r[2]) for r in rows)
 

@@ -54,9 +54,10 @@ async def DescribeEventConfig(ctx: Context, req: DescribeEventConfigRequest) -> 
 @action()
 async def PullEvents(ctx: Context, req: PullEventsRequest) -> RawPayload:
     pulled = await _events(ctx).queue.pull(ctx.app_id)
-    # Stored bodies are compact EventContent objects: splice the handle in front.
-    items = ",".join(f'{{"EventHandle":"{e.handle}",{e.body[1:]}' for e in pulled)
-    return RawPayload(f'"EventSet":[{items}]')
+    # Stored bodies are compact EventContent objects (UTF-8 bytes, as read from the
+    # store): splice the handle in front.
+    items = b",".join(b'{"EventHandle":"%s",%s' % (e.handle.encode(), e.body[1:]) for e in pulled)
+    return RawPayload(b'"EventSet":[%s]' % items)
 
 
 @action()
