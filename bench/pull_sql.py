@@ -2,12 +2,13 @@
 
 Measures what the SQLite side of PullEvents(16)+ConfirmEvents costs without HTTP or
 the request path: the queue's own statements (`store.events.SqliteQueue`, imported,
-not copied) on a database of queued events as `bench/reads.py` seeds them (1.4 KB
-ProcedureStateChanged bodies), against an experiment layout that is not vodflow's:
-the lease state (visible_at, handle, attempts, confirmed_at) in a narrow table of
-its own, the claim returning ids and a second statement reading the bodies. Blocks
-of pairs alternate between the layouts in one process, so a machine shared with
-other work loads both alike; the figure is process CPU (user+system) per pair.
+not copied: the lease state in narrow `pull_leases` rows, migration 0011) on a
+database of queued events as `bench/reads.py` seeds them (1.4 KB
+ProcedureStateChanged bodies), against the layout before 0011, rebuilt in a copy as
+an experiment: the lease state (visible_at, handle, attempts, confirmed_at) in the
+wide event rows, each claim and confirmation rewriting 16 of them. Blocks of pairs
+alternate between the layouts in one process, so a machine shared with other work
+loads both alike; the figure is process CPU (user+system) per pair.
 
 Run: `.venv/bin/python -m bench.pull_sql [--events 60000] [--blocks 12] [--pairs 200]`.
 """
@@ -33,28 +34,29 @@ from vodflow.store.events import SqliteQueue
 
 VISIBILITY_S = 30.0
 
-NARROW_SCHEMA = """
-CREATE TABLE pull_queue (event_id INTEGER PRIMARY KEY, app_id BIGINT NOT NULL,
-  visible_at FLOAT, handle VARCHAR(64), confirmed_at FLOAT, attempts INTEGER NOT NULL);
-CREATE INDEX ix_pull_queue ON pull_queue (app_id, visible_at, event_id)
+WIDE_SCHEMA = """
+ALTER TABLE events ADD COLUMN visible_at FLOAT;
+ALTER TABLE events ADD COLUMN handle VARCHAR(64);
+ALTER TABLE events ADD COLUMN confirmed_at FLOAT;
+UPDATE events SET visible_at = (SELECT visible_at FROM pull_leases WHERE event_id = id);
+CREATE INDEX ix_wide_pull ON events (app_id, visible_at, id)
   WHERE confirmed_at IS NULL AND visible_at IS NOT NULL;
-INSERT INTO pull_queue SELECT id, app_id, visible_at, handle, confirmed_at, attempts
-  FROM events WHERE mode = 'PULL';
+DROP TABLE pull_leases;
 """
-NARROW_CLAIM = (
-    "UPDATE pull_queue SET visible_at = ?, handle = ?, attempts = attempts + 1 "
-    "WHERE event_id IN (SELECT event_id FROM pull_queue WHERE app_id = ? "
-    "AND confirmed_at IS NULL AND visible_at <= ? ORDER BY visible_at, event_id LIMIT ?) "
-    "RETURNING event_id"
+WIDE_CLAIM = (
+    "UPDATE events SET visible_at = ?, handle = ?, attempts = attempts + 1 "
+    "WHERE id IN (SELECT id FROM events WHERE app_id = ? AND confirmed_at IS NULL "
+    "AND visible_at <= ? ORDER BY visible_at, id LIMIT ?) "
+    "RETURNING id, event_type, body"
 )
-NARROW_CONFIRM = (
-    "UPDATE pull_queue SET confirmed_at = ?, visible_at = NULL WHERE app_id = ? "
-    "AND handle = ? AND confirmed_at IS NULL AND visible_at > ? AND event_id IN ({}) "
-    "RETURNING event_id"
+WIDE_CONFIRM = (
+    "UPDATE events SET confirmed_at = ?, visible_at = NULL "
+    "WHERE app_id = ? AND handle = ? AND confirmed_at IS NULL AND visible_at > ? "
+    "AND id IN ({}) RETURNING id"
 )
 
 
-def _wide(path: str) -> Callable[[], None]:
+def _narrow(path: str) -> Callable[[], None]:
     queue = SqliteQueue(path)
 
     def pair() -> None:
@@ -67,22 +69,19 @@ def _wide(path: str) -> Callable[[], None]:
     return pair
 
 
-def _narrow(path: str) -> Callable[[], None]:
+def _wide(path: str) -> Callable[[], None]:
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(NARROW_SCHEMA)
+    conn.executescript(WIDE_SCHEMA)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
 
     def pair() -> None:
         t, token = time.time(), new_token()
-        ids = [r[0] for r in conn.execute(NARROW_CLAIM, (t + VISIBILITY_S, token, APP_ID, t, 16))]
-        assert len(ids) == 16, "the queue ran dry: raise --events"
+        rows = conn.execute(WIDE_CLAIM, (t + VISIBILITY_S, token, APP_ID, t, 16)).fetchall()
+        assert len(rows) == 16, "the queue ran dry: raise --events"
+        ids = sorted(r[0] for r in rows)
         marks = ",".join("?" * len(ids))
-        bodies = conn.execute(
-            f"SELECT id, event_type, body FROM events WHERE id IN ({marks})", ids
-        ).fetchall()
-        assert len(bodies) == 16
-        done = conn.execute(NARROW_CONFIRM.format(marks), (t, APP_ID, token, t, *ids)).fetchall()
+        done = conn.execute(WIDE_CONFIRM.format(marks), (t, APP_ID, token, t, *ids)).fetchall()
         assert len(done) == 16
 
     return pair
@@ -101,7 +100,7 @@ def main() -> None:
         seed = Path(tmp) / "seed"
         _queue_events(seed, args.events)
         layouts: dict[str, Callable[[], None]] = {}
-        for name, make in (("wide (vodflow)", _wide), ("narrow (experiment)", _narrow)):
+        for name, make in (("narrow (vodflow)", _narrow), ("wide (before 0011)", _wide)):
             copy = Path(tmp) / name.split()[0]
             shutil.copytree(seed, copy)
             layouts[name] = make(str(copy / "vodflow.db"))
