@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 
 class WriteLock:
@@ -26,18 +25,11 @@ class WriteLock:
     def locked(self) -> bool:
         return self._locked
 
-    @asynccontextmanager
-    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        await self._acquire(urgent)
-        try:
-            yield
-        finally:
-            self._release()
+    def hold(self, *, urgent: bool = False) -> _Hold:
+        """`async with lock.hold():` the lock, released on leaving however it is left."""
+        return _Hold(self, urgent)
 
     async def _acquire(self, urgent: bool) -> None:
-        if not self._locked:
-            self._locked = True
-            return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         (self._urgent if urgent else self._normal).append(waiter)
         try:
@@ -56,3 +48,30 @@ class WriteLock:
                     waiter.set_result(None)  # stays locked: ownership passes on
                     return
         self._locked = False
+
+
+class _Hold:
+    """The context manager of `WriteLock.hold`: a class, not @asynccontextmanager, whose
+    generator cost more than the inline statement it guards; a free lock is taken
+    without awaiting anything."""
+
+    __slots__ = ("_lock", "_urgent")
+
+    def __init__(self, lock: WriteLock, urgent: bool) -> None:
+        self._lock = lock
+        self._urgent = urgent
+
+    async def __aenter__(self) -> None:
+        lock = self._lock
+        if not lock._locked:
+            lock._locked = True
+            return
+        await lock._acquire(self._urgent)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock._release()
