@@ -29,6 +29,18 @@ def pg_url() -> Iterator[str]:
     svc.drop_database(name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each store: a SQLite file, then a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'vodflow.db'}"
+        return
+    svc.require_services()
+    name = svc.create_database()
+    yield svc.database_url(name)
+    svc.drop_database(name)
+
+
 @pytest.fixture
 def make_cluster(tmp_path: Path) -> Iterator[object]:
     """Start clusters with `make_cluster(replicas=.., workers=.., env={..})`; all stopped after."""

@@ -5,15 +5,12 @@ the downgrade to 0010 and the upgrade again; the queue then works on the result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from tests.scale import services as svc
 from vodflow.store import events as q
 from vodflow.store.db import Database
 from vodflow.store.migrate import alembic_config, upgrade_async
@@ -31,17 +28,6 @@ BEFORE = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'vodflow.db'}"
-        return
-    svc.require_services()
-    name = svc.create_database()
-    yield svc.database_url(name)
-    svc.drop_database(name)
-
-
 async def _to(url: str, revision: str) -> None:
     await asyncio.to_thread(command.downgrade, alembic_config(url), revision)
 
@@ -57,7 +43,8 @@ async def _rows(db: Database, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in (await conn.execute(text(sql))).all()]
 
 
-async def test_migration_0011_moves_lease_state_and_back(url: str) -> None:
+async def test_migration_0011_moves_lease_state_and_back(store_url: str) -> None:
+    url = store_url
     await upgrade_async(url)
     await _to(url, "0010")
     db = Database(url)

@@ -4,15 +4,12 @@ table's rules (one Id per media, rows gone with the media) through store/subtitl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
-from tests.scale import services as svc
 from vodflow.store import media as media_q
 from vodflow.store import subtitles as q
 from vodflow.store.db import Database
@@ -22,23 +19,13 @@ from vodflow.store.schema import apps
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'vodflow.db'}"
-        return
-    svc.require_services()
-    name = svc.create_database()
-    yield svc.database_url(name)
-    svc.drop_database(name)
-
-
 async def _tables(db: Database) -> set[str]:
     async with db.engine.connect() as conn:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
 
 
-async def test_migration_0005_up_down_up_and_its_rules(url: str) -> None:
+async def test_migration_0005_up_down_up_and_its_rules(store_url: str) -> None:
+    url = store_url
     await upgrade_async(url)
     db = Database(url)
     try:

@@ -33,6 +33,12 @@ EVENT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 MOVED = ("visible_at", "handle", "confirmed_at")
 
 
+def _live_index(name: str, table: str, id_column: str) -> None:
+    """The PULL claim's index: live leases in the claim's order (migration 0009)."""
+    columns = ["app_id", "visible_at", id_column]
+    op.create_index(name, table, columns, sqlite_where=LIVE, postgresql_where=LIVE)
+
+
 def upgrade() -> None:
     op.create_table(
         "pull_leases",
@@ -50,14 +56,7 @@ def upgrade() -> None:
         "SELECT id, app_id, visible_at, handle, confirmed_at, attempts FROM events "
         "WHERE mode = 'PULL'"
     )
-    op.create_index(
-        "ix_pull_leases_live",
-        "pull_leases",
-        ["app_id", "visible_at", "event_id"],
-        unique=False,
-        sqlite_where=LIVE,
-        postgresql_where=LIVE,
-    )
+    _live_index("ix_pull_leases_live", "pull_leases", "event_id")
     op.drop_index("ix_events_pull", table_name="events")
     # Plain ALTER TABLE on both stores (SQLite >= 3.35): a batch copy of the table
     # would re-create its indexes from reflection, where partial ones lose their WHERE.
@@ -73,13 +72,6 @@ def downgrade() -> None:
     moved = [f"{c} = ({lease.format(c)})" for c in MOVED]
     moved.append(f"attempts = COALESCE(({lease.format('attempts')}), attempts)")
     op.execute(f"UPDATE events SET {', '.join(moved)} WHERE mode = 'PULL'")
-    op.create_index(
-        "ix_events_pull",
-        "events",
-        ["app_id", "visible_at", "id"],
-        unique=False,
-        sqlite_where=LIVE,
-        postgresql_where=LIVE,
-    )
+    _live_index("ix_events_pull", "events", "id")
     op.drop_index("ix_pull_leases_live", table_name="pull_leases")
     op.drop_table("pull_leases")
