@@ -65,7 +65,7 @@ async def _run(data: Path, mode: str, pairs: int) -> float:
         spent = 0.0
 
         async def call(headers: dict[str, str], body: bytes) -> bytes:
-            async def read() -> bytes:
+            async def read(*_limit: int) -> bytes:  # answer(): read(), or read(limit)
                 return body
 
             out = await answer(state, "POST", "/", b"", headers, read)
