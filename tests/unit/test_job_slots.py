@@ -12,9 +12,10 @@ from sqlalchemy.exc import CompileError
 from vodflow.core.jobs import free_slot
 from vodflow.media import childwatch
 from vodflow.runtime.executor import LocalExecutor
+from vodflow.store import media as media_q
 from vodflow.store import tasks as q
 from vodflow.store.db import InlineWriter
-from vodflow.store.schema import metadata, subtasks, tasks
+from vodflow.store.schema import media, metadata, subtasks, tasks
 
 
 async def test_a_job_that_frees_its_slot_lets_the_next_one_start() -> None:
@@ -101,6 +102,28 @@ async def test_flow_statements_refuse_a_misspelled_column() -> None:
         ):
             with pytest.raises(CompileError, match="Unconsumed column names"):
                 await bad
+
+
+async def test_set_cover_built_once_points_only_that_media_at_its_cover() -> None:
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.connect() as sync:
+        conn = InlineWriter(sync)
+        for file_id in ("f1", "f2"):
+            await media_q.add(
+                conn,
+                **{"file_id": file_id, "app_id": 1, "name": file_id, "type": "mp4"},
+                **{"blob_key": f"{file_id}/src.mp4", "url_token": "t", "size": 1, "md5": "m"},
+                **{"create_time": 1.0, "update_time": 1.0},
+            )
+        await media_q.set_cover(conn, "f1", "f1/cover.jpg")
+        await media_q.set_cover(conn, "f2", "f2/cover.jpg")
+        await media_q.set_cover(conn, "f2", None)
+        rows = sync.execute(
+            select(media.c.file_id, media.c.cover_key, media.c.update_time).order_by("file_id")
+        ).all()
+        assert [tuple(r[:2]) for r in rows] == [("f1", "f1/cover.jpg"), ("f2", None)]
+        assert all(r[2] > 1.0 for r in rows)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="pidfds are Linux's")

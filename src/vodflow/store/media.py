@@ -289,10 +289,15 @@ async def remove_output(conn: Writer, file_id: str, kind: str, definition: int) 
     )
 
 
+# Run by every cover flow's finish: built once (see store/tasks.py), the values bound.
+_SET_COVER = (
+    update(media)
+    .where(media.c.file_id == bindparam("b_file_id"))
+    .values(cover_key=bindparam("v_cover_key"), update_time=bindparam("v_update_time"))
+)
+
+
 async def set_cover(conn: Writer, file_id: str, cover_key: str | None) -> None:
     """Point the media's cover at a blob (a key under the media's own folder)."""
-    await conn.execute(
-        update(media)
-        .where(media.c.file_id == file_id)
-        .values(cover_key=cover_key, update_time=now())
-    )
+    args = {"b_file_id": file_id, "v_cover_key": cover_key, "v_update_time": now()}
+    await conn.execute(_SET_COVER, args)
