@@ -237,13 +237,14 @@ class FlowService:
         """
         if task is not None and _silent(task["notify_mode"], final):
             return
-        row = await q.get_task_any(conn, task_id)
-        if row is None or _silent(row["notify_mode"], final):
+        # The rows just read, in this transaction (one statement): the ProcedureTask of
+        # this state, and where its application wants its events.
+        found = await q.flow_state_rows(conn, task_id)
+        if found is None:
             return
-        app_row = await apps_q.get(conn, row["app_id"])
-        if app_row is not None:
-            # The row just read, in this transaction: the ProcedureTask of this state.
-            payload = procedure_task(row, await q.subtasks_of(conn, task_id))
+        row, subtask_rows, app_row = found
+        if not _silent(row["notify_mode"], final):
+            payload = procedure_task(row, subtask_rows)
             await events.emit(conn, app_row, "ProcedureStateChanged", payload)
 
 

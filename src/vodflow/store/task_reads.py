@@ -8,13 +8,14 @@ its functions (the task aggregate's queries live there).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, cast, select
 
 from vodflow.store.db import Reader
 from vodflow.store.inline import decode_json, prepared
-from vodflow.store.schema import subtasks, tasks
+from vodflow.store.schema import apps, subtasks, tasks
 
 _GET_TASK = prepared(
     select(tasks).where(
@@ -52,11 +53,12 @@ _TASK_JSON = ("input", "output")
 
 # The task and its subtasks in one statement, so one snapshot without a transaction:
 # a row per subtask (in order), or one row of NULL subtask columns.
+_TASK_COLS = tuple(
+    cast(tasks.c[k], Text).label(k) if k in _TASK_JSON else tasks.c[k] for k in _DETAIL_TASK
+)
+_SUBTASK_COLS = tuple(subtasks.c[k].label(f"sub_{k}") for k in _DETAIL_SUBTASK)
 _DETAIL = prepared(
-    select(
-        *(cast(tasks.c[k], Text).label(k) if k in _TASK_JSON else tasks.c[k] for k in _DETAIL_TASK),
-        *(subtasks.c[k].label(f"sub_{k}") for k in _DETAIL_SUBTASK),
-    )
+    select(*_TASK_COLS, *_SUBTASK_COLS)
     .select_from(
         tasks.outerjoin(
             subtasks,
@@ -76,12 +78,47 @@ async def task_detail_rows(
     """The task (the columns its answer shows) and, for a Procedure, its subtasks in
     order; None for a task unknown to the application."""
     rows = (await conn.execute(_DETAIL, {"task_id": task_id, "app_id": app_id})).all()
-    if not rows:
-        return None
+    return _split(rows, 0)[:2] if rows else None
+
+
+# What events.emit reads of an application (outbox mode, event switches).
+_EMIT_APP = ("id", "event_mode", "upload_event_switch", "delete_event_switch")
+
+# A flow's ProcedureStateChanged reads its task, its subtasks and its application's
+# event configuration: one statement (the task and application repeated per subtask)
+# instead of three.
+_FLOW_STATE = prepared(
+    select(*_TASK_COLS, *(apps.c[k].label(f"app_{k}") for k in _EMIT_APP), *_SUBTASK_COLS)
+    .select_from(
+        tasks.join(apps, apps.c.id == tasks.c.app_id).outerjoin(
+            subtasks, subtasks.c.task_id == tasks.c.task_id
+        )
+    )
+    .where(tasks.c.task_id == bindparam("task_id"))
+    .order_by(subtasks.c.seq)
+)
+
+
+async def flow_state_rows(
+    conn: Reader, task_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]] | None:
+    """The task (the columns its ProcedureTask shows), its subtasks in order, and its
+    application's event configuration (the columns events.emit reads); None for an
+    unknown task or application."""
+    rows = (await conn.execute(_FLOW_STATE, {"task_id": task_id})).all()
+    return _split(rows, len(_EMIT_APP)) if rows else None
+
+
+def _split(
+    rows: Sequence[Any], n_app: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A joined read's task, subtasks (none if NULL-joined) and application columns."""
     n = len(_DETAIL_TASK)
     task = dict(zip(_DETAIL_TASK, rows[0][:n], strict=True))
     for k in _TASK_JSON:
         task[k] = decode_json(task[k])
+    app = dict(zip(_EMIT_APP[:n_app], rows[0][n : n + n_app], strict=True))
+    n += n_app
     if rows[0][n] is None:  # no subtask joined (subtasks.type is never NULL)
-        return task, []
-    return task, [dict(zip(_DETAIL_SUBTASK, row[n:], strict=True)) for row in rows]
+        return task, [], app
+    return task, [dict(zip(_DETAIL_SUBTASK, row[n:], strict=True)) for row in rows], app
