@@ -69,6 +69,9 @@ async def _rules(db: Database) -> None:
         async with db.tx() as conn:
             await q.add(conn, [_row("a")])
     async with db.tx() as conn:
-        await media_q.remove(conn, 1, "5285890000000000001")
+        # The media's subtitles go with it (the foreign key cascades).
+        gone = await media_q.remove_returning(conn, 1, "5285890000000000001")
+    assert gone is not None and gone[0]["file_id"] == "5285890000000000001"
+    assert gone[1]["id"] == 1
     async with db.read() as conn:
         assert await q.of_media(conn, "5285890000000000001") == []

@@ -404,19 +404,20 @@ class LibraryService:
     ) -> None:
         """DeleteMedia: the whole media, or only the listed parts (Type, Definition).
 
-        The rows and the FileDeleted event go in one transaction; blobs are
-        removed after commit (a crash in between leaves only unreachable files). A few
-        indexed statements, on the loop's thread (`tx_inline`): no hops before the event.
+        The rows and the FileDeleted event go in one transaction; blobs are removed
+        after commit (a crash in between leaves only unreachable files). Few statements
+        (each a round trip on PostgreSQL), on the loop's thread on SQLite (`tx_inline`):
+        the media's row comes with its application's, a whole media goes in that one.
         """
+        doomed: list[str] = []
+        deleted_parts: list[dict[str, Any]] = []
         async with self.db.tx_inline() as conn:
-            row = await q.get(conn, app_id, file_id)
-            if row is None:
+            # A whole media goes as it is read (its outputs and subtitles cascade).
+            take = q.get_with_app if parts else q.remove_returning
+            if (found := await take(conn, app_id, file_id)) is None:
                 raise not_found_file(file_id)
-            app_row = await apps_q.get(conn, app_id)
-            doomed: list[str] = []
-            deleted_parts: list[dict[str, Any]] = []
+            row, app_row = found
             if not parts:
-                await q.remove(conn, app_id, file_id)
                 doomed.append(media_folder(row))
             else:
                 outputs = await q.outputs(conn, file_id)
@@ -436,7 +437,6 @@ class LibraryService:
                                 doomed.extend(out["blob_keys"])
                                 await q.remove_output(conn, file_id, out["kind"], out["definition"])
                     deleted_parts.append({"Type": kind, "Definition": definition})
-            assert app_row is not None
             await events.emit(
                 conn,
                 app_row,

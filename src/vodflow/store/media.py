@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vodflow.store.db import Reader, Writer
 from vodflow.store.inline import prepared
-from vodflow.store.schema import media, media_outputs, media_subtitles
+from vodflow.store.schema import apps, media, media_outputs, media_subtitles
 from vodflow.timeutil import now
 
 
@@ -106,10 +106,51 @@ async def modify(conn: Writer, app_id: int, file_id: str, **values: Any) -> None
     await conn.execute(stmt.values(**values))
 
 
-async def remove(conn: Writer, app_id: int, file_id: str) -> None:
-    await conn.execute(delete(media_outputs).where(media_outputs.c.file_id == file_id))
-    await conn.execute(delete(media_subtitles).where(media_subtitles.c.file_id == file_id))
-    await conn.execute(delete(media).where(media.c.file_id == file_id, media.c.app_id == app_id))
+# DeleteMedia's statements, built once. Its application's row comes with the media's
+# (the outbox needs its event configuration): correlated scalar subqueries by primary
+# key, which both stores accept in a SELECT and in a DELETE's RETURNING (SQLite does
+# not join in a DELETE). Each of its columns is labelled `app.<name>`.
+_APP_PREFIX = "app."
+_APP_OF_MEDIA = tuple(
+    select(c).where(apps.c.id == media.c.app_id).scalar_subquery().label(_APP_PREFIX + c.name)
+    for c in apps.c
+)
+_MEDIA_WHERE = (media.c.file_id == bindparam("file_id"), media.c.app_id == bindparam("app_id"))
+_GET_WITH_APP = select(media, *_APP_OF_MEDIA).where(*_MEDIA_WHERE)
+# The outputs and subtitles go with the row: their foreign keys cascade (0001, 0005;
+# SQLite connections run with foreign_keys=ON, store/db.py).
+_REMOVE_RETURNING = delete(media).where(*_MEDIA_WHERE).returning(media, *_APP_OF_MEDIA)
+
+
+def _split_app(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(media row, its application's row) of a row read with `_APP_OF_MEDIA`."""
+    media_row: dict[str, Any] = {}
+    app_row: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(_APP_PREFIX):
+            app_row[key[len(_APP_PREFIX) :]] = value
+        else:
+            media_row[key] = value
+    return media_row, app_row
+
+
+async def get_with_app(
+    conn: Writer, app_id: int, file_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A media row and its application's row, in one statement; None if unknown."""
+    params = {"file_id": file_id, "app_id": app_id}
+    row = (await conn.execute(_GET_WITH_APP, params)).mappings().first()
+    return _split_app(row) if row else None
+
+
+async def remove_returning(
+    conn: Writer, app_id: int, file_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Delete a media with its outputs and subtitles, in one statement: the row it was
+    and its application's row, or None if there was none (another delete got it)."""
+    params = {"file_id": file_id, "app_id": app_id}
+    row = (await conn.execute(_REMOVE_RETURNING, params)).mappings().first()
+    return _split_app(row) if row else None
 
 
 async def search(
