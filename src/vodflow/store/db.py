@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 from vodflow.store import inline
 from vodflow.store.inline import InlineReader
@@ -228,12 +229,31 @@ def _make_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
         # Every replica and worker has its own pool (VODFLOW_DB_POOL_SIZE and
         # VODFLOW_DB_MAX_OVERFLOW): size them so that every process fits under
         # PostgreSQL's max_connections (docs/operations.md).
-        return create_async_engine(
+        pg = create_async_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
         )
+        if pg.dialect.driver == "asyncpg":
+            pg.sync_engine.dialect.do_ping = _ping_asyncpg  # type: ignore[method-assign,assignment]
+        return pg
     engine = create_async_engine(url, connect_args={"timeout": 30})
     _set_up_sqlite(engine.sync_engine, busy_timeout_ms=30_000)
     return engine
+
+
+def _ping_asyncpg(dbapi_conn: Any) -> bool:
+    """The pool's pre-ping on asyncpg in one round trip, not three.
+
+    SQLAlchemy's pings in a transaction of its own (BEGIN, a prepared `;`, ROLLBACK:
+    the statement must not be parsed and run on different servers behind pgbouncer in
+    transaction mode). One simple-protocol query is one message, one round trip,
+    and needs no transaction for that. Failures are translated as SQLAlchemy's are,
+    so a dead connection is replaced just the same.
+    """
+    try:
+        await_(dbapi_conn._connection.execute("SELECT 1"))
+    except Exception as error:
+        dbapi_conn._handle_exception(error)
+    return True
 
 
 def _set_up_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
