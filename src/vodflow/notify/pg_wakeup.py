@@ -1,11 +1,13 @@
 """Wake-ups across processes through PostgreSQL LISTEN/NOTIFY (scaled deployment).
 
 A PullEvents held by one API replica must wake when a Celery worker, or another
-replica, commits an event of its application. `core.events.emit` marks the
-transaction (`conn.info[PENDING_KEY]`); just before that transaction commits,
-this backend adds `pg_notify('vodflow_events', '<origin>:<app ids>')` to it.
-PostgreSQL delivers a NOTIFY only when (and only if) its transaction commits, so
-a woken reader always finds the rows, and a rollback sends nothing.
+replica, commits an event of its application. The event's own INSERT carries
+`pg_notify('vodflow_events', '<origin>:<app id>')` (store/events.py, offered the
+notice by this backend: no round trip of its own before the commit); for the
+applications a transaction marks without writing an event (`conn.info[PENDING_KEY]`,
+a redelivery) this backend adds one just before the commit. PostgreSQL delivers a
+NOTIFY only when (and only if) its transaction commits, so a woken reader always
+finds the rows, and a rollback sends nothing.
 
 Every process that runs the API keeps one dedicated connection LISTENing and hands
 the application ids to its `Hub`; its own notices (same origin) are skipped, since
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from vodflow.notify.wakeup import Hub, LocalBackend
 from vodflow.periodic import cancel_and_wait
 from vodflow.store.db import asyncpg_dsn
-from vodflow.store.events import PENDING_KEY
+from vodflow.store.events import ANNOUNCE_KEY, ANNOUNCED_KEY, PENDING_KEY
 
 log = logging.getLogger("vodflow.wakeup")
 
@@ -71,16 +73,32 @@ class PgWakeup:
     def attach(self, engine: AsyncEngine, hub: Hub) -> None:
         self.hub = hub
 
+        # An event's INSERT announces it itself (store/events.py): no round trip of
+        # its own before the commit, which is what a waiter in another process waits on.
+        @event.listens_for(engine.sync_engine.pool, "checkout")
+        def _offer(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            record.info[ANNOUNCE_KEY] = self._one
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _fresh(conn: Any) -> None:
+            conn.info.pop(ANNOUNCED_KEY, None)
+
         # Registered before the local backend's listener, which takes the ids away.
         @event.listens_for(engine.sync_engine, "commit")
         def _announce(conn: Any) -> None:
             pending = conn.info.get(PENDING_KEY)
-            if pending:
+            announced = conn.info.pop(ANNOUNCED_KEY, None)
+            rest = set(pending) - announced if pending and announced else pending
+            if rest:  # marked without an INSERT of events (a redelivery)
                 conn.exec_driver_sql(
-                    "SELECT pg_notify($1, $2)", (CHANNEL, encode(self.origin, set(pending)))
+                    "SELECT pg_notify($1, $2)", (CHANNEL, encode(self.origin, set(rest)))
                 )
 
         LocalBackend().attach(engine, hub)
+
+    def _one(self, app_id: int) -> tuple[str, str]:
+        """The NOTIFY of one application's new event (store/events.ANNOUNCE_KEY)."""
+        return CHANNEL, encode(self.origin, {app_id})
 
     # ------------------------------------------------------------ listening
 

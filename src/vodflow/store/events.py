@@ -33,15 +33,34 @@ L = pull_leases.c
 PENDING_KEY = "vodflow.pending_events"
 
 
+# conn.info keys, PostgreSQL only: how to announce an application's new event to the
+# other processes in the event's own INSERT (a callable, app id -> NOTIFY channel and
+# payload, set by notify/pg_wakeup.py: PostgreSQL sends it if and when the transaction
+# commits), and the application ids so announced in this transaction (its commit
+# hook announces the others, saving a round trip before the commit).
+ANNOUNCE_KEY = "vodflow.announce_events"
+ANNOUNCED_KEY = "vodflow.announced_events"
+
 # Built once: every flow state change writes an event, and constructing the
 # statement anew (plus its cache key) cost more CPU than executing it.
 _ADD = insert(events).returning(E.id)
 _ADD_LEASE = insert(pull_leases)
+_ADD_ANNOUNCED = insert(events).returning(
+    E.id, func.pg_notify(bindparam("notify_channel"), bindparam("notify_payload"))
+)
 
 
 async def add(conn: Writer, **values: Any) -> int:
-    result = await conn.execute(_ADD, values)
-    return int(result.scalar_one())
+    announce = conn.info.get(ANNOUNCE_KEY)
+    statement: Any = _ADD
+    if announce is not None:
+        channel, payload = announce(values["app_id"])
+        statement = _ADD_ANNOUNCED
+        values = {**values, "notify_channel": channel, "notify_payload": payload}
+    event_id = int((await conn.execute(statement, values)).scalar_one())
+    if announce is not None:
+        conn.info.setdefault(ANNOUNCED_KEY, set()).add(values["app_id"])
+    return event_id
 
 
 async def add_lease(conn: Writer, event_id: int, app_id: int, visible_at: float) -> None:
