@@ -17,6 +17,11 @@ Measured, per side:
   (vodflow's trigger is a real transaction, DeleteMedia's, whose own time is part of
   this figure; the trigger's answer time is printed beside it, and the event's arrival
   relative to that answer);
+- from the commit (vodflow): to the first receipt, at most from the event row's
+  create_time (the server's clock read just before its INSERT; the commit follows)
+  and, on PostgreSQL, at least from this bench's own LISTEN hearing the commit's
+  NOTIFY (sent only once committed); the bare side's comparable figure is its
+  trigger-to-receipt time (it has no commit);
 - CPU of the server process over WINDOW_S with N held (two wait periods: every held
   request times out and is asked again, as a real consumer does), from /proc/PID/stat,
   also per request asked again (the sides' re-asks need not fall alike in the window);
@@ -33,20 +38,25 @@ per client process).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from math import nan
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import asyncpg
 import httpx
 from tests.flows_support import add_media
 from tests.mediagen import make_video
@@ -109,7 +119,7 @@ async def _hold_all(port: int, first: int, n: int, stats: Any, received: Any, st
                     with stats.get_lock():
                         stats[0] += 1  # sent, not answered: held
                     status, body = await _read_answer(reader)
-                    t = time.monotonic()
+                    t, wall = time.monotonic(), time.time()
                     with stats.get_lock():
                         stats[0] -= 1
                         stats[2] += 1
@@ -119,8 +129,8 @@ async def _hold_all(port: int, first: int, n: int, stats: Any, received: Any, st
                         print(f"error answer: {status} {body[:300]!r}", file=sys.stderr)
                     elif b'"EventHandle"' in body:
                         with received.get_lock():
-                            if received.value == 0:
-                                received.value = t
+                            if received[0] == 0:
+                                received[0], received[1] = t, wall
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 if not stop.is_set():
                     with stats.get_lock():
@@ -201,6 +211,12 @@ class Side:
     def trigger(self, k: int) -> None:
         raise NotImplementedError
 
+    def committed(self) -> tuple[float, float | None] | None:
+        """When the last trigger's event was committed, as (after, before) in wall-clock
+        time: it was committed after `after` and, if known, before `before`; None if
+        the side commits nothing (bare)."""
+        return None
+
     def stop(self) -> None:
         raise NotImplementedError
 
@@ -262,6 +278,8 @@ class Vodflow(Side):
         clip = make_video(tmp / "clip.mp4", duration=1, width=160, height=90, fps=10)
         self.files = [add_media(self.server, clip, name=f"c{i}") for i in range(ROUNDS + 1)]
         self.http = httpx.Client(timeout=120)
+        self.database_url = env.get("VODFLOW_DATABASE_URL")
+        self.heard = Heard(self.database_url) if self.database_url else None
 
     def held(self) -> int:
         text = self.http.get(f"{self.server.url}/metrics").text
@@ -271,14 +289,54 @@ class Vodflow(Side):
         return 0
 
     def trigger(self, k: int) -> None:
+        if self.heard is not None:
+            self.heard.times.clear()
         body = json.dumps({"FileId": self.files[k]}).encode()
         headers = signed_headers("DeleteMedia", body, self.server.host)
         answer = self.http.post(self.server.url + "/", content=body, headers=headers).json()
         assert "Error" not in answer["Response"], answer
 
+    def committed(self) -> tuple[float, float | None]:
+        """After: the event row's create_time, the server's clock read just before its
+        INSERT (then, on PostgreSQL, the INSERT's and the COMMIT's round trips). Before
+        (PostgreSQL): this bench's own LISTEN hearing the commit's NOTIFY."""
+        sql = "SELECT create_time FROM events WHERE event_type = 'FileDeleted' ORDER BY id DESC"
+        if self.heard is None:
+            db = self.server.data_dir / "vodflow.db"
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                return float(conn.execute(sql).fetchone()[0]), None
+        return float(self.heard.run(self.heard.conn.fetchval(sql))), self.heard.first()
+
     def stop(self) -> None:
         self.http.close()
+        if self.heard is not None:
+            self.heard.run(self.heard.conn.close())
+            self.heard.loop.call_soon_threadsafe(self.heard.loop.stop)
         self.server.stop()
+
+
+class Heard:
+    """A LISTEN of vodflow's wake-up channel on a thread of this process: when each
+    notice came (wall clock). PostgreSQL sends a notice only once its transaction commits."""
+
+    def __init__(self, database_url: str) -> None:
+        from vodflow.notify.pg_wakeup import CHANNEL
+        from vodflow.store.db import asyncpg_dsn
+
+        self.times: list[float] = []
+        self.loop = asyncio.new_event_loop()
+        self.conn = self.loop.run_until_complete(asyncpg.connect(asyncpg_dsn(database_url)))
+        self.loop.run_until_complete(
+            self.conn.add_listener(CHANNEL, lambda *_: self.times.append(time.time()))
+        )
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    def run(self, step: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(step, self.loop).result(30)
+
+    def first(self) -> float | None:
+        _until(lambda: bool(self.times), "the commit's NOTIFY", 0.0005)
+        return self.times[0]
 
 
 def _raise_fd_limit() -> None:
@@ -311,7 +369,7 @@ def _until(done: Callable[[], bool], what: str, every: float = 0.2) -> None:
 def measure(side: Side, n: int) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     stats = ctx.Array("q", 3)  # [held now, errors, answered]
-    received = ctx.Value("d", 0.0)
+    received = ctx.Array("d", 2)  # the first event's receipt: [monotonic, wall clock]
     stop = ctx.Event()
     rss0 = rss_bytes(side.pid)
     each = n // CLIENTS
@@ -332,16 +390,23 @@ def measure(side: Side, n: int) -> dict[str, float]:
         wakes: list[float] = []
         answered: list[float] = []
         after: list[float] = []  # the event's arrival after the trigger's own answer
+        from_written: list[float] = []  # from the event row's write (commit is later)
+        from_heard: list[float] = []  # from the commit's NOTIFY heard here (commit is earlier)
         for k in range(ROUNDS):
             _until(lambda: side.held() >= n - 5, f"{side.name}: pulls held again")
             time.sleep(0.5)
-            received.value = 0.0
+            received[0] = received[1] = 0.0
             t = time.monotonic()
             side.trigger(k)
             answered.append(time.monotonic() - t)
-            _until(lambda: received.value != 0.0, f"{side.name}: the event received", 0.0005)
-            wakes.append(received.value - t)
-            after.append(received.value - t - answered[-1])
+            _until(lambda: received[0] != 0.0, f"{side.name}: the event received", 0.0005)
+            wakes.append(received[0] - t)
+            after.append(received[0] - t - answered[-1])
+            commit = side.committed()
+            if commit is not None:
+                from_written.append(received[1] - commit[0])
+                if commit[1] is not None:
+                    from_heard.append(received[1] - commit[1])
         return {
             "errors": float(stats[1]),
             "wake_ms": statistics.median(wakes) * 1000,
@@ -349,6 +414,8 @@ def measure(side: Side, n: int) -> dict[str, float]:
             "trigger_ms": statistics.median(answered) * 1000,
             "asked_again": float(asked_again),
             "after_ms": statistics.median(after) * 1000,
+            "written_ms": statistics.median(from_written) * 1000 if from_written else nan,
+            "heard_ms": statistics.median(from_heard) * 1000 if from_heard else nan,
             "cores": cores,
             "kb_per_held": (rss - rss0) / n / 1024,
         }
@@ -403,8 +470,16 @@ def main() -> None:
             f"({r['cores'] * WINDOW_S / max(1.0, r['asked_again']) * 1000:.2f} ms CPU each)"
         )
     v, b = results["vodflow"], results["bare"]
+    heard = "" if v["heard_ms"] != v["heard_ms"] else f", at least {v['heard_ms']:.1f} (from "
+    heard += "its NOTIFY heard by this bench, after the commit)" if heard else ""
     print(
-        f"  ratios: wake-up {v['wake_ms'] / b['wake_ms']:.2f}x, "
+        f"  vodflow's event committed -> its first waiter: at most {v['written_ms']:.1f} ms "
+        f"p50 (from the event row's create_time, written before the commit){heard}; "
+        f"the bare endpoint's comparable figure is its trigger -> receipt, {b['wake_ms']:.1f}"
+    )
+    print(
+        f"  ratios: wake-up {v['wake_ms'] / b['wake_ms']:.2f}x from the trigger, "
+        f"{v['written_ms'] / b['wake_ms']:.2f}x from the commit (at most), "
         f"CPU {v['cores'] / b['cores']:.2f}x (goals: 0 errors, <= 2x each)"
     )
 
