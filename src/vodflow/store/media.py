@@ -116,10 +116,12 @@ _APP_OF_MEDIA = tuple(
     for c in apps.c
 )
 _MEDIA_WHERE = (media.c.file_id == bindparam("file_id"), media.c.app_id == bindparam("app_id"))
-_GET_WITH_APP = select(media, *_APP_OF_MEDIA).where(*_MEDIA_WHERE)
+# What a delete uses of the media (its folder, its original), not its JSON columns.
+_DELETE_READS = (media.c.file_id, media.c.app_id, media.c.url_token, media.c.blob_key)
+_GET_WITH_APP = select(*_DELETE_READS, *_APP_OF_MEDIA).where(*_MEDIA_WHERE)
 # The outputs and subtitles go with the row: their foreign keys cascade (0001, 0005;
 # SQLite connections run with foreign_keys=ON, store/db.py).
-_REMOVE_RETURNING = delete(media).where(*_MEDIA_WHERE).returning(media, *_APP_OF_MEDIA)
+_REMOVE_RETURNING = delete(media).where(*_MEDIA_WHERE).returning(*_DELETE_READS, *_APP_OF_MEDIA)
 
 
 def _split_app(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -137,7 +139,8 @@ def _split_app(row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 async def get_with_app(
     conn: Writer, app_id: int, file_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """A media row and its application's row, in one statement; None if unknown."""
+    """What a delete uses of a media row (file_id, app_id, url_token, blob_key) and its
+    application's row, in one statement; None if unknown."""
     params = {"file_id": file_id, "app_id": app_id}
     row = (await conn.execute(_GET_WITH_APP, params)).mappings().first()
     return _split_app(row) if row else None
@@ -146,8 +149,9 @@ async def get_with_app(
 async def remove_returning(
     conn: Writer, app_id: int, file_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Delete a media with its outputs and subtitles, in one statement: the row it was
-    and its application's row, or None if there was none (another delete got it)."""
+    """Delete a media with its outputs and subtitles, in one statement: what a delete
+    uses of the row it was (as `get_with_app`) and its application's row, or None if
+    there was none (another delete got it)."""
     params = {"file_id": file_id, "app_id": app_id}
     row = (await conn.execute(_REMOVE_RETURNING, params)).mappings().first()
     return _split_app(row) if row else None
