@@ -300,7 +300,7 @@ class Vodflow(Side):
         """After: the event row's create_time, the server's clock read just before its
         INSERT (then, on PostgreSQL, the INSERT's and the COMMIT's round trips). Before
         (PostgreSQL): this bench's own LISTEN hearing the commit's NOTIFY."""
-        sql = "SELECT create_time FROM events WHERE event_type = 'FileDeleted' ORDER BY id DESC"
+        sql = "SELECT max(create_time) FROM events WHERE event_type = 'FileDeleted'"
         if self.heard is None:
             db = self.server.data_dir / "vodflow.db"
             with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
