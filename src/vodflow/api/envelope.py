@@ -64,6 +64,19 @@ def _ENCODE(value: Any) -> str:
     return "".join(_C_ENCODE(value, 0))
 
 
+def members(payload: dict[str, Any]) -> RawPayload:
+    """A Response's members encoded as `ok_body` encodes them (the same bytes)."""
+    return RawPayload(_ENCODE(payload)[1:-1].encode())
+
+
+def as_dict(payload: dict[str, Any] | RawPayload) -> dict[str, Any]:
+    """A handler's payload as a dict, whichever form it took."""
+    if isinstance(payload, RawPayload):
+        decoded: dict[str, Any] = json.loads(b"{%s}" % payload)
+        return decoded
+    return payload
+
+
 def ok_body(payload: dict[str, Any] | RawPayload, request_id: str) -> bytes:
     """The bytes of a successful answer."""
     if isinstance(payload, RawPayload):

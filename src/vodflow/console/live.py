@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from vodflow import ids
+from vodflow.api import envelope
 from vodflow.api.server import dispatch
 from vodflow.console import session
 from vodflow.core.credentials import Credential
@@ -39,8 +40,7 @@ async def _call(
     result = await dispatch(
         services, acting, action, raw, ids.request_id(), limit_key=cred.secret_id
     )
-    assert isinstance(result, dict)
-    return result
+    return envelope.as_dict(result)
 
 
 async def _snapshot(

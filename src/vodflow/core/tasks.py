@@ -25,13 +25,18 @@ class TaskQueries:
         self.db = db
 
     async def detail(self, app_id: int, task_id: str) -> dict[str, Any]:
+        return detail_of(await self.detail_source(app_id, task_id))
+
+    async def detail_source(self, app_id: int, task_id: str) -> q.DetailSource:
+        """What the task's DescribeTaskDetail answer is made from (`detail_of`): the
+        rows as stored, read afresh on every call."""
         async with self.db.read_inline() as conn:  # a hot read: one indexed join
-            found = await q.task_detail_rows(conn, app_id, task_id)
-        if found is None:
+            source = await q.task_detail_source(conn, app_id, task_id)
+        if source is None:
             raise VodError(
                 "InvalidParameterValue.TaskId", f"The task `{task_id[:128]}` does not exist."
             )
-        return task_detail(*found)
+        return source
 
     async def listing(
         self,
@@ -85,3 +90,8 @@ def decode_token(token: str, sort_field: str, descending: bool) -> tuple[float, 
         return float(at), str(task_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise invalid_value("ScrollToken", "not a token this listing returned") from exc
+
+
+def detail_of(source: q.DetailSource) -> dict[str, Any]:
+    """The DescribeTaskDetail answer made from a task's rows (a pure function of them)."""
+    return task_detail(*q.task_detail_of(source))

@@ -50,6 +50,9 @@ _DETAIL_SUBTASK = (
 
 # Repeated on every row of the join: read as text, decoded once (from the first row).
 _TASK_JSON = ("input", "output")
+# A subtask's JSON columns, read as text by DescribeTaskDetail's statement: its rows
+# as stored are then plain values, a key for its answer (api/answer_memo.py).
+_SUBTASK_JSON = ("input", "output")
 
 # The task and its subtasks in one statement, so one snapshot without a transaction:
 # a row per subtask (in order), or one row of NULL subtask columns.
@@ -57,8 +60,12 @@ _TASK_COLS = tuple(
     cast(tasks.c[k], Text).label(k) if k in _TASK_JSON else tasks.c[k] for k in _DETAIL_TASK
 )
 _SUBTASK_COLS = tuple(subtasks.c[k].label(f"sub_{k}") for k in _DETAIL_SUBTASK)
+_SUBTASK_TEXT_COLS = tuple(
+    (cast(subtasks.c[k], Text) if k in _SUBTASK_JSON else subtasks.c[k]).label(f"sub_{k}")
+    for k in _DETAIL_SUBTASK
+)
 _DETAIL = prepared(
-    select(*_TASK_COLS, *_SUBTASK_COLS)
+    select(*_TASK_COLS, *_SUBTASK_TEXT_COLS)
     .select_from(
         tasks.outerjoin(
             subtasks,
@@ -72,13 +79,32 @@ _DETAIL = prepared(
 )
 
 
+DetailSource = tuple[tuple[Any, ...], ...]
+
+
+async def task_detail_source(conn: Reader, app_id: int, task_id: str) -> DetailSource | None:
+    """The rows of a task's DescribeTaskDetail answer as stored (JSON as its text),
+    all its answer is made from; None for a task unknown to the application."""
+    rows = (await conn.execute(_DETAIL, {"task_id": task_id, "app_id": app_id})).all()
+    return tuple(tuple(r) for r in rows) if rows else None
+
+
+def task_detail_of(source: DetailSource) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The task (the columns its answer shows) and, for a Procedure, its subtasks in
+    order, from `task_detail_source`'s rows."""
+    task, subs, _ = _split(source, 0)
+    for sub in subs:
+        for k in _SUBTASK_JSON:
+            sub[k] = decode_json(sub[k])
+    return task, subs
+
+
 async def task_detail_rows(
     conn: Reader, app_id: int, task_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The task (the columns its answer shows) and, for a Procedure, its subtasks in
-    order; None for a task unknown to the application."""
-    rows = (await conn.execute(_DETAIL, {"task_id": task_id, "app_id": app_id})).all()
-    return _split(rows, 0)[:2] if rows else None
+    """`task_detail_of` the task's rows; None for a task unknown to the application."""
+    source = await task_detail_source(conn, app_id, task_id)
+    return task_detail_of(source) if source is not None else None
 
 
 # What events.emit reads of an application (outbox mode, event switches).

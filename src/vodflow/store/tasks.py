@@ -39,10 +39,13 @@ from vodflow.store.job_leases import release_job as release_job
 from vodflow.store.job_leases import renew_job as renew_job
 from vodflow.store.job_leases import update_held_job as update_held_job
 from vodflow.store.schema import subtasks, task_sessions, tasks
+from vodflow.store.task_reads import DetailSource as DetailSource
 from vodflow.store.task_reads import flow_state_rows as flow_state_rows
 from vodflow.store.task_reads import get_task as get_task
 from vodflow.store.task_reads import subtasks_of as subtasks_of
+from vodflow.store.task_reads import task_detail_of as task_detail_of
 from vodflow.store.task_reads import task_detail_rows as task_detail_rows
+from vodflow.store.task_reads import task_detail_source as task_detail_source
 
 # Subtask states: WAITING and PROCESSING are live, the others final; task states.
 LIVE = SUBTASK_LIVE

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from vodflow.api.answer_memo import AnswerMemo
+from vodflow.api.envelope import RawPayload
 from vodflow.api.registry import Context, action
 from vodflow.core.flows import FlowOptions, FlowService
-from vodflow.core.tasks import TaskQueries
+from vodflow.core.tasks import TaskQueries, detail_of
 from vodflow.errors import VodError
 from vodflow.timeutil import parse_iso
 from vodflow.wire.tasks import (
@@ -82,9 +84,13 @@ async def ManageTask(ctx: Context, req: ManageTaskRequest) -> dict[str, Any]:
     return {}
 
 
+# A task polled until it changes is read every time and rendered once per state.
+_DETAILS = AnswerMemo(detail_of)
+
+
 @action()
-async def DescribeTaskDetail(ctx: Context, req: DescribeTaskDetailRequest) -> dict[str, Any]:
-    return await _tasks(ctx).detail(ctx.app_id, req.TaskId)
+async def DescribeTaskDetail(ctx: Context, req: DescribeTaskDetailRequest) -> RawPayload:
+    return _DETAILS.answer(await _tasks(ctx).detail_source(ctx.app_id, req.TaskId))
 
 
 def _range(value: TimeRange | None, name: str) -> tuple[float | None, float | None]:

@@ -1,0 +1,51 @@
+"""Answers of a read action remembered by what they were made from.
+
+A client polling DescribeTaskDetail reads the same rows again and again until the
+task changes. The rows are read on every request (the database is the truth, and the
+application's scope is checked by that read); what a memo spares is the pure work
+after it: decoding the stored JSON, building the answer, encoding it.
+
+The key is the whole of what the answer is made from (`render` must be a pure
+function of it): the rows as they came from the database, JSON as its stored text.
+A memo therefore cannot answer for data that changed: changed rows are another key,
+answered afresh. Bounded: at most `max_entries` answers (the oldest dropped first),
+none kept over `max_bytes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from vodflow.api.envelope import RawPayload, members
+
+K = TypeVar("K", bound=Hashable)
+
+
+class AnswerMemo(Generic[K]):
+    def __init__(
+        self,
+        render: Callable[[K], dict[str, Any]],
+        *,
+        max_entries: int = 256,
+        max_bytes: int = 32 * 1024,
+    ) -> None:
+        self.render = render
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._answers: dict[K, RawPayload] = {}
+
+    def answer(self, source: K) -> RawPayload:
+        """The answer made from `source`: remembered, or rendered and encoded now."""
+        found = self._answers.get(source)
+        if found is not None:
+            return found
+        payload = members(self.render(source))
+        if len(payload) <= self.max_bytes:
+            if len(self._answers) >= self.max_entries:
+                del self._answers[next(iter(self._answers))]  # the oldest
+            self._answers[source] = payload
+        return payload
+
+    def __len__(self) -> int:
+        return len(self._answers)
