@@ -30,7 +30,7 @@ from vodflow.store import media as media_q
 from vodflow.store import subtitles as subtitles_q
 from vodflow.store import tasks as tasks_q
 from vodflow.store.db import Database, Reader
-from vodflow.store.inline import InlineReader
+from vodflow.store.inline import InlineReader, decode_json
 from vodflow.store.schema import media
 from vodflow.wire.task_views import task_detail
 
@@ -222,7 +222,8 @@ async def test_each_hot_read_returns_the_same_both_ways(services: Services) -> N
     subs, _ = await _both(db, lambda c: subtitles_q.of_many(c, file_ids))
     assert [r["subtitle_id"] for r in subs[file_ids[0]]] == ["b", "a"]
     rows, _ = await _both(db, lambda c: media_q.get_many(c, APP, file_ids))
-    assert rows[file_ids[0]]["meta"]["VideoStreamSet"] == [{"Height": 480}]  # JSON decoded
+    meta = rows[file_ids[0]]["meta"]  # JSON as its stored text, decoded as JSON columns are
+    assert decode_json(meta)["VideoStreamSet"] == [{"Height": 480}] and isinstance(meta, str)
 
     async def named(c: Reader) -> list[tuple[str, str]]:
         got = await media_q.get_many(c, APP, file_ids)

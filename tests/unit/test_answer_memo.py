@@ -12,7 +12,7 @@ from vodflow.api.envelope import RawPayload, ok_body
 def _render_counting(calls: list[Any]) -> Any:
     def render(source: tuple[Any, ...]) -> dict[str, Any]:
         calls.append(source)
-        return {"Name": source[0], "Values": list(source[1:]), "Text": "ü \"q\" \u2028"}
+        return {"Name": source[0], "Values": list(source[1:]), "Text": 'ü "q" \u2028'}
 
     return render
 

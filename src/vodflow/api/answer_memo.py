@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from vodflow.api.envelope import RawPayload, members
+from vodflow.api.envelope import members
 
 K = TypeVar("K", bound=Hashable)
 
@@ -27,20 +27,23 @@ class AnswerMemo(Generic[K]):
         self,
         render: Callable[[K], dict[str, Any]],
         *,
+        encode: Callable[[dict[str, Any]], bytes] = members,
         max_entries: int = 256,
         max_bytes: int = 32 * 1024,
     ) -> None:
         self.render = render
+        self.encode = encode
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._answers: dict[K, RawPayload] = {}
+        self._answers: dict[K, bytes] = {}
 
-    def answer(self, source: K) -> RawPayload:
-        """The answer made from `source`: remembered, or rendered and encoded now."""
+    def answer(self, source: K) -> bytes:
+        """The answer made from `source` (`encode`d, by default a Response's members
+        for `RawPayload`): remembered, or rendered and encoded now."""
         found = self._answers.get(source)
         if found is not None:
             return found
-        payload = members(self.render(source))
+        payload = self.encode(self.render(source))
         if len(payload) <= self.max_bytes:
             if len(self._answers) >= self.max_entries:
                 del self._answers[next(iter(self._answers))]  # the oldest

@@ -64,6 +64,11 @@ def _ENCODE(value: Any) -> str:
     return "".join(_C_ENCODE(value, 0))
 
 
+def encoded(value: Any) -> bytes:
+    """`value` as answers encode it (compact UTF-8 JSON)."""
+    return _ENCODE(value).encode()
+
+
 def members(payload: dict[str, Any]) -> RawPayload:
     """A Response's members encoded as `ok_body` encodes them (the same bytes)."""
     return RawPayload(_ENCODE(payload)[1:-1].encode())

@@ -27,11 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vodflow import ids
 from vodflow.blobstore import BlobStore
 from vodflow.config import Settings
-from vodflow.core import classes, events, kinds
+from vodflow.core import classes, events, kinds, media_infos
 from vodflow.core.blobkeys import media_dir, url_for
 from vodflow.core.flows import FlowOptions, FlowService
 from vodflow.core.media_info import check_type_matches, meta_data, normalise_media_type
-from vodflow.core.subtitle_files import subtitle_item
 from vodflow.core.templates import TemplateService
 from vodflow.errors import VodError
 from vodflow.media.errors import ProbeError
@@ -41,7 +40,6 @@ from vodflow.store import media as q
 from vodflow.store import subtitles as subtitles_q
 from vodflow.store.db import Database
 from vodflow.timeutil import now
-from vodflow.wire.media_views import media_basic_info, media_info
 
 log = logging.getLogger("vodflow.library")
 
@@ -296,9 +294,7 @@ class LibraryService:
 
     def basic_info(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Tencent's MediaBasicInfo of a media row."""
-        media_url = url_for(self.public_url, row["blob_key"]) if row["blob_key"] else ""
-        cover_url = url_for(self.public_url, row["cover_key"]) if row.get("cover_key") else ""
-        return media_basic_info(row, media_url, cover_url)
+        return media_infos.basic_info(self.public_url, row)
 
     # --- library actions ------------------------------------------------------
 
@@ -306,19 +302,15 @@ class LibraryService:
         self, app_id: int, file_ids: list[str], filters: set[str] | None = None
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """MediaInfo of each known FileId (in request order) and the unknown ones."""
-        async with self.db.read_inline() as conn:  # a hot read: at most 20 FileIds, indexed
-            rows = await q.get_many(conn, app_id, file_ids)
-            outs = await q.outputs_many(conn, [f for f in rows if rows[f]["has_outputs"]])
-            subs = await subtitles_q.of_many(conn, [f for f in rows if rows[f]["has_subtitles"]])
-            await classes.name_classes(conn, app_id, rows.values())
-        found, missing = [], []
-        for fid in dict.fromkeys(file_ids):
-            if fid in rows:
-                info = self.media_info(rows[fid], outs.get(fid, []), subs.get(fid, []), filters)
-                found.append(info)
-            else:
-                missing.append(fid)
-        return found, missing
+        found, missing = await self.describe_sources(app_id, file_ids)
+        chosen = frozenset(filters) if filters else None
+        return [media_infos.info_of_key((self.public_url, chosen, s)) for s in found], missing
+
+    async def describe_sources(
+        self, app_id: int, file_ids: list[str]
+    ) -> tuple[list[media_infos.MediaSource], list[str]]:
+        """What the MediaInfo of each known FileId is made from, and the unknown ones."""
+        return await media_infos.read_sources(self.db, app_id, file_ids)
 
     def media_info(
         self,
@@ -328,8 +320,7 @@ class LibraryService:
         filters: set[str] | None = None,
     ) -> dict[str, Any]:
         """Tencent's MediaInfo: BasicInfo, MetaData, one *Info per output kind, subtitles."""
-        items = [subtitle_item(s, self.public_url) for s in subtitles] if subtitles else []
-        return media_info(row, self.basic_info(row), outputs, kinds.SECTIONS, items, filters)
+        return media_infos.render(self.public_url, row, outputs, subtitles, filters)
 
     async def modify(
         self,

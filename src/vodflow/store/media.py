@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     exists,
     func,
@@ -60,8 +62,11 @@ _ANSWERED = tuple(c for c in media.c if c.name != "probe")
 
 # What a MediaInfo shows of a media (wire/media_views.py, core.classes.name_classes):
 # DescribeMediaInfos reads only these.
+# Its JSON columns are read as their stored text (plain values: the answer's source,
+# core/media_infos.py, decodes them).
+SHOWN_JSON = ("meta", "source_info")
 _SHOWN = tuple(
-    media.c[k]
+    cast(media.c[k], Text).label(k) if k in SHOWN_JSON else media.c[k]
     for k in (
         *("file_id", "name", "description", "type", "class_id", "blob_key", "meta"),
         *("cover_key", "source_info", "storage_region", "create_time", "update_time"),
@@ -82,19 +87,28 @@ _GET_MANY = prepared(
         media.c.file_id.in_(bindparam("file_ids", expanding=True)),
     )
 )
-_OUTPUTS_MANY = prepared(
+# The columns of `get_many`'s rows, then the two `core.classes.name_classes` adds.
+SHOWN_KEYS = (*_GET_MANY.selected_columns.keys(), "class_name", "class_path")
+
+
+def _outputs_many(info: Any) -> Any:
     # An output as answers show it: its kind's section lists its info (its URLs name
     # its files; blob_keys is not read).
-    select(media_outputs.c.file_id, media_outputs.c.kind, media_outputs.c.info)
-    .where(media_outputs.c.file_id.in_(bindparam("file_ids", expanding=True)))
-    .order_by(media_outputs.c.kind, media_outputs.c.definition)
-)
+    return prepared(
+        select(media_outputs.c.file_id, media_outputs.c.kind, info)
+        .where(media_outputs.c.file_id.in_(bindparam("file_ids", expanding=True)))
+        .order_by(media_outputs.c.kind, media_outputs.c.definition)
+    )
+
+
+_OUTPUTS_MANY = _outputs_many(media_outputs.c.info)
+_OUTPUTS_MANY_TEXT = _outputs_many(cast(media_outputs.c.info, Text).label("info"))
 
 
 async def get_many(conn: Reader, app_id: int, file_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The media of these FileIds (those of the application), with the columns a
-    MediaInfo shows, and whether each has outputs (`has_outputs`) and subtitles
-    (`has_subtitles`)."""
+    MediaInfo shows (`SHOWN_JSON` as their stored text), and whether each has outputs
+    (`has_outputs`) and subtitles (`has_subtitles`)."""
     if not file_ids:
         return {}
     params = {"app_id": app_id, "file_ids": list(file_ids)}
@@ -315,11 +329,15 @@ async def outputs(conn: Reader, file_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def outputs_many(conn: Reader, file_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+async def outputs_many(
+    conn: Reader, file_ids: Sequence[str], *, text: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """The outputs of these media (kind, info), by FileId; `text`: info as stored."""
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in file_ids}
     if not file_ids:
         return found
-    for r in (await conn.execute(_OUTPUTS_MANY, {"file_ids": list(file_ids)})).mappings():
+    stmt = _OUTPUTS_MANY_TEXT if text else _OUTPUTS_MANY
+    for r in (await conn.execute(stmt, {"file_ids": list(file_ids)})).mappings():
         found[r["file_id"]].append(dict(r))
     return found
 

@@ -24,15 +24,11 @@ async def of_media(conn: Reader, file_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
+SHOWN_KEYS = ("file_id", "subtitle_id", "name", "language", "format", "blob_key")
 # Read by DescribeMediaInfos: built once, read inline on SQLite (store/inline.py).
 _OF_MANY = prepared(
     # What a MediaSubtitleItem shows (core.subtitle_files.subtitle_item).
-    select(
-        *(
-            media_subtitles.c[k]
-            for k in ("file_id", "subtitle_id", "name", "language", "format", "blob_key")
-        )
-    )
+    select(*(media_subtitles.c[k] for k in SHOWN_KEYS))
     .where(media_subtitles.c.file_id.in_(bindparam("file_ids", expanding=True)))
     .order_by(media_subtitles.c.id)
 )

@@ -7,6 +7,8 @@ import base64
 import binascii
 from typing import Any
 
+from vodflow.api.answer_memo import AnswerMemo
+from vodflow.api.envelope import RawPayload, encoded
 from vodflow.api.registry import Context, action
 from vodflow.core.library import (
     KEEP,
@@ -14,6 +16,7 @@ from vodflow.core.library import (
     decode_scroll_token,
     encode_scroll_token,
 )
+from vodflow.core.media_infos import info_of_key
 from vodflow.core.uploads import parse_expire_time
 from vodflow.errors import VodError
 from vodflow.timeutil import parse_iso
@@ -38,15 +41,21 @@ def _filters(values: list[str] | None) -> set[str] | None:
     return set(values) if values else None
 
 
+# A media polled until it changes is read every time and its MediaInfo made once per
+# state (and public URL and Filters).
+_INFOS = AnswerMemo(info_of_key, encode=encoded)
+
+
 @action()
-async def DescribeMediaInfos(ctx: Context, req: DescribeMediaInfosRequest) -> dict[str, Any]:
+async def DescribeMediaInfos(ctx: Context, req: DescribeMediaInfosRequest) -> RawPayload:
     if not req.FileIds:
         raise VodError("InvalidParameterValue.FileIdsEmpty", "FileIds is empty.")
     # More than 20: InvalidParameterValue.FileIdsTooMany, from the wire model.
-    found, missing = await _library(ctx).describe(
-        ctx.app_id, list(req.FileIds), _filters(req.Filters)
-    )
-    return {"MediaInfoSet": found, "NotExistFileIdSet": missing}
+    library = _library(ctx)
+    found, missing = await library.describe_sources(ctx.app_id, list(req.FileIds))
+    chosen = frozenset(req.Filters) if req.Filters else None
+    infos = b",".join(_INFOS.answer((library.public_url, chosen, s)) for s in found)
+    return RawPayload(b'"MediaInfoSet":[%s],"NotExistFileIdSet":%s' % (infos, encoded(missing)))
 
 
 @action()

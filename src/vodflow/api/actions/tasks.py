@@ -90,7 +90,7 @@ _DETAILS = AnswerMemo(detail_of)
 
 @action()
 async def DescribeTaskDetail(ctx: Context, req: DescribeTaskDetailRequest) -> RawPayload:
-    return _DETAILS.answer(await _tasks(ctx).detail_source(ctx.app_id, req.TaskId))
+    return RawPayload(_DETAILS.answer(await _tasks(ctx).detail_source(ctx.app_id, req.TaskId)))
 
 
 def _range(value: TimeRange | None, name: str) -> tuple[float | None, float | None]:
