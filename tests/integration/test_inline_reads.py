@@ -481,3 +481,15 @@ async def test_the_prepared_reads_answer_the_same_on_postgresql(
                 assert _typed(on_postgresql, clock) == _typed(on_sqlite, clock), label
     finally:
         await asyncio.to_thread(drop_database, name)
+
+
+async def test_describe_events_state_reads_one_statement_without_a_transaction(
+    services: Services,
+) -> None:
+    """Its bounded COUNT is the whole inline read: no BEGIN/ROLLBACK around it."""
+    await _emit_and_confirm_two(services)
+    async with services.db.read_inline() as inline:
+        assert isinstance(inline, InlineReader)
+        assert await events_q.count_to_pull(inline, APP, upto=3) == 3
+        assert not inline.conn.in_transaction
+    assert await services.events.queue.count(APP) == 5

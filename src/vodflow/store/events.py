@@ -115,7 +115,8 @@ _COUNT_TO_PULL = prepared(select(func.count()).select_from(pull_leases).where(*_
 _COUNT_TO_PULL_UPTO = prepared(
     select(func.count()).select_from(
         select(L.event_id).where(*_TO_PULL).limit(bindparam("upto")).subquery()
-    )
+    ),
+    alone=True,  # DescribeEventsState's whole inline read: its own snapshot
 )
 
 
