@@ -47,3 +47,17 @@ def test_bounded_by_entries_oldest_first_and_by_size() -> None:
     memo.answer(big)
     memo.answer(big)
     assert calls.count(big) == 2  # over max_bytes: never kept
+
+
+def test_a_source_holding_much_text_is_not_kept() -> None:
+    calls: list[Any] = []
+    render = _render_counting(calls)
+    memo = AnswerMemo(lambda source: render(source[:1]), max_bytes=300)
+    wide = ("k", (("x" * 200,), (b"y" * 200,)))  # a small answer from a large key
+    memo.answer(wide)
+    memo.answer(wide)
+    assert len(calls) == 2 and len(memo) == 0
+    narrow = ("k", (("x" * 20,), (b"y" * 20,)))
+    memo.answer(narrow)
+    memo.answer(narrow)
+    assert len(calls) == 3 and len(memo) == 1

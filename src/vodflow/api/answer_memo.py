@@ -9,7 +9,8 @@ The key is the whole of what the answer is made from (`render` must be a pure
 function of it): the rows as they came from the database, JSON as its stored text.
 A memo therefore cannot answer for data that changed: changed rows are another key,
 answered afresh. Bounded: at most `max_entries` answers (the oldest dropped first),
-none kept over `max_bytes`.
+none kept whose answer or key holds over `max_bytes` (a key can hold stored text the
+answer does not show).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class AnswerMemo(Generic[K]):
         if found is not None:
             return found
         payload = self.encode(self.render(source))
-        if len(payload) <= self.max_bytes:
+        if len(payload) <= self.max_bytes and _text_size(source, self.max_bytes) <= self.max_bytes:
             if len(self._answers) >= self.max_entries:
                 del self._answers[next(iter(self._answers))]  # the oldest
             self._answers[source] = payload
@@ -52,3 +53,18 @@ class AnswerMemo(Generic[K]):
 
     def __len__(self) -> int:
         return len(self._answers)
+
+
+def _text_size(value: object, limit: int) -> int:
+    """The characters of text (and bytes) in `value`, tuples walked; counting stops past
+    `limit`."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if not isinstance(value, tuple):
+        return 0
+    total = 0
+    for item in value:
+        total += _text_size(item, limit - total)
+        if total > limit:
+            break
+    return total
